@@ -1,0 +1,106 @@
+// takt simulate: replay recorded or generated events through the workflows and print the
+// report (commands, final states, counts).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "takt/engine.h"
+#include "takt/simulation.h"
+
+namespace takt::cli {
+namespace {
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warning";
+    case LogLevel::kError: return "error";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Runner AddSimulate(CLI::App& app) {
+  struct Args {
+    std::vector<std::string> workflows;
+    std::string rules;
+    std::string db;
+    std::string report;
+    std::string stdlib;
+    std::string events;
+    bool quiet = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("simulate", "Replay events through workflows; print a report");
+  cmd->add_option("--workflows", args->workflows, ".takt files or directories")->required();
+  cmd->add_option("--rules", args->rules, "directory of Lua rules");
+  cmd->add_option("--db", args->db, "SQLite database to keep state in");
+  cmd->add_option("--report", args->report, "write the report to FILE instead of standard output");
+  cmd->add_option("--stdlib", args->stdlib, "directory that overrides the built-in stdlib");
+  cmd->add_flag("--quiet,-q", args->quiet, "no progress line and no per-event warnings");
+  cmd->add_option("events", args->events, "JSON Lines file of events ('-': standard input)")
+      ->required();
+  return [args] {
+    // Refuse rather than silently run without what was asked for.
+    if (!args->rules.empty()) {
+      std::cerr << "takt simulate: --rules: Lua business rules are not supported by this version "
+                   "of takt\n";
+      return 2;
+    }
+    if (!args->db.empty()) {
+      std::cerr << "takt simulate: --db: the durable store is not supported by this version of "
+                   "takt; simulation runs in memory\n";
+      return 2;
+    }
+    EngineOptions options;
+    options.workflow_paths = args->workflows;
+    options.stdlib_dir = args->stdlib;
+    const bool quiet = args->quiet;
+    options.on_log = [quiet](LogLevel level, std::string_view message) {
+      if (quiet && level < LogLevel::kError) return;
+      std::cerr << "takt: " << LevelName(level) << ": " << message;
+      if (message.empty() || message.back() != '\n') std::cerr << "\n";
+    };
+    Result<std::unique_ptr<Engine>> engine = Engine::Open(options);
+    if (!engine.ok()) {
+      std::cerr << engine.status().message();
+      return engine.status().code() == Code::kParseError ? 1 : 2;
+    }
+    Simulation simulation(*engine.value(), args->events == "-" ? "<stdin>" : args->events);
+    std::function<void(const SimulationProgress&)> progress;
+    const bool show_progress = !args->quiet && isatty(STDERR_FILENO) == 1;
+    if (show_progress) {
+      progress = [](const SimulationProgress& p) {
+        const double rate = p.seconds > 0 ? static_cast<double>(p.events) / p.seconds : 0;
+        std::fprintf(stderr, "\r%llu events, %.0f events/s   ",
+                     static_cast<unsigned long long>(p.events), rate);
+      };
+    }
+    Status fed = simulation.FeedFile(args->events, progress);
+    if (show_progress) std::fprintf(stderr, "\n");
+    if (!fed.ok()) {
+      std::cerr << "takt simulate: " << fed.message() << "\n";
+      return 2;
+    }
+    const std::string report = simulation.ReportJson();
+    if (args->report.empty()) {
+      std::cout << report;
+      return 0;
+    }
+    std::ofstream out(args->report, std::ios::binary);
+    out << report;
+    if (!out.flush()) {
+      std::cerr << "takt simulate: cannot write " << args->report << "\n";
+      return 2;
+    }
+    return 0;
+  };
+}
+
+}  // namespace takt::cli

@@ -1,0 +1,153 @@
+// File discovery and import resolution. An import is looked up beside the importing file, then
+// in the stdlib directory, then in the stdlib built into the binary; a file reached twice is
+// loaded once, and a file that imports itself through others is an import cycle.
+#include "dsl/load.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "dsl/compile.h"
+#include "dsl/embedded_stdlib.h"
+#include "dsl/parse.h"
+
+namespace takt::dsl {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kEmbeddedPrefix = "<stdlib>/";
+
+class Loader {
+ public:
+  Loader(const DefinitionOptions& options, Definitions& defs) : options_(options), defs_(defs) {}
+
+  void Run() {
+    for (const std::string& path : options_.paths) {
+      std::error_code ec;
+      if (fs::is_directory(path, ec)) {
+        std::vector<std::string> found;
+        for (const auto& entry : fs::directory_iterator(path, ec)) {
+          if (entry.is_regular_file() && entry.path().extension() == ".takt") {
+            found.push_back(entry.path().string());
+          }
+        }
+        std::sort(found.begin(), found.end());
+        if (found.empty()) {
+          defs_.diagnostics.FileError(path, "no .takt files in this directory");
+        }
+        for (const std::string& file : found) LoadPath(file, nullptr);
+      } else if (fs::exists(path, ec)) {
+        LoadPath(path, nullptr);
+      } else {
+        defs_.diagnostics.FileError(path, "no such file or directory");
+      }
+    }
+    if (defs_.diagnostics.errors() != 0) return;
+    std::vector<const AstFile*> files;
+    for (const AstFile& ast : asts_) files.push_back(&ast);
+    Compile(files, defs_.catalog, defs_.diagnostics);
+  }
+
+ private:
+  // Loads the file at `path` on disk unless it was loaded already. `from` is the import that
+  // asked for it, for the cycle message.
+  void LoadPath(const std::string& path, const AstImport* from) {
+    std::error_code ec;
+    const std::string id = fs::weakly_canonical(path, ec).string();
+    if (Visited(id, from)) return;
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      defs_.diagnostics.FileError(path, "cannot read the file");
+      return;
+    }
+    auto file = std::make_unique<SourceFile>();
+    file->name = path;
+    file->path = path;
+    file->text = text.str();
+    LoadFile(id, std::move(file));
+  }
+
+  // True when `id` needs no loading: done already, or in progress (a cycle, reported here).
+  bool Visited(const std::string& id, const AstImport* from) {
+    if (done_.count(id) != 0) return true;
+    auto on_stack = std::find(stack_.begin(), stack_.end(), id);
+    if (on_stack == stack_.end()) return false;
+    std::string chain;
+    for (auto it = on_stack; it != stack_.end(); ++it) chain += DisplayName(*it) + " -> ";
+    chain += DisplayName(id);
+    defs_.diagnostics.Error(from->path.where, "import cycle: " + chain);
+    return true;
+  }
+
+  std::string DisplayName(const std::string& id) const {
+    auto it = names_.find(id);
+    return it == names_.end() ? id : it->second;
+  }
+
+  void LoadFile(const std::string& id, std::unique_ptr<SourceFile> file) {
+    names_[id] = file->name;
+    stack_.push_back(id);
+    AstFile ast;
+    ParseFile(*file, ast, defs_.diagnostics);
+    const SourceFile* source = file.get();
+    defs_.files.push_back(std::move(file));
+    for (const AstImport& import : ast.imports) Import(*source, import);
+    stack_.pop_back();
+    done_.insert(id);
+    asts_.push_back(std::move(ast));
+  }
+
+  void Import(const SourceFile& importer, const AstImport& import) {
+    std::string name = import.path.text;
+    if (fs::path(name).extension() != ".takt") name += ".takt";
+    std::vector<std::string> tried;
+    if (!importer.path.empty()) {
+      const fs::path beside = fs::path(importer.path).parent_path() / name;
+      tried.push_back(beside.string());
+      if (fs::exists(beside)) return LoadPath(beside.string(), &import);
+    }
+    if (!options_.stdlib_dir.empty()) {
+      const fs::path in_stdlib = fs::path(options_.stdlib_dir) / name;
+      tried.push_back(in_stdlib.string());
+      if (fs::exists(in_stdlib)) return LoadPath(in_stdlib.string(), &import);
+    }
+    const std::string stem = fs::path(name).replace_extension().string();
+    for (const EmbeddedFile& embedded : EmbeddedStdlib()) {
+      if (stem != embedded.name) continue;
+      const std::string id = kEmbeddedPrefix + stem + ".takt";
+      if (Visited(id, &import)) return;
+      auto file = std::make_unique<SourceFile>();
+      file->name = id;
+      file->text = embedded.text;
+      return LoadFile(id, std::move(file));
+    }
+    tried.push_back(std::string(kEmbeddedPrefix) + name);
+    std::string where;
+    for (const std::string& t : tried) where += (where.empty() ? "" : ", ") + t;
+    defs_.diagnostics.Error(import.path.where,
+                            "import \"" + import.path.text + "\" not found (looked in: " + where + ")");
+  }
+
+  const DefinitionOptions& options_;
+  Definitions& defs_;
+  std::vector<AstFile> asts_;
+  std::vector<std::string> stack_;  // ids of the files being loaded, outermost first
+  std::set<std::string> done_;
+  std::map<std::string, std::string> names_;  // id -> name shown in messages
+};
+
+}  // namespace
+
+std::unique_ptr<Definitions> LoadDefinitions(const DefinitionOptions& options) {
+  auto defs = std::make_unique<Definitions>();
+  Loader(options, *defs).Run();
+  return defs;
+}
+
+}  // namespace takt::dsl

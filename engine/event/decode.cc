@@ -1,0 +1,240 @@
+// Decoding with simdjson On Demand: one pass over the envelope; the data object is decoded
+// against the schema of the event's type as soon as the type is known (PLANT.md's envelope puts
+// "type" before "data"; when it comes after, data is decoded in a second pass over its text).
+#include "engine/event/decode.h"
+
+#include <cstring>
+#include <simdjson.h>
+
+namespace takt {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+const char* JsonTypeName(od::json_type type) {
+  switch (type) {
+    case od::json_type::array: return "array";
+    case od::json_type::object: return "object";
+    case od::json_type::number: return "number";
+    case od::json_type::string: return "string";
+    case od::json_type::boolean: return "bool";
+    case od::json_type::null: return "null";
+  }
+  return "?";
+}
+
+// "expected int, got string" for `value`.
+std::string Mismatch(const char* expected, od::value& value) {
+  od::json_type type;
+  if (value.type().get(type) != simdjson::SUCCESS) return std::string("expected ") + expected;
+  std::string got = JsonTypeName(type);
+  if (type == od::json_type::number) {
+    od::number_type nt;
+    if (value.get_number_type().get(nt) == simdjson::SUCCESS) {
+      got = nt == od::number_type::floating_point_number ? "a float" : "an integer out of range";
+    }
+  }
+  return std::string("expected ") + expected + ", got " + got;
+}
+
+}  // namespace
+
+struct EventDecoder::Impl {
+  explicit Impl(const dsl::Catalog& c) : catalog(c) {}
+
+  const dsl::Catalog& catalog;
+  od::parser parser;
+  od::parser data_parser;  // the second pass, so that envelope strings stay valid
+  std::string buffer;      // the event text plus simdjson's padding
+
+  bool DecodeField(const dsl::FieldDef& def, od::value value, dsl::Value& out, std::string& error) {
+    using dsl::Type;
+    bool is_null = false;
+    if (value.is_null().get(is_null) == simdjson::SUCCESS && is_null) {
+      if (def.optional) {
+        out = dsl::Value::Null();
+        return true;
+      }
+      error = "field data." + def.name + ": expected " + dsl::TypeName(def.type) + ", got null";
+      return false;
+    }
+    bool ok = true;
+    std::string_view s;
+    switch (def.type) {
+      case Type::kString:
+        ok = value.get_string().get(s) == simdjson::SUCCESS;
+        if (ok) {
+          out.type = Type::kString;
+          out.s.assign(s.data(), s.size());
+        }
+        break;
+      case Type::kInt:
+        ok = value.get_int64().get(out.i) == simdjson::SUCCESS;
+        out.type = Type::kInt;
+        if (ok && def.has_range && (out.i < def.min || out.i > def.max)) {
+          error = "field data." + def.name + ": " + std::to_string(out.i) + " is outside " +
+                  std::to_string(def.min) + ".." + std::to_string(def.max);
+          return false;
+        }
+        break;
+      case Type::kFloat:
+        ok = value.get_double().get(out.f) == simdjson::SUCCESS;
+        out.type = Type::kFloat;
+        break;
+      case Type::kBool:
+        ok = value.get_bool().get(out.b) == simdjson::SUCCESS;
+        out.type = Type::kBool;
+        break;
+      case Type::kNull: break;
+    }
+    if (!ok) error = "field data." + def.name + ": " + Mismatch(dsl::TypeName(def.type), value);
+    return ok;
+  }
+
+  bool DecodeData(od::object data, Event& out, std::string& error) {
+    const dsl::EventDef& def = catalog.events[static_cast<size_t>(out.type_id)];
+    out.fields.resize(def.fields.size());
+    uint64_t seen = 0;  // bit i: field i was present (schemas have few fields)
+    for (auto field : data) {
+      std::string_view name;
+      if (field.unescaped_key().get(name) != simdjson::SUCCESS) {
+        error = "data: a field name is not a valid string";
+        return false;
+      }
+      const int index = def.FieldIndex(name);
+      if (index < 0 || index >= 64) continue;  // fields nobody reads are carried along unread
+      od::value value;
+      if (field.value().get(value) != simdjson::SUCCESS) {
+        error = "field data." + std::string(name) + ": not valid JSON";
+        return false;
+      }
+      const auto i = static_cast<size_t>(index);
+      if (!DecodeField(def.fields[i], value, out.fields[i], error)) return false;
+      seen |= uint64_t{1} << i;
+    }
+    for (size_t i = 0; i < def.fields.size(); ++i) {
+      if ((seen >> i & 1) != 0) continue;
+      if (!def.fields[i].optional) {
+        error = "missing field data." + def.fields[i].name + " (" +
+                dsl::TypeName(def.fields[i].type) + ")";
+        return false;
+      }
+      out.fields[i] = dsl::Value::Null();
+    }
+    return true;
+  }
+};
+
+EventDecoder::EventDecoder(const dsl::Catalog& catalog) : impl_(std::make_unique<Impl>(catalog)) {}
+EventDecoder::~EventDecoder() = default;
+
+bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error) {
+  Impl& m = *impl_;
+  out.id = out.source = out.type = out.key = {};
+  out.type_id = -1;
+  m.buffer.assign(json.data(), json.size());
+  m.buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+
+  od::document doc;
+  auto not_json = [&](simdjson::error_code code) {
+    error = std::string("not valid JSON: ") + simdjson::error_message(code);
+    return false;
+  };
+  if (auto code = m.parser.iterate(m.buffer.data(), json.size(), m.buffer.size()).get(doc)) {
+    return not_json(code);
+  }
+  od::object object;
+  if (auto code = doc.get_object().get(object)) {
+    return code == simdjson::INCORRECT_TYPE ? (error = "not a JSON object", false) : not_json(code);
+  }
+  enum : unsigned { kId = 1, kSource = 2, kType = 4, kKey = 8, kSeq = 16, kTs = 32, kData = 64 };
+  unsigned seen = 0;
+  std::string_view deferred_data;  // data's text, when it came before the type
+  for (auto field : object) {
+    std::string_view name;
+    if (auto code = field.unescaped_key().get(name)) return not_json(code);
+    od::value value;
+    if (auto code = field.value().get(value)) return not_json(code);
+    auto read_string = [&](unsigned bit, std::string_view& target) {
+      if (value.get_string().get(target) != simdjson::SUCCESS) {
+        error = "field " + std::string(name) + ": " + Mismatch("string", value);
+        return false;
+      }
+      seen |= bit;
+      return true;
+    };
+    auto read_int = [&](unsigned bit, int64_t& target) {
+      if (value.get_int64().get(target) != simdjson::SUCCESS) {
+        error = "field " + std::string(name) + ": " + Mismatch("int", value);
+        return false;
+      }
+      seen |= bit;
+      return true;
+    };
+    bool ok = true;
+    if (name == "id") {
+      ok = read_string(kId, out.id);
+    } else if (name == "source") {
+      ok = read_string(kSource, out.source);
+    } else if (name == "type") {
+      ok = read_string(kType, out.type);
+    } else if (name == "key") {
+      ok = read_string(kKey, out.key);
+    } else if (name == "seq") {
+      ok = read_int(kSeq, out.seq);
+    } else if (name == "ts") {
+      ok = read_int(kTs, out.ts);
+    } else if (name == "data") {
+      od::object data;
+      if (value.get_object().get(data) != simdjson::SUCCESS) {
+        error = "field data: " + Mismatch("object", value);
+        return false;
+      }
+      seen |= kData;
+      if ((seen & kType) != 0) {
+        out.type_id = m.catalog.EventId(out.type);
+        if (out.type_id < 0) {
+          error = "unknown event type '" + std::string(out.type) + "'";
+          return false;
+        }
+        if (!m.DecodeData(data, out, error)) return false;
+      } else if (data.raw_json().get(deferred_data) != simdjson::SUCCESS) {
+        return not_json(simdjson::TAPE_ERROR);
+      }
+    }
+    if (!ok) return false;
+  }
+  const char* trailing = nullptr;
+  if (doc.current_location().get(trailing) != simdjson::OUT_OF_BOUNDS) {
+    error = "not valid JSON: text after the object";
+    return false;
+  }
+  static const std::pair<unsigned, const char*> kRequired[] = {
+      {kId, "id (string)"},    {kSource, "source (string)"}, {kType, "type (string)"},
+      {kKey, "key (string)"},  {kSeq, "seq (int)"},          {kTs, "ts (int)"},
+      {kData, "data (object)"}};
+  for (const auto& [bit, what] : kRequired) {
+    if ((seen & bit) == 0) {
+      error = std::string("missing field ") + what;
+      return false;
+    }
+  }
+  if (out.type_id >= 0) return true;
+  out.type_id = m.catalog.EventId(out.type);
+  if (out.type_id < 0) {
+    error = "unknown event type '" + std::string(out.type) + "'";
+    return false;
+  }
+  // data came before type: decode it now from its text, which lies inside the padded buffer.
+  const size_t offset = static_cast<size_t>(deferred_data.data() - m.buffer.data());
+  od::document data_doc;
+  od::object data;
+  if (m.data_parser.iterate(deferred_data.data(), deferred_data.size(), m.buffer.size() - offset)
+          .get(data_doc) != simdjson::SUCCESS ||
+      data_doc.get_object().get(data) != simdjson::SUCCESS) {
+    return not_json(simdjson::TAPE_ERROR);
+  }
+  return m.DecodeData(data, out, error);
+}
+
+}  // namespace takt

@@ -1,0 +1,66 @@
+// Runs one compiled workflow over its instances: creates an instance on the start event, fires
+// the first transition whose guard holds, runs actions, and emits commands.
+#ifndef TAKT_ENGINE_WORKFLOW_RUNNER_H_
+#define TAKT_ENGINE_WORKFLOW_RUNNER_H_
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "dsl/catalog.h"
+#include "engine/event/event.h"
+#include "engine/workflow/instance.h"
+#include "takt/engine.h"
+
+namespace takt {
+
+class WorkflowRunner {
+ public:
+  explicit WorkflowRunner(const dsl::WorkflowDef& def) : def_(def) {}
+
+  const dsl::WorkflowDef& def() const { return def_; }
+  // Does any transition (or the start) of this workflow react to events of type `type_id`?
+  bool Handles(int type_id) const { return def_.handles[static_cast<size_t>(type_id)]; }
+
+  // Applies `event` to the instance of its key. Returns true when it fired a transition or
+  // created the instance, appending commands to `commands`; false with `reason` set when the
+  // event is out of sequence for this workflow. `position` is the event's place in the stream.
+  bool Apply(const Event& event, uint64_t position, std::vector<Command>& commands,
+             std::string& reason);
+
+  // Delivers signal `name` to the instance `key`: false with `reason` when there is no such
+  // instance or its state does not react to the signal.
+  bool Signal(std::string_view key, std::string_view name, std::string_view cause,
+              std::vector<Command>& commands, std::string& reason);
+
+  const Instance* Find(std::string_view key) const;
+  size_t size() const { return instances_.size(); }
+  size_t active() const { return active_; }
+  // Every instance, in key order.
+  void ForEach(const std::function<void(const Instance&)>& visit) const;
+  // The instance's variables as a JSON object.
+  std::string VariablesJson(const Instance& instance) const;
+
+ private:
+  // Fires `t` on `instance`: actions, then the move to its target and, for a final target,
+  // the entry actions and the lifecycle's finish.
+  void Fire(const dsl::Transition& t, Instance& instance, const std::vector<dsl::Value>* fields,
+            std::string_view cause, std::vector<Command>& commands);
+  void Run(const std::vector<dsl::Action>& actions, Instance& instance,
+           const std::vector<dsl::Value>* fields, std::string_view cause,
+           std::vector<Command>& commands);
+  bool Fires(const std::vector<dsl::Transition>& candidates, Instance& instance,
+             const std::vector<dsl::Value>* fields, std::string_view cause,
+             std::vector<Command>& commands);
+
+  const dsl::WorkflowDef& def_;
+  std::unordered_map<std::string, Instance> instances_;
+  std::string lookup_;  // reused for map lookups by string_view
+  size_t active_ = 0;
+};
+
+}  // namespace takt
+
+#endif  // TAKT_ENGINE_WORKFLOW_RUNNER_H_

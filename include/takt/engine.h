@@ -1,0 +1,117 @@
+// The embedding API: open an engine on compiled definitions, submit events, receive the
+// commands they cause. The takt command uses nothing else.
+#ifndef TAKT_ENGINE_H_
+#define TAKT_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "takt/status.h"
+
+namespace takt {
+
+// What became of one submitted event. Every event gets exactly one.
+enum class Outcome : uint8_t {
+  kApplied,             // accepted: it changed state, or was valid and had nothing to change
+  kDuplicate,           // its id was seen before; ignored
+  kOwnershipViolation,  // its source does not own its type (system of record); ignored
+  kOutOfSequence,       // no transition from the instance's current state; ignored
+  kMalformed,           // not JSON, a missing or mistyped field, an unknown type
+};
+// "applied", "duplicate", "ownership_violation", "out_of_sequence", "malformed".
+const char* OutcomeName(Outcome outcome);
+
+// A command for another system, e.g. odoo.production.done {order, good, scrap}.
+struct Command {
+  std::string name;
+  std::string payload_json;  // a JSON object, fields in the order the definition emits them
+  std::string caused_by;     // id of the event that caused it
+};
+
+struct SubmitResult {
+  Outcome outcome = Outcome::kApplied;
+  std::string event_id;          // empty when the event was too malformed to have one
+  std::string reason;            // why it was rejected; empty when applied
+  std::vector<Command> commands;  // in emission order
+};
+
+enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
+
+struct EngineStats {
+  uint64_t events = 0;  // submitted; the sum of the five outcome counts below
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;
+  uint64_t ownership_violations = 0;
+  uint64_t out_of_sequence = 0;
+  uint64_t malformed = 0;
+  uint64_t commands = 0;
+  uint64_t instances = 0;          // created since open
+  uint64_t active_instances = 0;   // not in a final state
+};
+
+// One workflow instance as seen from outside. The views are valid during the callback only.
+struct InstanceSummary {
+  std::string_view workflow;
+  std::string_view key;
+  std::string_view state;
+  bool final = false;
+};
+
+struct InstanceInfo {
+  std::string workflow;
+  std::string key;
+  std::string state;
+  bool final = false;
+  std::string lifecycle;       // "active" or "completed"
+  std::string variables_json;  // a JSON object of the instance variables
+};
+
+struct EngineOptions {
+  // .takt files, or directories whose *.takt files are all loaded, compiled at Open().
+  std::vector<std::string> workflow_paths = {"workflows"};
+  // Overrides the stdlib built into the binary (`import "plant"`); empty: built in only.
+  std::string stdlib_dir;
+  // Receives what the engine has to say; takt never prints on its own. May be empty.
+  std::function<void(LogLevel, std::string_view)> on_log;
+};
+
+// Applies events to workflow instances. One event at a time: Submit() is not reentrant, and
+// an engine is used by one thread at a time (the caller serialises).
+class Engine {
+ public:
+  // Fails with kParseError (all diagnostics, formatted) when a definition does not compile,
+  // and kNotFound when a path does not exist.
+  static Result<std::unique_ptr<Engine>> Open(EngineOptions options);
+
+  Engine() = default;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  virtual ~Engine() = default;
+
+  // Applies one event, a JSON object in the format of the plant workload: id, source, type,
+  // key, seq, ts, data. `result` is overwritten (its buffers are reused, so a caller that
+  // keeps one SubmitResult allocates nothing per event). Rejections are outcomes, not errors:
+  // the returned Status is reserved for failures of the engine itself.
+  virtual Status Submit(std::string_view event_json, SubmitResult& result) = 0;
+  Result<SubmitResult> Submit(std::string_view event_json);
+
+  // Calls `visit` for every instance, ordered by workflow name, then key.
+  virtual void ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const = 0;
+  // Fails with kNotFound when `workflow` has no instance `key`.
+  virtual Result<InstanceInfo> GetInstance(std::string_view workflow,
+                                           std::string_view key) const = 0;
+  virtual EngineStats stats() const = 0;
+  // Names of the compiled workflows, sorted.
+  virtual std::vector<std::string> workflows() const = 0;
+  // Passes `message` to the on_log of the options (nothing happens when there is none), so that
+  // what runs on top of the engine logs where the embedder wants it.
+  virtual void Log(LogLevel level, std::string_view message) const = 0;
+};
+
+}  // namespace takt
+
+#endif  // TAKT_ENGINE_H_

@@ -1,0 +1,35 @@
+// Synthetic workloads for tests, benchmarks and trying takt out. The plant workload follows
+// workloads/PLANT.md: for the same options and seed it writes the same bytes as the reference
+// generator gen_plant.py.
+#ifndef TAKT_WORKLOAD_H_
+#define TAKT_WORKLOAD_H_
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "takt/status.h"
+
+namespace takt {
+
+struct PlantWorkloadOptions {
+  int64_t orders = 1000;        // production orders to simulate
+  int64_t assets = 20;          // A01, A02, ...
+  int64_t seed = 1;
+  double duplicate_rate = 0.01;  // probability that an event is delivered twice (same id)
+  double delay_rate = 0.01;      // ... delivered after later events of its key
+  double foreign_rate = 0.002;   // ... copied by a source that does not own its type
+  double alarm_rate = 6.0;       // SCADA alarms per asset per simulated hour
+};
+
+// Fails with kInvalidArgument, naming the option, when one is out of range.
+Status ValidatePlantWorkload(const PlantWorkloadOptions& options);
+
+// Calls `line` once per event, in arrival order, with the JSON text (no newline). Returns the
+// number of events written.
+Result<uint64_t> GeneratePlantWorkload(const PlantWorkloadOptions& options,
+                                       const std::function<void(std::string_view)>& line);
+
+}  // namespace takt
+
+#endif  // TAKT_WORKLOAD_H_

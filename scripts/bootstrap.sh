@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages takt builds against, and only those that are missing.
+# Idempotent: a second run installs nothing. Needs root or sudo when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ccache python3
+  tao-pegtl-dev libboost-dev nlohmann-json3-dev libsimdjson-dev
+  liblua5.4-dev libsqlite3-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
+  libcpp-httplib-dev libmosquitto-dev mosquitto
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "bootstrap: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
