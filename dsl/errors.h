@@ -96,7 +96,8 @@ template <> inline constexpr auto kError<g::event_close> =
 template <> inline constexpr auto kError<g::source_name> = "expected a source name after 'source'";
 template <> inline constexpr auto kError<g::source_owns> =
     "expected 'owns' after the source name (source odoo owns order.released)";
-template <> inline constexpr auto kError<g::owned_events> = "expected event types";
+template <> inline constexpr auto kError<g::owned_events> =
+    "expected the event types this source owns after 'owns'";
 template <> inline constexpr auto kError<g::owned_event> = "expected an event type after ','";
 template <> inline constexpr auto kError<g::import_path> =
     "expected a quoted name after 'import' (import \"plant\")";

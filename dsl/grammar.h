@@ -216,7 +216,9 @@ struct event_decl
     : p::if_must<kw_event, ws, event_name, ws, event_open, ws, field_list, ws, event_close> {};
 
 struct source_name : p::identifier {};
-struct owned_event : dotted_name {};
+// A top-level keyword ends the list, so that a forgotten type does not swallow the next line.
+struct top_keyword : p::sor<kw_import, kw_source, kw_event, kw_workflow> {};
+struct owned_event : p::seq<p::not_at<top_keyword>, dotted_name> {};
 struct source_owns : kw_owns {};
 struct owned_events : p::list_must<owned_event, p::seq<ws, p::one<','>, ws>> {};
 struct source_decl : p::if_must<kw_source, ws, source_name, ws, source_owns, ws, owned_events> {};

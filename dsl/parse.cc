@@ -294,10 +294,16 @@ bool IsTopLevelKeyword(std::string_view line) {
   return false;
 }
 
-// The byte offset of the first line after `byte` that starts (column 1) with a top-level
-// keyword, or npos. Declarations inside a workflow are indented, so this lands on the next
-// top-level declaration.
-size_t ResyncPoint(const std::string& text, size_t byte, uint32_t& line) {
+// Where parsing resumes after a syntax error at `byte`: the first line start at or after it
+// whose line begins (column 1) with a top-level keyword, or npos. Declarations inside a
+// workflow are indented, so this lands on the next top-level declaration. `line` is advanced
+// to the line of the returned offset.
+size_t ResyncPoint(const std::string& text, size_t byte, size_t last_start, uint32_t& line) {
+  const bool at_line_start = byte == 0 || text[byte - 1] == '\n';
+  if (at_line_start && byte != last_start &&
+      IsTopLevelKeyword(std::string_view(text).substr(byte))) {
+    return byte;  // the error is that the previous declaration ended early; this one is new
+  }
   size_t pos = text.find('\n', byte);
   while (pos != std::string::npos) {
     ++pos;
@@ -330,7 +336,7 @@ void ParseFile(const SourceFile& file, AstFile& out, Diagnostics& diagnostics) {
                                  static_cast<uint32_t>(pos.column)},
                         std::string(e.message()));
       line = static_cast<uint32_t>(pos.line);
-      offset = ResyncPoint(text, pos.byte, line);
+      offset = ResyncPoint(text, pos.byte, offset, line);
     }
   }
 }

@@ -28,11 +28,10 @@ std::string Mismatch(const char* expected, od::value& value) {
   od::json_type type;
   if (value.type().get(type) != simdjson::SUCCESS) return std::string("expected ") + expected;
   std::string got = JsonTypeName(type);
-  if (type == od::json_type::number) {
-    od::number_type nt;
-    if (value.get_number_type().get(nt) == simdjson::SUCCESS) {
-      got = nt == od::number_type::floating_point_number ? "a float" : "an integer out of range";
-    }
+  od::number_type number;
+  if (type == od::json_type::number && std::string_view(expected) == "int" &&
+      value.get_number_type().get(number) == simdjson::SUCCESS) {
+    got = number == od::number_type::floating_point_number ? "a float" : "an integer out of range";
   }
   return std::string("expected ") + expected + ", got " + got;
 }

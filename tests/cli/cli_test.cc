@@ -1,0 +1,125 @@
+// The takt command end to end: exit codes, where output goes, and the example of the README.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/test_support.h"
+
+namespace takt {
+namespace {
+
+using test::RunCommand;
+using test::Takt;
+
+TEST(CliTest, CheckCleanExitsZero) {
+  auto r = RunCommand(Takt() + " check workflows");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "checked 2 files, 1 workflow: 0 errors, 0 warnings\n");
+}
+
+TEST(CliTest, CheckWithErrorsExitsOneAndShowsTheLineWithACaret) {
+  auto r = RunCommand(Takt() + " check tests/data/dsl/errors/unknown_target_state.takt");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("unknown_target_state.takt:7:25: error: unknown state 'execting'"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(" 7 |     on order.started -> execting\n"
+                       "   |                         ^\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("1 error, 0 warnings"), std::string::npos);
+}
+
+TEST(CliTest, CheckWithOnlyWarningsExitsZero) {
+  auto r = RunCommand(Takt() + " check tests/data/dsl/errors/warnings_unreachable_and_dead_end.takt");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("0 errors, 3 warnings"), std::string::npos) << r.out;
+}
+
+TEST(CliTest, SimulateTheExampleAsTheReadmeShows) {
+  auto r = RunCommand(Takt() + " simulate --workflows workflows examples/plant/events.jsonl");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, test::ReadFile("examples/plant/report.json"));
+  EXPECT_EQ(r.err, "");  // no progress line when stderr is not a terminal
+}
+
+TEST(CliTest, SimulateWritesTheReportToAFile) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("takt-report-" + std::to_string(::getpid()))).string();
+  auto r = RunCommand(Takt() + " simulate --workflows workflows --report " + path +
+               " tests/data/simulate/edge_cases.jsonl");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(test::ReadFile(path), test::ReadFile("tests/data/simulate/edge_cases.expected.json"));
+  EXPECT_NE(r.err.find("edge_cases.jsonl:7: malformed event"), std::string::npos) << r.err;
+  std::filesystem::remove(path);
+}
+
+TEST(CliTest, SimulateReadsStandardInput) {
+  auto r = RunCommand("cat tests/data/simulate/edge_cases.jsonl | " + Takt() +
+               " simulate --quiet --workflows workflows -");
+  // RunCommand() redirects stdin of the whole pipeline from /dev/null; cat reads the file itself.
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, test::ReadFile("tests/data/simulate/edge_cases.expected.json"));
+  EXPECT_EQ(r.err, "");  // --quiet
+}
+
+TEST(CliTest, SimulateRefusesWhatItCannotDo) {
+  auto r = RunCommand(Takt() + " simulate --workflows workflows --rules rules examples/plant/events.jsonl");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--rules"), std::string::npos);
+  r = RunCommand(Takt() + " simulate --workflows workflows --db x.db examples/plant/events.jsonl");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--db"), std::string::npos);
+}
+
+TEST(CliTest, SimulateMissingEventsFileExitsTwo) {
+  auto r = RunCommand(Takt() + " simulate --workflows workflows no/such.jsonl");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no/such.jsonl"), std::string::npos);
+}
+
+TEST(CliTest, SimulateOnBrokenDefinitionsExitsOne) {
+  auto r = RunCommand(Takt() + " simulate --workflows tests/data/dsl/errors/no_key.takt "
+                        "examples/plant/events.jsonl");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no_key.takt:3:10: error:"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, GraphMermaidAndDot) {
+  auto r = RunCommand(Takt() + " graph --format mermaid workflows/production_order.takt");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.rfind("stateDiagram-v2\n", 0), 0u);
+  r = RunCommand(Takt() + " graph workflows/production_order.takt");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.rfind("digraph", 0), 0u);
+  r = RunCommand(Takt() + " graph --format svg workflows/production_order.takt");
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST(CliTest, GenerateIsDeterministicAndValidatesOptions) {
+  auto a = RunCommand(Takt() + " generate plant --orders 20 --seed 4");
+  auto b = RunCommand(Takt() + " generate plant --orders 20 --seed 4");
+  EXPECT_EQ(a.exit_code, 0);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.err.find("20 orders, 20 assets, seed 4"), std::string::npos);
+  auto bad = RunCommand(Takt() + " generate plant --delay-rate 2");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--delay-rate must be within [0, 1]"), std::string::npos);
+}
+
+TEST(CliTest, GeneratedStreamSimulatesEndToEnd) {
+  auto r = RunCommand(Takt() + " generate plant --orders 200 --seed 3 | " + Takt() +
+               " simulate --workflows workflows -");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"counts\": {\"events\": "), std::string::npos);
+}
+
+TEST(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(RunCommand(Takt()).exit_code, 2);
+  EXPECT_EQ(RunCommand(Takt() + " frobnicate").exit_code, 2);
+  EXPECT_EQ(RunCommand(Takt() + " --help").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace takt
