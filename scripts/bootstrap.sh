@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config ccache python3
+  build-essential cmake pkg-config ccache python3 time
   tao-pegtl-dev libboost-dev nlohmann-json3-dev libsimdjson-dev
   liblua5.4-dev libsqlite3-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   libcpp-httplib-dev libmosquitto-dev mosquitto

@@ -75,6 +75,8 @@ struct Variant {
   PlantWorkloadOptions options;
 };
 
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name << ": " << v.args; }
+
 class ReferenceGeneratorTest : public testing::TestWithParam<Variant> {};
 
 TEST_P(ReferenceGeneratorTest, ByteIdenticalToGenPlantPy) {
