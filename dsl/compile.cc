@@ -244,7 +244,7 @@ bool Assignable(const Expr& from, Type to) {
 class Compiler {
  public:
   Compiler(const std::vector<const AstFile*>& files, Catalog& out, Diagnostics& diagnostics)
-      : files_(files), out_(out), diagnostics_(diagnostics) {}
+      : files_(files), out_(out), diagnostics_(diagnostics), errors_at_start_(diagnostics.errors()) {}
 
   void Run() {
     Events();
@@ -378,7 +378,8 @@ class Compiler {
     States(wf, def);
     Start(wf, def);
     Blocks(wf, def);
-    if (diagnostics_.errors() == errors_before_warnings_) Warnings(def);
+    // Warnings only for definitions without errors: an error explains them better.
+    if (diagnostics_.errors() == errors_at_start_) Warnings(def);
     return def;
   }
 
@@ -703,10 +704,7 @@ class Compiler {
   const std::vector<const AstFile*>& files_;
   Catalog& out_;
   Diagnostics& diagnostics_;
-  uint32_t errors_before_warnings_ = 0;
-
- public:
-  void set_baseline() { errors_before_warnings_ = diagnostics_.errors(); }
+  const uint32_t errors_at_start_;
 };
 
 }  // namespace
@@ -738,9 +736,7 @@ int Catalog::EventId(std::string_view type) const {
 }
 
 void Compile(const std::vector<const AstFile*>& files, Catalog& out, Diagnostics& diagnostics) {
-  Compiler compiler(files, out, diagnostics);
-  compiler.set_baseline();
-  compiler.Run();
+  Compiler(files, out, diagnostics).Run();
 }
 
 }  // namespace takt::dsl

@@ -96,7 +96,7 @@ Outcome EngineImpl::Apply(const Event& event, SubmitResult& result) {
   std::string reason;
   for (WorkflowRunner* runner : routes) {
     const size_t before = runner->size();
-    if (runner->Apply(event, stats_.events, result.commands, reason)) {
+    if (runner->Apply(event, result.commands, reason)) {
       applied = true;
       stats_.instances += runner->size() - before;
     } else if (result.reason.empty()) {

@@ -4,7 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-bash scripts/build.sh build >/dev/null
+echo "== building takt (log in build/build.log)"
+mkdir -p build
+if ! bash scripts/build.sh build >build/build.log 2>&1; then
+  tail -n 40 build/build.log >&2
+  exit 1
+fi
 takt=build/cli/takt
 
 echo "== takt check workflows"

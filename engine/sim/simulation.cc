@@ -16,7 +16,6 @@ namespace takt {
 struct Simulation::State {
   Engine* engine = nullptr;
   std::string source_name;
-  std::function<void(LogLevel, std::string_view)> on_log;
   uint64_t lines = 0;
   std::vector<Command> commands;  // every command, in emission order
   SubmitResult result;            // reused for every line

@@ -2,7 +2,6 @@
 #ifndef TAKT_ENGINE_WORKFLOW_INSTANCE_H_
 #define TAKT_ENGINE_WORKFLOW_INSTANCE_H_
 
-#include <cstdint>
 #include <vector>
 
 #include "dsl/value.h"
@@ -15,7 +14,6 @@ struct Instance {
   int state = -1;  // index into WorkflowDef::states
   std::vector<dsl::Value> vars;  // by VarDef index
   Lifecycle lifecycle;
-  uint64_t created = 0;  // position of the creating event in the stream, for indexes
 };
 
 }  // namespace takt

@@ -9,44 +9,30 @@
 
 namespace takt {
 
-bool WorkflowRunner::Apply(const Event& event, uint64_t position, std::vector<Command>& commands,
-                           std::string& reason) {
+bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, std::string& reason) {
   lookup_.assign(event.key.data(), event.key.size());
-  auto it = instances_.find(lookup_);
   if (event.type_id == def_.start_event) {
-    if (it != instances_.end()) {
+    auto [it, created] = instances_.try_emplace(lookup_);
+    Instance& instance = it->second;
+    if (!created) {
       reason = def_.name + " instance " + lookup_ + " exists already (in state " +
-               def_.states[static_cast<size_t>(it->second.state)].name + ")";
+               def_.states[static_cast<size_t>(instance.state)].name + ")";
       return false;
     }
-    Instance& instance = instances_[lookup_];
     instance.key = dsl::Value::String(event.key);
-    instance.created = position;
     instance.vars.reserve(def_.vars.size());
     for (const dsl::VarDef& var : def_.vars) instance.vars.push_back(var.initial);
     instance.state = def_.start_state;
     ++active_;
     Run(def_.start_actions, instance, &event.fields, event.id, commands);
-    if (def_.states[static_cast<size_t>(instance.state)].final) {
-      Run(def_.states[static_cast<size_t>(instance.state)].on_enter, instance, nullptr, event.id,
-          commands);
-      instance.lifecycle.Fire(LifecycleEvent::kFinish);
-      --active_;
-    }
+    Enter(def_.start_state, instance, event.id, commands);
     return true;
   }
-  if (it == instances_.end()) {
-    reason = "no " + def_.name + " instance " + lookup_;
-    return false;
-  }
-  Instance& instance = it->second;
-  const dsl::StateDef& state = def_.states[static_cast<size_t>(instance.state)];
-  if (instance.lifecycle.accepts_events()) {
-    auto candidates = state.on_event.find(event.type_id);
-    if (candidates != state.on_event.end() &&
-        Fires(candidates->second, instance, &event.fields, event.id, commands)) {
-      return true;
-    }
+  Instance* instance = Lookup(reason);
+  if (instance == nullptr) return false;
+  const dsl::StateDef& state = def_.states[static_cast<size_t>(instance->state)];
+  if (FireFirst(state.on_event, event.type_id, *instance, &event.fields, event.id, commands)) {
+    return true;
   }
   reason = "no transition from " + def_.name + " state " + state.name + " on " +
            std::string(event.type) + " for " + lookup_;
@@ -56,44 +42,45 @@ bool WorkflowRunner::Apply(const Event& event, uint64_t position, std::vector<Co
 bool WorkflowRunner::Signal(std::string_view key, std::string_view name, std::string_view cause,
                             std::vector<Command>& commands, std::string& reason) {
   lookup_.assign(key.data(), key.size());
-  auto it = instances_.find(lookup_);
-  if (it == instances_.end()) {
-    reason = "no " + def_.name + " instance " + lookup_;
-    return false;
-  }
-  Instance& instance = it->second;
-  const dsl::StateDef& state = def_.states[static_cast<size_t>(instance.state)];
-  if (instance.lifecycle.accepts_events()) {
-    auto candidates = state.on_signal.find(name);
-    if (candidates != state.on_signal.end() &&
-        Fires(candidates->second, instance, nullptr, cause, commands)) {
-      return true;
-    }
-  }
+  Instance* instance = Lookup(reason);
+  if (instance == nullptr) return false;
+  const dsl::StateDef& state = def_.states[static_cast<size_t>(instance->state)];
+  if (FireFirst(state.on_signal, name, *instance, nullptr, cause, commands)) return true;
   reason = "no transition from " + def_.name + " state " + state.name + " on signal " +
            std::string(name) + " for " + lookup_;
   return false;
 }
 
-bool WorkflowRunner::Fires(const std::vector<dsl::Transition>& candidates, Instance& instance,
-                           const std::vector<dsl::Value>* fields, std::string_view cause,
-                           std::vector<Command>& commands) {
+Instance* WorkflowRunner::Lookup(std::string& reason) {
+  auto it = instances_.find(lookup_);
+  if (it != instances_.end()) return &it->second;
+  reason = "no " + def_.name + " instance " + lookup_;
+  return nullptr;
+}
+
+template <typename Table, typename Trigger>
+bool WorkflowRunner::FireFirst(const Table& table, const Trigger& trigger, Instance& instance,
+                               const std::vector<dsl::Value>* fields, std::string_view cause,
+                               std::vector<Command>& commands) {
+  if (!instance.lifecycle.accepts_events()) return false;
+  auto candidates = table.find(trigger);
+  if (candidates == table.end()) return false;
   const EvalContext ctx{&instance.key, &instance.vars, fields};
-  for (const dsl::Transition& t : candidates) {
+  for (const dsl::Transition& t : candidates->second) {
     if (t.has_guard && !EvaluateBool(t.guard, ctx)) continue;
-    Fire(t, instance, fields, cause, commands);
+    Run(t.actions, instance, fields, cause, commands);
+    if (t.target >= 0) {
+      instance.state = t.target;
+      Enter(t.target, instance, cause, commands);
+    }
     return true;
   }
   return false;
 }
 
-void WorkflowRunner::Fire(const dsl::Transition& t, Instance& instance,
-                          const std::vector<dsl::Value>* fields, std::string_view cause,
-                          std::vector<Command>& commands) {
-  Run(t.actions, instance, fields, cause, commands);
-  if (t.target < 0) return;
-  instance.state = t.target;
-  const dsl::StateDef& target = def_.states[static_cast<size_t>(t.target)];
+void WorkflowRunner::Enter(int state, Instance& instance, std::string_view cause,
+                           std::vector<Command>& commands) {
+  const dsl::StateDef& target = def_.states[static_cast<size_t>(state)];
   if (!target.final) return;
   Run(target.on_enter, instance, nullptr, cause, commands);
   instance.lifecycle.Fire(LifecycleEvent::kFinish);

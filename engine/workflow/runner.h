@@ -26,9 +26,8 @@ class WorkflowRunner {
 
   // Applies `event` to the instance of its key. Returns true when it fired a transition or
   // created the instance, appending commands to `commands`; false with `reason` set when the
-  // event is out of sequence for this workflow. `position` is the event's place in the stream.
-  bool Apply(const Event& event, uint64_t position, std::vector<Command>& commands,
-             std::string& reason);
+  // event is out of sequence for this workflow.
+  bool Apply(const Event& event, std::vector<Command>& commands, std::string& reason);
 
   // Delivers signal `name` to the instance `key`: false with `reason` when there is no such
   // instance or its state does not react to the signal.
@@ -44,16 +43,20 @@ class WorkflowRunner {
   std::string VariablesJson(const Instance& instance) const;
 
  private:
-  // Fires `t` on `instance`: actions, then the move to its target and, for a final target,
-  // the entry actions and the lifecycle's finish.
-  void Fire(const dsl::Transition& t, Instance& instance, const std::vector<dsl::Value>* fields,
-            std::string_view cause, std::vector<Command>& commands);
+  // The instance of key lookup_, or null with `reason` set.
+  Instance* Lookup(std::string& reason);
+  // Fires the first transition for `trigger` in `table` whose guard holds: its actions, then
+  // the move to its target. False when the instance takes no events or none fires.
+  template <typename Table, typename Trigger>
+  bool FireFirst(const Table& table, const Trigger& trigger, Instance& instance,
+                 const std::vector<dsl::Value>* fields, std::string_view cause,
+                 std::vector<Command>& commands);
+  // Runs what entering `state` means: for a final state, its entry actions and the end of
+  // the instance's lifecycle.
+  void Enter(int state, Instance& instance, std::string_view cause, std::vector<Command>& commands);
   void Run(const std::vector<dsl::Action>& actions, Instance& instance,
            const std::vector<dsl::Value>* fields, std::string_view cause,
            std::vector<Command>& commands);
-  bool Fires(const std::vector<dsl::Transition>& candidates, Instance& instance,
-             const std::vector<dsl::Value>* fields, std::string_view cause,
-             std::vector<Command>& commands);
 
   const dsl::WorkflowDef& def_;
   std::unordered_map<std::string, Instance> instances_;

@@ -1,0 +1,81 @@
+// WorkflowRunner on its own: signals, which rules will send, and what a transition does.
+#include <gtest/gtest.h>
+
+#include "dsl/load.h"
+#include "engine/event/decode.h"
+#include "engine/workflow/runner.h"
+
+namespace takt {
+namespace {
+
+class RunnerTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    DefinitionOptions options;
+    options.paths = {"workflows"};
+    defs_ = dsl::LoadDefinitions(options);
+    ASSERT_EQ(defs_->diagnostics.errors(), 0u);
+    decoder_ = std::make_unique<EventDecoder>(defs_->catalog);
+    runner_ = std::make_unique<WorkflowRunner>(defs_->catalog.workflows.at(0));
+  }
+  bool Apply(const std::string& json) {
+    std::string error;
+    EXPECT_TRUE(decoder_->Decode(json, event_, error)) << error;
+    reason_.clear();
+    return runner_->Apply(event_, commands_, reason_);
+  }
+  std::string State(const std::string& key) {
+    const Instance* instance = runner_->Find(key);
+    return instance == nullptr ? "(none)"
+                               : runner_->def().states[static_cast<size_t>(instance->state)].name;
+  }
+
+  std::unique_ptr<dsl::Definitions> defs_;
+  std::unique_ptr<EventDecoder> decoder_;
+  std::unique_ptr<WorkflowRunner> runner_;
+  Event event_;
+  std::vector<Command> commands_;
+  std::string reason_;
+};
+
+const char* kReleased =
+    R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1,"data":{"asset":"A01"}})";
+const char* kStarted =
+    R"({"id":"m1","source":"mes","type":"order.started","key":"MO-1","seq":1,"ts":2,"data":{}})";
+
+TEST_F(RunnerTest, HoldSignalMovesAnExecutingOrderOnHold) {
+  ASSERT_TRUE(Apply(kReleased));
+  std::string reason;
+  // In released, the workflow does not react to `hold`.
+  EXPECT_FALSE(runner_->Signal("MO-1", "hold", "scada-1", commands_, reason));
+  EXPECT_EQ(reason, "no transition from production_order state released on signal hold for MO-1");
+  ASSERT_TRUE(Apply(kStarted));
+  EXPECT_TRUE(runner_->Signal("MO-1", "hold", "scada-2", commands_, reason));
+  EXPECT_EQ(State("MO-1"), "on_hold");
+  // An order already on hold does not react to a second hold.
+  EXPECT_FALSE(runner_->Signal("MO-1", "hold", "scada-3", commands_, reason));
+}
+
+TEST_F(RunnerTest, SignalToAMissingInstanceOrAnUnknownSignal) {
+  std::string reason;
+  EXPECT_FALSE(runner_->Signal("MO-9", "hold", "x", commands_, reason));
+  EXPECT_EQ(reason, "no production_order instance MO-9");
+  ASSERT_TRUE(Apply(kReleased));
+  ASSERT_TRUE(Apply(kStarted));
+  EXPECT_FALSE(runner_->Signal("MO-1", "resume", "x", commands_, reason));
+  EXPECT_EQ(State("MO-1"), "executing");
+}
+
+TEST_F(RunnerTest, CountsActiveInstancesAndKeepsFinalOnes) {
+  ASSERT_TRUE(Apply(kReleased));
+  EXPECT_EQ(runner_->active(), 1u);
+  ASSERT_TRUE(Apply(
+      R"({"id":"o2","source":"odoo","type":"order.cancelled","key":"MO-1","seq":2,"ts":3,"data":{}})"));
+  EXPECT_EQ(runner_->active(), 0u);
+  EXPECT_EQ(runner_->size(), 1u);
+  EXPECT_EQ(runner_->Find("MO-1")->lifecycle.state(), LifecycleState::kCompleted);
+  EXPECT_FALSE(Apply(kStarted));
+}
+
+}  // namespace
+}  // namespace takt
