@@ -48,11 +48,6 @@ Runner AddSimulate(CLI::App& app) {
       ->required();
   return [args] {
     // Refuse rather than silently run without what was asked for.
-    if (!args->rules.empty()) {
-      std::cerr << "takt simulate: --rules: Lua business rules are not supported by this version "
-                   "of takt\n";
-      return 2;
-    }
     if (!args->db.empty()) {
       std::cerr << "takt simulate: --db: the durable store is not supported by this version of "
                    "takt; simulation runs in memory\n";
@@ -61,6 +56,7 @@ Runner AddSimulate(CLI::App& app) {
     EngineOptions options;
     options.workflow_paths = args->workflows;
     options.stdlib_dir = args->stdlib;
+    options.rules_dir = args->rules;
     const bool quiet = args->quiet;
     options.on_log = [quiet](LogLevel level, std::string_view message) {
       if (quiet && level < LogLevel::kError) return;
@@ -70,7 +66,9 @@ Runner AddSimulate(CLI::App& app) {
     Result<std::unique_ptr<Engine>> engine = Engine::Open(options);
     if (!engine.ok()) {
       std::cerr << engine.status().message();
-      return engine.status().code() == Code::kParseError ? 1 : 2;
+      if (engine.status().message().back() != '\n') std::cerr << "\n";
+      const Code code = engine.status().code();
+      return code == Code::kParseError || code == Code::kRuleError ? 1 : 2;
     }
     Simulation simulation(*engine.value(), args->events == "-" ? "<stdin>" : args->events);
     std::function<void(const SimulationProgress&)> progress;

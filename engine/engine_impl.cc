@@ -2,6 +2,9 @@
 // transition), and every event ends in exactly one outcome.
 #include "engine/engine_impl.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "dsl/load.h"
 
 namespace takt {
@@ -35,13 +38,27 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   if (options.on_log) {
     for (const Diagnostic& d : defs->diagnostics.Sorted()) options.on_log(LogLevel::kWarn, d.Format());
   }
-  return std::unique_ptr<Engine>(std::make_unique<EngineImpl>(std::move(options), std::move(defs)));
+  std::unique_ptr<rules::RuleSet> rules;
+  if (!options.rules_dir.empty()) {
+    rules::SandboxLimits limits;
+    limits.max_instructions = options.rule_max_instructions;
+    limits.max_memory_bytes = options.rule_max_memory_bytes;
+    limits.timeout = std::chrono::milliseconds(options.rule_timeout_ms);
+    Result<std::unique_ptr<rules::RuleSet>> loaded =
+        rules::RuleSet::Load(options.rules_dir, defs->catalog, limits);
+    if (!loaded.ok()) return loaded.status();
+    rules = std::move(loaded).value();
+  }
+  return std::unique_ptr<Engine>(
+      std::make_unique<EngineImpl>(std::move(options), std::move(defs), std::move(rules)));
 }
 
-EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> definitions)
+EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> definitions,
+                       std::unique_ptr<rules::RuleSet> rules)
     : options_(std::move(options)),
       definitions_(std::move(definitions)),
-      decoder_(definitions_->catalog) {
+      decoder_(definitions_->catalog),
+      rules_(std::move(rules)) {
   const dsl::Catalog& catalog = definitions_->catalog;
   runners_.reserve(catalog.workflows.size());
   for (const dsl::WorkflowDef& wf : catalog.workflows) runners_.emplace_back(wf);
@@ -55,6 +72,7 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
 
 Status EngineImpl::Submit(std::string_view event_json, SubmitResult& result) {
   result.commands.clear();
+  result.rule_errors.clear();
   result.reason.clear();
   ++stats_.events;
   if (!decoder_.Decode(event_json, event_, result.reason)) {
@@ -91,21 +109,114 @@ Outcome EngineImpl::Apply(const Event& event, SubmitResult& result) {
     return Outcome::kOwnershipViolation;
   }
   const std::vector<WorkflowRunner*>& routes = routes_[static_cast<size_t>(event.type_id)];
-  if (routes.empty()) return Outcome::kApplied;  // valid, and no workflow reacts to it
-  bool applied = false;
-  std::string reason;
-  for (WorkflowRunner* runner : routes) {
-    const size_t before = runner->size();
-    if (runner->Apply(event, result.commands, reason)) {
-      applied = true;
-      stats_.instances += runner->size() - before;
-    } else if (result.reason.empty()) {
-      result.reason = reason;
+  if (!routes.empty()) {  // no workflow reacting to it: valid, and nothing to change there
+    bool applied = false;
+    std::string reason;
+    for (WorkflowRunner* runner : routes) {
+      const size_t before = runner->size();
+      if (runner->Apply(event, result.commands, reason)) {
+        applied = true;
+        stats_.instances += runner->size() - before;
+      } else if (result.reason.empty()) {
+        result.reason = reason;
+      }
+    }
+    if (!applied) return Outcome::kOutOfSequence;
+    result.reason.clear();
+  }
+  // Rules see accepted events only: a rejected event changes no rule state either.
+  if (rules_ != nullptr) RunRules(event, result);
+  return Outcome::kApplied;
+}
+
+void EngineImpl::RunRules(const Event& event, SubmitResult& result) {
+  for (const rules::LoadedRule* rule : rules_->RulesFor(event.type_id)) {
+    decisions_.clear();
+    ++stats_.rule_evaluations;
+    Status s = rules_->Evaluate(*rule, event, *this, decisions_);
+    if (!s.ok()) {
+      ++stats_.rule_errors;
+      result.rule_errors.push_back(RuleError{rule->name, rule->version, s.message()});
+      Log(LogLevel::kWarn, "rule " + rule->name + "@" + rule->version + " failed on event " +
+                               std::string(event.id) + ": " + s.message());
+      continue;
+    }
+    const std::string emitted_by = "rule " + rule->name + "@" + rule->version;
+    for (const rules::RuleDecision& d : decisions_) {
+      if (d.kind == rules::RuleDecision::Kind::kSignal) {
+        Deliver(d, event, result);
+        continue;
+      }
+      Command& command = result.commands.emplace_back();
+      command.name = d.name;
+      command.payload_json = d.payload_json;
+      command.caused_by.assign(event.id.data(), event.id.size());
+      command.emitted_by = emitted_by;
     }
   }
-  if (!applied) return Outcome::kOutOfSequence;
-  result.reason.clear();
-  return Outcome::kApplied;
+}
+
+void EngineImpl::Deliver(const rules::RuleDecision& signal, const Event& event,
+                         SubmitResult& result) {
+  WorkflowRunner* runner = Runner(signal.workflow);
+  std::string key = signal.target_key;
+  if (runner != nullptr && !signal.index_var.empty()) {
+    std::optional<rules::InstanceRef> current =
+        Current(signal.workflow, signal.index_var, signal.index_value);
+    key = current ? current->instance->key.s : std::string();
+  }
+  std::string reason;
+  if (runner != nullptr && !key.empty() &&
+      runner->Signal(key, signal.name, event.id, result.commands, reason)) {
+    ++stats_.signals_delivered;
+    return;
+  }
+  ++stats_.signals_ignored;
+  Log(LogLevel::kDebug, "signal " + signal.name + " to " + signal.workflow + " from event " +
+                            std::string(event.id) + " ignored: " +
+                            (runner == nullptr ? "no such workflow" : reason.empty() ? "no instance" : reason));
+}
+
+WorkflowRunner* EngineImpl::Runner(std::string_view workflow) {
+  for (WorkflowRunner& runner : runners_) {
+    if (runner.def().name == workflow) return &runner;
+  }
+  return nullptr;
+}
+
+std::optional<rules::InstanceRef> EngineImpl::Find(std::string_view workflow,
+                                                   std::string_view key) const {
+  for (const WorkflowRunner& runner : runners_) {
+    if (runner.def().name != workflow) continue;
+    const Instance* instance = runner.Find(key);
+    if (instance == nullptr) return std::nullopt;
+    return rules::InstanceRef{&runner.def(), instance};
+  }
+  return std::nullopt;
+}
+
+std::optional<rules::InstanceRef> EngineImpl::Current(std::string_view workflow,
+                                                      std::string_view var,
+                                                      const dsl::Value& value) const {
+  // Current() only tidies the index as it reads it; the instances are not changed.
+  auto* self = const_cast<EngineImpl*>(this);
+  WorkflowRunner* runner = self->Runner(workflow);
+  if (runner == nullptr) return std::nullopt;
+  const int index = runner->def().VarIndex(var);
+  const auto& indexes = runner->def().indexes;
+  if (index < 0 || std::find(indexes.begin(), indexes.end(), index) == indexes.end()) {
+    return std::nullopt;
+  }
+  const Instance* instance = runner->Current(index, value);
+  if (instance == nullptr) return std::nullopt;
+  return rules::InstanceRef{&runner->def(), instance};
+}
+
+std::vector<RuleInfo> EngineImpl::rules() const {
+  std::vector<RuleInfo> out;
+  if (rules_ == nullptr) return out;
+  for (const auto& rule : rules_->rules()) out.push_back(RuleInfo{rule->name, rule->file, rule->version});
+  return out;
 }
 
 void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const {

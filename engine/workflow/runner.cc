@@ -9,6 +9,11 @@
 
 namespace takt {
 
+WorkflowRunner::WorkflowRunner(const dsl::WorkflowDef& def)
+    : def_(def), emitted_by_("workflow " + def.name) {
+  for (int var : def_.indexes) indexes_[var];
+}
+
 bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, std::string& reason) {
   lookup_.assign(event.key.data(), event.key.size());
   if (event.type_id == def_.start_event) {
@@ -24,6 +29,9 @@ bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, s
     for (const dsl::VarDef& var : def_.vars) instance.vars.push_back(var.initial);
     instance.state = def_.start_state;
     ++active_;
+    for (auto& [var, by_value] : indexes_) {
+      by_value[IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
+    }
     Run(def_.start_actions, instance, &event.fields, event.id, commands);
     Enter(def_.start_state, instance, event.id, commands);
     return true;
@@ -98,12 +106,19 @@ void WorkflowRunner::Run(const std::vector<dsl::Action>& actions, Instance& inst
       if (var.type == dsl::Type::kFloat && value.type == dsl::Type::kInt) {
         value = dsl::Value::Float(static_cast<double>(value.i));
       }
-      var = std::move(value);
+      if (indexes_.count(action.var) != 0 && var != value) {
+        dsl::Value old = std::move(var);
+        var = std::move(value);
+        Reindex(action.var, old, instance);
+      } else {
+        var = std::move(value);
+      }
       continue;
     }
     Command& command = commands.emplace_back();
     command.name = action.command;
     command.caused_by.assign(cause.data(), cause.size());
+    command.emitted_by = emitted_by_;
     std::string& payload = command.payload_json;
     payload = "{";
     for (const dsl::EmitField& field : action.fields) {
@@ -114,6 +129,39 @@ void WorkflowRunner::Run(const std::vector<dsl::Action>& actions, Instance& inst
     }
     payload += '}';
   }
+}
+
+std::string WorkflowRunner::IndexKey(const dsl::Value& value) {
+  std::string key;
+  value.AppendJson(key);
+  return key;
+}
+
+void WorkflowRunner::Reindex(int var, const dsl::Value& old_value, Instance& instance) {
+  auto& by_value = indexes_[var];
+  auto old = by_value.find(IndexKey(old_value));
+  if (old != by_value.end()) {
+    auto& list = old->second;
+    list.erase(std::remove(list.begin(), list.end(), &instance), list.end());
+    if (list.empty()) by_value.erase(old);
+  }
+  by_value[IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
+}
+
+const Instance* WorkflowRunner::Current(int var, const dsl::Value& value) {
+  auto index = indexes_.find(var);
+  if (index == indexes_.end()) return nullptr;
+  auto it = index->second.find(IndexKey(value));
+  if (it == index->second.end()) return nullptr;
+  std::vector<Instance*>& list = it->second;
+  // Final instances never come back: drop them from the end so that the list stays short.
+  while (!list.empty() && def_.states[static_cast<size_t>(list.back()->state)].final) {
+    list.pop_back();
+  }
+  for (auto i = list.rbegin(); i != list.rend(); ++i) {
+    if (!def_.states[static_cast<size_t>((*i)->state)].final) return *i;
+  }
+  return nullptr;
 }
 
 const Instance* WorkflowRunner::Find(std::string_view key) const {

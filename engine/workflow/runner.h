@@ -18,7 +18,7 @@ namespace takt {
 
 class WorkflowRunner {
  public:
-  explicit WorkflowRunner(const dsl::WorkflowDef& def) : def_(def) {}
+  explicit WorkflowRunner(const dsl::WorkflowDef& def);
 
   const dsl::WorkflowDef& def() const { return def_; }
   // Does any transition (or the start) of this workflow react to events of type `type_id`?
@@ -35,6 +35,9 @@ class WorkflowRunner {
               std::vector<Command>& commands, std::string& reason);
 
   const Instance* Find(std::string_view key) const;
+  // The instance that most recently took `value` for index variable `var` and is not in a
+  // final state; null when there is none. REQUIRES: `var` is one of the workflow's indexes.
+  const Instance* Current(int var, const dsl::Value& value);
   size_t size() const { return instances_.size(); }
   size_t active() const { return active_; }
   // Every instance, in key order.
@@ -57,11 +60,17 @@ class WorkflowRunner {
   void Run(const std::vector<dsl::Action>& actions, Instance& instance,
            const std::vector<dsl::Value>* fields, std::string_view cause,
            std::vector<Command>& commands);
+  // Moves `instance` from `old_value` to its current value of index variable `var`.
+  void Reindex(int var, const dsl::Value& old_value, Instance& instance);
+  static std::string IndexKey(const dsl::Value& value);
 
   const dsl::WorkflowDef& def_;
   std::unordered_map<std::string, Instance> instances_;
   std::string lookup_;  // reused for map lookups by string_view
   size_t active_ = 0;
+  std::string emitted_by_;  // "workflow NAME"
+  // Per index variable: value (as JSON text) -> instances that took it, oldest first.
+  std::unordered_map<int, std::unordered_map<std::string, std::vector<Instance*>>> indexes_;
 };
 
 }  // namespace takt

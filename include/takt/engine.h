@@ -28,8 +28,25 @@ const char* OutcomeName(Outcome outcome);
 // A command for another system, e.g. odoo.production.done {order, good, scrap}.
 struct Command {
   std::string name;
-  std::string payload_json;  // a JSON object, fields in the order the definition emits them
+  std::string payload_json;  // a JSON object: a workflow's fields in the order it emits them,
+                             // a rule's sorted by name
   std::string caused_by;     // id of the event that caused it
+  std::string emitted_by;    // "workflow production_order" or "rule NAME@VERSION"
+};
+
+// A rule that failed on an event: it raised an error or broke a limit. The event and the other
+// rules went on; the rule's state is as it was before the event.
+struct RuleError {
+  std::string rule;
+  std::string version;  // content hash of the rule's file
+  std::string message;
+};
+
+// A loaded rule.
+struct RuleInfo {
+  std::string name;
+  std::string file;
+  std::string version;  // content hash of the file, 16 hex digits
 };
 
 struct SubmitResult {
@@ -37,6 +54,7 @@ struct SubmitResult {
   std::string event_id;          // empty when the event was too malformed to have one
   std::string reason;            // why it was rejected; empty when applied
   std::vector<Command> commands;  // in emission order
+  std::vector<RuleError> rule_errors;
 };
 
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
@@ -49,6 +67,10 @@ struct EngineStats {
   uint64_t out_of_sequence = 0;
   uint64_t malformed = 0;
   uint64_t commands = 0;
+  uint64_t rule_evaluations = 0;
+  uint64_t rule_errors = 0;
+  uint64_t signals_delivered = 0;  // signals from rules that fired a transition
+  uint64_t signals_ignored = 0;    // signals with no instance, or no transition for them
   uint64_t instances = 0;          // created since open
   uint64_t active_instances = 0;   // not in a final state
 };
@@ -75,16 +97,23 @@ struct EngineOptions {
   std::vector<std::string> workflow_paths = {"workflows"};
   // Overrides the stdlib built into the binary (`import "plant"`); empty: built in only.
   std::string stdlib_dir;
+  // Directory of Lua business rules (*.lua, run in file name order); empty: no rules.
+  std::string rules_dir;
+  // Limits of one rule evaluation. Memory is the whole rule sandbox's: code, state, garbage.
+  int64_t rule_max_instructions = 1'000'000;
+  size_t rule_max_memory_bytes = 64u << 20;
+  int64_t rule_timeout_ms = 100;
   // Receives what the engine has to say; takt never prints on its own. May be empty.
   std::function<void(LogLevel, std::string_view)> on_log;
 };
 
-// Applies events to workflow instances. One event at a time: Submit() is not reentrant, and
+// Applies events to workflow instances and runs business rules on them. One event at a time: Submit() is not reentrant, and
 // an engine is used by one thread at a time (the caller serialises).
 class Engine {
  public:
-  // Fails with kParseError (all diagnostics, formatted) when a definition does not compile,
-  // and kNotFound when a path does not exist.
+  // Fails with kParseError (all diagnostics, formatted) when a definition or a rule does not
+  // compile, kRuleError when a rule file is not a valid rule, and kNotFound when a path does
+  // not exist.
   static Result<std::unique_ptr<Engine>> Open(EngineOptions options);
 
   Engine() = default;
@@ -93,7 +122,8 @@ class Engine {
   virtual ~Engine() = default;
 
   // Applies one event, a JSON object in the format of the plant workload: id, source, type,
-  // key, seq, ts, data. `result` is overwritten (its buffers are reused, so a caller that
+  // key, seq, ts, data. An accepted event then goes to the rules subscribed to its type, in
+  // order; their commands follow the workflow's, and their signals are delivered at once. `result` is overwritten (its buffers are reused, so a caller that
   // keeps one SubmitResult allocates nothing per event). Rejections are outcomes, not errors:
   // the returned Status is reserved for failures of the engine itself.
   virtual Status Submit(std::string_view event_json, SubmitResult& result) = 0;
@@ -107,6 +137,8 @@ class Engine {
   virtual EngineStats stats() const = 0;
   // Names of the compiled workflows, sorted.
   virtual std::vector<std::string> workflows() const = 0;
+  // The loaded rules, in the order they run.
+  virtual std::vector<RuleInfo> rules() const = 0;
   // Passes `message` to the on_log of the options (nothing happens when there is none), so that
   // what runs on top of the engine logs where the embedder wants it.
   virtual void Log(LogLevel level, std::string_view message) const = 0;

@@ -32,6 +32,8 @@ class [[nodiscard]] Status {
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
   static Status AlreadyExists(std::string msg) { return {Code::kAlreadyExists, std::move(msg)}; }
   static Status ParseError(std::string msg) { return {Code::kParseError, std::move(msg)}; }
+  static Status RuleError(std::string msg) { return {Code::kRuleError, std::move(msg)}; }
+  static Status LimitExceeded(std::string msg) { return {Code::kLimitExceeded, std::move(msg)}; }
   static Status IoError(std::string msg) { return {Code::kIoError, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }

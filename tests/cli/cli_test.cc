@@ -37,7 +37,7 @@ TEST(CliTest, CheckWithOnlyWarningsExitsZero) {
 }
 
 TEST(CliTest, SimulateTheExampleAsTheReadmeShows) {
-  auto r = RunCommand(Takt() + " simulate --workflows workflows examples/plant/events.jsonl");
+  auto r = RunCommand(Takt() + " simulate --workflows workflows --rules rules examples/plant/events.jsonl");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, test::ReadFile("examples/plant/report.json"));
   EXPECT_EQ(r.err, "");  // no progress line when stderr is not a terminal
@@ -65,10 +65,7 @@ TEST(CliTest, SimulateReadsStandardInput) {
 }
 
 TEST(CliTest, SimulateRefusesWhatItCannotDo) {
-  auto r = RunCommand(Takt() + " simulate --workflows workflows --rules rules examples/plant/events.jsonl");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--rules"), std::string::npos);
-  r = RunCommand(Takt() + " simulate --workflows workflows --db x.db examples/plant/events.jsonl");
+  auto r = RunCommand(Takt() + " simulate --workflows workflows --db x.db examples/plant/events.jsonl");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--db"), std::string::npos);
 }
@@ -84,6 +81,18 @@ TEST(CliTest, SimulateOnBrokenDefinitionsExitsOne) {
                         "examples/plant/events.jsonl");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no_key.takt:3:10: error:"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, SimulateOnBrokenRulesExitsOneNamingTheFile) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("takt-cli-rules-" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  test::WriteFile(dir + "/bad.lua", "return rule 'bad' {\n  on = 'alarm',\n  decide = function( end,\n}\n");
+  auto r = RunCommand(Takt() + " simulate --workflows workflows --rules " + dir +
+                      " examples/plant/events.jsonl");
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad.lua:3:"), std::string::npos) << r.err;
 }
 
 TEST(CliTest, GraphMermaidAndDot) {

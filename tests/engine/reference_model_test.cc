@@ -1,7 +1,7 @@
 // Cross-checks against models written independently of the engine:
-// - tests/reference/plant_reference.py, the production order workflow written in Python from
-//   PLANT.md alone, on generated streams with many faults: reports must be equal, command for
-//   command;
+// - tests/reference/plant_reference.py, the production order workflow and rules R1 and R2
+//   written in Python from PLANT.md alone, on generated streams with many faults: reports must
+//   be equal, command for command;
 // - the recorded SKAB telemetry in shared/datasets (when shared/ is beside the project).
 #include <gtest/gtest.h>
 
@@ -18,18 +18,24 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string SimulateFile(const std::string& path) {
-  auto engine = test::OpenPlantEngine();
-  if (engine == nullptr) return "{}";
+std::string SimulateFile(const std::string& path, bool rules = false) {
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  if (rules) options.rules_dir = "rules";
+  auto opened = Engine::Open(options);
+  EXPECT_TRUE(opened.ok()) << opened.status().message();
+  if (!opened.ok()) return "{}";
+  std::unique_ptr<Engine> engine = std::move(opened).value();
   Simulation sim(*engine, path);
   Status fed = sim.FeedFile(path);
   EXPECT_TRUE(fed.ok()) << fed.message();
   return sim.ReportJson();
 }
 
-json Reference(const std::string& path) {
-  const test::CommandResult r =
-      test::RunCommand("python3 tests/reference/plant_reference.py < '" + path + "'");
+json Reference(const std::string& path, bool rules = false) {
+  const test::CommandResult r = test::RunCommand("python3 tests/reference/plant_reference.py " +
+                                                 std::string(rules ? "--rules " : "") + "< '" +
+                                                 path + "'");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.exit_code == 0 ? json::parse(r.out) : json();
 }
@@ -37,6 +43,7 @@ json Reference(const std::string& path) {
 struct Stream {
   const char* name;
   PlantWorkloadOptions options;
+  bool rules;  // with R1 and R2 (rules/*.lua) and the model's --rules
 };
 
 void PrintTo(const Stream& s, std::ostream* os) { *os << s.name; }
@@ -58,8 +65,8 @@ TEST_P(ReferenceModelTest, SameReportAsThePythonModel) {
     text += "\n\n";
     test::WriteFile(path.string(), text);
   }
-  const json ours = json::parse(SimulateFile(path.string()));
-  const json reference = Reference(path.string());
+  const json ours = json::parse(SimulateFile(path.string(), GetParam().rules));
+  const json reference = Reference(path.string(), GetParam().rules);
   fs::remove(path);
   EXPECT_EQ(ours["counts"], reference["counts"]);
   EXPECT_EQ(ours["final_states"], reference["final_states"]);
@@ -69,8 +76,9 @@ TEST_P(ReferenceModelTest, SameReportAsThePythonModel) {
   }
 }
 
-PlantWorkloadOptions Faulty(int64_t orders, int64_t seed, double rate) {
+PlantWorkloadOptions Faulty(int64_t orders, int64_t seed, double rate, double alarms = 6.0) {
   PlantWorkloadOptions o;
+  o.alarm_rate = alarms;
   o.orders = orders;
   o.seed = seed;
   o.duplicate_rate = rate;
@@ -80,9 +88,12 @@ PlantWorkloadOptions Faulty(int64_t orders, int64_t seed, double rate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Streams, ReferenceModelTest,
-                         testing::Values(Stream{"defaults", Faulty(1500, 1, 0.01)},
-                                         Stream{"faulty", Faulty(800, 2, 0.15)},
-                                         Stream{"chaotic", Faulty(300, 3, 0.5)}),
+                         testing::Values(Stream{"defaults", Faulty(1500, 1, 0.01), false},
+                                         Stream{"faulty", Faulty(800, 2, 0.15), false},
+                                         Stream{"chaotic", Faulty(300, 3, 0.5), false},
+                                         Stream{"rules_defaults", Faulty(1500, 1, 0.01), true},
+                                         Stream{"rules_faulty", Faulty(800, 4, 0.15, 20), true},
+                                         Stream{"rules_alarm_storm", Faulty(300, 5, 0.3, 120), true}),
                          [](const auto& param) { return std::string(param.param.name); });
 
 TEST(RecordedDataTest, SkabTelemetryIsAcceptedAndChangesNoOrder) {

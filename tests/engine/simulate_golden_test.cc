@@ -10,9 +10,11 @@
 namespace takt {
 namespace {
 
-std::string Simulate(const std::string& events, std::vector<std::string>* log = nullptr) {
+std::string Simulate(const std::string& events, std::vector<std::string>* log = nullptr,
+                     bool rules = false) {
   EngineOptions options;
   options.workflow_paths = {"workflows"};
+  if (rules) options.rules_dir = "rules";
   if (log != nullptr) {
     options.on_log = [log](LogLevel, std::string_view m) { log->emplace_back(m); };
   }
@@ -25,27 +27,37 @@ std::string Simulate(const std::string& events, std::vector<std::string>* log = 
   return sim.ReportJson();
 }
 
-std::vector<std::pair<std::string, std::string>> Cases() {
-  std::vector<std::pair<std::string, std::string>> cases;
+struct Case {
+  std::string events;
+  std::string expected;
+  bool rules;  // with rules/ (R1, R2)
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.events << (c.rules ? " with rules" : ""); }
+
+std::vector<Case> Cases() {
+  std::vector<Case> cases;
   for (const std::string& jsonl : test::ListFiles("tests/data/simulate", ".jsonl")) {
-    cases.emplace_back(jsonl, jsonl.substr(0, jsonl.size() - 6) + ".expected.json");
+    cases.push_back({jsonl, jsonl.substr(0, jsonl.size() - 6) + ".expected.json", false});
   }
-  cases.emplace_back("examples/plant/events.jsonl", "examples/plant/report.json");
+  cases.push_back({"examples/plant/events.jsonl", "examples/plant/report.json", true});
   return cases;
 }
 
-class SimulateGoldenTest : public testing::TestWithParam<std::pair<std::string, std::string>> {};
+class SimulateGoldenTest : public testing::TestWithParam<Case> {};
 
 TEST_P(SimulateGoldenTest, ReportMatchesExpected) {
-  const auto& [events, expected] = GetParam();
-  const std::string report = Simulate(events);
+  const Case& c = GetParam();
+  const std::string& events = c.events;
+  const std::string& expected = c.expected;
+  const std::string report = Simulate(events, nullptr, c.rules);
   if (test::UpdateGolden()) test::WriteFile(expected, report);
   EXPECT_EQ(report, test::ReadFile(expected)) << "for " << events;
 }
 
 INSTANTIATE_TEST_SUITE_P(Streams, SimulateGoldenTest, testing::ValuesIn(Cases()),
                          [](const auto& param) {
-                           std::string name = param.param.first;
+                           std::string name = param.param.events;
                            for (char& c : name) {
                              if (!isalnum(static_cast<unsigned char>(c))) c = '_';
                            }

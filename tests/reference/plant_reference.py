@@ -2,10 +2,10 @@
 """An independent reference model of the plant workload's production order workflow.
 
 Written from workloads/PLANT.md alone, in another language and without any of takt's code,
-so that the engine can be checked against it decision by decision. It covers what takt's
-shipped workflow covers: ownership, duplicates, out of sequence, the order lifecycle with R3
-and odoo.production.done. Rules R1 and R2 (Lua in takt) are not modelled: alarms and
-maintenance.done are accepted and change nothing.
+so that the engine can be checked against it decision by decision. It covers ownership,
+duplicates, out of sequence, the order lifecycle with R3 and odoo.production.done, and with
+--rules also R1 (alarm to maintenance request) and R2 (alarm to quality hold), which takt runs
+as Lua rules. Without --rules, alarms and maintenance.done are accepted and change nothing.
 
 Reads JSON Lines on standard input, writes the report JSON on standard output.
 """
@@ -45,11 +45,13 @@ def well_formed(ev):
 
 
 def main():
+    rules = "--rules" in sys.argv[1:]
     counts = {"events": 0, "accepted": 0, "duplicates": 0, "ownership_violations": 0,
               "out_of_sequence": 0, "malformed": 0}
     seen = set()
     orders = {}  # key -> {"state", "good", "scrap"}
     commands = []
+    plant = {"alarms": {}, "open": set(), "released_on": {}}  # the rules' memory
     for line in sys.stdin:
         line = line.rstrip("\r\n")
         if not line.strip():
@@ -72,6 +74,8 @@ def main():
             continue
         ok = apply(ev, orders, commands)
         counts["accepted" if ok else "out_of_sequence"] += 1
+        if ok and rules:
+            run_rules(ev, orders, commands, plant)
     if counts["malformed"] == 0:
         del counts["malformed"]
     report = {"commands": commands,
@@ -79,6 +83,39 @@ def main():
               "counts": counts}
     json.dump(report, sys.stdout, indent=1)
     sys.stdout.write("\n")
+
+
+def run_rules(ev, orders, commands, plant):
+    t, key, data = ev["type"], ev["key"], ev["data"]
+    if t == "order.released":
+        plant["released_on"].setdefault(data["asset"], []).append(key)
+    if t == "maintenance.done":
+        plant["open"].discard(key)
+    if t != "alarm":
+        return
+    # R1: the accepted alarms of the asset so far, this one included, ts in [ts - 10 min, ts].
+    ts, sev = ev["ts"], data["severity"]
+    seen = plant["alarms"].setdefault(key, [])
+    seen.append(ts)
+    if key not in plant["open"]:
+        n = sum(1 for x in seen if ts - 600000 <= x <= ts)
+        if sev >= 3 or n >= 3:
+            plant["open"].add(key)
+            commands.append({"cmd": "odoo.maintenance.create", "cause": ev["id"],
+                             "data": {"asset": key, "priority": "high" if sev >= 3 else "normal",
+                                      "reason": data["code"]}})
+    # R2: the most recently released order on the asset that is not final.
+    if sev < 3:
+        return
+    current = None
+    for order in reversed(plant["released_on"].get(key, [])):
+        if orders[order]["state"] not in FINAL:
+            current = order
+            break
+    if current is not None and orders[current]["state"] in ("executing", "inspecting"):
+        orders[current]["state"] = "on_hold"
+        commands.append({"cmd": "odoo.quality.alert", "cause": ev["id"],
+                         "data": {"order": current, "asset": key, "reason": data["code"]}})
 
 
 def apply(ev, orders, commands):

@@ -1,0 +1,322 @@
+// Every lua_CFunction rules can reach. Each goes through Guarded<>, so no C++ exception crosses
+// into Lua; Lua's own errors (C++ exceptions too, with lua5.4-c++) pass through untouched.
+#include "engine/rules/lua_bridge.h"
+
+#include "engine/rules/sandbox.h"
+
+#include <algorithm>
+#include <cmath>
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdexcept>
+#include <vector>
+
+namespace takt::rules {
+namespace {
+
+constexpr const char* kDecisionMeta = "takt.decision";
+constexpr int kMaxDepth = 16;
+
+template <int (*Fn)(lua_State*)>
+int Guarded(lua_State* L) {
+  std::string error;
+  try {
+    return Fn(L);
+  } catch (const std::exception& e) {  // not (...): Lua's own errors are exceptions too
+    error = e.what();
+  }
+  return luaL_error(L, "%s", error.c_str());  // raised after the handler has finished
+}
+
+void PushValue(lua_State* L, const dsl::Value& v) {
+  switch (v.type) {
+    case dsl::Type::kNull: lua_pushnil(L); break;
+    case dsl::Type::kBool: lua_pushboolean(L, v.b ? 1 : 0); break;
+    case dsl::Type::kInt: lua_pushinteger(L, v.i); break;
+    case dsl::Type::kFloat: lua_pushnumber(L, v.f); break;
+    case dsl::Type::kString: lua_pushlstring(L, v.s.data(), v.s.size()); break;
+  }
+}
+
+void PushString(lua_State* L, std::string_view s) { lua_pushlstring(L, s.data(), s.size()); }
+
+// A table tagged as a decision: {kind = "command" | "signal", ...}.
+void PushDecision(lua_State* L, const char* kind, int fields) {
+  lua_createtable(L, 0, fields + 1);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  luaL_setmetatable(L, kDecisionMeta);
+}
+
+// command(name, data): a command for the outbox.
+int Command(lua_State* L) {
+  lua_settop(L, 2);  // what is pushed below lands above the arguments
+  luaL_checkstring(L, 1);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  PushDecision(L, "command", 2);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "name");
+  if (lua_istable(L, 2)) {
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "data");
+  }
+  return 1;
+}
+
+// signal(workflow, target, name): `target` is an instance key, or {index_variable = value}.
+int Signal(lua_State* L) {
+  lua_settop(L, 3);
+  luaL_checkstring(L, 1);
+  if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE) {
+    return luaL_argerror(L, 2, "expected an instance key or {index_variable = value}");
+  }
+  luaL_checkstring(L, 3);
+  PushDecision(L, "signal", 3);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "workflow");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "target");
+  lua_pushvalue(L, 3);
+  lua_setfield(L, -2, "name");
+  return 1;
+}
+
+// rule "name" { on = ..., key = ..., decide = ... }: returns the spec with its name.
+int RuleSpec(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setfield(L, 1, "name");
+  lua_settop(L, 1);
+  return 1;
+}
+int Rule(lua_State* L) {
+  luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, Guarded<RuleSpec>, 1);
+  return 1;
+}
+
+const InstanceLookup* Lookup(lua_State* L) {
+  const auto* holder = static_cast<const InstanceLookup* const*>(lua_touserdata(L, lua_upvalueindex(1)));
+  if (holder == nullptr || *holder == nullptr) throw std::runtime_error("no instances to look at here");
+  return *holder;
+}
+
+// ctx.instance(workflow, key): a view of the instance, or nil.
+int CtxInstance(lua_State* L) {
+  size_t wl = 0;
+  size_t kl = 0;
+  const char* workflow = luaL_checklstring(L, 1, &wl);
+  const char* key = luaL_checklstring(L, 2, &kl);
+  std::optional<InstanceRef> ref = Lookup(L)->Find({workflow, wl}, {key, kl});
+  if (!ref) return 0;
+  PushInstanceView(L, *ref);
+  return 1;
+}
+
+// ctx.current(workflow, {index_variable = value}): the instance that took the value most recently
+// and is not final, or nil.
+int CtxCurrent(lua_State* L) {
+  size_t wl = 0;
+  const char* workflow = luaL_checklstring(L, 1, &wl);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_pushnil(L);
+  if (lua_next(L, 2) == 0 || lua_type(L, -2) != LUA_TSTRING) {
+    return luaL_argerror(L, 2, "expected {index_variable = value}");
+  }
+  size_t vl = 0;
+  const char* var = lua_tolstring(L, -2, &vl);
+  dsl::Value value;
+  if (!ToValue(L, -1, value)) return luaL_argerror(L, 2, "the index value must be a scalar");
+  std::optional<InstanceRef> ref = Lookup(L)->Current({workflow, wl}, {var, vl}, value);
+  if (!ref) return 0;
+  PushInstanceView(L, *ref);
+  return 1;
+}
+
+bool AppendJsonAt(lua_State* L, int index, std::string& out, size_t max_bytes, int depth,
+                  std::string& error) {
+  index = lua_absindex(L, index);
+  if (out.size() > max_bytes) {
+    error = "command data is larger than " + std::to_string(max_bytes) + " bytes";
+    return false;
+  }
+  switch (lua_type(L, index)) {
+    case LUA_TNIL: out += "null"; return true;
+    case LUA_TBOOLEAN: out += lua_toboolean(L, index) != 0 ? "true" : "false"; return true;
+    case LUA_TNUMBER: {
+      dsl::Value v;
+      ToValue(L, index, v);
+      v.AppendJson(out);
+      return true;
+    }
+    case LUA_TSTRING: {
+      size_t len = 0;
+      const char* s = lua_tolstring(L, index, &len);
+      dsl::AppendJsonString(out, {s, len});
+      return true;
+    }
+    case LUA_TTABLE: break;
+    default:
+      error = std::string("command data cannot hold a ") + luaL_typename(L, index);
+      return false;
+  }
+  if (depth >= kMaxDepth) {
+    error = "command data is nested deeper than " + std::to_string(kMaxDepth) + " levels";
+    return false;
+  }
+  luaL_checkstack(L, 4, "command data");
+  // Collect keys: all strings (an object, sorted) or exactly 1..n (an array).
+  std::vector<std::string> keys;
+  lua_Integer count = 0;
+  bool array = true;
+  lua_pushnil(L);
+  while (lua_next(L, index) != 0) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      keys.emplace_back(lua_tostring(L, -1));
+      array = false;
+    } else if (lua_isinteger(L, -1) != 0 && lua_tointeger(L, -1) >= 1) {
+      ++count;
+    } else {
+      lua_pop(L, 1);
+      error = "command data keys must be strings, or 1..n for a list";
+      return false;
+    }
+  }
+  if (!keys.empty() && count > 0) {
+    error = "command data mixes a list and named fields";
+    return false;
+  }
+  if (array && count > 0) {
+    if (static_cast<lua_Integer>(lua_rawlen(L, index)) != count) {
+      error = "command data list has holes";
+      return false;
+    }
+    out += '[';
+    for (lua_Integer i = 1; i <= count; ++i) {
+      if (i > 1) out += ',';
+      lua_rawgeti(L, index, i);
+      const bool ok = AppendJsonAt(L, -1, out, max_bytes, depth + 1, error);
+      lua_pop(L, 1);
+      if (!ok) return false;
+    }
+    out += ']';
+    return true;
+  }
+  std::sort(keys.begin(), keys.end());
+  out += '{';
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) out += ',';
+    dsl::AppendJsonString(out, keys[i]);
+    out += ':';
+    lua_getfield(L, index, keys[i].c_str());
+    const bool ok = AppendJsonAt(L, -1, out, max_bytes, depth + 1, error);
+    lua_pop(L, 1);
+    if (!ok) return false;
+  }
+  out += '}';
+  return true;
+}
+
+}  // namespace
+
+void PushEvent(lua_State* L, const Event& event, const dsl::EventDef& def) {
+  lua_createtable(L, 0, 7);
+  PushString(L, event.id);
+  lua_setfield(L, -2, "id");
+  PushString(L, event.source);
+  lua_setfield(L, -2, "source");
+  PushString(L, event.type);
+  lua_setfield(L, -2, "type");
+  PushString(L, event.key);
+  lua_setfield(L, -2, "key");
+  lua_pushinteger(L, event.seq);
+  lua_setfield(L, -2, "seq");
+  lua_pushinteger(L, event.ts);
+  lua_setfield(L, -2, "ts");
+  lua_createtable(L, 0, static_cast<int>(def.fields.size()));
+  for (size_t i = 0; i < def.fields.size() && i < event.fields.size(); ++i) {
+    PushValue(L, event.fields[i]);
+    lua_setfield(L, -2, def.fields[i].name.c_str());
+  }
+  lua_setfield(L, -2, "data");
+}
+
+void PushInstanceView(lua_State* L, const InstanceRef& ref) {
+  const dsl::WorkflowDef& wf = *ref.workflow;
+  const Instance& instance = *ref.instance;
+  const dsl::StateDef& state = wf.states[static_cast<size_t>(instance.state)];
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, wf.name.c_str());
+  lua_setfield(L, -2, "workflow");
+  PushValue(L, instance.key);
+  lua_setfield(L, -2, "key");
+  lua_pushstring(L, state.name.c_str());
+  lua_setfield(L, -2, "state");
+  lua_pushboolean(L, state.final ? 1 : 0);
+  lua_setfield(L, -2, "final");
+  lua_createtable(L, 0, static_cast<int>(wf.vars.size()));
+  for (size_t i = 0; i < wf.vars.size(); ++i) {
+    PushValue(L, instance.vars[i]);
+    lua_setfield(L, -2, wf.vars[i].name.c_str());
+  }
+  lua_setfield(L, -2, "vars");
+}
+
+bool ToValue(lua_State* L, int index, dsl::Value& out) {
+  switch (lua_type(L, index)) {
+    case LUA_TNIL: out = dsl::Value::Null(); return true;
+    case LUA_TBOOLEAN: out = dsl::Value::Bool(lua_toboolean(L, index) != 0); return true;
+    case LUA_TNUMBER:
+      out = lua_isinteger(L, index) != 0 ? dsl::Value::Int(lua_tointeger(L, index))
+                                          : dsl::Value::Float(lua_tonumber(L, index));
+      return true;
+    case LUA_TSTRING: {
+      size_t len = 0;
+      const char* s = lua_tolstring(L, index, &len);
+      out = dsl::Value::String({s, len});
+      return true;
+    }
+    default: return false;
+  }
+}
+
+bool AppendJson(lua_State* L, int index, std::string& out, size_t max_bytes, std::string& error) {
+  return AppendJsonAt(L, index, out, max_bytes, 0, error);
+}
+
+int InstallRuleApi(Sandbox& sandbox, const InstanceLookup* const* lookup) {
+  lua_State* L = sandbox.state();
+  luaL_newmetatable(L, kDecisionMeta);
+  lua_pushliteral(L, "read-only");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, Guarded<Command>);
+  sandbox.AddGlobal("command");
+  lua_pushcfunction(L, Guarded<Signal>);
+  sandbox.AddGlobal("signal");
+  lua_pushcfunction(L, Guarded<Rule>);
+  sandbox.AddGlobal("rule");
+  // ctx: one table for every evaluation; its functions reach instances through `lookup`.
+  auto* holder = const_cast<const InstanceLookup**>(lookup);
+  lua_createtable(L, 0, 2);
+  lua_pushlightuserdata(L, holder);
+  lua_pushcclosure(L, Guarded<CtxInstance>, 1);
+  lua_setfield(L, -2, "instance");
+  lua_pushlightuserdata(L, holder);
+  lua_pushcclosure(L, Guarded<CtxCurrent>, 1);
+  lua_setfield(L, -2, "current");
+  sandbox.MakeReadOnly();
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+bool IsDecision(lua_State* L, int index) {
+  if (lua_getmetatable(L, index) == 0) return false;
+  luaL_getmetatable(L, kDecisionMeta);
+  const bool same = lua_rawequal(L, -1, -2) != 0;
+  lua_pop(L, 2);
+  return same;
+}
+
+}  // namespace takt::rules

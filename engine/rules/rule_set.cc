@@ -1,0 +1,362 @@
+// Loading and running rules. One sandbox holds every rule of the set; each file runs in an
+// environment of its own, and each rule keeps its state per key in a registry table only it is
+// handed, so no rule can reach another's state.
+#include "engine/rules/rule_set.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <lauxlib.h>
+#include <lua.h>
+#include <sstream>
+
+namespace takt::rules {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kMaxDecisions = 64;
+constexpr size_t kMaxPayloadBytes = 64 * 1024;
+constexpr int kMaxStateDepth = 32;
+
+std::string ContentHash(const std::string& text) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a, 64 bits
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// require "takt.window": the built-in modules only, loaded once per sandbox.
+int Require(lua_State* L) {
+  const char* name = luaL_checkstring(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, "takt.modules");
+  lua_getfield(L, -1, name);
+  if (lua_isnil(L, -1)) {
+    return luaL_error(L, "module '%s' not found: rules may require only the takt stdlib "
+                         "(takt.window, takt.debounce, takt.latch)", name);
+  }
+  return 1;
+}
+
+// Pushes a copy of the table at `src` and of the tables it holds. `seen` (a table) maps
+// originals to copies, so shared and cyclic tables stay so. On failure the stack is left as it
+// is and the caller resets it.
+bool CopyState(lua_State* L, int src, int seen, int depth, std::string& error) {
+  src = lua_absindex(L, src);
+  lua_pushvalue(L, src);
+  if (lua_rawget(L, seen) != LUA_TNIL) return true;  // copied before
+  lua_pop(L, 1);
+  if (depth > kMaxStateDepth) {
+    error = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
+    return false;
+  }
+  luaL_checkstack(L, 8, "copying rule state");
+  lua_newtable(L);
+  const int copy = lua_gettop(L);
+  lua_pushvalue(L, src);
+  lua_pushvalue(L, copy);
+  lua_rawset(L, seen);
+  auto storable = [](int t) {
+    return t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN || t == LUA_TTABLE;
+  };
+  lua_pushnil(L);
+  while (lua_next(L, src) != 0) {  // [copy, key, value]
+    const int key = copy + 1;
+    const int value = copy + 2;
+    for (int i : {key, value}) {
+      if (!storable(lua_type(L, i))) {
+        error = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
+                luaL_typename(L, i);
+        return false;
+      }
+    }
+    for (int i : {key, value}) {
+      if (lua_istable(L, i)) {
+        if (!CopyState(L, i, seen, depth + 1, error)) return false;
+      } else {
+        lua_pushvalue(L, i);
+      }
+    }
+    lua_rawset(L, copy);  // [copy, key, value]
+    lua_pop(L, 1);        // the key stays for lua_next
+  }
+  return true;
+}
+
+std::string ReadFile(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  ok = static_cast<bool>(in) || in.eof();
+  return s.str();
+}
+
+}  // namespace
+
+RuleSet::RuleSet(const dsl::Catalog& catalog, const SandboxLimits& limits)
+    : catalog_(catalog), sandbox_(limits), by_type_(catalog.events.size()) {}
+
+RuleSet::~RuleSet() = default;
+
+Result<std::unique_ptr<RuleSet>> RuleSet::Load(const std::string& dir, const dsl::Catalog& catalog,
+                                               const SandboxLimits& limits) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::NotFound("rules directory " + dir + " not found");
+  std::unique_ptr<RuleSet> set(new RuleSet(catalog, limits));
+  lua_State* L = set->sandbox_.state();
+  set->ctx_ref_ = InstallRuleApi(set->sandbox_, &set->lookup_);
+  lua_pushcfunction(L, Require);
+  set->sandbox_.AddGlobal("require");
+  TAKT_RETURN_IF_ERROR(set->LoadModules());
+
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".lua") {
+      files.push_back(entry.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  std::string errors;
+  Code code = Code::kOk;
+  for (const std::string& file : files) {
+    Status s = set->LoadRule(file);
+    if (s.ok()) continue;
+    errors += (errors.empty() ? "" : "\n") + s.message();
+    if (code == Code::kOk) code = s.code();
+  }
+  if (code == Code::kParseError) return Status::ParseError(errors);
+  if (code != Code::kOk) return Status::RuleError(errors);
+  for (const auto& rule : set->rules_) {
+    for (int type : rule->on) set->by_type_[static_cast<size_t>(type)].push_back(rule.get());
+  }
+  return set;
+}
+
+Status RuleSet::LoadModules() {
+  lua_State* L = sandbox_.state();
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "takt.modules");
+  for (const EmbeddedModule& module : EmbeddedLuaModules()) {
+    const std::string name = std::string("takt.") + module.name;
+    Status s = sandbox_.LoadChunk("<stdlib>/takt/" + std::string(module.name) + ".lua", module.text);
+    if (!s.ok()) return s;  // a broken stdlib is a build error; tests load every module
+    if (lua_istable(L, -1)) sandbox_.MakeReadOnly();
+    lua_getfield(L, LUA_REGISTRYINDEX, "takt.modules");
+    lua_insert(L, -2);
+    lua_setfield(L, -2, name.c_str());
+    lua_pop(L, 1);
+  }
+  return Status();
+}
+
+Status RuleSet::LoadRule(const std::string& path) {
+  lua_State* L = sandbox_.state();
+  bool read_ok = false;
+  const std::string text = ReadFile(path, read_ok);
+  if (!read_ok) return Status::NotFound(path + ": cannot read the file");
+  const int top = lua_gettop(L);
+  Status s = sandbox_.LoadChunk(path, text);
+  if (!s.ok()) {
+    if (s.code() == Code::kParseError) return s;
+    // Lua's message starts with "path:line:" when it knows the line.
+    const bool located = s.message().compare(0, path.size() + 1, path + ":") == 0;
+    return Status::RuleError(located ? s.message() : path + ": " + s.message());
+  }
+  auto fail = [&](const std::string& what) {
+    lua_settop(L, top);
+    return Status::RuleError(path + ": " + what);
+  };
+  if (!lua_istable(L, -1) || lua_getfield(L, -1, "name") != LUA_TSTRING) {
+    return fail("the file must end with 'return rule \"NAME\" { on = ..., decide = ... }'");
+  }
+  auto rule = std::make_unique<LoadedRule>();
+  rule->name = lua_tostring(L, -1);
+  rule->file = path;
+  rule->version = ContentHash(text);
+  lua_pop(L, 1);
+  for (const auto& other : rules_) {
+    if (other->name == rule->name) {
+      return fail("rule '" + rule->name + "' is already defined in " + other->file);
+    }
+  }
+  const std::string what = "rule '" + rule->name + "'";
+  // on = "alarm" or on = {"alarm", "maintenance.done"}
+  std::vector<std::string> types;
+  const int on_type = lua_getfield(L, -1, "on");
+  if (on_type == LUA_TSTRING) {
+    types.emplace_back(lua_tostring(L, -1));
+  } else if (on_type == LUA_TTABLE) {
+    for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; ++i) {
+      types.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (types.empty()) return fail(what + ": 'on' must name an event type, or a list of them");
+  for (const std::string& type : types) {
+    const int id = catalog_.EventId(type);
+    if (id < 0) return fail(what + ": 'on' names unknown event type '" + type + "'");
+    rule->on.push_back(id);
+  }
+  if (lua_getfield(L, -1, "decide") != LUA_TFUNCTION) {
+    return fail(what + ": 'decide' must be a function(event, state, ctx)");
+  }
+  rule->decide_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  const int key_type = lua_getfield(L, -1, "key");
+  if (key_type == LUA_TFUNCTION) {
+    rule->key_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else if (key_type != LUA_TNIL) {
+    return fail(what + ": 'key' must be a function(event) returning the state's key");
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_newtable(L);
+  rule->states_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_settop(L, top);
+  rules_.push_back(std::move(rule));
+  return Status();
+}
+
+Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const InstanceLookup& lookup,
+                         std::vector<RuleDecision>& decisions) {
+  lua_State* L = sandbox_.state();
+  const int top = lua_gettop(L);
+  lookup_ = &lookup;
+  struct Reset {
+    RuleSet* self;
+    lua_State* L;
+    int top;
+    ~Reset() {
+      self->lookup_ = nullptr;
+      lua_settop(L, top);
+    }
+  } reset{this, L, top};
+  const dsl::EventDef& def = catalog_.events[static_cast<size_t>(event.type_id)];
+
+  // The state's key: key(event), or the event's key.
+  if (rule.key_ref >= 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rule.key_ref);
+    PushEvent(L, event, def);
+    TAKT_RETURN_IF_ERROR(sandbox_.Call(1));
+    if (lua_gettop(L) == top || (lua_type(L, top + 1) != LUA_TSTRING &&
+                                 lua_type(L, top + 1) != LUA_TNUMBER)) {
+      return Status::RuleError("key() must return a string or a number");
+    }
+    lua_settop(L, top + 1);
+  } else {
+    lua_pushlstring(L, event.key.data(), event.key.size());
+  }
+  const int key = top + 1;
+
+  // The state, and a copy of it to put back if the evaluation fails.
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rule.states_ref);
+  const int states = top + 2;
+  lua_pushvalue(L, key);
+  if (lua_rawget(L, states) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+  }
+  const int state = top + 3;
+  lua_newtable(L);  // originals -> copies
+  std::string error;
+  if (!CopyState(L, state, top + 4, 0, error)) return Status::RuleError(error);
+  const int backup = top + 5;
+
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rule.decide_ref);
+  PushEvent(L, event, def);
+  lua_pushvalue(L, state);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_ref_);
+  const int base = lua_gettop(L) - 3;
+  Status called = sandbox_.Call(3);
+  Status extracted = called.ok() ? Decisions(rule, base, lua_gettop(L), decisions) : Status();
+  if (!called.ok() || !extracted.ok()) {
+    lua_pushvalue(L, key);
+    lua_pushvalue(L, backup);
+    lua_rawset(L, states);
+    return called.ok() ? extracted : called;
+  }
+  lua_pushvalue(L, key);
+  lua_pushvalue(L, state);
+  lua_rawset(L, states);
+  return Status();
+}
+
+Status RuleSet::Decisions(const LoadedRule& rule, int first, int last,
+                          std::vector<RuleDecision>& out) {
+  lua_State* L = sandbox_.state();
+  const size_t start = out.size();
+  auto fail = [&](std::string message) {
+    out.resize(start);
+    return Status::RuleError(std::move(message));
+  };
+  // decide may return decisions one by one, or one list of them.
+  std::vector<int> items;
+  for (int i = first; i <= last; ++i) {
+    if (lua_isnil(L, i)) continue;
+    if (lua_istable(L, i) && !IsDecision(L, i)) {
+      const auto n = static_cast<lua_Integer>(lua_rawlen(L, i));
+      if (n > kMaxDecisions) return fail("decide returned more than " + std::to_string(kMaxDecisions) + " decisions");
+      for (lua_Integer j = 1; j <= n; ++j) {
+        lua_rawgeti(L, i, j);
+        items.push_back(lua_gettop(L));
+      }
+      continue;
+    }
+    items.push_back(i);
+  }
+  if (items.size() > static_cast<size_t>(kMaxDecisions)) {
+    return fail("decide returned more than " + std::to_string(kMaxDecisions) + " decisions");
+  }
+  for (int index : items) {
+    if (!IsDecision(L, index)) {
+      return fail(std::string("decide returned a ") + luaL_typename(L, index) +
+                  "; it returns command(...), signal(...), a list of them, or nothing");
+    }
+    RuleDecision d;
+    lua_getfield(L, index, "kind");
+    const bool is_command = std::string_view(lua_tostring(L, -1)) == "command";
+    lua_pop(L, 1);
+    lua_getfield(L, index, "name");
+    d.name = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (is_command) {
+      d.kind = RuleDecision::Kind::kCommand;
+      lua_getfield(L, index, "data");
+      std::string error;
+      if (lua_isnil(L, -1)) {
+        d.payload_json = "{}";
+      } else if (!AppendJson(L, -1, d.payload_json, kMaxPayloadBytes, error)) {
+        return fail("command " + d.name + ": " + error);
+      }
+      lua_pop(L, 1);
+    } else {
+      d.kind = RuleDecision::Kind::kSignal;
+      lua_getfield(L, index, "workflow");
+      d.workflow = lua_tostring(L, -1);
+      lua_pop(L, 1);
+      lua_getfield(L, index, "target");
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        d.target_key = lua_tostring(L, -1);
+      } else {
+        lua_pushnil(L);
+        if (lua_next(L, -2) == 0 || lua_type(L, -2) != LUA_TSTRING || !ToValue(L, -1, d.index_value)) {
+          return fail("signal " + d.name + ": the target must be a key or {index_variable = value}");
+        }
+        d.index_var = lua_tostring(L, -2);
+        lua_pop(L, 2);
+      }
+      lua_pop(L, 1);
+    }
+    out.push_back(std::move(d));
+  }
+  (void)rule;
+  return Status();
+}
+
+}  // namespace takt::rules

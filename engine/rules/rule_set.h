@@ -1,0 +1,86 @@
+// A set of business rules loaded from a directory of .lua files into one sandbox. Each rule
+// subscribes to event types, keys its durable state (by default the event's key), and decides:
+// it returns commands and signals, and changes its state. A failed evaluation leaves the state
+// as it was before.
+#ifndef TAKT_ENGINE_RULES_RULE_SET_H_
+#define TAKT_ENGINE_RULES_RULE_SET_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dsl/catalog.h"
+#include "engine/event/event.h"
+#include "engine/rules/lua_bridge.h"
+#include "engine/rules/sandbox.h"
+#include "takt/status.h"
+
+namespace takt::rules {
+
+struct LoadedRule {
+  std::string name;
+  std::string file;
+  std::string version;  // content hash of the file, 16 hex digits
+  std::vector<int> on;  // event type indexes
+  int decide_ref = -1;  // registry references
+  int key_ref = -1;     // -1: the event's key
+  int states_ref = -1;  // key -> state table
+};
+
+struct RuleDecision {
+  enum class Kind : uint8_t { kCommand, kSignal };
+  Kind kind = Kind::kCommand;
+  std::string name;          // command name, or signal name
+  std::string payload_json;  // kCommand
+  std::string workflow;      // kSignal
+  std::string target_key;    // kSignal by key
+  std::string index_var;     // kSignal through an index; empty when by key
+  dsl::Value index_value;
+};
+
+class RuleSet {
+ public:
+  // Loads every *.lua file of `dir` (sorted by name: the order rules run in for one event).
+  // kParseError with "file:line: message" for a file that does not compile, and kRuleError for
+  // one that is not a valid rule (naming the file and what is wrong); all errors are reported.
+  static Result<std::unique_ptr<RuleSet>> Load(const std::string& dir, const dsl::Catalog& catalog,
+                                               const SandboxLimits& limits);
+  ~RuleSet();
+  RuleSet(const RuleSet&) = delete;
+  RuleSet& operator=(const RuleSet&) = delete;
+
+  // Rules subscribed to event type `type_id`, in run order.
+  const std::vector<const LoadedRule*>& RulesFor(int type_id) const {
+    return by_type_[static_cast<size_t>(type_id)];
+  }
+  const std::vector<std::unique_ptr<LoadedRule>>& rules() const { return rules_; }
+
+  // Runs `rule` on `event`. On success appends its decisions; on failure returns kRuleError or
+  // kLimitExceeded with the message, appends nothing, and the rule's state is unchanged.
+  Status Evaluate(const LoadedRule& rule, const Event& event, const InstanceLookup& lookup,
+                  std::vector<RuleDecision>& decisions);
+
+ private:
+  RuleSet(const dsl::Catalog& catalog, const SandboxLimits& limits);
+  Status LoadModules();
+  Status LoadRule(const std::string& path);
+  Status Decisions(const LoadedRule& rule, int first, int last, std::vector<RuleDecision>& out);
+
+  const dsl::Catalog& catalog_;
+  Sandbox sandbox_;
+  const InstanceLookup* lookup_ = nullptr;  // set during Evaluate(), read by ctx's functions
+  int ctx_ref_ = -1;
+  std::vector<std::unique_ptr<LoadedRule>> rules_;
+  std::vector<std::vector<const LoadedRule*>> by_type_;
+};
+
+// The .lua modules rules may require ("takt.window" ...), built into the binary.
+struct EmbeddedModule {
+  const char* name;
+  const char* text;
+};
+const std::vector<EmbeddedModule>& EmbeddedLuaModules();
+
+}  // namespace takt::rules
+
+#endif  // TAKT_ENGINE_RULES_RULE_SET_H_

@@ -1,0 +1,235 @@
+// The sandbox's three levers, as in Lua's own design: the allocator (memory), the count hook
+// (instructions and wall time) and the environment of each chunk (what names exist).
+//
+// Linked against lua5.4-c++: Lua errors are C++ exceptions, so they unwind through our
+// destructors. No C++ exception may escape into Lua from our C functions (see lua_bridge.cc).
+#include "engine/rules/sandbox.h"
+
+#include <cstdlib>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+namespace takt::rules {
+namespace {
+
+constexpr int kHookEvery = 1000;  // instructions between two checks of the budget and the clock
+
+// Library functions a rule may use; everything else is absent. Not xpcall: a message handler
+// that breaks a limit is called again for its own error, without end.
+const char* const kBaseFunctions[] = {"assert",   "error",    "ipairs",   "next",
+                                      "pairs",    "pcall",    "select",   "tonumber",
+                                      "tostring", "type",     "rawequal", "rawget",
+                                      "rawlen",   "getmetatable", "setmetatable"};
+struct LibraryAllowlist {
+  const char* library;
+  const char* const* removed;  // functions taken out (nullptr-terminated)
+};
+const char* const kNoneRemoved[] = {nullptr};
+const char* const kStringRemoved[] = {"dump", nullptr};  // would turn functions into bytecode
+const char* const kMathRemoved[] = {"random", "randomseed", nullptr};  // not deterministic
+const LibraryAllowlist kLibraries[] = {{"string", kStringRemoved}, {"math", kMathRemoved},
+                                       {"table", kNoneRemoved},    {"utf8", kNoneRemoved},
+                                       {"coroutine", kNoneRemoved}};
+
+int ReadOnlyError(lua_State* L) {
+  return luaL_error(L, "attempt to change a read-only table (keep state in the state table)");
+}
+
+int ProxyPairs(lua_State* L) {
+  // __pairs of a read-only proxy: iterate the table it stands for.
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__index");
+  lua_pushcfunction(L, [](lua_State* S) -> int {
+    lua_settop(S, 2);
+    return lua_next(S, 1) != 0 ? 2 : 0;
+  });
+  lua_insert(L, -2);
+  lua_pushnil(L);
+  return 3;
+}
+
+// Replaces the table on the stack top by a read-only proxy of it.
+void MakeReadOnlyProxy(lua_State* L) {
+  lua_newtable(L);                 // proxy
+  lua_createtable(L, 0, 4);        // its metatable
+  lua_pushvalue(L, -3);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, ReadOnlyError);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, ProxyPairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushliteral(L, "read-only");
+  lua_setfield(L, -2, "__metatable");  // getmetatable sees a string; setmetatable fails
+  lua_setmetatable(L, -2);
+  lua_remove(L, -2);
+}
+
+}  // namespace
+
+Sandbox::Sandbox(SandboxLimits limits) : limits_(limits) {
+  L_ = lua_newstate(&Sandbox::Allocate, this);
+  // Libraries are opened whole, then only the allowlist is exposed to rules.
+  luaL_openlibs(L_);
+  BuildAllowlist();
+  // Rules make many short-lived tables (events, views, state copies): the generational
+  // collector handles those better than the incremental one.
+  lua_gc(L_, LUA_GCGEN, 0, 0);
+}
+
+Sandbox::~Sandbox() {
+  if (L_ != nullptr) lua_close(L_);
+}
+
+void* Sandbox::Allocate(void* ud, void* ptr, size_t old_size, size_t new_size) {
+  auto* self = static_cast<Sandbox*>(ud);
+  const size_t old = ptr != nullptr ? old_size : 0;
+  if (new_size == 0) {
+    std::free(ptr);
+    self->used_ -= old;
+    return nullptr;
+  }
+  if (new_size > old && self->used_ + (new_size - old) > self->limits_.max_memory_bytes) {
+    return nullptr;  // Lua raises "not enough memory"
+  }
+  void* grown = std::realloc(ptr, new_size);
+  if (grown == nullptr) return nullptr;
+  self->used_ = self->used_ - old + new_size;
+  return grown;
+}
+
+void Sandbox::OnCount(lua_State* L, lua_Debug*) {
+  void* ud = nullptr;
+  lua_getallocf(L, &ud);
+  auto* self = static_cast<Sandbox*>(ud);
+  if (!self->armed_) return;
+  self->budget_ -= kHookEvery;
+  if (self->budget_ <= 0) self->out_of_budget_ = true;
+  if (std::chrono::steady_clock::now() >= self->deadline_) self->out_of_time_ = true;
+  if (!self->out_of_budget_ && !self->out_of_time_) return;
+  // From now on every instruction fails, so a pcall in the rule cannot carry on.
+  lua_sethook(L, &Sandbox::OnCount, LUA_MASKCOUNT, 1);
+  luaL_error(L, self->out_of_budget_ ? "instruction limit exceeded" : "time limit exceeded");
+}
+
+void Sandbox::BuildAllowlist() {
+  lua_State* L = L_;
+  lua_newtable(L);  // the allowlist
+  for (const char* name : kBaseFunctions) {
+    lua_getglobal(L, name);
+    lua_setfield(L, -2, name);
+  }
+  for (const LibraryAllowlist& lib : kLibraries) {
+    lua_newtable(L);  // a copy of the library without the removed functions
+    lua_getglobal(L, lib.library);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      bool removed = false;
+      for (const char* const* r = lib.removed; *r != nullptr; ++r) {
+        removed |= lua_type(L, -2) == LUA_TSTRING && std::string_view(lua_tostring(L, -2)) == *r;
+      }
+      if (removed) {
+        lua_pop(L, 1);
+        continue;
+      }
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_settable(L, -5);
+    }
+    lua_pop(L, 1);
+    if (std::string_view(lib.library) == "string") {
+      // Strings index this copy (s:upper()); the metatable itself is hidden and locked.
+      lua_pushliteral(L, "");
+      lua_getmetatable(L, -1);
+      lua_pushvalue(L, -3);
+      lua_setfield(L, -2, "__index");
+      lua_pushliteral(L, "read-only");
+      lua_setfield(L, -2, "__metatable");
+      lua_pop(L, 2);
+    }
+    MakeReadOnlyProxy(L);
+    lua_setfield(L, -2, lib.library);
+  }
+  lua_pushliteral(L, "_VERSION");
+  lua_pushliteral(L, LUA_VERSION);
+  lua_settable(L, -3);
+  allowlist_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  // Nothing of the standard globals stays reachable from the main state's own globals either:
+  // rules never run with them, but a bug of ours must not expose them.
+  lua_newtable(L);
+  lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+}
+
+void Sandbox::MakeReadOnly() { MakeReadOnlyProxy(L_); }
+
+void Sandbox::AddGlobal(const char* name) {
+  lua_rawgeti(L_, LUA_REGISTRYINDEX, allowlist_ref_);
+  lua_insert(L_, -2);
+  lua_setfield(L_, -2, name);
+  lua_pop(L_, 1);
+}
+
+void Sandbox::PushEnvironment() {
+  lua_newtable(L_);
+  lua_createtable(L_, 0, 3);
+  lua_rawgeti(L_, LUA_REGISTRYINDEX, allowlist_ref_);
+  lua_setfield(L_, -2, "__index");
+  lua_pushcfunction(L_, [](lua_State* L) -> int {
+    return luaL_error(L, "assignment to global '%s': globals are read-only in a rule (use local, "
+                         "or the state table for what must last)",
+                      lua_tostring(L, 2) != nullptr ? lua_tostring(L, 2) : "?");
+  });
+  lua_setfield(L_, -2, "__newindex");
+  lua_pushliteral(L_, "read-only");
+  lua_setfield(L_, -2, "__metatable");
+  lua_setmetatable(L_, -2);
+}
+
+Status Sandbox::LoadChunk(std::string_view name, std::string_view source) {
+  const std::string chunk_name = "=" + std::string(name);
+  if (luaL_loadbufferx(L_, source.data(), source.size(), chunk_name.c_str(), "t") != LUA_OK) {
+    std::string message = lua_tostring(L_, -1) != nullptr ? lua_tostring(L_, -1) : "load error";
+    lua_pop(L_, 1);
+    return Status::ParseError(message);
+  }
+  PushEnvironment();
+  if (lua_setupvalue(L_, -2, 1) == nullptr) lua_pop(L_, 1);  // becomes the chunk's _ENV
+  const int base = lua_gettop(L_) - 1;
+  Status s = Call(0);
+  if (!s.ok()) return s;
+  // Keep exactly one result.
+  if (lua_gettop(L_) == base) lua_pushnil(L_);
+  lua_settop(L_, base + 1);
+  return s;
+}
+
+Status Sandbox::Call(int nargs) {
+  const int base = lua_gettop(L_) - nargs - 1;
+  budget_ = limits_.max_instructions;
+  deadline_ = std::chrono::steady_clock::now() + limits_.timeout;
+  out_of_budget_ = out_of_time_ = false;
+  armed_ = true;
+  lua_sethook(L_, &Sandbox::OnCount, LUA_MASKCOUNT, kHookEvery);
+  const int rc = lua_pcall(L_, nargs, LUA_MULTRET, 0);
+  lua_sethook(L_, nullptr, 0, 0);
+  armed_ = false;
+  if (rc == LUA_OK) return Status();
+  std::string message;
+  if (out_of_budget_) {
+    message = "instruction limit exceeded (" + std::to_string(limits_.max_instructions) + ")";
+  } else if (out_of_time_) {
+    message = "time limit exceeded (" + std::to_string(limits_.timeout.count()) + " ms)";
+  } else if (rc == LUA_ERRMEM) {
+    message = "memory limit exceeded (" + std::to_string(limits_.max_memory_bytes >> 20) + " MiB)";
+  } else if (lua_type(L_, -1) == LUA_TSTRING) {
+    message = lua_tostring(L_, -1);
+  } else {
+    message = std::string("error object is a ") + luaL_typename(L_, -1) + ", not a string";
+  }
+  lua_settop(L_, base);
+  lua_gc(L_, LUA_GCCOLLECT);  // give back what the failed evaluation allocated
+  const bool limit = out_of_budget_ || out_of_time_ || rc == LUA_ERRMEM;
+  return limit ? Status::LimitExceeded(message) : Status::RuleError(message);
+}
+
+}  // namespace takt::rules

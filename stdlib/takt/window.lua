@@ -1,0 +1,94 @@
+-- takt.window: sliding windows over event time, kept in a rule's durable state.
+--
+--   local window = require "takt.window"
+--   window.add(state, "alarms", ev.ts, 1, 600000)      -- remember this alarm, 10-minute window
+--   local n = window.count(state, "alarms", ev.ts)      -- entries with ts in [t - 600000, t]
+--
+-- Entries are kept in arrival order with their event time. A query at time t covers the
+-- entries with t - width <= ts <= t, both ends included, whatever order they arrived in, so a
+-- late event is counted where its time puts it. Entries older than the newest time seen minus
+-- the width minus window.LATENESS_MS are dropped: an event may arrive that late and still see
+-- every entry it needs. Times are integers (ms); nothing reads the wall clock.
+local window = {}
+
+window.LATENESS_MS = 6 * 3600 * 1000
+
+local function get(state, name)
+  local w = state[name]
+  if w == nil then
+    w = { width = 0, newest = nil, ts = {}, vs = {} }
+    state[name] = w
+  end
+  return w
+end
+
+-- Adds `value` (default 1) at time `t` to window `name` of `state`, `width` ms wide.
+function window.add(state, name, t, value, width)
+  local w = get(state, name)
+  if width ~= nil then w.width = width end
+  w.ts[#w.ts + 1] = t
+  w.vs[#w.vs + 1] = value or 1
+  if w.newest == nil or t > w.newest then w.newest = t end
+  local oldest = w.newest - w.width - window.LATENESS_MS
+  if w.ts[1] < oldest then
+    local ts, vs, n = {}, {}, 0
+    for i = 1, #w.ts do
+      if w.ts[i] >= oldest then
+        n = n + 1
+        ts[n], vs[n] = w.ts[i], w.vs[i]
+      end
+    end
+    w.ts, w.vs = ts, vs
+  end
+end
+
+-- The entries of window `name` in [t - width, t]: count, sum, min and max, in one pass.
+-- width defaults to the window's own. Plain loops, no closures: rules call this per event.
+local function scan(state, name, t, width)
+  local w = state[name]
+  if w == nil then return 0, 0, nil, nil end
+  local from = t - (width or w.width)
+  local ts, vs = w.ts, w.vs
+  local n, s, lo, hi = 0, 0, nil, nil
+  for i = 1, #ts do
+    local x = ts[i]
+    if x >= from and x <= t then
+      local v = vs[i]
+      n, s = n + 1, s + v
+      if lo == nil or v < lo then lo = v end
+      if hi == nil or v > hi then hi = v end
+    end
+  end
+  return n, s, lo, hi
+end
+
+function window.count(state, name, t, width)
+  local n = scan(state, name, t, width)
+  return n
+end
+
+function window.sum(state, name, t, width)
+  local _, s = scan(state, name, t, width)
+  return s
+end
+
+-- The smallest value in the window, or nil when it is empty.
+function window.min(state, name, t, width)
+  local _, _, lo = scan(state, name, t, width)
+  return lo
+end
+
+-- The largest value in the window, or nil when it is empty.
+function window.max(state, name, t, width)
+  local _, _, _, hi = scan(state, name, t, width)
+  return hi
+end
+
+-- The mean of the entries in the window, or nil when it is empty.
+function window.mean(state, name, t, width)
+  local n, s = scan(state, name, t, width)
+  if n == 0 then return nil end
+  return s / n
+end
+
+return window

@@ -1,0 +1,314 @@
+// Loading rules and running them: what a rule file must look like, state per key, rollback of a
+// failed evaluation, decisions, and that rules cannot reach each other's state.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/test_support.h"
+
+namespace takt {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RuleDir {
+ public:
+  RuleDir() {
+    path_ = fs::temp_directory_path() / ("takt-rules-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~RuleDir() { fs::remove_all(path_); }
+  void Write(const std::string& name, const std::string& text) const {
+    test::WriteFile((path_ / name).string(), text);
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+Result<std::unique_ptr<Engine>> Open(const RuleDir& dir) {
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = dir.path();
+  options.rule_max_instructions = 100'000;
+  options.rule_max_memory_bytes = 16u << 20;
+  return Engine::Open(options);
+}
+
+std::string Alarm(const std::string& id, const std::string& asset, int severity, int64_t ts = 1000,
+                  const std::string& source = "scada") {
+  return R"({"id":")" + id + R"(","source":")" + source + R"(","type":"alarm","key":")" + asset +
+         R"(","seq":1,"ts":)" + std::to_string(ts) + R"(,"data":{"asset":")" + asset +
+         R"(","code":"OVERTEMP","severity":)" + std::to_string(severity) + "}}";
+}
+
+SubmitResult Submit(Engine& engine, const std::string& json) {
+  Result<SubmitResult> r = engine.Submit(json);
+  EXPECT_TRUE(r.ok());
+  return r.ok() ? r.value() : SubmitResult{};
+}
+
+TEST(RuleLoadTest, SyntaxErrorNamesFileAndLine) {
+  RuleDir dir;
+  dir.Write("broken.lua", "return rule 'x' {\n  on = 'alarm',\n  decide = function(ev) return end end,\n}\n");
+  auto engine = Open(dir);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), Code::kParseError);
+  EXPECT_NE(engine.status().message().find("broken.lua:3:"), std::string::npos)
+      << engine.status().message();
+}
+
+TEST(RuleLoadTest, EveryInvalidFileIsReported) {
+  RuleDir dir;
+  dir.Write("a_not_a_rule.lua", "return 42");
+  dir.Write("b_unknown_type.lua", "return rule 'b' { on = 'alarm.raised', decide = function() end }");
+  dir.Write("c_no_decide.lua", "return rule 'c' { on = 'alarm' }");
+  dir.Write("d_dup.lua", "return rule 'e' { on = 'alarm', decide = function() end }");
+  dir.Write("e_dup.lua", "return rule 'e' { on = 'alarm', decide = function() end }");
+  dir.Write("f_raises.lua", "error('refusing to load')");
+  dir.Write("g_bad_key.lua", "return rule 'g' { on = 'alarm', key = 'asset', decide = function() end }");
+  dir.Write("h_no_on.lua", "return rule 'h' { decide = function() end }");
+  auto engine = Open(dir);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), Code::kRuleError);
+  const std::string& m = engine.status().message();
+  for (const char* part :
+       {"a_not_a_rule.lua: the file must end with 'return rule \"NAME\"",
+        "b_unknown_type.lua: rule 'b': 'on' names unknown event type 'alarm.raised'",
+        "c_no_decide.lua: rule 'c': 'decide' must be a function",
+        "e_dup.lua: rule 'e' is already defined in", "f_raises.lua:1: refusing to load",
+        "g_bad_key.lua: rule 'g': 'key' must be a function", "h_no_on.lua: rule 'h': 'on' must name"}) {
+    EXPECT_NE(m.find(part), std::string::npos) << part << "\nin:\n" << m;
+  }
+}
+
+TEST(RuleLoadTest, MissingDirectoryIsNotFound) {
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = "no/such/rules";
+  EXPECT_EQ(Engine::Open(options).status().code(), Code::kNotFound);
+}
+
+TEST(RuleLoadTest, RulesRunInFileNameOrderAndHaveVersions) {
+  RuleDir dir;
+  dir.Write("b.lua", "return rule 'second' { on = 'alarm', decide = function() return command('two') end }");
+  dir.Write("a.lua", "return rule 'first' { on = 'alarm', decide = function() return command('one') end }");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  std::vector<RuleInfo> rules = engine.value()->rules();
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].name, "first");
+  EXPECT_EQ(rules[0].version.size(), 16u);
+  EXPECT_NE(rules[0].version, rules[1].version);
+  SubmitResult r = Submit(*engine.value(), Alarm("s1", "A1", 1));
+  ASSERT_EQ(r.commands.size(), 2u);
+  EXPECT_EQ(r.commands[0].name, "one");
+  EXPECT_EQ(r.commands[0].emitted_by, "rule first@" + rules[0].version);
+  EXPECT_EQ(r.commands[0].caused_by, "s1");
+  EXPECT_EQ(r.commands[0].payload_json, "{}");
+}
+
+TEST(RuleEvalTest, StateIsKeptPerKey) {
+  RuleDir dir;
+  dir.Write("count.lua", R"(return rule 'count' { on = 'alarm',
+    decide = function(ev, state)
+      state.n = (state.n or 0) + 1
+      return command('counted', { asset = ev.key, n = state.n })
+    end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Submit(*engine.value(), Alarm("s1", "A1", 1));
+  Submit(*engine.value(), Alarm("s2", "A2", 1));
+  SubmitResult r = Submit(*engine.value(), Alarm("s3", "A1", 1));
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0].payload_json, R"({"asset":"A1","n":2})");
+}
+
+TEST(RuleEvalTest, KeyFunctionChoosesTheState) {
+  RuleDir dir;
+  dir.Write("by_code.lua", R"(return rule 'by_code' { on = 'alarm',
+    key = function(ev) return ev.data.code end,
+    decide = function(ev, state)
+      state.n = (state.n or 0) + 1
+      return command('n', { n = state.n })
+    end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Submit(*engine.value(), Alarm("s1", "A1", 1));
+  SubmitResult r = Submit(*engine.value(), Alarm("s2", "A2", 1));  // same code, other asset
+  EXPECT_EQ(r.commands.at(0).payload_json, R"({"n":2})");
+}
+
+TEST(RuleEvalTest, AFailedEvaluationLeavesStateAsItWasAndOthersRun) {
+  RuleDir dir;
+  dir.Write("a_flaky.lua", R"(return rule 'flaky' { on = 'alarm',
+    decide = function(ev, state)
+      state.n = (state.n or 0) + 1
+      state.list = state.list or {}
+      state.list[#state.list + 1] = ev.id
+      if ev.data.severity == 4 then error('severity 4 is not handled') end
+      return command('seen', { n = state.n, ids = state.list })
+    end })");
+  dir.Write("b_loops.lua", R"(return rule 'loops' { on = 'alarm',
+    decide = function(ev) if ev.data.severity == 4 then while true do end end end })");
+  dir.Write("c_steady.lua", R"(return rule 'steady' { on = 'alarm',
+    decide = function(ev) return command('steady') end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Submit(*engine.value(), Alarm("s1", "A1", 1));
+  SubmitResult bad = Submit(*engine.value(), Alarm("s2", "A1", 4));
+  EXPECT_EQ(bad.outcome, Outcome::kApplied);
+  ASSERT_EQ(bad.rule_errors.size(), 2u);
+  EXPECT_EQ(bad.rule_errors[0].rule, "flaky");
+  EXPECT_NE(bad.rule_errors[0].message.find("severity 4 is not handled"), std::string::npos);
+  EXPECT_EQ(bad.rule_errors[1].rule, "loops");
+  EXPECT_NE(bad.rule_errors[1].message.find("instruction limit exceeded"), std::string::npos);
+  ASSERT_EQ(bad.commands.size(), 1u);  // steady still ran
+  EXPECT_EQ(bad.commands[0].name, "steady");
+  SubmitResult next = Submit(*engine.value(), Alarm("s3", "A1", 1));
+  EXPECT_EQ(next.commands.at(0).payload_json, R"({"ids":["s1","s3"],"n":2})");
+  EXPECT_EQ(engine.value()->stats().rule_errors, 2u);
+}
+
+TEST(RuleEvalTest, DecisionsAsValuesOrAList) {
+  RuleDir dir;
+  dir.Write("many.lua", R"(return rule 'many' { on = 'alarm',
+    decide = function(ev)
+      if ev.data.severity == 1 then return command('a'), nil, command('b') end
+      if ev.data.severity == 2 then return { command('c'), command('d') } end
+      if ev.data.severity == 3 then
+        local t = {} for i = 1, 100 do t[i] = command('x') end return t
+      end
+      return 42
+    end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_EQ(Submit(*engine.value(), Alarm("s1", "A1", 1)).commands.size(), 2u);
+  EXPECT_EQ(Submit(*engine.value(), Alarm("s2", "A1", 2)).commands.size(), 2u);
+  SubmitResult too_many = Submit(*engine.value(), Alarm("s3", "A1", 3));
+  EXPECT_TRUE(too_many.commands.empty());
+  ASSERT_EQ(too_many.rule_errors.size(), 1u);
+  EXPECT_NE(too_many.rule_errors[0].message.find("more than 64 decisions"), std::string::npos);
+  SubmitResult wrong = Submit(*engine.value(), Alarm("s4", "A1", 4));
+  ASSERT_EQ(wrong.rule_errors.size(), 1u);
+  EXPECT_NE(wrong.rule_errors[0].message.find("decide returned a number"), std::string::npos);
+}
+
+TEST(RuleEvalTest, CommandDataBecomesDeterministicJson) {
+  RuleDir dir;
+  dir.Write("data.lua", R"(return rule 'data' { on = 'alarm',
+    decide = function(ev)
+      if ev.data.severity == 1 then
+        return command('ok', { z = 1, a = 'x', m = { 1, 2.5, true }, n = { deep = { k = 'v' } }, q = 'say "hi"\n' })
+      elseif ev.data.severity == 2 then
+        return command('bad', { f = function() end })
+      elseif ev.data.severity == 3 then
+        local t = {} t.self = t return command('cycle', t)
+      end
+      return command('mixed', { 1, 2, x = 3 })
+    end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_EQ(Submit(*engine.value(), Alarm("s1", "A1", 1)).commands.at(0).payload_json,
+            R"({"a":"x","m":[1,2.5,true],"n":{"deep":{"k":"v"}},"q":"say \"hi\"\n","z":1})");
+  EXPECT_NE(Submit(*engine.value(), Alarm("s2", "A1", 2)).rule_errors.at(0).message.find(
+                "cannot hold a function"),
+            std::string::npos);
+  EXPECT_NE(Submit(*engine.value(), Alarm("s3", "A1", 3)).rule_errors.at(0).message.find(
+                "nested deeper than"),
+            std::string::npos);
+  EXPECT_NE(Submit(*engine.value(), Alarm("s4", "A1", 4)).rule_errors.at(0).message.find(
+                "mixes a list and named fields"),
+            std::string::npos);
+}
+
+TEST(RuleEvalTest, StateHoldsOnlyData) {
+  RuleDir dir;
+  dir.Write("fn.lua", R"(return rule 'fn' { on = 'alarm',
+    decide = function(ev, state) state.f = function() end end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_TRUE(Submit(*engine.value(), Alarm("s1", "A1", 1)).rule_errors.empty());
+  SubmitResult r = Submit(*engine.value(), Alarm("s2", "A1", 1));
+  ASSERT_EQ(r.rule_errors.size(), 1u);
+  EXPECT_NE(r.rule_errors[0].message.find("rule state may hold tables, strings, numbers and booleans"),
+            std::string::npos);
+}
+
+TEST(RuleEvalTest, ARuleCannotReachAnotherRulesState) {
+  RuleDir dir;
+  dir.Write("a_keeper.lua", R"(return rule 'keeper' { on = 'alarm',
+    decide = function(ev, state)
+      state.secret = state.secret or 'mine'
+      return command('kept', { secret = state.secret })
+    end })");
+  // Everything a rule can reach: its globals, the libraries, ctx, the event. None leads to the
+  // keeper's state, and writes to shared tables fail.
+  dir.Write("b_thief.lua", R"(return rule 'thief' { on = 'alarm',
+    decide = function(ev, state, ctx)
+      local found = 0
+      for _, t in ipairs({ _ENV, string, table, math, ctx, ev }) do
+        for k, v in pairs(t) do
+          if type(v) == 'table' and rawget(v, 'secret') then found = found + 1 end
+        end
+      end
+      local wrote = pcall(function() ctx.instance = nil end)
+      return command('stolen', { found = found, wrote = wrote })
+    end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  SubmitResult r = Submit(*engine.value(), Alarm("s1", "A1", 1));
+  ASSERT_EQ(r.commands.size(), 2u) << (r.rule_errors.empty() ? "" : r.rule_errors[0].message);
+  EXPECT_EQ(r.commands[1].payload_json, R"({"found":0,"wrote":false})");
+  EXPECT_EQ(Submit(*engine.value(), Alarm("s2", "A1", 1)).commands[0].payload_json,
+            R"({"secret":"mine"})");
+}
+
+TEST(RuleEvalTest, RequireOnlyFindsTheStdlib) {
+  RuleDir dir;
+  dir.Write("req.lua", R"(
+    local window = require "takt.window"
+    local ok, err = pcall(require, "os")
+    return rule 'req' { on = 'alarm',
+      decide = function(ev) return command('r', { window = type(window.count), err = err }) end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  const std::string payload = Submit(*engine.value(), Alarm("s1", "A1", 1)).commands.at(0).payload_json;
+  EXPECT_NE(payload.find(R"("window":"function")"), std::string::npos) << payload;
+  EXPECT_NE(payload.find("module 'os' not found"), std::string::npos) << payload;
+}
+
+TEST(RuleEvalTest, RejectedEventsNeverReachRules) {
+  RuleDir dir;
+  dir.Write("count.lua", R"(return rule 'count' { on = 'alarm',
+    decide = function(ev, state) state.n = (state.n or 0) + 1 return command('n', { n = state.n }) end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Submit(*engine.value(), Alarm("s1", "A1", 1));
+  EXPECT_TRUE(Submit(*engine.value(), Alarm("s1", "A1", 1)).commands.empty());  // duplicate
+  EXPECT_TRUE(Submit(*engine.value(), Alarm("m1", "A1", 1, 1000, "mes")).commands.empty());  // foreign
+  EXPECT_EQ(Submit(*engine.value(), Alarm("s2", "A1", 1)).commands.at(0).payload_json, R"({"n":2})");
+}
+
+TEST(RuleEvalTest, CtxShowsInstancesReadOnly) {
+  RuleDir dir;
+  dir.Write("look.lua", R"(return rule 'look' { on = 'alarm',
+    decide = function(ev, state, ctx)
+      local byKey = ctx.instance('production_order', 'MO-1')
+      local current = ctx.current('production_order', { asset = ev.key })
+      local none = ctx.instance('production_order', 'MO-404')
+      return command('seen', { state = byKey.state, asset = byKey.vars.asset, final = byKey.final,
+                               current = current and current.key or 'none', none = none == nil })
+    end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Submit(*engine.value(), R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1,"data":{"asset":"A1"}})");
+  EXPECT_EQ(Submit(*engine.value(), Alarm("s1", "A1", 1)).commands.at(0).payload_json,
+            R"({"asset":"A1","current":"MO-1","final":false,"none":true,"state":"released"})");
+}
+
+}  // namespace
+}  // namespace takt
