@@ -8,6 +8,7 @@
 
 #include "dsl/load.h"
 #include "engine/event/decode.h"
+#include "engine/rules/rule_set.h"
 #include "engine/workflow/evaluate.h"
 #include "takt/engine.h"
 #include "takt/workload.h"
@@ -70,6 +71,65 @@ void BM_EvaluateGuard(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(EvaluateBool(guard, ctx));
 }
 BENCHMARK(BM_EvaluateGuard);
+
+// One evaluation of a shipped rule with its state, on the alarms of a generated stream: R1
+// (window of the asset's alarms, state copied for rollback) and R2 (mostly an early return).
+void BM_RuleEvaluation(benchmark::State& state) {
+  auto defs = LoadPlant();
+  Result<std::unique_ptr<rules::RuleSet>> set =
+      rules::RuleSet::Load(std::string(TAKT_SOURCE_DIR) + "/rules", defs->catalog, {});
+  if (!set.ok()) {
+    state.SkipWithError(set.status().message().c_str());
+    return;
+  }
+  const rules::LoadedRule& rule = *set.value()->rules().at(static_cast<size_t>(state.range(0)));
+  struct NoInstances final : rules::InstanceLookup {
+    std::optional<rules::InstanceRef> Find(std::string_view, std::string_view) const override {
+      return std::nullopt;
+    }
+    std::optional<rules::InstanceRef> Current(std::string_view, std::string_view,
+                                              const dsl::Value&) const override {
+      return std::nullopt;
+    }
+  } lookup;
+  // Decoded alarms whose strings the events own, so that decoding is not timed.
+  struct OwnedEvent {
+    std::string id, source, type, key;
+    Event event;
+  };
+  EventDecoder decoder(defs->catalog);
+  std::vector<std::unique_ptr<OwnedEvent>> alarms;
+  std::string error;
+  for (const std::string& line : PlantLines(2000)) {
+    if (line.find("\"type\":\"alarm\"") == std::string::npos) continue;
+    auto owned = std::make_unique<OwnedEvent>();
+    if (!decoder.Decode(line, owned->event, error)) continue;
+    Event& e = owned->event;
+    owned->id = e.id, owned->source = e.source, owned->type = e.type, owned->key = e.key;
+    e.id = owned->id, e.source = owned->source, e.type = owned->type, e.key = owned->key;
+    alarms.push_back(std::move(owned));
+  }
+  // Each pass over the alarms moves on in time, so that windows stay as long as in a real
+  // stream instead of collecting every pass.
+  const int64_t span = alarms.back()->event.ts - alarms.front()->event.ts + 86'400'000;
+  std::vector<rules::RuleDecision> decisions;
+  size_t i = 0;
+  int64_t shift = 0;
+  for (auto _ : state) {
+    Event& event = alarms[i]->event;
+    event.ts += shift;
+    decisions.clear();
+    benchmark::DoNotOptimize(set.value()->Evaluate(rule, event, lookup, decisions));
+    event.ts -= shift;
+    if (++i == alarms.size()) {
+      i = 0;
+      shift += span;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetLabel(rule.name);
+}
+BENCHMARK(BM_RuleEvaluation)->Arg(0)->Arg(1);
 
 // Submit() over a generated plant stream: decode, dedup, ownership, transition, commands.
 void BM_SubmitPlantEvent(benchmark::State& state) {

@@ -18,6 +18,7 @@ Runner AddCheck(CLI::App& app);
 Runner AddSimulate(CLI::App& app);
 Runner AddGraph(CLI::App& app);
 Runner AddGenerate(CLI::App& app);
+Runner AddTest(CLI::App& app);
 
 }  // namespace takt::cli
 

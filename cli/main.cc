@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   add(takt::cli::AddSimulate);
   add(takt::cli::AddGraph);
   add(takt::cli::AddGenerate);
+  add(takt::cli::AddTest);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -72,6 +72,7 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
 
 Status EngineImpl::Submit(std::string_view event_json, SubmitResult& result) {
   result.commands.clear();
+  result.signals.clear();
   result.rule_errors.clear();
   result.reason.clear();
   ++stats_.events;
@@ -144,7 +145,7 @@ void EngineImpl::RunRules(const Event& event, SubmitResult& result) {
     const std::string emitted_by = "rule " + rule->name + "@" + rule->version;
     for (const rules::RuleDecision& d : decisions_) {
       if (d.kind == rules::RuleDecision::Kind::kSignal) {
-        Deliver(d, event, result);
+        Deliver(d, event, emitted_by, result);
         continue;
       }
       Command& command = result.commands.emplace_back();
@@ -157,7 +158,7 @@ void EngineImpl::RunRules(const Event& event, SubmitResult& result) {
 }
 
 void EngineImpl::Deliver(const rules::RuleDecision& signal, const Event& event,
-                         SubmitResult& result) {
+                         const std::string& emitted_by, SubmitResult& result) {
   WorkflowRunner* runner = Runner(signal.workflow);
   std::string key = signal.target_key;
   if (runner != nullptr && !signal.index_var.empty()) {
@@ -165,9 +166,15 @@ void EngineImpl::Deliver(const rules::RuleDecision& signal, const Event& event,
         Current(signal.workflow, signal.index_var, signal.index_value);
     key = current ? current->instance->key.s : std::string();
   }
+  SignalRecord& record = result.signals.emplace_back();
+  record.workflow = signal.workflow;
+  record.name = signal.name;
+  record.emitted_by = emitted_by;
   std::string reason;
-  if (runner != nullptr && !key.empty() &&
+  if (runner != nullptr && !key.empty() && runner->Find(key) != nullptr) record.key = key;
+  if (!record.key.empty() &&
       runner->Signal(key, signal.name, event.id, result.commands, reason)) {
+    record.delivered = true;
     ++stats_.signals_delivered;
     return;
   }

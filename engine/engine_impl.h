@@ -35,7 +35,8 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
  private:
   Outcome Apply(const Event& event, SubmitResult& result);
   void RunRules(const Event& event, SubmitResult& result);
-  void Deliver(const rules::RuleDecision& signal, const Event& event, SubmitResult& result);
+  void Deliver(const rules::RuleDecision& signal, const Event& event, const std::string& emitted_by,
+               SubmitResult& result);
   WorkflowRunner* Runner(std::string_view workflow);
 
   // rules::InstanceLookup, for ctx.instance() and ctx.current().

@@ -56,24 +56,42 @@ bool CopyState(lua_State* L, int src, int seen, int depth, std::string& error) {
     return false;
   }
   luaL_checkstack(L, 8, "copying rule state");
-  lua_newtable(L);
+  auto storable = [](int t) {
+    return t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN || t == LUA_TTABLE;
+  };
+  auto bad = [&](int index) {
+    error = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
+            luaL_typename(L, index);
+    return false;
+  };
+  // Windows and lists are arrays: copy the sequence part into a table sized for it, which
+  // saves the rehashing of growing one key at a time.
+  const auto n = static_cast<lua_Integer>(lua_rawlen(L, src));
+  lua_createtable(L, static_cast<int>(n), 4);
   const int copy = lua_gettop(L);
   lua_pushvalue(L, src);
   lua_pushvalue(L, copy);
   lua_rawset(L, seen);
-  auto storable = [](int t) {
-    return t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN || t == LUA_TTABLE;
-  };
-  lua_pushnil(L);
+  for (lua_Integer i = 1; i <= n; ++i) {
+    const int type = lua_rawgeti(L, src, i);
+    if (!storable(type)) return bad(-1);
+    if (type == LUA_TTABLE) {
+      if (!CopyState(L, -1, seen, depth + 1, error)) return false;
+      lua_remove(L, -2);
+    }
+    lua_rawseti(L, copy, i);
+  }
+  // The rest: lua_next from key n goes on after the sequence part.
+  if (n > 0) {
+    lua_pushinteger(L, n);
+  } else {
+    lua_pushnil(L);
+  }
   while (lua_next(L, src) != 0) {  // [copy, key, value]
     const int key = copy + 1;
     const int value = copy + 2;
     for (int i : {key, value}) {
-      if (!storable(lua_type(L, i))) {
-        error = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
-                luaL_typename(L, i);
-        return false;
-      }
+      if (!storable(lua_type(L, i))) return bad(i);
     }
     for (int i : {key, value}) {
       if (lua_istable(L, i)) {

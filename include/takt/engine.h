@@ -42,6 +42,15 @@ struct RuleError {
   std::string message;
 };
 
+// A signal a rule sent to a workflow instance.
+struct SignalRecord {
+  std::string workflow;
+  std::string key;         // the instance it reached; empty when none was found
+  std::string name;
+  bool delivered = false;  // it fired a transition
+  std::string emitted_by;  // "rule NAME@VERSION"
+};
+
 // A loaded rule.
 struct RuleInfo {
   std::string name;
@@ -54,6 +63,7 @@ struct SubmitResult {
   std::string event_id;          // empty when the event was too malformed to have one
   std::string reason;            // why it was rejected; empty when applied
   std::vector<Command> commands;  // in emission order
+  std::vector<SignalRecord> signals;  // in the order rules sent them
   std::vector<RuleError> rule_errors;
 };
 

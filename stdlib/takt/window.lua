@@ -16,21 +16,28 @@ window.LATENESS_MS = 6 * 3600 * 1000
 local function get(state, name)
   local w = state[name]
   if w == nil then
-    w = { width = 0, newest = nil, ts = {}, vs = {} }
+    w = { width = 0, newest = nil, kept = 0, ts = {}, vs = {} }
     state[name] = w
   end
   return w
 end
 
--- Adds `value` (default 1) at time `t` to window `name` of `state`, `width` ms wide.
-function window.add(state, name, t, value, width)
+-- Adds `value` (default 1) at time `t` to window `name` of `state`, `width` ms wide. Entries
+-- are kept for `lateness` ms (default window.LATENESS_MS) past the width: a shorter lateness
+-- makes a window cheaper, and events later than it may miss entries.
+function window.add(state, name, t, value, width, lateness)
   local w = get(state, name)
   if width ~= nil then w.width = width end
+  if lateness ~= nil then w.lateness = lateness end
   w.ts[#w.ts + 1] = t
   w.vs[#w.vs + 1] = value or 1
   if w.newest == nil or t > w.newest then w.newest = t end
-  local oldest = w.newest - w.width - window.LATENESS_MS
-  if w.ts[1] < oldest then
+  -- Drop old entries once the window has doubled since the last time, so that the cost of
+  -- dropping is spread over the adds. Until then they stay, which changes no query that the
+  -- lateness promise covers.
+  if #w.ts < 2 * w.kept or #w.ts < 16 then return end
+  local oldest = w.newest - w.width - (w.lateness or window.LATENESS_MS)
+  do
     local ts, vs, n = {}, {}, 0
     for i = 1, #w.ts do
       if w.ts[i] >= oldest then
@@ -38,7 +45,7 @@ function window.add(state, name, t, value, width)
         ts[n], vs[n] = w.ts[i], w.vs[i]
       end
     end
-    w.ts, w.vs = ts, vs
+    w.ts, w.vs, w.kept = ts, vs, n
   end
 end
 

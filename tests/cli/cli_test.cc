@@ -124,6 +124,44 @@ TEST(CliTest, GeneratedStreamSimulatesEndToEnd) {
   EXPECT_NE(r.out.find("\"counts\": {\"events\": "), std::string::npos);
 }
 
+TEST(CliTest, TestRunsTheShippedRuleVectors) {
+  auto r = RunCommand(Takt() + " test rules");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("PASS R1: the third alarm exactly ten minutes after the first"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("5 passed, 0 failed"), std::string::npos) << r.out;
+}
+
+TEST(CliTest, TestShowsWhatDiffersWhenAVectorFails) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("takt-cli-vectors-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "tests");
+  for (const char* rule : {"alarm_to_maintenance.lua", "alarm_to_quality_hold.lua"}) {
+    fs::copy_file(fs::path("rules") / rule, dir / rule);
+  }
+  std::string vector = test::ReadFile("rules/tests/r1_one_open_request_per_asset.test.json");
+  vector.replace(vector.find("PRESSURE_LOW\"\n"), 12, "OVERTEMP");  // the second request's reason
+  test::WriteFile((dir / "tests" / "wrong.test.json").string(), vector);
+  auto r = RunCommand(Takt() + " test " + dir.string());
+  fs::remove_all(dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL R1: no second request while one is open"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("commands differ:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  - {\"cause\":\"scada-000004\",\"cmd\":\"odoo.maintenance.create\","
+                       "\"data\":{\"asset\":\"A01\",\"priority\":\"high\",\"reason\":\"OVERTEMP\"}}"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  + {\"cause\":\"scada-000004\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 passed, 1 failed"), std::string::npos);
+}
+
+TEST(CliTest, TestWithoutVectorsExitsTwo) {
+  auto r = RunCommand(Takt() + " test workflows");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no test directory"), std::string::npos);
+}
+
 TEST(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(RunCommand(Takt()).exit_code, 2);
   EXPECT_EQ(RunCommand(Takt() + " frobnicate").exit_code, 2);

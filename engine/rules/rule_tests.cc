@@ -1,0 +1,144 @@
+// Rule test vectors. A test file:
+//   {"description": "...",
+//    "events": [ {event}, ... ],
+//    "commands": [ {"cmd": ..., "cause": ..., "data": {...}}, ... ],      (all of them, in order)
+//    "signals": [ {"workflow": ..., "key": ..., "signal": ...}, ... ],   (optional)
+//    "final_states": { "KEY": "state", ... } }                           (optional)
+// Expected and actual are compared as parsed JSON, and a failure shows both as lines.
+#include "takt/rule_tests.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "takt/engine.h"
+
+namespace takt {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Lines of `a` not in `b` as "- line", of `b` not in `a` as "+ line", in order: a readable diff
+// for short lists.
+std::string LineDiff(const std::vector<std::string>& expected, const std::vector<std::string>& actual) {
+  std::string out;
+  size_t i = 0;
+  size_t j = 0;
+  while (i < expected.size() || j < actual.size()) {
+    if (i < expected.size() && j < actual.size() && expected[i] == actual[j]) {
+      out += "    " + expected[i] + "\n";
+      ++i, ++j;
+    } else if (i < expected.size() &&
+               std::find(actual.begin() + static_cast<std::ptrdiff_t>(j), actual.end(), expected[i]) ==
+                   actual.end()) {
+      out += "  - " + expected[i++] + "\n";
+    } else if (j < actual.size()) {
+      out += "  + " + actual[j++] + "\n";
+    } else {
+      out += "  - " + expected[i++] + "\n";
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Lines(const json& list) {
+  std::vector<std::string> out;
+  for (const json& item : list) out.push_back(item.dump());
+  return out;
+}
+
+Status RunOne(const RuleTestOptions& options, const std::string& file, RuleTestResult& result) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  json test;
+  try {
+    test = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    return Status::ParseError(file + ": " + e.what());
+  }
+  if (!test.is_object() || !test.contains("events") || !test["events"].is_array()) {
+    return Status::InvalidArgument(file + ": a test is an object with an \"events\" list");
+  }
+  result.file = file;
+  result.name = test.value("description", fs::path(file).filename().string());
+
+  EngineOptions engine_options;
+  engine_options.workflow_paths = options.workflow_paths;
+  engine_options.stdlib_dir = options.stdlib_dir;
+  engine_options.rules_dir = options.rules_dir;
+  Result<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
+  if (!engine.ok()) return engine.status();
+
+  json commands = json::array();
+  json signals = json::array();
+  std::string errors;
+  SubmitResult submitted;
+  for (const json& event : test["events"]) {
+    TAKT_RETURN_IF_ERROR(engine.value()->Submit(event.dump(), submitted));
+    for (const Command& c : submitted.commands) {
+      commands.push_back({{"cmd", c.name}, {"cause", c.caused_by}, {"data", json::parse(c.payload_json)}});
+    }
+    for (const SignalRecord& s : submitted.signals) {
+      signals.push_back({{"workflow", s.workflow}, {"key", s.key}, {"signal", s.name}});
+    }
+    for (const RuleError& e : submitted.rule_errors) {
+      errors += "  rule " + e.rule + " failed on " + submitted.event_id + ": " + e.message + "\n";
+    }
+  }
+  std::string diff;
+  const json expected_commands = test.value("commands", json::array());
+  if (expected_commands != commands) {
+    diff += "commands differ:\n" + LineDiff(Lines(expected_commands), Lines(commands));
+  }
+  if (test.contains("signals") && test["signals"] != signals) {
+    diff += "signals differ:\n" + LineDiff(Lines(test["signals"]), Lines(signals));
+  }
+  if (test.contains("final_states")) {
+    json states = json::object();
+    engine.value()->ForEachInstance(
+        [&](const InstanceSummary& s) { states[std::string(s.key)] = std::string(s.state); });
+    json expected_states = test["final_states"];
+    if (expected_states != states) {
+      std::vector<std::string> e;
+      std::vector<std::string> a;
+      for (const auto& [k, v] : expected_states.items()) e.push_back(k + ": " + v.dump());
+      for (const auto& [k, v] : states.items()) a.push_back(k + ": " + v.dump());
+      diff += "final states differ:\n" + LineDiff(e, a);
+    }
+  }
+  if (!errors.empty()) diff += "rule errors:\n" + errors;
+  result.passed = diff.empty();
+  result.diff = diff;
+  return Status();
+}
+
+}  // namespace
+
+Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options) {
+  const fs::path dir = fs::path(options.rules_dir) / "tests";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::NotFound("no test directory " + dir.string());
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name.size() > 10 &&
+        name.compare(name.size() - 10, 10, ".test.json") == 0) {
+      files.push_back(entry.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  RuleTestReport report;
+  for (const std::string& file : files) {
+    RuleTestResult result;
+    TAKT_RETURN_IF_ERROR(RunOne(options, file, result));
+    (result.passed ? report.passed : report.failed)++;
+    report.results.push_back(std::move(result));
+  }
+  return report;
+}
+
+}  // namespace takt

@@ -1,0 +1,39 @@
+// Test vectors for rule authors: files kept beside the rules (DIR/tests/*.test.json), each a
+// list of events and the commands, signals and final states they must give. `takt test DIR`
+// runs them; see docs/rules.md for the format.
+#ifndef TAKT_RULE_TESTS_H_
+#define TAKT_RULE_TESTS_H_
+
+#include <string>
+#include <vector>
+
+#include "takt/status.h"
+
+namespace takt {
+
+struct RuleTestOptions {
+  std::string rules_dir;                           // the rules; tests in rules_dir/tests
+  std::vector<std::string> workflow_paths = {"workflows"};
+  std::string stdlib_dir;
+};
+
+struct RuleTestResult {
+  std::string file;
+  std::string name;  // its "description", or the file name
+  bool passed = false;
+  std::string diff;  // when failed: what differs, expected (-) and actual (+)
+};
+
+struct RuleTestReport {
+  std::vector<RuleTestResult> results;  // in file name order
+  size_t passed = 0;
+  size_t failed = 0;
+};
+
+// Runs every test vector, each on a fresh engine. Fails (as a call) only when the definitions or
+// rules do not load, or a test file cannot be read or parsed (naming the file and the problem).
+Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options);
+
+}  // namespace takt
+
+#endif  // TAKT_RULE_TESTS_H_
