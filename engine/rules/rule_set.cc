@@ -38,7 +38,8 @@ int Require(lua_State* L) {
   lua_getfield(L, -1, name);
   if (lua_isnil(L, -1)) {
     return luaL_error(L, "module '%s' not found: rules may require only the takt stdlib "
-                         "(takt.window, takt.debounce, takt.latch)", name);
+                         "(takt.window, takt.debounce, takt.hysteresis, takt.latch, takt.rate, "
+                         "takt.alarm)", name);
   }
   return 1;
 }
@@ -159,7 +160,12 @@ Status RuleSet::LoadModules() {
   lua_State* L = sandbox_.state();
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "takt.modules");
-  for (const EmbeddedModule& module : EmbeddedLuaModules()) {
+  // Modules may require the window module, so it loads first; the rest in name order.
+  std::vector<EmbeddedModule> modules = EmbeddedLuaModules();
+  std::stable_partition(modules.begin(), modules.end(), [](const EmbeddedModule& m) {
+    return std::string_view(m.name) == "window";
+  });
+  for (const EmbeddedModule& module : modules) {
     const std::string name = std::string("takt.") + module.name;
     Status s = sandbox_.LoadChunk("<stdlib>/takt/" + std::string(module.name) + ".lua", module.text);
     if (!s.ok()) return s;  // a broken stdlib is a build error; tests load every module
