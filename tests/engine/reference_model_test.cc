@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
@@ -108,6 +110,43 @@ TEST(RecordedDataTest, SkabTelemetryIsAcceptedAndChangesNoOrder) {
   EXPECT_EQ(ours["counts"]["events"], 19768);
   EXPECT_EQ(ours["counts"]["accepted"], 19768);
   EXPECT_TRUE(ours["final_states"].empty());
+}
+
+TEST(RecordedDataTest, SkabTelemetryRuleCatchesBothLabelledWindowsWithNoFalseRequest) {
+  const std::string shared = test::SharedDir();
+  const std::string dir = shared + "/datasets/skab_other_sample";
+  if (shared.empty() || !fs::exists(dir + "/labels.json")) {
+    GTEST_SKIP() << "shared/datasets/skab_other_sample is not beside the project; the recorded "
+                    "data check runs only where it is (as in CI)";
+  }
+  const json labels = json::parse(test::ReadFile(dir + "/labels.json"))["assets"]["SKAB-O"];
+  std::map<std::string, int64_t> ts_of;  // event id -> ts
+  {
+    std::ifstream in(dir + "/events.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      const json ev = json::parse(line);
+      ts_of[ev["id"].get<std::string>()] = ev["ts"].get<int64_t>();
+    }
+  }
+  const json report = json::parse(SimulateFile(dir + "/events.jsonl", /*rules=*/true));
+  std::vector<int64_t> delays_ms;
+  size_t requests = 0;
+  for (const json& c : report["commands"]) {
+    if (c["cmd"] != "odoo.maintenance.create") continue;
+    ++requests;
+    const int64_t t = ts_of.at(c["cause"].get<std::string>());
+    bool inside = false;
+    for (const json& w : labels["windows"]) {
+      if (t >= w[0].get<int64_t>() && t <= w[1].get<int64_t>()) {
+        inside = true;
+        delays_ms.push_back(t - w[0].get<int64_t>());
+      }
+    }
+    EXPECT_TRUE(inside) << "false request at " << t << ": " << c.dump();
+  }
+  EXPECT_EQ(requests, 2u);
+  EXPECT_EQ(delays_ms, (std::vector<int64_t>{20000, 86000}));  // detection delays after onset
 }
 
 }  // namespace
