@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "dsl/load.h"
+#include "takt/rule_tests.h"
 
 namespace takt {
 
@@ -27,6 +29,18 @@ Result<SubmitResult> Engine::Submit(std::string_view event_json) {
   return result;
 }
 
+namespace {
+
+rules::SandboxLimits LimitsOf(const EngineOptions& options) {
+  rules::SandboxLimits limits;
+  limits.max_instructions = options.rule_max_instructions;
+  limits.max_memory_bytes = options.rule_max_memory_bytes;
+  limits.timeout = std::chrono::milliseconds(options.rule_timeout_ms);
+  return limits;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   DefinitionOptions load;
   load.paths = options.workflow_paths;
@@ -40,17 +54,14 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   }
   std::unique_ptr<rules::RuleSet> rules;
   if (!options.rules_dir.empty()) {
-    rules::SandboxLimits limits;
-    limits.max_instructions = options.rule_max_instructions;
-    limits.max_memory_bytes = options.rule_max_memory_bytes;
-    limits.timeout = std::chrono::milliseconds(options.rule_timeout_ms);
     Result<std::unique_ptr<rules::RuleSet>> loaded =
-        rules::RuleSet::Load(options.rules_dir, defs->catalog, limits);
+        rules::RuleSet::Load(options.rules_dir, defs->catalog, LimitsOf(options));
     if (!loaded.ok()) return loaded.status();
     rules = std::move(loaded).value();
   }
-  return std::unique_ptr<Engine>(
-      std::make_unique<EngineImpl>(std::move(options), std::move(defs), std::move(rules)));
+  auto engine = std::make_unique<EngineImpl>(std::move(options), std::move(defs), std::move(rules));
+  TAKT_RETURN_IF_ERROR(engine->StartWatching());
+  return std::unique_ptr<Engine>(std::move(engine));
 }
 
 EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> definitions,
@@ -58,7 +69,8 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
     : options_(std::move(options)),
       definitions_(std::move(definitions)),
       decoder_(definitions_->catalog),
-      rules_(std::move(rules)) {
+      rules_(std::move(rules)),
+      limits_(LimitsOf(options_)) {
   const dsl::Catalog& catalog = definitions_->catalog;
   runners_.reserve(catalog.workflows.size());
   for (const dsl::WorkflowDef& wf : catalog.workflows) runners_.emplace_back(wf);
@@ -70,7 +82,83 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
   }
 }
 
+EngineImpl::~EngineImpl() { watcher_.reset(); }
+
+Status EngineImpl::StartWatching() {
+  if (!options_.watch_rules || options_.rules_dir.empty()) return Status();
+  Result<std::unique_ptr<rules::RuleWatcher>> watcher =
+      rules::RuleWatcher::Start(options_.rules_dir, [this] {
+        Result<std::unique_ptr<rules::RuleSet>> next = PrepareRules();
+        if (!next.ok()) {
+          ++reload_failures_;
+          Log(LogLevel::kError, "rules not reloaded, the active set stays: " + next.status().message());
+          return;
+        }
+        std::lock_guard<std::mutex> lock(pending_mu_);
+        pending_ = std::move(next).value();
+        has_pending_ = true;
+      });
+  if (!watcher.ok()) return watcher.status();
+  watcher_ = std::move(watcher).value();
+  return Status();
+}
+
+Result<std::unique_ptr<rules::RuleSet>> EngineImpl::PrepareRules() const {
+  Result<std::unique_ptr<rules::RuleSet>> next =
+      rules::RuleSet::Load(options_.rules_dir, definitions_->catalog, limits_);
+  if (!next.ok()) return next.status();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(options_.rules_dir + "/tests", ec)) return next;
+  RuleTestOptions tests;
+  tests.rules_dir = options_.rules_dir;
+  tests.workflow_paths = options_.workflow_paths;
+  tests.stdlib_dir = options_.stdlib_dir;
+  Result<RuleTestReport> report = RunRuleTests(tests);
+  if (!report.ok()) return Status::RuleError("rule tests: " + report.status().message());
+  if (report.value().failed == 0) return next;
+  std::string failed;
+  for (const RuleTestResult& r : report.value().results) {
+    if (!r.passed) failed += "\n" + r.file + ": " + r.name + "\n" + r.diff;
+  }
+  return Status::RuleError(std::to_string(report.value().failed) + " rule test(s) failed:" + failed);
+}
+
+Status EngineImpl::SwapIn(std::unique_ptr<rules::RuleSet> next) {
+  TAKT_RETURN_IF_ERROR(rules_->TransferStateTo(*next));
+  rules_ = std::move(next);
+  ++stats_.rule_reloads;
+  std::string versions;
+  for (const auto& rule : rules_->rules()) versions += " " + rule->name + "@" + rule->version;
+  Log(LogLevel::kInfo, "rules reloaded:" + versions);
+  return Status();
+}
+
+Status EngineImpl::ReloadRules() {
+  if (rules_ == nullptr) return Status::InvalidArgument("the engine was opened without rules");
+  Result<std::unique_ptr<rules::RuleSet>> next = PrepareRules();
+  if (!next.ok()) {
+    ++reload_failures_;
+    return next.status();
+  }
+  return SwapIn(std::move(next).value());
+}
+
 Status EngineImpl::Submit(std::string_view event_json, SubmitResult& result) {
+  if (has_pending_) {  // a reload the watcher prepared: swap it in between two events
+    std::unique_ptr<rules::RuleSet> next;
+    {
+      std::lock_guard<std::mutex> lock(pending_mu_);
+      next = std::move(pending_);
+      has_pending_ = false;
+    }
+    if (next != nullptr) {
+      Status swapped = SwapIn(std::move(next));
+      if (!swapped.ok()) {
+        ++reload_failures_;
+        Log(LogLevel::kError, "rules not reloaded, the active set stays: " + swapped.message());
+      }
+    }
+  }
   result.commands.clear();
   result.signals.clear();
   result.rule_errors.clear();
@@ -256,6 +344,7 @@ Result<InstanceInfo> EngineImpl::GetInstance(std::string_view workflow, std::str
 
 EngineStats EngineImpl::stats() const {
   EngineStats s = stats_;
+  s.rule_reload_failures = reload_failures_;
   s.active_instances = 0;
   for (const WorkflowRunner& runner : runners_) s.active_instances += runner.active();
   return s;

@@ -6,13 +6,16 @@
 #ifndef TAKT_ENGINE_ENGINE_IMPL_H_
 #define TAKT_ENGINE_ENGINE_IMPL_H_
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "dsl/catalog.h"
 #include "engine/event/decode.h"
+#include "engine/rules/reloader.h"
 #include "engine/rules/rule_set.h"
 #include "engine/workflow/runner.h"
 #include "takt/engine.h"
@@ -23,6 +26,9 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
  public:
   EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> definitions,
              std::unique_ptr<rules::RuleSet> rules);
+  ~EngineImpl() override;
+  // Starts watching the rules directory when the options ask for it.
+  Status StartWatching();
 
   Status Submit(std::string_view event_json, SubmitResult& result) override;
   void ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const override;
@@ -31,6 +37,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   std::vector<std::string> workflows() const override;
   void Log(LogLevel level, std::string_view message) const override;
   std::vector<RuleInfo> rules() const override;
+  Status ReloadRules() override;
 
  private:
   Outcome Apply(const Event& event, SubmitResult& result);
@@ -38,6 +45,11 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   void Deliver(const rules::RuleDecision& signal, const Event& event, const std::string& emitted_by,
                SubmitResult& result);
   WorkflowRunner* Runner(std::string_view workflow);
+  // Loads and tests rules_dir in a fresh set; touches nothing of the engine's, so it may run on
+  // the watcher's thread.
+  Result<std::unique_ptr<rules::RuleSet>> PrepareRules() const;
+  // Moves the state over and makes `next` the active set.
+  Status SwapIn(std::unique_ptr<rules::RuleSet> next);
 
   // rules::InstanceLookup, for ctx.instance() and ctx.current().
   std::optional<rules::InstanceRef> Find(std::string_view workflow,
@@ -53,6 +65,13 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // Runners by event type: which workflows an event of each type goes to.
   std::vector<std::vector<WorkflowRunner*>> routes_;
   std::unique_ptr<rules::RuleSet> rules_;  // null: no rules
+  rules::SandboxLimits limits_;
+  // A set the watcher prepared, waiting for the next event. Guarded by pending_mu_.
+  std::mutex pending_mu_;
+  std::unique_ptr<rules::RuleSet> pending_;
+  std::atomic<bool> has_pending_{false};
+  std::atomic<uint64_t> reload_failures_{0};  // counted on the watcher's thread too
+  std::unique_ptr<rules::RuleWatcher> watcher_;  // last: stopped first
   std::vector<rules::RuleDecision> decisions_;  // reused for every rule evaluation
   std::unordered_set<std::string> seen_ids_;  // every well-formed id, whatever its outcome
   std::string id_;  // reused for seen_ids_ lookups

@@ -107,6 +107,46 @@ bool CopyState(lua_State* L, int src, int seen, int depth, std::string& error) {
   return true;
 }
 
+// Pushes onto `to` a copy of the value at `index` of `from` (tables, strings, numbers,
+// booleans). `seen` (a table on `to`) maps source tables, by address, to their copies.
+void CopyAcross(lua_State* from, int index, lua_State* to, int seen) {
+  index = lua_absindex(from, index);
+  switch (lua_type(from, index)) {
+    case LUA_TSTRING: {
+      size_t len = 0;
+      const char* s = lua_tolstring(from, index, &len);
+      lua_pushlstring(to, s, len);
+      return;
+    }
+    case LUA_TNUMBER:
+      if (lua_isinteger(from, index) != 0) {
+        lua_pushinteger(to, lua_tointeger(from, index));
+      } else {
+        lua_pushnumber(to, lua_tonumber(from, index));
+      }
+      return;
+    case LUA_TBOOLEAN: lua_pushboolean(to, lua_toboolean(from, index)); return;
+    case LUA_TTABLE: break;
+    default: lua_pushnil(to); return;  // state holds only the above; see CopyState
+  }
+  lua_pushlightuserdata(to, const_cast<void*>(lua_topointer(from, index)));
+  if (lua_rawget(to, seen) == LUA_TTABLE) return;
+  lua_pop(to, 1);
+  luaL_checkstack(from, 4, "moving rule state");
+  luaL_checkstack(to, 6, "moving rule state");
+  lua_newtable(to);
+  lua_pushlightuserdata(to, const_cast<void*>(lua_topointer(from, index)));
+  lua_pushvalue(to, -2);
+  lua_rawset(to, seen);
+  lua_pushnil(from);
+  while (lua_next(from, index) != 0) {
+    CopyAcross(from, -2, to, seen);
+    CopyAcross(from, -1, to, seen);
+    lua_rawset(to, -3);
+    lua_pop(from, 1);
+  }
+}
+
 std::string ReadFile(const std::string& path, bool& ok) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
@@ -184,12 +224,15 @@ Status RuleSet::LoadRule(const std::string& path) {
   const std::string text = ReadFile(path, read_ok);
   if (!read_ok) return Status::NotFound(path + ": cannot read the file");
   const int top = lua_gettop(L);
-  Status s = sandbox_.LoadChunk(path, text);
+  // The chunk is named by its file name, which Lua keeps whole in messages (it shortens long
+  // paths); messages that start with it are given the full path back.
+  const std::string file_name = fs::path(path).filename().string();
+  Status s = sandbox_.LoadChunk(file_name, text);
   if (!s.ok()) {
-    if (s.code() == Code::kParseError) return s;
-    // Lua's message starts with "path:line:" when it knows the line.
-    const bool located = s.message().compare(0, path.size() + 1, path + ":") == 0;
-    return Status::RuleError(located ? s.message() : path + ": " + s.message());
+    const bool located = s.message().compare(0, file_name.size() + 1, file_name + ":") == 0;
+    std::string message = located ? path + s.message().substr(file_name.size())
+                                  : path + ": " + s.message();
+    return s.code() == Code::kParseError ? Status::ParseError(message) : Status::RuleError(message);
   }
   auto fail = [&](const std::string& what) {
     lua_settop(L, top);
@@ -244,6 +287,48 @@ Status RuleSet::LoadRule(const std::string& path) {
   rule->states_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_settop(L, top);
   rules_.push_back(std::move(rule));
+  return Status();
+}
+
+namespace {
+
+struct Transfer {
+  lua_State* from;
+  int from_ref;
+  int to_ref;
+};
+
+// Runs inside a protected call on the receiving state, so that running out of memory there is
+// an error, not a crash.
+int TransferStates(lua_State* to) {
+  const auto* t = static_cast<const Transfer*>(lua_touserdata(to, 1));
+  lua_newtable(to);  // seen
+  const int seen = lua_gettop(to);
+  const int from_top = lua_gettop(t->from);
+  lua_rawgeti(t->from, LUA_REGISTRYINDEX, t->from_ref);
+  CopyAcross(t->from, -1, to, seen);
+  lua_settop(t->from, from_top);
+  lua_rawseti(to, LUA_REGISTRYINDEX, t->to_ref);
+  return 0;
+}
+
+}  // namespace
+
+Status RuleSet::TransferStateTo(RuleSet& next) const {
+  lua_State* to = next.sandbox_.state();
+  for (const auto& rule : rules_) {
+    for (const auto& successor : next.rules_) {
+      if (successor->name != rule->name) continue;
+      Transfer transfer{sandbox_.state(), rule->states_ref, successor->states_ref};
+      lua_pushcfunction(to, TransferStates);
+      lua_pushlightuserdata(to, &transfer);
+      if (lua_pcall(to, 1, 0, 0) != LUA_OK) {
+        std::string message = lua_tostring(to, -1) != nullptr ? lua_tostring(to, -1) : "error";
+        lua_pop(to, 1);
+        return Status::LimitExceeded("moving the state of rule " + rule->name + ": " + message);
+      }
+    }
+  }
   return Status();
 }
 

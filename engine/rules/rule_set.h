@@ -55,6 +55,11 @@ class RuleSet {
   }
   const std::vector<std::unique_ptr<LoadedRule>>& rules() const { return rules_; }
 
+  // Copies the state of every rule into the rule of the same name in `next` (a set loaded from
+  // newer files), so that a reload keeps what rules remember. Rules that `next` lacks lose it.
+  // Fails with kLimitExceeded when `next`'s sandbox has no room for it.
+  Status TransferStateTo(RuleSet& next) const;
+
   // Runs `rule` on `event`. On success appends its decisions; on failure returns kRuleError or
   // kLimitExceeded with the message, appends nothing, and the rule's state is unchanged.
   Status Evaluate(const LoadedRule& rule, const Event& event, const InstanceLookup& lookup,

@@ -186,7 +186,8 @@ void Sandbox::PushEnvironment() {
 }
 
 Status Sandbox::LoadChunk(std::string_view name, std::string_view source) {
-  const std::string chunk_name = "=" + std::string(name);
+  // "@": Lua shortens a long name from the front, keeping the file name in messages.
+  const std::string chunk_name = "@" + std::string(name);
   if (luaL_loadbufferx(L_, source.data(), source.size(), chunk_name.c_str(), "t") != LUA_OK) {
     std::string message = lua_tostring(L_, -1) != nullptr ? lua_tostring(L_, -1) : "load error";
     lua_pop(L_, 1);

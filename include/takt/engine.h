@@ -81,6 +81,8 @@ struct EngineStats {
   uint64_t rule_errors = 0;
   uint64_t signals_delivered = 0;  // signals from rules that fired a transition
   uint64_t signals_ignored = 0;    // signals with no instance, or no transition for them
+  uint64_t rule_reloads = 0;         // rule sets swapped in after the first
+  uint64_t rule_reload_failures = 0; // reloads refused: the old set stayed active
   uint64_t instances = 0;          // created since open
   uint64_t active_instances = 0;   // not in a final state
 };
@@ -113,6 +115,10 @@ struct EngineOptions {
   int64_t rule_max_instructions = 1'000'000;
   size_t rule_max_memory_bytes = 64u << 20;
   int64_t rule_timeout_ms = 100;
+  // Watch rules_dir (inotify) and reload the rules when a file changes: the new set is loaded
+  // and tested on a thread of the engine's, and swapped in before the next event. on_log hears
+  // how each reload went, from that thread.
+  bool watch_rules = false;
   // Receives what the engine has to say; takt never prints on its own. May be empty.
   std::function<void(LogLevel, std::string_view)> on_log;
 };
@@ -149,6 +155,13 @@ class Engine {
   virtual std::vector<std::string> workflows() const = 0;
   // The loaded rules, in the order they run.
   virtual std::vector<RuleInfo> rules() const = 0;
+  // Loads rules_dir into a new rule set in a fresh sandbox, runs the test vectors beside it
+  // (rules_dir/tests, see docs/rules.md), and only when both succeed swaps it in, carrying the
+  // state of every rule over to the rule of the same name. Otherwise the active set stays and
+  // the Status says why: kParseError or kRuleError with file:line and Lua's message, or
+  // kRuleError listing the failing vectors. Also fails with kInvalidArgument when the engine
+  // was opened without rules. REQUIRES: not called while Submit() runs.
+  virtual Status ReloadRules() = 0;
   // Passes `message` to the on_log of the options (nothing happens when there is none), so that
   // what runs on top of the engine logs where the embedder wants it.
   virtual void Log(LogLevel level, std::string_view message) const = 0;
