@@ -283,7 +283,11 @@ bool ToValue(lua_State* L, int index, dsl::Value& out) {
 }
 
 bool AppendJson(lua_State* L, int index, std::string& out, size_t max_bytes, std::string& error) {
-  return AppendJsonAt(L, index, out, max_bytes, 0, error);
+  const size_t start = out.size();
+  if (!AppendJsonAt(L, index, out, start + max_bytes, 0, error)) return false;
+  if (out.size() - start <= max_bytes) return true;
+  error = "command data is larger than " + std::to_string(max_bytes) + " bytes";
+  return false;
 }
 
 int InstallRuleApi(Sandbox& sandbox, const InstanceLookup* const* lookup) {

@@ -207,6 +207,8 @@ TEST(RuleEvalTest, CommandDataBecomesDeterministicJson) {
         return command('bad', { f = function() end })
       elseif ev.data.severity == 3 then
         local t = {} t.self = t return command('cycle', t)
+      elseif ev.data.severity == 5 then
+        return command('huge', { s = string.rep('x', 70000) })
       end
       return command('mixed', { 1, 2, x = 3 })
     end })");
@@ -222,6 +224,9 @@ TEST(RuleEvalTest, CommandDataBecomesDeterministicJson) {
             std::string::npos);
   EXPECT_NE(Submit(*engine.value(), Alarm("s4", "A1", 4)).rule_errors.at(0).message.find(
                 "mixes a list and named fields"),
+            std::string::npos);
+  EXPECT_NE(Submit(*engine.value(), Alarm("s5", "A1", 5)).rule_errors.at(0).message.find(
+                "command data is larger than 65536 bytes"),
             std::string::npos);
 }
 
