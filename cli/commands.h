@@ -19,6 +19,8 @@ Runner AddSimulate(CLI::App& app);
 Runner AddGraph(CLI::App& app);
 Runner AddGenerate(CLI::App& app);
 Runner AddTest(CLI::App& app);
+Runner AddTrace(CLI::App& app);
+Runner AddAudit(CLI::App& app);
 
 }  // namespace takt::cli
 

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   add(takt::cli::AddGraph);
   add(takt::cli::AddGenerate);
   add(takt::cli::AddTest);
+  add(takt::cli::AddTrace);
+  add(takt::cli::AddAudit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,6 +2,8 @@
 #include "dsl/source.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <tuple>
 
 namespace takt {
@@ -28,6 +30,17 @@ std::string Diagnostic::Format() const {
 }
 
 namespace dsl {
+
+std::string ContentHash(std::string_view text) {
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
 
 std::string_view SourceFile::Line(uint32_t line) const {
   if (line == 0) return {};

@@ -21,6 +21,10 @@ struct SourceFile {
   std::string_view Line(uint32_t line) const;
 };
 
+// A definition's version: FNV-1a (64 bits) of its text, as 16 hex digits. It tells versions
+// apart; it is not meant to resist deliberate collisions.
+std::string ContentHash(std::string_view text);
+
 class Diagnostics {
  public:
   void Error(const Location& where, std::string message);

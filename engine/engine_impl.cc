@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "dsl/load.h"
+#include "dsl/source.h"
 #include "takt/rule_tests.h"
 
 namespace takt {
@@ -60,6 +61,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
     rules = std::move(loaded).value();
   }
   auto engine = std::make_unique<EngineImpl>(std::move(options), std::move(defs), std::move(rules));
+  TAKT_RETURN_IF_ERROR(engine->OpenStore());
   TAKT_RETURN_IF_ERROR(engine->StartWatching());
   return std::unique_ptr<Engine>(std::move(engine));
 }
@@ -73,7 +75,19 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
       limits_(LimitsOf(options_)) {
   const dsl::Catalog& catalog = definitions_->catalog;
   runners_.reserve(catalog.workflows.size());
-  for (const dsl::WorkflowDef& wf : catalog.workflows) runners_.emplace_back(wf);
+  // A workflow's version covers its own file and the files that declare without workflows
+  // (the imported event schemas and owners), so that a change to either makes a new version.
+  std::string shared_text;
+  for (const auto& file : definitions_->files) {
+    const bool has_workflow = std::any_of(
+        catalog.workflows.begin(), catalog.workflows.end(),
+        [&](const dsl::WorkflowDef& wf) { return wf.where.file == file.get(); });
+    if (!has_workflow) shared_text += file->text;
+  }
+  for (const dsl::WorkflowDef& wf : catalog.workflows) {
+    WorkflowRunner& runner = runners_.emplace_back(wf);
+    runner.set_version(dsl::ContentHash((wf.where.file ? wf.where.file->text : "") + shared_text));
+  }
   routes_.resize(catalog.events.size());
   for (size_t type = 0; type < catalog.events.size(); ++type) {
     for (WorkflowRunner& runner : runners_) {
@@ -127,6 +141,7 @@ Status EngineImpl::SwapIn(std::unique_ptr<rules::RuleSet> next) {
   TAKT_RETURN_IF_ERROR(rules_->TransferStateTo(*next));
   rules_ = std::move(next);
   ++stats_.rule_reloads;
+  if (store_ != nullptr) TAKT_RETURN_IF_ERROR(RecordDefinitions());
   std::string versions;
   for (const auto& rule : rules_->rules()) versions += " " + rule->name + "@" + rule->version;
   Log(LogLevel::kInfo, "rules reloaded:" + versions);
@@ -143,36 +158,105 @@ Status EngineImpl::ReloadRules() {
   return SwapIn(std::move(next).value());
 }
 
-Status EngineImpl::Submit(std::string_view event_json, SubmitResult& result) {
-  if (has_pending_) {  // a reload the watcher prepared: swap it in between two events
-    std::unique_ptr<rules::RuleSet> next;
-    {
-      std::lock_guard<std::mutex> lock(pending_mu_);
-      next = std::move(pending_);
-      has_pending_ = false;
-    }
-    if (next != nullptr) {
-      Status swapped = SwapIn(std::move(next));
-      if (!swapped.ok()) {
-        ++reload_failures_;
-        Log(LogLevel::kError, "rules not reloaded, the active set stays: " + swapped.message());
-      }
-    }
+void EngineImpl::SwapInPending() {
+  if (!has_pending_) return;
+  std::unique_ptr<rules::RuleSet> next;
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    next = std::move(pending_);
+    has_pending_ = false;
   }
+  if (next == nullptr) return;
+  Status swapped = SwapIn(std::move(next));
+  if (!swapped.ok()) {
+    ++reload_failures_;
+    Log(LogLevel::kError, "rules not reloaded, the active set stays: " + swapped.message());
+  }
+}
+
+Status EngineImpl::Submit(std::string_view event_json, SubmitResult& result) {
+  if (store_ != nullptr) {
+    single_.resize(1);
+    TAKT_RETURN_IF_ERROR(SubmitBatch({event_json}, single_, nullptr));
+    std::swap(result, single_[0]);
+    return Status();
+  }
+  SwapInPending();  // a reload the watcher prepared: swap it in between two events
+  return SubmitOne(event_json, result);
+}
+
+Status EngineImpl::SubmitBatch(const std::vector<std::string_view>& events,
+                               std::vector<SubmitResult>& results, const InputCursor* cursor) {
+  SwapInPending();  // between batches, so that a batch runs on one rule set
+  results.resize(events.size());
+  if (store_ == nullptr) {
+    for (size_t i = 0; i < events.size(); ++i) TAKT_RETURN_IF_ERROR(SubmitOne(events[i], results[i]));
+    return Status();
+  }
+  const EngineStats before = stats_;
+  const uint64_t position_before = position_;
+  Status status = store_->Begin();
+  for (size_t i = 0; status.ok() && i < events.size(); ++i) status = SubmitOne(events[i], results[i]);
+  if (status.ok()) status = FlushBatch(cursor);
+  if (status.ok()) status = store_->Commit();
+  if (status.ok()) {
+    ++stats_.batches;
+    ForgetBatch();
+    return Status();
+  }
+  // Nothing of the batch happened: back to the last commit, in the database and in memory.
+  store_->Rollback();
+  results.clear();
+  ForgetBatch();
+  stats_ = before;
+  position_ = position_before;
+  Status reloaded = LoadFromStore();
+  if (!reloaded.ok()) {
+    return Status::IoError(status.message() + "; and reloading the committed state failed: " +
+                           reloaded.message());
+  }
+  return status;
+}
+
+Result<uint64_t> EngineImpl::CursorPosition(std::string_view name) {
+  if (store_ == nullptr) return uint64_t{0};
+  Result<int64_t> position = store_->Cursor(name);
+  if (!position.ok()) return position.status();
+  return static_cast<uint64_t>(position.value());
+}
+
+Status EngineImpl::ForEachCommand(const std::function<void(const Command&)>& visit) {
+  if (store_ == nullptr) return Status::InvalidArgument("the engine has no store");
+  Command command;
+  return store_->ForEachCommand([&](const store::CommandRow& row) {
+    command.id.assign(row.id);
+    command.name.assign(row.name);
+    command.payload_json.assign(row.payload);
+    command.caused_by.assign(row.caused_by);
+    command.emitted_by.assign(row.emitted_by);
+    visit(command);
+  });
+}
+
+Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) {
   result.commands.clear();
   result.signals.clear();
   result.rule_errors.clear();
   result.reason.clear();
+  result.position = ++position_;
+  journal_.pos = static_cast<int64_t>(position_);
   ++stats_.events;
   if (!decoder_.Decode(event_json, event_, result.reason)) {
     // A malformed event's id is not remembered: a valid re-send of it is accepted.
     result.event_id.assign(event_.id.data(), event_.id.size());
     result.outcome = Outcome::kMalformed;
     ++stats_.malformed;
-    return Status();
+    return store_ != nullptr ? Record(event_json, nullptr, result) : Status();
   }
   result.event_id.assign(event_.id.data(), event_.id.size());
-  result.outcome = Apply(event_, result);
+  Result<Outcome> outcome = Apply(event_, result);
+  if (!outcome.ok()) return outcome.status();
+  result.outcome = outcome.value();
   switch (result.outcome) {
     case Outcome::kApplied: ++stats_.accepted; break;
     case Outcome::kDuplicate: ++stats_.duplicates; break;
@@ -180,15 +264,70 @@ Status EngineImpl::Submit(std::string_view event_json, SubmitResult& result) {
     case Outcome::kOutOfSequence: ++stats_.out_of_sequence; break;
     case Outcome::kMalformed: ++stats_.malformed; break;
   }
+  if (result.outcome != Outcome::kDuplicate) TrackSequence(event_);
   stats_.commands += result.commands.size();
-  return Status();
+  NameCommands(result);
+  return store_ != nullptr ? Record(event_json, &event_, result) : Status();
 }
 
-Outcome EngineImpl::Apply(const Event& event, SubmitResult& result) {
+Result<bool> EngineImpl::Remember(std::string_view id) {
+  if (store_ != nullptr) return store_->RememberId(id, static_cast<int64_t>(position_));
+  id_.assign(id.data(), id.size());
+  return seen_ids_.insert(id_).second;
+}
+
+void EngineImpl::TrackSequence(const Event& event) {
+  sequence_key_.assign(event.source.data(), event.source.size());
+  sequence_key_ += '\0';
+  sequence_key_.append(event.key.data(), event.key.size());
+  SequenceState& s = sequences_[sequence_key_];
+  if (event.seq > s.last_seq + 1) {
+    ++s.gaps;
+    ++stats_.sequence_gaps;
+  } else if (event.seq <= s.last_seq) {
+    ++s.late;
+    ++stats_.late_events;
+  }
+  s.last_seq = std::max(s.last_seq, event.seq);
+  if (store_ != nullptr && !s.changed) {
+    s.changed = true;
+    changed_sequences_.push_back(sequence_key_);
+  }
+}
+
+namespace {
+
+// "workflow production_order" -> "workflow:production_order"; "rule NAME@VERSION" -> "rule:NAME".
+// Without the version: a replay on a newer rule gives the same ids.
+std::string_view Emitter(std::string_view emitted_by) {
+  return emitted_by.substr(0, emitted_by.find('@'));
+}
+
+}  // namespace
+
+void EngineImpl::NameCommands(SubmitResult& result) const {
+  // n counts per emitter within the event, so that one emitter's ids do not depend on what
+  // another emitted before it.
+  for (size_t i = 0; i < result.commands.size(); ++i) {
+    Command& c = result.commands[i];
+    const std::string_view emitter = Emitter(c.emitted_by);
+    size_t n = 0;
+    for (size_t j = 0; j < i; ++j) n += Emitter(result.commands[j].emitted_by) == emitter;
+    c.id = c.caused_by;
+    c.id += '/';
+    c.id += emitter;
+    c.id[c.caused_by.size() + 1 + emitter.find(' ')] = ':';
+    c.id += '/';
+    c.id += std::to_string(n);
+  }
+}
+
+Result<Outcome> EngineImpl::Apply(const Event& event, SubmitResult& result) {
   // Every well-formed id is remembered, so a re-delivery of a rejected event is a duplicate.
-  id_.assign(event.id.data(), event.id.size());
-  if (!seen_ids_.insert(id_).second) {
-    result.reason = "id " + id_ + " was seen before";
+  Result<bool> first = Remember(event.id);
+  if (!first.ok()) return first.status();
+  if (!first.value()) {
+    result.reason = "id " + std::string(event.id) + " was seen before";
     return Outcome::kDuplicate;
   }
   const dsl::EventDef& def = definitions_->catalog.events[static_cast<size_t>(event.type_id)];
@@ -202,10 +341,8 @@ Outcome EngineImpl::Apply(const Event& event, SubmitResult& result) {
     bool applied = false;
     std::string reason;
     for (WorkflowRunner* runner : routes) {
-      const size_t before = runner->size();
       if (runner->Apply(event, result.commands, reason)) {
         applied = true;
-        stats_.instances += runner->size() - before;
       } else if (result.reason.empty()) {
         result.reason = reason;
       }
@@ -222,7 +359,13 @@ void EngineImpl::RunRules(const Event& event, SubmitResult& result) {
   for (const rules::LoadedRule* rule : rules_->RulesFor(event.type_id)) {
     decisions_.clear();
     ++stats_.rule_evaluations;
-    Status s = rules_->Evaluate(*rule, event, *this, decisions_);
+    Status s = rules_->Evaluate(*rule, event, *this, decisions_, store_ ? &state_key_ : nullptr);
+    if (s.ok() && store_ != nullptr) {
+      ChangedRuleState& changed = changed_rule_states_[rule->name + '\0' + state_key_];
+      changed.rule = rule->name;
+      changed.key = state_key_;
+      changed.pos = static_cast<int64_t>(position_);
+    }
     if (!s.ok()) {
       ++stats_.rule_errors;
       result.rule_errors.push_back(RuleError{rule->name, rule->version, s.message()});
@@ -346,7 +489,11 @@ EngineStats EngineImpl::stats() const {
   EngineStats s = stats_;
   s.rule_reload_failures = reload_failures_;
   s.active_instances = 0;
-  for (const WorkflowRunner& runner : runners_) s.active_instances += runner.active();
+  s.instances = 0;
+  for (const WorkflowRunner& runner : runners_) {
+    s.active_instances += runner.active();
+    s.instances += runner.size();
+  }
   return s;
 }
 

@@ -1,8 +1,10 @@
 // The engine behind include/takt/engine.h. Submit() is the path of one event:
 //   decode + validate -> duplicate? -> owner? -> workflows (transition, or out of sequence)
 //   -> rules on the accepted event (commands; signals delivered to workflows at once)
-// The durable store will take the event, the changed instances, rule state and the commands in
-// one transaction at the end of Submit(), before the result is returned.
+// With a store, a batch of events is one transaction: each event's log row, audit rows and
+// commands are written as it is applied, the changed instances, rule states and sequence
+// positions at the end of the batch, then the commit, and only then are the results returned.
+// A failed commit puts the engine back to what the database holds (engine_store.cc).
 #ifndef TAKT_ENGINE_ENGINE_IMPL_H_
 #define TAKT_ENGINE_ENGINE_IMPL_H_
 
@@ -10,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "engine/event/decode.h"
 #include "engine/rules/reloader.h"
 #include "engine/rules/rule_set.h"
+#include "engine/store/store.h"
 #include "engine/workflow/runner.h"
 #include "takt/engine.h"
 
@@ -29,8 +33,15 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   ~EngineImpl() override;
   // Starts watching the rules directory when the options ask for it.
   Status StartWatching();
+  // Opens options_.store_path, records the definitions and restores the state it holds.
+  Status OpenStore();
 
   Status Submit(std::string_view event_json, SubmitResult& result) override;
+  Status SubmitBatch(const std::vector<std::string_view>& events, std::vector<SubmitResult>& results,
+                     const InputCursor* cursor) override;
+  Result<uint64_t> CursorPosition(std::string_view name) override;
+  bool durable() const override { return store_ != nullptr; }
+  Status ForEachCommand(const std::function<void(const Command&)>& visit) override;
   void ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const override;
   Result<InstanceInfo> GetInstance(std::string_view workflow, std::string_view key) const override;
   EngineStats stats() const override;
@@ -40,8 +51,25 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status ReloadRules() override;
 
  private:
-  Outcome Apply(const Event& event, SubmitResult& result);
+  // One event: decode, the checks, workflows, rules; with a store also its rows.
+  Status SubmitOne(std::string_view event_json, SubmitResult& result);
+  Result<Outcome> Apply(const Event& event, SubmitResult& result);
+  // Remembers the event's id: false when it was seen before.
+  Result<bool> Remember(std::string_view id);
+  void TrackSequence(const Event& event);
   void RunRules(const Event& event, SubmitResult& result);
+  // Gives the event's commands their ids.
+  void NameCommands(SubmitResult& result) const;
+  void SwapInPending();
+
+  // engine_store.cc: the event's log row, audit rows and outbox rows.
+  Status Record(std::string_view body, const Event* event, SubmitResult& result);
+  // The end of a batch: changed instances, rule states, sequence positions and the cursor.
+  Status FlushBatch(const InputCursor* cursor);
+  // Replaces all in-memory state by what the database holds.
+  Status LoadFromStore();
+  Status RecordDefinitions();
+  void ForgetBatch();
   void Deliver(const rules::RuleDecision& signal, const Event& event, const std::string& emitted_by,
                SubmitResult& result);
   WorkflowRunner* Runner(std::string_view workflow);
@@ -73,9 +101,32 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   std::atomic<uint64_t> reload_failures_{0};  // counted on the watcher's thread too
   std::unique_ptr<rules::RuleWatcher> watcher_;  // last: stopped first
   std::vector<rules::RuleDecision> decisions_;  // reused for every rule evaluation
-  std::unordered_set<std::string> seen_ids_;  // every well-formed id, whatever its outcome
+  std::unordered_set<std::string> seen_ids_;  // without a store: every well-formed id
   std::string id_;  // reused for seen_ids_ lookups
   EngineStats stats_;
+  uint64_t position_ = 0;  // of the last event submitted
+
+  // Per (source, key): the last seq, for gap and lateness counts.
+  struct SequenceState {
+    int64_t last_seq = 0, gaps = 0, late = 0;
+    bool changed = false;  // in changed_sequences_
+  };
+  std::unordered_map<std::string, SequenceState> sequences_;
+  std::string sequence_key_;  // reused: source + '\0' + key
+
+  // With a store only.
+  std::unique_ptr<store::Store> store_;
+  RunnerJournal journal_;
+  std::vector<std::string> changed_sequences_;
+  // Rule states changed in the batch, encoded once at its end: rule name, encoded key, position.
+  struct ChangedRuleState {
+    std::string rule, key;
+    int64_t pos = 0;
+  };
+  std::unordered_map<std::string, ChangedRuleState> changed_rule_states_;  // by rule + key
+  std::string state_key_;  // reused for every evaluation
+  std::string encoded_state_;
+  std::vector<SubmitResult> single_;  // Submit() as a batch of one
 };
 
 }  // namespace takt

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The plant example end to end: install what is missing, build, check the shipped workflow,
 # and simulate the recorded plant stream of examples/plant through the workflow and the
-# business rules, printing the report.
+# business rules on the embedded SQLite store, printing the report; then ask the database what
+# happened to one order, and verify its audit chain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -16,5 +17,13 @@ takt=build/cli/takt
 echo "== takt check workflows"
 "$takt" check workflows
 echo
-echo "== takt simulate --workflows workflows --rules rules examples/plant/events.jsonl"
-"$takt" simulate --workflows workflows --rules rules examples/plant/events.jsonl
+db=build/demo/plant.db
+rm -rf build/demo && mkdir -p build/demo  # a fresh database: the same report on every run
+echo "== takt simulate --workflows workflows --rules rules --db $db examples/plant/events.jsonl"
+"$takt" simulate --workflows workflows --rules rules --db "$db" examples/plant/events.jsonl
+echo
+echo "== takt trace --db $db MO-000001"
+"$takt" trace --db "$db" MO-000001
+echo
+echo "== takt audit verify --db $db"
+"$takt" audit verify --db "$db"

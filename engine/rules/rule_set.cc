@@ -11,6 +11,9 @@
 #include <lua.h>
 #include <sstream>
 
+#include "dsl/source.h"
+#include "engine/rules/state_codec.h"
+
 namespace takt::rules {
 namespace {
 
@@ -20,16 +23,6 @@ constexpr int kMaxDecisions = 64;
 constexpr size_t kMaxPayloadBytes = 64 * 1024;
 constexpr int kMaxStateDepth = 32;
 
-std::string ContentHash(const std::string& text) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a, 64 bits
-  for (char c : text) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
 
 // require "takt.window": the built-in modules only, loaded once per sandbox.
 int Require(lua_State* L) {
@@ -244,7 +237,8 @@ Status RuleSet::LoadRule(const std::string& path) {
   auto rule = std::make_unique<LoadedRule>();
   rule->name = lua_tostring(L, -1);
   rule->file = path;
-  rule->version = ContentHash(text);
+  rule->version = dsl::ContentHash(text);
+  rule->text = text;
   lua_pop(L, 1);
   for (const auto& other : rules_) {
     if (other->name == rule->name) {
@@ -314,6 +308,81 @@ int TransferStates(lua_State* to) {
 
 }  // namespace
 
+namespace {
+
+struct Restore {
+  int states_ref;
+  std::string_view key;
+  std::string_view state;
+  std::string error;
+};
+
+// Inside a protected call, like TransferStates.
+int RestoreOne(lua_State* L) {
+  auto* r = static_cast<Restore*>(lua_touserdata(L, 1));
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->states_ref);
+  if (!DecodeState(L, r->key, r->error)) return 0;
+  if (!DecodeState(L, r->state, r->error)) return 0;
+  lua_rawset(L, -3);
+  return 0;
+}
+
+}  // namespace
+
+Result<bool> RuleSet::RestoreState(std::string_view rule, std::string_view key,
+                                   std::string_view state) {
+  const LoadedRule* target = nullptr;
+  for (const auto& r : rules_) {
+    if (r->name == rule) target = r.get();
+  }
+  if (target == nullptr) return false;
+  lua_State* L = sandbox_.state();
+  Restore restore{target->states_ref, key, state, {}};
+  lua_pushcfunction(L, RestoreOne);
+  lua_pushlightuserdata(L, &restore);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    std::string message = lua_tostring(L, -1) != nullptr ? lua_tostring(L, -1) : "error";
+    lua_pop(L, 1);
+    return Status::LimitExceeded("restoring the state of rule " + std::string(rule) + ": " + message);
+  }
+  if (!restore.error.empty()) {
+    return Status::Corruption("the stored state of rule " + std::string(rule) + ": " + restore.error);
+  }
+  return true;
+}
+
+Status RuleSet::EncodeStateOf(std::string_view rule, std::string_view state_key,
+                              std::string& out) {
+  const LoadedRule* target = nullptr;
+  for (const auto& r : rules_) {
+    if (r->name == rule) target = r.get();
+  }
+  if (target == nullptr) return Status::NotFound("no rule " + std::string(rule));
+  lua_State* L = sandbox_.state();
+  const int top = lua_gettop(L);
+  std::string error;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, target->states_ref);
+  // A key is a string or a number: decoding it allocates at most the string.
+  if (!DecodeState(L, state_key, error)) {
+    lua_settop(L, top);
+    return Status::Corruption("rule " + std::string(rule) + " state key: " + error);
+  }
+  lua_rawget(L, top + 1);
+  out.clear();
+  const bool ok = EncodeState(L, -1, out, error);
+  lua_settop(L, top);
+  if (!ok) return Status::RuleError("rule " + std::string(rule) + " state: " + error);
+  return Status();
+}
+
+void RuleSet::ClearStates() {
+  lua_State* L = sandbox_.state();
+  for (const auto& rule : rules_) {
+    lua_newtable(L);
+    lua_rawseti(L, LUA_REGISTRYINDEX, rule->states_ref);
+  }
+}
+
 Status RuleSet::TransferStateTo(RuleSet& next) const {
   lua_State* to = next.sandbox_.state();
   for (const auto& rule : rules_) {
@@ -333,7 +402,7 @@ Status RuleSet::TransferStateTo(RuleSet& next) const {
 }
 
 Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const InstanceLookup& lookup,
-                         std::vector<RuleDecision>& decisions) {
+                         std::vector<RuleDecision>& decisions, std::string* state_key) {
   lua_State* L = sandbox_.state();
   const int top = lua_gettop(L);
   lookup_ = &lookup;
@@ -382,8 +451,16 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
   lua_pushvalue(L, state);
   lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_ref_);
   const int base = lua_gettop(L) - 3;
+  const size_t before = decisions.size();
   Status called = sandbox_.Call(3);
   Status extracted = called.ok() ? Decisions(rule, base, lua_gettop(L), decisions) : Status();
+  if (called.ok() && extracted.ok() && state_key != nullptr) {
+    state_key->clear();
+    if (!CheckStorable(L, state, error) || !EncodeState(L, key, *state_key, error)) {
+      decisions.resize(before);
+      extracted = Status::RuleError(error);
+    }
+  }
   if (!called.ok() || !extracted.ok()) {
     lua_pushvalue(L, key);
     lua_pushvalue(L, backup);

@@ -21,6 +21,7 @@ struct LoadedRule {
   std::string name;
   std::string file;
   std::string version;  // content hash of the file, 16 hex digits
+  std::string text;     // the file, as loaded (the store keeps every version that ran)
   std::vector<int> on;  // event type indexes
   int decide_ref = -1;  // registry references
   int key_ref = -1;     // -1: the event's key
@@ -61,9 +62,21 @@ class RuleSet {
   Status TransferStateTo(RuleSet& next) const;
 
   // Runs `rule` on `event`. On success appends its decisions; on failure returns kRuleError or
-  // kLimitExceeded with the message, appends nothing, and the rule's state is unchanged.
+  // kLimitExceeded with the message, appends nothing, and the rule's state is unchanged. With
+  // `state_key`, a success also checks that the new state can be stored (a state that cannot
+  // fails the evaluation) and writes the state's key there, encoded (state_codec.h), for
+  // EncodeStateOf() at the end of the batch.
   Status Evaluate(const LoadedRule& rule, const Event& event, const InstanceLookup& lookup,
-                  std::vector<RuleDecision>& decisions);
+                  std::vector<RuleDecision>& decisions, std::string* state_key = nullptr);
+  // Encodes the state of rule `rule` for key `state_key` (as Evaluate() gave it) into `out`.
+  Status EncodeStateOf(std::string_view rule, std::string_view state_key, std::string& out);
+
+  // Puts back a state the store kept: `key` and `state` as Evaluate() encoded them. A rule
+  // this set does not have is skipped (false); kLimitExceeded when the sandbox has no room,
+  // kCorruption when the bytes do not decode.
+  Result<bool> RestoreState(std::string_view rule, std::string_view key, std::string_view state);
+  // Forgets every rule's state (before restoring all of it from the store again).
+  void ClearStates();
 
  private:
   RuleSet(const dsl::Catalog& catalog, const SandboxLimits& limits);

@@ -2,6 +2,9 @@
 #ifndef TAKT_ENGINE_WORKFLOW_INSTANCE_H_
 #define TAKT_ENGINE_WORKFLOW_INSTANCE_H_
 
+#include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "dsl/value.h"
@@ -14,6 +17,31 @@ struct Instance {
   int state = -1;  // index into WorkflowDef::states
   std::vector<dsl::Value> vars;  // by VarDef index
   Lifecycle lifecycle;
+  // Per index variable (WorkflowDef::indexes), when the instance took its current value: the
+  // index prefers the latest, and a restart rebuilds it in this order.
+  std::vector<uint64_t> indexed_at;
+  int64_t created_pos = 0;  // position of the event that created it (the store's log)
+  int64_t updated_pos = 0;  // position of the last event that changed it
+  bool changed = false;     // in the runner's journal since it was last taken
+};
+
+// What a runner did during one batch of events, for the store: kept only when the engine has
+// a store. The engine sets `pos` before each event and takes the lists after each batch.
+class WorkflowRunner;
+
+struct Transition {
+  const WorkflowRunner* runner = nullptr;
+  const Instance* instance = nullptr;
+  int from = -1;  // -1: created
+  int to = -1;
+  std::string trigger;  // the event type, or "signal NAME"
+};
+struct RunnerJournal {
+  int64_t pos = 0;
+  std::vector<Transition> transitions;  // of the current event
+  // Of the current event: (index into its commands, the instance that emitted it).
+  std::vector<std::pair<size_t, const Instance*>> command_owners;
+  std::vector<std::pair<const WorkflowRunner*, Instance*>> changed;  // of the batch, each once
 };
 
 }  // namespace takt

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/workflow/evaluate.h"
 
 namespace takt {
@@ -29,17 +31,23 @@ bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, s
     for (const dsl::VarDef& var : def_.vars) instance.vars.push_back(var.initial);
     instance.state = def_.start_state;
     ++active_;
-    for (auto& [var, by_value] : indexes_) {
-      by_value[IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
+    instance.indexed_at.assign(def_.indexes.size(), 0);
+    for (size_t i = 0; i < def_.indexes.size(); ++i) {
+      const int var = def_.indexes[i];
+      indexes_[var][IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
+      instance.indexed_at[i] = ++index_clock_;
     }
+    if (journal_ != nullptr) instance.created_pos = journal_->pos;
     Run(def_.start_actions, instance, &event.fields, event.id, commands);
+    Journal(instance, -1, def_.start_state, event.type);
     Enter(def_.start_state, instance, event.id, commands);
     return true;
   }
   Instance* instance = Lookup(reason);
   if (instance == nullptr) return false;
   const dsl::StateDef& state = def_.states[static_cast<size_t>(instance->state)];
-  if (FireFirst(state.on_event, event.type_id, *instance, &event.fields, event.id, commands)) {
+  if (FireFirst(state.on_event, event.type_id, event.type, *instance, &event.fields, event.id,
+                commands)) {
     return true;
   }
   reason = "no transition from " + def_.name + " state " + state.name + " on " +
@@ -53,7 +61,8 @@ bool WorkflowRunner::Signal(std::string_view key, std::string_view name, std::st
   Instance* instance = Lookup(reason);
   if (instance == nullptr) return false;
   const dsl::StateDef& state = def_.states[static_cast<size_t>(instance->state)];
-  if (FireFirst(state.on_signal, name, *instance, nullptr, cause, commands)) return true;
+  const std::string trigger = journal_ != nullptr ? "signal " + std::string(name) : std::string();
+  if (FireFirst(state.on_signal, name, trigger, *instance, nullptr, cause, commands)) return true;
   reason = "no transition from " + def_.name + " state " + state.name + " on signal " +
            std::string(name) + " for " + lookup_;
   return false;
@@ -67,7 +76,8 @@ Instance* WorkflowRunner::Lookup(std::string& reason) {
 }
 
 template <typename Table, typename Trigger>
-bool WorkflowRunner::FireFirst(const Table& table, const Trigger& trigger, Instance& instance,
+bool WorkflowRunner::FireFirst(const Table& table, const Trigger& trigger,
+                               std::string_view trigger_text, Instance& instance,
                                const std::vector<dsl::Value>* fields, std::string_view cause,
                                std::vector<Command>& commands) {
   if (!instance.lifecycle.accepts_events()) return false;
@@ -77,13 +87,23 @@ bool WorkflowRunner::FireFirst(const Table& table, const Trigger& trigger, Insta
   for (const dsl::Transition& t : candidates->second) {
     if (t.has_guard && !EvaluateBool(t.guard, ctx)) continue;
     Run(t.actions, instance, fields, cause, commands);
-    if (t.target >= 0) {
-      instance.state = t.target;
-      Enter(t.target, instance, cause, commands);
-    }
+    const int from = instance.state;
+    if (t.target >= 0) instance.state = t.target;
+    Journal(instance, from, instance.state, trigger_text);
+    if (t.target >= 0) Enter(t.target, instance, cause, commands);
     return true;
   }
   return false;
+}
+
+void WorkflowRunner::Journal(Instance& instance, int from, int to, std::string_view trigger) {
+  if (journal_ == nullptr) return;
+  instance.updated_pos = journal_->pos;
+  if (!instance.changed) {
+    instance.changed = true;
+    journal_->changed.emplace_back(this, &instance);
+  }
+  journal_->transitions.push_back(Transition{this, &instance, from, to, std::string(trigger)});
 }
 
 void WorkflowRunner::Enter(int state, Instance& instance, std::string_view cause,
@@ -115,6 +135,7 @@ void WorkflowRunner::Run(const std::vector<dsl::Action>& actions, Instance& inst
       }
       continue;
     }
+    if (journal_ != nullptr) journal_->command_owners.emplace_back(commands.size(), &instance);
     Command& command = commands.emplace_back();
     command.name = action.command;
     command.caused_by.assign(cause.data(), cause.size());
@@ -146,6 +167,8 @@ void WorkflowRunner::Reindex(int var, const dsl::Value& old_value, Instance& ins
     if (list.empty()) by_value.erase(old);
   }
   by_value[IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
+  const auto slot = std::find(def_.indexes.begin(), def_.indexes.end(), var) - def_.indexes.begin();
+  instance.indexed_at[static_cast<size_t>(slot)] = ++index_clock_;
 }
 
 const Instance* WorkflowRunner::Current(int var, const dsl::Value& value) {
@@ -187,6 +210,119 @@ std::string WorkflowRunner::VariablesJson(const Instance& instance) const {
     instance.vars[i].AppendJson(out);
   }
   return out + "}";
+}
+
+std::string WorkflowRunner::IndexedAtJson(const Instance& instance) {
+  std::string out = "[";
+  for (size_t i = 0; i < instance.indexed_at.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(instance.indexed_at[i]);
+  }
+  return out + "]";
+}
+
+namespace {
+
+// A stored variable back into a value of the variable's declared type.
+bool FromJson(const nlohmann::json& j, dsl::Type type, dsl::Value& out) {
+  if (j.is_null()) {
+    out = dsl::Value::Null();
+    return true;
+  }
+  switch (type) {
+    case dsl::Type::kBool:
+      if (!j.is_boolean()) return false;
+      out = dsl::Value::Bool(j.get<bool>());
+      return true;
+    case dsl::Type::kInt:
+      if (!j.is_number_integer()) return false;
+      out = dsl::Value::Int(j.get<int64_t>());
+      return true;
+    case dsl::Type::kFloat:
+      if (!j.is_number()) return false;
+      out = dsl::Value::Float(j.get<double>());
+      return true;
+    case dsl::Type::kString:
+      if (!j.is_string()) return false;
+      out = dsl::Value::String(j.get_ref<const std::string&>());
+      return true;
+    case dsl::Type::kNull: return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
+                               std::string_view variables_json, std::string_view indexed_at_json,
+                               int64_t created_pos, int64_t updated_pos) {
+  const std::string what = def_.name + " instance " + std::string(key);
+  const int state_index = def_.StateIndex(state);
+  if (state_index < 0) {
+    return Status::InvalidArgument(what + " is in state " + std::string(state) +
+                                   ", which this version of " + def_.name + " does not have");
+  }
+  nlohmann::json vars = nlohmann::json::parse(variables_json, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json indexed = nlohmann::json::parse(indexed_at_json, nullptr, false);
+  if (!vars.is_object() || !indexed.is_array() || indexed.size() != def_.indexes.size()) {
+    return Status::InvalidArgument(what + ": stored variables or index times do not fit " +
+                                   def_.name + " (" + std::string(variables_json) + ")");
+  }
+  auto [it, created] = instances_.try_emplace(std::string(key));
+  if (!created) return Status::AlreadyExists(what + " is restored twice");
+  Instance& instance = it->second;
+  instance.key = dsl::Value::String(key);
+  instance.state = state_index;
+  instance.created_pos = created_pos;
+  instance.updated_pos = updated_pos;
+  for (const dsl::VarDef& var : def_.vars) {
+    instance.vars.push_back(var.initial);
+    auto stored = vars.find(var.name);
+    if (stored != vars.end() && !FromJson(*stored, var.type, instance.vars.back())) {
+      instances_.erase(it);
+      return Status::InvalidArgument(what + ": stored variable " + var.name + " is not a " +
+                                     dsl::TypeName(var.type));
+    }
+  }
+  for (const nlohmann::json& at : indexed) {
+    if (!at.is_number_unsigned()) {
+      instances_.erase(it);
+      return Status::InvalidArgument(what + ": index times are not counts");
+    }
+    instance.indexed_at.push_back(at.get<uint64_t>());
+    index_clock_ = std::max(index_clock_, instance.indexed_at.back());
+  }
+  if (def_.states[static_cast<size_t>(state_index)].final) {
+    instance.lifecycle.Fire(LifecycleEvent::kFinish);
+  } else {
+    ++active_;
+  }
+  return Status();
+}
+
+void WorkflowRunner::FinishRestore() {
+  for (size_t i = 0; i < def_.indexes.size(); ++i) {
+    const int var = def_.indexes[i];
+    std::vector<Instance*> live;
+    for (auto& [key, instance] : instances_) {
+      if (!def_.states[static_cast<size_t>(instance.state)].final) live.push_back(&instance);
+    }
+    std::sort(live.begin(), live.end(), [i](const Instance* a, const Instance* b) {
+      return a->indexed_at[i] < b->indexed_at[i];
+    });
+    auto& by_value = indexes_[var];
+    by_value.clear();
+    for (Instance* instance : live) {
+      by_value[IndexKey(instance->vars[static_cast<size_t>(var)])].push_back(instance);
+    }
+  }
+}
+
+void WorkflowRunner::Clear() {
+  instances_.clear();
+  for (auto& [var, by_value] : indexes_) by_value.clear();
+  active_ = 0;
+  index_clock_ = 0;
 }
 
 }  // namespace takt

@@ -13,6 +13,7 @@
 #include "engine/event/event.h"
 #include "engine/workflow/instance.h"
 #include "takt/engine.h"
+#include "takt/status.h"
 
 namespace takt {
 
@@ -34,6 +35,23 @@ class WorkflowRunner {
   bool Signal(std::string_view key, std::string_view name, std::string_view cause,
               std::vector<Command>& commands, std::string& reason);
 
+  // Keeps a journal of changes in `journal` from now on (null: none). Not owned.
+  void set_journal(RunnerJournal* journal) { journal_ = journal; }
+  // Content hash of the definition this runner runs, recorded with each instance.
+  void set_version(std::string version) { version_ = std::move(version); }
+  const std::string& version() const { return version_; }
+
+  // Puts back an instance the store kept. kInvalidArgument when `state` is not a state of
+  // this definition (the instance would be stranded) or the variables do not fit it.
+  Status Restore(std::string_view key, std::string_view state, std::string_view variables_json,
+                 std::string_view indexed_at_json, int64_t created_pos, int64_t updated_pos);
+  // Rebuilds the indexes once every instance is restored.
+  void FinishRestore();
+  // Forgets every instance.
+  void Clear();
+  // The instance's index times as a JSON array.
+  static std::string IndexedAtJson(const Instance& instance);
+
   const Instance* Find(std::string_view key) const;
   // The instance that most recently took `value` for index variable `var` and is not in a
   // final state; null when there is none. REQUIRES: `var` is one of the workflow's indexes.
@@ -46,12 +64,15 @@ class WorkflowRunner {
   std::string VariablesJson(const Instance& instance) const;
 
  private:
+  // Records in the journal (when there is one) that `instance` moved or changed.
+  void Journal(Instance& instance, int from, int to, std::string_view trigger);
   // The instance of key lookup_, or null with `reason` set.
   Instance* Lookup(std::string& reason);
   // Fires the first transition for `trigger` in `table` whose guard holds: its actions, then
   // the move to its target. False when the instance takes no events or none fires.
   template <typename Table, typename Trigger>
-  bool FireFirst(const Table& table, const Trigger& trigger, Instance& instance,
+  bool FireFirst(const Table& table, const Trigger& trigger, std::string_view trigger_text,
+                 Instance& instance,
                  const std::vector<dsl::Value>* fields, std::string_view cause,
                  std::vector<Command>& commands);
   // Runs what entering `state` means: for a final state, its entry actions and the end of
@@ -71,6 +92,9 @@ class WorkflowRunner {
   std::string emitted_by_;  // "workflow NAME"
   // Per index variable: value (as JSON text) -> instances that took it, oldest first.
   std::unordered_map<int, std::unordered_map<std::string, std::vector<Instance*>>> indexes_;
+  uint64_t index_clock_ = 0;  // ticks each time an instance takes an index value
+  RunnerJournal* journal_ = nullptr;
+  std::string version_;
 };
 
 }  // namespace takt

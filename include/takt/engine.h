@@ -27,6 +27,10 @@ const char* OutcomeName(Outcome outcome);
 
 // A command for another system, e.g. odoo.production.done {order, good, scrap}.
 struct Command {
+  // Deterministic: "<causing event id>/<emitter>/<n>", emitter "workflow:NAME" or "rule:NAME",
+  // n counting that emitter's commands for that event from 0. A replay or a retry of the event
+  // gives the same id, so a receiver can apply each command once.
+  std::string id;
   std::string name;
   std::string payload_json;  // a JSON object: a workflow's fields in the order it emits them,
                              // a rule's sorted by name
@@ -60,6 +64,7 @@ struct RuleInfo {
 
 struct SubmitResult {
   Outcome outcome = Outcome::kApplied;
+  uint64_t position = 0;         // the event's place in the log: 1, 2, ... in submission order
   std::string event_id;          // empty when the event was too malformed to have one
   std::string reason;            // why it was rejected; empty when applied
   std::vector<Command> commands;  // in emission order
@@ -68,6 +73,20 @@ struct SubmitResult {
 };
 
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
+
+// How hard a commit pushes data to disk (SQLite's synchronous setting, in WAL mode). See
+// docs/operations.md for what each can lose.
+enum class Durability : uint8_t {
+  kFull,    // every commit is on disk before it is acknowledged
+  kNormal,  // commits survive a process crash; the last ones may be lost on power loss
+};
+
+// How far an input has been consumed, committed with the events it accounts for (a file's
+// lines, a broker's offset), so that a restart resumes exactly where the last commit ended.
+struct InputCursor {
+  std::string name;
+  uint64_t position = 0;
+};
 
 struct EngineStats {
   uint64_t events = 0;  // submitted; the sum of the five outcome counts below
@@ -83,9 +102,14 @@ struct EngineStats {
   uint64_t signals_ignored = 0;    // signals with no instance, or no transition for them
   uint64_t rule_reloads = 0;         // rule sets swapped in after the first
   uint64_t rule_reload_failures = 0; // reloads refused: the old set stayed active
-  uint64_t instances = 0;          // created since open
+  uint64_t instances = 0;          // all there are (with a store: in the database)
   uint64_t active_instances = 0;   // not in a final state
+  uint64_t sequence_gaps = 0;      // well-formed events whose seq skipped ahead for (source, key)
+  uint64_t late_events = 0;        // well-formed events whose seq was not above the last one
+  uint64_t batches = 0;            // transactions committed (with a store)
 };
+// With a store, the outcome counts and `commands` cover the whole database; the rule and signal
+// counts cover the time since Open().
 
 // One workflow instance as seen from outside. The views are valid during the callback only.
 struct InstanceSummary {
@@ -119,6 +143,13 @@ struct EngineOptions {
   // and tested on a thread of the engine's, and swapped in before the next event. on_log hears
   // how each reload went, from that thread.
   bool watch_rules = false;
+  // SQLite database holding every accepted event, instance, rule state, command and decision;
+  // created when missing, resumed when it exists. Empty: state lives in memory only.
+  std::string store_path;
+  Durability durability = Durability::kFull;
+  // Largest size the database may grow to (0: no limit but the disk's). A batch that would
+  // pass it fails like one on a full disk: nothing of it is accepted, and the engine goes on.
+  uint64_t store_max_bytes = 0;
   // Receives what the engine has to say; takt never prints on its own. May be empty.
   std::function<void(LogLevel, std::string_view)> on_log;
 };
@@ -142,8 +173,25 @@ class Engine {
   // order; their commands follow the workflow's, and their signals are delivered at once. `result` is overwritten (its buffers are reused, so a caller that
   // keeps one SubmitResult allocates nothing per event). Rejections are outcomes, not errors:
   // the returned Status is reserved for failures of the engine itself.
+  // With a store, Submit() is a batch of one: it returns after its own commit.
   virtual Status Submit(std::string_view event_json, SubmitResult& result) = 0;
   Result<SubmitResult> Submit(std::string_view event_json);
+
+  // Applies `events` in order as one unit: with a store, in one transaction, committed before
+  // this returns (group commit), together with `cursor` when given. `results` gets one entry
+  // per event. Nothing is acknowledged before the commit: when it fails (the disk is full, an
+  // I/O error), the engine goes back to its last committed state, `results` is cleared, and the
+  // Status says why; submitting the same events again later is safe.
+  virtual Status SubmitBatch(const std::vector<std::string_view>& events,
+                             std::vector<SubmitResult>& results,
+                             const InputCursor* cursor = nullptr) = 0;
+  // The committed position of cursor `name`; 0 when it was never set or there is no store.
+  virtual Result<uint64_t> CursorPosition(std::string_view name) = 0;
+  // Is state kept in a database?
+  virtual bool durable() const = 0;
+  // Every command in the outbox, in emission order (with a store only: kInvalidArgument
+  // without one, where the caller keeps what Submit() returned).
+  virtual Status ForEachCommand(const std::function<void(const Command&)>& visit) = 0;
 
   // Calls `visit` for every instance, ordered by workflow name, then key.
   virtual void ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const = 0;

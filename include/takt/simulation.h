@@ -19,24 +19,41 @@ struct SimulationProgress {
   double seconds = 0;   // since the first line
 };
 
+// Group commit, for an engine with a store: lines are submitted in batches of up to
+// `max_batch` events, a batch closing early when `max_latency_ms` has passed since its first
+// line was read (checked as lines arrive). Without a store every line is submitted alone.
+struct SimulationOptions {
+  size_t max_batch = 1024;
+  int64_t max_latency_ms = 50;
+};
+
 class Simulation {
  public:
-  // `engine` must outlive the simulation. `source_name` names the input in log lines.
-  Simulation(Engine& engine, std::string source_name);
+  // `engine` must outlive the simulation. `source_name` names the input in log lines and, with
+  // a store, the cursor that records how many of its lines are committed: feeding the same
+  // input again after an interruption skips those lines and goes on where the last commit
+  // ended.
+  Simulation(Engine& engine, std::string source_name, SimulationOptions options = {});
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
   // Submits one line (without its newline); empty lines are skipped and not counted. A
-  // malformed line is counted and logged through the engine's log with its line number.
-  void FeedLine(std::string_view line);
+  // malformed line is counted and logged through the engine's log with its line number. With
+  // a store the line joins the current batch; a failed commit is returned (nothing of that
+  // batch was accepted).
+  Status FeedLine(std::string_view line);
+  // Commits the current batch (with a store; nothing to do without).
+  Status Flush();
   // Reads `path` ("-": standard input) to the end, calling `progress` about every 100,000
-  // events when set. Fails with kNotFound or kIoError when the file cannot be read.
+  // events when set. Fails with kNotFound or kIoError when the file cannot be read, and with
+  // the engine's Status when a commit fails.
   Status FeedFile(const std::string& path,
                   const std::function<void(const SimulationProgress&)>& progress = {});
 
-  // The report as one JSON object; the same events and definitions give the same bytes.
-  std::string ReportJson() const;
+  // The report as one JSON object; the same events and definitions give the same bytes. With
+  // a store it covers everything the database holds, earlier runs included.
+  Result<std::string> ReportJson() const;
 
  private:
   struct State;

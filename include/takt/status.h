@@ -35,6 +35,7 @@ class [[nodiscard]] Status {
   static Status RuleError(std::string msg) { return {Code::kRuleError, std::move(msg)}; }
   static Status LimitExceeded(std::string msg) { return {Code::kLimitExceeded, std::move(msg)}; }
   static Status IoError(std::string msg) { return {Code::kIoError, std::move(msg)}; }
+  static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

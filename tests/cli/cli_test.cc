@@ -1,6 +1,8 @@
 // The takt command end to end: exit codes, where output goes, and the example of the README.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "support/test_support.h"
@@ -64,10 +66,56 @@ TEST(CliTest, SimulateReadsStandardInput) {
   EXPECT_EQ(r.err, "");  // --quiet
 }
 
-TEST(CliTest, SimulateRefusesWhatItCannotDo) {
-  auto r = RunCommand(Takt() + " simulate --workflows workflows --db x.db examples/plant/events.jsonl");
+// A scratch directory for one test, removed at its end.
+struct Scratch {
+  explicit Scratch(const std::string& name)
+      : dir((std::filesystem::temp_directory_path() /
+             ("takt-cli-" + name + "-" + std::to_string(::getpid())))
+                .string()) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~Scratch() { std::filesystem::remove_all(dir); }
+  std::string dir;
+};
+
+TEST(CliTest, SimulateWithADatabaseReportsTheSameAndAGoAgainResumesAtTheEnd) {
+  Scratch scratch("db");
+  const std::string simulate = Takt() + " simulate --workflows workflows --rules rules --db " +
+                               scratch.dir + "/plant.db examples/plant/events.jsonl";
+  auto first = RunCommand(simulate);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, test::ReadFile("examples/plant/report.json"));
+  // Everything is committed: a second run skips every line and reports the same database.
+  auto second = RunCommand(simulate);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, first.out);
+  EXPECT_NE(second.err.find("resuming after line"), std::string::npos) << second.err;
+
+  auto verify = RunCommand(Takt() + " audit verify --db " + scratch.dir + "/plant.db");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_NE(verify.out.find("audit chain ok: "), std::string::npos) << verify.out;
+
+  auto trace = RunCommand(Takt() + " trace --db " + scratch.dir + "/plant.db MO-000001");
+  EXPECT_EQ(trace.exit_code, 0) << trace.err;
+  EXPECT_NE(trace.out.find("order.released applied: created in released on order.released"),
+            std::string::npos) << trace.out;
+  auto unknown = RunCommand(Takt() + " trace --db " + scratch.dir + "/plant.db MO-999999");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("nothing in "), std::string::npos) << unknown.err;
+
+  auto check = RunCommand(Takt() + " check workflows --db " + scratch.dir + "/plant.db");
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("0 errors, 0 warnings"), std::string::npos) << check.out;
+}
+
+TEST(CliTest, SimulateRefusesAFileThatIsNotADatabase) {
+  Scratch scratch("notdb");
+  test::WriteFile(scratch.dir + "/x.db", std::string(4096, 'z'));
+  auto r = RunCommand(Takt() + " simulate --workflows workflows --db " + scratch.dir +
+                      "/x.db examples/plant/events.jsonl");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--db"), std::string::npos);
+  EXPECT_NE(r.err.find(scratch.dir + "/x.db"), std::string::npos) << r.err;
 }
 
 TEST(CliTest, SimulateMissingEventsFileExitsTwo) {

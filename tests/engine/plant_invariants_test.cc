@@ -45,9 +45,9 @@ class PlantInvariantsTest : public testing::Test {
         EXPECT_TRUE(engine->Submit(line, result).ok());
         outcomes->emplace_back(result.event_id, result.outcome);
       }
-      sim.FeedLine(line);
+      EXPECT_TRUE(sim.FeedLine(line).ok());
     }
-    return sim.ReportJson();
+    return sim.ReportJson().value();
   }
 
   static inline std::vector<std::string>* lines_ = nullptr;

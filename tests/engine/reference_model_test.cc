@@ -31,7 +31,7 @@ std::string SimulateFile(const std::string& path, bool rules = false) {
   Simulation sim(*engine, path);
   Status fed = sim.FeedFile(path);
   EXPECT_TRUE(fed.ok()) << fed.message();
-  return sim.ReportJson();
+  return sim.ReportJson().value();
 }
 
 json Reference(const std::string& path, bool rules = false) {

@@ -24,7 +24,7 @@ std::string Simulate(const std::string& events, std::vector<std::string>* log = 
   Simulation sim(*engine.value(), events);
   Status fed = sim.FeedFile(events);
   EXPECT_TRUE(fed.ok()) << fed.message();
-  return sim.ReportJson();
+  return sim.ReportJson().value();
 }
 
 struct Case {
@@ -89,10 +89,10 @@ TEST(SimulateTest, CrLfLinesAndBlankLines) {
   auto engine = test::OpenPlantEngine();
   ASSERT_NE(engine, nullptr);
   Simulation sim(*engine, "inline");
-  sim.FeedLine(R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1,"data":{"asset":"A1"}})"
-               "\r");
-  sim.FeedLine("   ");
-  sim.FeedLine("");
+  ASSERT_TRUE(sim.FeedLine(R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1,"data":{"asset":"A1"}})"
+                           "\r").ok());
+  ASSERT_TRUE(sim.FeedLine("   ").ok());
+  ASSERT_TRUE(sim.FeedLine("").ok());
   EXPECT_EQ(engine->stats().events, 1u);
   EXPECT_EQ(engine->stats().accepted, 1u);
 }

@@ -1,0 +1,277 @@
+// The engine's side of the durable store: what each event leaves in the database (its log row,
+// audit rows, outbox rows), what a batch leaves at its end (instances, rule states, sequence
+// positions, the input cursor), and putting all of it back into memory at open or after a
+// failed commit.
+#include <algorithm>
+#include <unordered_map>
+
+#include "engine/engine_impl.h"
+
+namespace takt {
+
+Status EngineImpl::OpenStore() {
+  if (options_.store_path.empty()) return Status();
+  store::StoreOptions options;
+  options.path = options_.store_path;
+  options.durability = options_.durability;
+  options.max_bytes = options_.store_max_bytes;
+  Result<std::unique_ptr<store::Store>> opened = store::Store::Open(options);
+  if (!opened.ok()) return opened.status();
+  store_ = std::move(opened).value();
+  for (WorkflowRunner& runner : runners_) runner.set_journal(&journal_);
+  TAKT_RETURN_IF_ERROR(LoadFromStore());
+  return RecordDefinitions();
+}
+
+Status EngineImpl::RecordDefinitions() {
+  const auto pos = static_cast<int64_t>(position_);
+  for (const WorkflowRunner& runner : runners_) {
+    const dsl::WorkflowDef& def = runner.def();
+    const dsl::SourceFile* file = def.where.file;
+    TAKT_RETURN_IF_ERROR(store_->PutDefinition(runner.version(), "workflow", def.name,
+                                               file != nullptr ? file->name : "",
+                                               file != nullptr ? file->text : "", pos));
+  }
+  if (rules_ == nullptr) return Status();
+  for (const auto& rule : rules_->rules()) {
+    TAKT_RETURN_IF_ERROR(
+        store_->PutDefinition(rule->version, "rule", rule->name, rule->file, rule->text, pos));
+  }
+  return Status();
+}
+
+Status EngineImpl::LoadFromStore() {
+  for (WorkflowRunner& runner : runners_) runner.Clear();
+  if (rules_ != nullptr) rules_->ClearStates();
+  sequences_.clear();
+
+  std::unordered_map<std::string, uint64_t> other_versions;  // workflow -> instances
+  TAKT_RETURN_IF_ERROR(store_->ForEachInstance([&](const store::InstanceRow& row) -> Status {
+    WorkflowRunner* runner = Runner(row.workflow);
+    if (runner == nullptr) {
+      return Status::InvalidArgument(options_.store_path + " holds instances of workflow " +
+                                     std::string(row.workflow) +
+                                     ", which the loaded definitions do not have");
+    }
+    if (row.version != runner->version()) ++other_versions[std::string(row.workflow)];
+    return runner->Restore(row.key, row.state, row.variables, row.indexed_at, row.created_pos,
+                           row.updated_pos);
+  }));
+  for (WorkflowRunner& runner : runners_) runner.FinishRestore();
+  for (const auto& [workflow, count] : other_versions) {
+    Log(LogLevel::kWarn, std::to_string(count) + " " + workflow +
+                             " instance(s) started on another version of the definition and "
+                             "continue on the loaded one");
+  }
+
+  uint64_t unknown_rules = 0;
+  if (rules_ != nullptr) {
+    TAKT_RETURN_IF_ERROR(store_->ForEachRuleState(
+        [&](std::string_view rule, std::string_view key, std::string_view state) -> Status {
+          Result<bool> restored = rules_->RestoreState(rule, key, state);
+          if (!restored.ok()) return restored.status();
+          if (!restored.value()) ++unknown_rules;
+          return Status();
+        }));
+  }
+  if (unknown_rules > 0) {
+    Log(LogLevel::kInfo, std::to_string(unknown_rules) +
+                             " stored rule state(s) belong to rules not loaded; they are kept");
+  }
+
+  TAKT_RETURN_IF_ERROR(store_->ForEachSequence([&](const store::SequenceRow& row) {
+    std::string key(row.source);
+    key += '\0';
+    key.append(row.key.data(), row.key.size());
+    sequences_[key] = SequenceState{row.last_seq, row.gaps, row.late, false};
+  }));
+
+  Result<store::OutcomeCounts> counts = store_->Counts();
+  if (!counts.ok()) return counts.status();
+  const store::OutcomeCounts& c = counts.value();
+  stats_.accepted = c.by_outcome[static_cast<int>(Outcome::kApplied)];
+  stats_.duplicates = c.by_outcome[static_cast<int>(Outcome::kDuplicate)];
+  stats_.ownership_violations = c.by_outcome[static_cast<int>(Outcome::kOwnershipViolation)];
+  stats_.out_of_sequence = c.by_outcome[static_cast<int>(Outcome::kOutOfSequence)];
+  stats_.malformed = c.by_outcome[static_cast<int>(Outcome::kMalformed)];
+  stats_.events = stats_.accepted + stats_.duplicates + stats_.ownership_violations +
+                  stats_.out_of_sequence + stats_.malformed;
+  stats_.commands = c.commands;
+  stats_.sequence_gaps = 0;
+  stats_.late_events = 0;
+  for (const auto& [key, s] : sequences_) {
+    stats_.sequence_gaps += static_cast<uint64_t>(s.gaps);
+    stats_.late_events += static_cast<uint64_t>(s.late);
+  }
+  position_ = c.last_pos;
+  return Status();
+}
+
+namespace {
+
+// "released -> executing on order.started", "created in released on order.released".
+std::string Describe(const Transition& t) {
+  const dsl::WorkflowDef& def = t.runner->def();
+  std::string text =
+      t.from < 0 ? "created in " : def.states[static_cast<size_t>(t.from)].name + " -> ";
+  return text + def.states[static_cast<size_t>(t.to)].name + " on " + t.trigger;
+}
+
+}  // namespace
+
+Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResult& result) {
+  const auto pos = static_cast<int64_t>(result.position);
+  store::EventRow row;
+  row.pos = pos;
+  row.id = result.event_id;
+  row.outcome = result.outcome;
+  row.reason = result.reason;
+  row.body = body;
+  if (event != nullptr) {
+    row.envelope = true;
+    row.source = event->source;
+    row.type = event->type;
+    row.key = event->key;
+    row.seq = event->seq;
+    row.ts = event->ts;
+  }
+  row.audit_seq = store_->audit_seq() + 1;
+
+  // One row for the event and its outcome, which also names the transition it fired on its own
+  // key's instance (the common case); other transitions (through signals, or in a second
+  // workflow) get rows of their own.
+  store::AuditRow audit;
+  audit.pos = pos;
+  audit.at = row.ts;
+  audit.event_id = result.event_id;
+  audit.source = row.source;
+  audit.kind = "event";
+  audit.key = row.key;
+  std::string detail = std::string(row.type.empty() ? "?" : row.type) + " " +
+                       OutcomeName(result.outcome);
+  if (!result.reason.empty()) detail += ": " + result.reason;
+  const Transition* own = nullptr;
+  for (const Transition& t : journal_.transitions) {
+    if (t.instance->key.s == row.key && t.trigger == row.type) {
+      own = &t;
+      break;
+    }
+  }
+  if (own != nullptr) {
+    audit.workflow = own->runner->def().name;
+    audit.version = own->runner->version();
+    detail += ": " + Describe(*own);
+  }
+  audit.detail = detail;
+  TAKT_RETURN_IF_ERROR(store_->AddAudit(audit));
+
+  for (const Transition& t : journal_.transitions) {
+    if (&t == own) continue;
+    audit.kind = "transition";
+    audit.workflow = t.runner->def().name;
+    audit.key = t.instance->key.s;
+    audit.version = t.runner->version();
+    detail = Describe(t);
+    audit.detail = detail;
+    TAKT_RETURN_IF_ERROR(store_->AddAudit(audit));
+  }
+  audit.workflow = {};
+  audit.version = {};
+
+  for (const RuleError& e : result.rule_errors) {
+    audit.kind = "rule_error";
+    audit.key = row.key;
+    detail = e.rule + " failed: " + e.message;
+    audit.detail = detail;
+    audit.version = e.version;
+    TAKT_RETURN_IF_ERROR(store_->AddAudit(audit));
+  }
+  for (const SignalRecord& sig : result.signals) {
+    audit.kind = "signal";
+    audit.workflow = sig.workflow;
+    audit.key = sig.key.empty() ? row.key : std::string_view(sig.key);
+    detail = sig.name + (sig.delivered ? " delivered" : " ignored") + " (from " +
+             sig.emitted_by + ")";
+    audit.detail = detail;
+    audit.version = {};
+    TAKT_RETURN_IF_ERROR(store_->AddAudit(audit));
+  }
+  audit.workflow = {};
+
+  for (size_t i = 0; i < result.commands.size(); ++i) {
+    const Command& c = result.commands[i];
+    store::CommandRow command;
+    command.id = c.id;
+    command.name = c.name;
+    command.payload = c.payload_json;
+    command.caused_by = c.caused_by;
+    command.emitted_by = c.emitted_by;
+    command.status = "pending";
+    command.pos = pos;
+    TAKT_RETURN_IF_ERROR(store_->AddCommand(command));
+    store_->CrashPoint("mid_outbox");
+    // A workflow's command belongs to the instance that emitted it; a rule's to the event's key.
+    audit.kind = "command";
+    audit.key = row.key;
+    for (const auto& [index, owner] : journal_.command_owners) {
+      if (index == i) audit.key = owner->key.s;
+    }
+    detail = c.id + " " + c.name + " " + c.payload_json + " (from " + c.emitted_by + ")";
+    audit.detail = detail;
+    TAKT_RETURN_IF_ERROR(store_->AddAudit(audit));
+  }
+  journal_.transitions.clear();
+  journal_.command_owners.clear();
+  row.audit_rows = store_->audit_seq() - row.audit_seq + 1;
+  return store_->AppendEvent(row);
+}
+
+Status EngineImpl::FlushBatch(const InputCursor* cursor) {
+  std::string variables, indexed_at;
+  for (const auto& [runner, instance] : journal_.changed) {
+    const dsl::StateDef& state = runner->def().states[static_cast<size_t>(instance->state)];
+    variables = runner->VariablesJson(*instance);
+    indexed_at = WorkflowRunner::IndexedAtJson(*instance);
+    store::InstanceRow row;
+    row.workflow = runner->def().name;
+    row.key = instance->key.s;
+    row.version = runner->version();
+    row.state = state.name;
+    row.final = state.final;
+    row.variables = variables;
+    row.indexed_at = indexed_at;
+    row.created_pos = instance->created_pos;
+    row.updated_pos = instance->updated_pos;
+    TAKT_RETURN_IF_ERROR(store_->PutInstance(row));
+  }
+  for (const auto& [id, s] : changed_rule_states_) {
+    TAKT_RETURN_IF_ERROR(rules_->EncodeStateOf(s.rule, s.key, encoded_state_));
+    TAKT_RETURN_IF_ERROR(store_->PutRuleState(s.rule, s.key, encoded_state_, s.pos));
+  }
+  for (const std::string& key : changed_sequences_) {
+    const SequenceState& s = sequences_[key];
+    const size_t split = key.find('\0');
+    TAKT_RETURN_IF_ERROR(store_->PutSequence(store::SequenceRow{
+        std::string_view(key).substr(0, split), std::string_view(key).substr(split + 1),
+        s.last_seq, s.gaps, s.late}));
+  }
+  if (cursor != nullptr) {
+    TAKT_RETURN_IF_ERROR(store_->SetCursor(cursor->name, static_cast<int64_t>(cursor->position)));
+  }
+  return Status();
+}
+
+void EngineImpl::ForgetBatch() {
+  for (const auto& [runner, instance] : journal_.changed) instance->changed = false;
+  journal_.changed.clear();
+  journal_.transitions.clear();
+  journal_.command_owners.clear();
+  for (const std::string& key : changed_sequences_) {
+    auto it = sequences_.find(key);
+    if (it != sequences_.end()) it->second.changed = false;
+  }
+  changed_sequences_.clear();
+  changed_rule_states_.clear();
+}
+
+}  // namespace takt

@@ -1,0 +1,32 @@
+// Rule state to bytes and back, for the store. The encoding is exact (integers stay integers,
+// floats keep every bit), deterministic (table keys are written sorted, so the same state gives
+// the same bytes on every run) and keeps shared tables shared. Keys may be strings, numbers or
+// booleans; values also tables.
+//   true: T   false: F   integer: i<decimal>;   float: d<%a>;   string: s<length>:<bytes>
+//   table: { key value key value ... }   a table written before: r<its number>;
+#ifndef TAKT_ENGINE_RULES_STATE_CODEC_H_
+#define TAKT_ENGINE_RULES_STATE_CODEC_H_
+
+#include <string>
+#include <string_view>
+
+struct lua_State;
+
+namespace takt::rules {
+
+// Appends the value at `index` to `out`. False with `error` for a function, userdata, thread or
+// a table used as a key.
+bool EncodeState(lua_State* L, int index, std::string& out, std::string& error);
+
+// Checks, without encoding, that EncodeState() would succeed on the value at `index`: the
+// cheap test made after every evaluation, the encoding being left to the end of the batch.
+bool CheckStorable(lua_State* L, int index, std::string& error);
+
+// Pushes the value encoded in `text`. False with `error` (and nothing pushed) when `text` is not
+// a complete encoding. Raises a Lua error when the state runs out of memory, so call it inside
+// a protected call.
+bool DecodeState(lua_State* L, std::string_view text, std::string& error);
+
+}  // namespace takt::rules
+
+#endif  // TAKT_ENGINE_RULES_STATE_CODEC_H_

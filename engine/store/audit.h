@@ -1,0 +1,25 @@
+// The audit chain: each audit row carries SHA-256(previous row's hash, the row's fields), so that
+// editing or deleting a row breaks the chain there. Removing the newest rows leaves a valid
+// shorter chain: whoever must detect that keeps the head (last seq and hash, which takt audit
+// verify prints) somewhere else and compares.
+#ifndef TAKT_ENGINE_STORE_AUDIT_H_
+#define TAKT_ENGINE_STORE_AUDIT_H_
+
+#include <string>
+#include <string_view>
+
+#include "engine/store/sqlite.h"
+#include "engine/store/store.h"
+#include "takt/store.h"
+
+namespace takt::store {
+
+// The hash of audit row `seq` following the row whose hash is `prev` ("" for the first).
+std::string AuditHash(std::string_view prev, int64_t seq, const AuditRow& row);
+
+// Recomputes the chain of `db`.
+Result<AuditVerification> VerifyChain(Database& db);
+
+}  // namespace takt::store
+
+#endif  // TAKT_ENGINE_STORE_AUDIT_H_

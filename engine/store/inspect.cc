@@ -1,0 +1,161 @@
+// The read-only questions asked of a database from outside an engine (include/takt/store.h):
+// takt trace, takt audit verify, takt check --db.
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "dsl/load.h"
+#include "engine/store/audit.h"
+#include "engine/store/schema.h"
+#include "engine/store/sqlite.h"
+#include "takt/store.h"
+
+namespace takt {
+namespace {
+
+// Opens an existing takt database without changing it.
+Result<store::Database> OpenExisting(const std::string& path) {
+  Result<store::Database> db = store::Database::Open(path, /*create=*/false);
+  if (!db.ok()) return db.status();
+  Result<int64_t> app = db.value().QueryInt("PRAGMA application_id");
+  if (!app.ok()) {
+    return Status::Corruption("cannot read " + path + " as a takt database: " + app.status().message());
+  }
+  if (app.value() != store::kApplicationId) {
+    return Status::InvalidArgument(path + " is not a takt database");
+  }
+  return db;
+}
+
+// Event time (milliseconds since the epoch) as ISO 8601 UTC: 2026-11-23T09:41:07.123Z.
+std::string IsoTime(int64_t ms) {
+  const time_t seconds = static_cast<time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(((ms % 1000) + 1000) % 1000));
+  return buf;
+}
+
+}  // namespace
+
+Result<AuditVerification> VerifyAudit(const std::string& db_path) {
+  Result<store::Database> db = OpenExisting(db_path);
+  if (!db.ok()) return db.status();
+  return store::VerifyChain(db.value());
+}
+
+Result<std::string> TraceInstance(const std::string& db_path, std::string_view key, bool json) {
+  Result<store::Database> db = OpenExisting(db_path);
+  if (!db.ok()) return db.status();
+  // Every audit row of the events that touched the key (so an alarm that held an order shows
+  // with all it caused), in the order they happened, with the delivery state of commands.
+  Result<store::Statement> rows = db.value().Prepare(
+      "SELECT a.seq, a.pos, a.at, a.event_id, a.source, a.kind, a.workflow, a.detail, a.version, "
+      "o.id, o.status, o.attempts, o.last_error "
+      "FROM (SELECT DISTINCT pos FROM audit WHERE key = ?1) p "
+      "JOIN events e ON e.pos = p.pos "
+      "JOIN audit a ON a.seq BETWEEN e.audit_seq AND e.audit_seq + e.audit_rows - 1 "
+      "LEFT JOIN outbox o ON a.kind = 'command' "
+      "AND o.id = substr(a.detail, 1, instr(a.detail, ' ') - 1) ORDER BY a.seq");
+  if (!rows.ok()) return rows.status();
+  store::Statement& s = rows.value();
+  s.Bind(1, key);
+  nlohmann::json timeline = nlohmann::json::array();
+  std::string text;
+  for (;;) {
+    Result<bool> row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) break;
+    nlohmann::json entry;
+    entry["seq"] = s.Int(0);
+    entry["position"] = s.Int(1);
+    entry["ts"] = s.Int(2);
+    entry["event"] = std::string(s.Text(3));
+    entry["source"] = std::string(s.Text(4));
+    entry["kind"] = std::string(s.Text(5));
+    if (!s.IsNull(6)) entry["workflow"] = std::string(s.Text(6));
+    entry["detail"] = std::string(s.Text(7));
+    if (!s.IsNull(8)) entry["version"] = std::string(s.Text(8));
+    if (!s.IsNull(9)) {
+      entry["command"] = std::string(s.Text(9));
+      entry["delivery"] = std::string(s.Text(10));
+      entry["attempts"] = s.Int(11);
+      if (!s.IsNull(12)) entry["last_error"] = std::string(s.Text(12));
+    }
+    // time  event  kind  detail  (workflow@version)  [delivery]
+    std::string kind(s.Text(5));
+    kind.resize(std::max<size_t>(kind.size(), 10), ' ');
+    text += IsoTime(s.Int(2)) + "  " + std::string(s.Text(3)) + "  " + kind + "  " +
+            std::string(s.Text(7));
+    if (!s.IsNull(6)) {
+      text += "  (" + std::string(s.Text(6));
+      if (!s.IsNull(8)) text += "@" + std::string(s.Text(8));
+      text += ")";
+    }
+    if (!s.IsNull(9)) text += "  [" + std::string(s.Text(10)) + "]";
+    text += "\n";
+    timeline.push_back(std::move(entry));
+  }
+  if (timeline.empty()) return Status::NotFound("nothing in " + db_path + " about " + std::string(key));
+  if (!json) return "trace of " + std::string(key) + "\n" + text;
+  // The instances of that key as they are now.
+  nlohmann::json instances = nlohmann::json::array();
+  Result<store::Statement> inst = db.value().Prepare(
+      "SELECT workflow, version, state, final, variables FROM instances WHERE key = ?1 "
+      "ORDER BY workflow");
+  if (!inst.ok()) return inst.status();
+  inst.value().Bind(1, key);
+  for (;;) {
+    Result<bool> row = inst.value().Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) break;
+    const store::Statement& r = inst.value();
+    instances.push_back({{"workflow", std::string(r.Text(0))},
+                         {"version", std::string(r.Text(1))},
+                         {"state", std::string(r.Text(2))},
+                         {"final", r.Int(3) != 0},
+                         {"variables", nlohmann::json::parse(r.Text(4), nullptr, false)}});
+  }
+  nlohmann::json doc = {{"key", std::string(key)}, {"instances", instances}, {"timeline", timeline}};
+  return doc.dump(2) + "\n";
+}
+
+Result<std::vector<std::string>> StrandedInstances(const std::string& db_path,
+                                                   const DefinitionOptions& options) {
+  std::unique_ptr<dsl::Definitions> defs = dsl::LoadDefinitions(options);
+  if (defs->diagnostics.errors() != 0) return Status::ParseError(defs->diagnostics.FormatAll());
+  Result<store::Database> db = OpenExisting(db_path);
+  if (!db.ok()) return db.status();
+  Result<store::Statement> rows = db.value().Prepare(
+      "SELECT workflow, state, count(*) FROM instances WHERE final = 0 "
+      "GROUP BY workflow, state ORDER BY workflow, state");
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> stranded;
+  for (;;) {
+    Result<bool> row = rows.value().Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) break;
+    const std::string workflow(rows.value().Text(0));
+    const std::string state(rows.value().Text(1));
+    const std::string count = std::to_string(rows.value().Int(2));
+    const dsl::WorkflowDef* def = nullptr;
+    for (const dsl::WorkflowDef& wf : defs->catalog.workflows) {
+      if (wf.name == workflow) def = &wf;
+    }
+    if (def == nullptr) {
+      stranded.push_back(count + " running " + workflow + " instance(s) in state " + state +
+                         ": the new definitions have no workflow " + workflow);
+    } else if (def->StateIndex(state) < 0) {
+      stranded.push_back(count + " running " + workflow + " instance(s) in state " + state +
+                         ": the new " + workflow + " has no state " + state);
+    }
+  }
+  return stranded;
+}
+
+}  // namespace takt

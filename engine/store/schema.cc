@@ -1,0 +1,107 @@
+// Migrations run in order from the database's user_version; each is one step that is never
+// edited once released (a change is a new step), so that every database reaches the same schema.
+#include "engine/store/schema.h"
+
+#include <string>
+
+namespace takt::store {
+namespace {
+
+// Step i takes a database from version i to version i + 1.
+const char* const kMigrations[] = {
+    // 0 -> 1: the first schema.
+    R"sql(
+CREATE TABLE events (            -- every submitted event, in arrival order: the log
+  pos     INTEGER PRIMARY KEY,
+  id      TEXT,                  -- NULL for a malformed event without one
+  source  TEXT, type TEXT, key TEXT, seq INTEGER, ts INTEGER,
+  outcome TEXT NOT NULL,         -- applied, duplicate, ownership_violation, out_of_sequence, malformed
+  reason  TEXT,
+  body    TEXT NOT NULL,
+  audit_seq  INTEGER NOT NULL,   -- its audit rows: seq audit_seq .. audit_seq + audit_rows - 1
+  audit_rows INTEGER NOT NULL);
+CREATE TABLE inbox (             -- ids seen, for dedup (malformed events are not remembered)
+  id  TEXT PRIMARY KEY,
+  pos INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE sequences (         -- last seq per (source, key), with gaps and late arrivals
+  source TEXT, key TEXT, last_seq INTEGER NOT NULL, gaps INTEGER NOT NULL, late INTEGER NOT NULL,
+  PRIMARY KEY (source, key)) WITHOUT ROWID;
+CREATE TABLE instances (
+  workflow TEXT, key TEXT,
+  version  TEXT NOT NULL,        -- content hash of the definition it started on
+  state    TEXT NOT NULL,
+  final    INTEGER NOT NULL,
+  variables  TEXT NOT NULL,      -- JSON object
+  indexed_at TEXT NOT NULL,      -- JSON array, per index variable
+  created_pos INTEGER NOT NULL, updated_pos INTEGER NOT NULL,
+  PRIMARY KEY (workflow, key)) WITHOUT ROWID;
+CREATE TABLE rule_state (
+  rule TEXT, key BLOB, state BLOB NOT NULL, updated_pos INTEGER NOT NULL,
+  PRIMARY KEY (rule, key)) WITHOUT ROWID;
+CREATE TABLE outbox (
+  seq        INTEGER PRIMARY KEY,  -- emission order
+  id         TEXT NOT NULL UNIQUE, -- deterministic: causing event, emitter, index
+  name       TEXT NOT NULL,
+  connector  TEXT NOT NULL,        -- the command name's first segment: odoo, alert, ...
+  payload    TEXT NOT NULL,
+  caused_by  TEXT NOT NULL,
+  emitted_by TEXT NOT NULL,
+  pos        INTEGER NOT NULL,
+  status     TEXT NOT NULL,        -- pending, then what the dispatcher makes of it
+  attempts   INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_error TEXT);
+CREATE TABLE audit (             -- hash-chained: each hash covers the row and the one before
+  seq INTEGER PRIMARY KEY, pos INTEGER NOT NULL, at INTEGER NOT NULL,
+  event_id TEXT, source TEXT, kind TEXT NOT NULL, workflow TEXT, key TEXT,
+  detail TEXT NOT NULL, version TEXT, hash TEXT NOT NULL);
+CREATE INDEX audit_by_key ON audit (key);
+CREATE TABLE definitions (
+  hash TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, file TEXT NOT NULL,
+  text TEXT NOT NULL, first_pos INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE cursors (           -- how far an input has been consumed, e.g. lines of a file
+  name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
+};
+static_assert(sizeof kMigrations / sizeof kMigrations[0] == kSchemaVersion,
+              "one migration per schema version");
+
+}  // namespace
+
+Status Migrate(Database& db) {
+  // The first read of the file: a file that is not a database fails here.
+  Result<int64_t> app = db.QueryInt("PRAGMA application_id");
+  if (!app.ok()) {
+    return Status::Corruption("cannot read " + db.path() + " as a takt database: " +
+                              app.status().message());
+  }
+  Result<int64_t> version = db.QueryInt("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  Result<int64_t> tables = db.QueryInt("SELECT count(*) FROM sqlite_schema");
+  if (!tables.ok()) return tables.status();
+  if (app.value() != kApplicationId && (app.value() != 0 || tables.value() != 0)) {
+    return Status::InvalidArgument(db.path() + " is not a takt database (application_id " +
+                                   std::to_string(app.value()) + ")");
+  }
+  if (version.value() > kSchemaVersion) {
+    return Status::InvalidArgument(db.path() + " has schema version " +
+                                   std::to_string(version.value()) + "; this takt knows up to " +
+                                   std::to_string(kSchemaVersion));
+  }
+  for (int64_t v = version.value(); v < kSchemaVersion; ++v) {
+    TAKT_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+    std::string step = kMigrations[v];
+    step += "PRAGMA application_id = " + std::to_string(kApplicationId) + ";";
+    step += "PRAGMA user_version = " + std::to_string(v + 1) + ";";
+    Status migrated = db.Exec(step);
+    if (migrated.ok()) migrated = db.Exec("COMMIT");
+    if (!migrated.ok()) {
+      (void)db.Exec("ROLLBACK");
+      return Status::IoError("migrating " + db.path() + " to schema version " +
+                             std::to_string(v + 1) + ": " + migrated.message());
+    }
+  }
+  return Status();
+}
+
+}  // namespace takt::store

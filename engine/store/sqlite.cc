@@ -1,0 +1,157 @@
+#include "engine/store/sqlite.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace takt::store {
+namespace {
+
+// Full disk and broken files are what an operator must act on; name them so.
+Status FromSqlite(int code, std::string message) {
+  switch (code & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return Status::Corruption(std::move(message));
+    case SQLITE_CONSTRAINT: return Status::AlreadyExists(std::move(message));
+    default: return Status::IoError(std::move(message));
+  }
+}
+
+}  // namespace
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    db_ = std::exchange(other.db_, nullptr);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+Statement& Statement::Bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
+
+Statement& Statement::Bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Statement::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Status error = Error();
+  sqlite3_reset(stmt_);
+  return error;
+}
+
+Status Statement::Run() {
+  Result<bool> stepped = Step();
+  while (stepped.ok() && stepped.value()) stepped = Step();
+  Reset();
+  return stepped.ok() ? Status() : stepped.status();
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string_view Statement::Text(int column) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  if (text == nullptr) return {};
+  return {text, static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
+int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+bool Statement::IsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+Status Statement::Error() const {
+  const char* sql = sqlite3_sql(stmt_);
+  std::string what = sql == nullptr ? "statement" : std::string(sql).substr(0, 60);
+  return FromSqlite(sqlite3_extended_errcode(db_),
+                    std::string(sqlite3_errmsg(db_)) + " (in: " + what + ")");
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+Database::Database(Database&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    sqlite3_close_v2(db_);
+    db_ = std::exchange(other.db_, nullptr);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+Result<Database> Database::Open(const std::string& path, bool create) {
+  Database db;
+  db.path_ = path;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (create) flags |= SQLITE_OPEN_CREATE;
+  const int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db.db_ != nullptr ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
+    return rc == SQLITE_CANTOPEN ? Status::NotFound("cannot open database " + path + ": " + message)
+                                 : FromSqlite(rc, "cannot open database " + path + ": " + message);
+  }
+  sqlite3_extended_result_codes(db.db_, 1);
+  return db;
+}
+
+Status Database::Exec(std::string_view sql) {
+  const std::string text(sql);
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+  if (rc == SQLITE_OK) return Status();
+  std::string error = message != nullptr ? message : sqlite3_errstr(rc);
+  sqlite3_free(message);
+  return FromSqlite(rc, error + " (in: " + text.substr(0, 60) + ")");
+}
+
+Result<Statement> Database::Prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    return FromSqlite(rc, std::string(sqlite3_errmsg(db_)) + " (preparing: " +
+                              std::string(sql.substr(0, 60)) + ")");
+  }
+  return Statement(db_, stmt);
+}
+
+Result<int64_t> Database::QueryInt(std::string_view sql) {
+  Result<Statement> stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt.value().Step();
+  if (!row.ok()) return row.status();
+  if (!row.value()) return Status::NotFound("no row from: " + std::string(sql));
+  return stmt.value().Int(0);
+}
+
+int64_t Database::Changes() const { return sqlite3_changes64(db_); }
+
+Status Database::Error(std::string_view what) const {
+  return FromSqlite(sqlite3_extended_errcode(db_),
+                    std::string(what) + ": " + sqlite3_errmsg(db_));
+}
+
+}  // namespace takt::store

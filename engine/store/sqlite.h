@@ -1,0 +1,82 @@
+// A thin RAII layer over the SQLite C API: a connection and prepared statements whose failures
+// come back as Status values naming the statement and SQLite's message. Nothing here knows
+// takt's schema; see store.h for that.
+#ifndef TAKT_ENGINE_STORE_SQLITE_H_
+#define TAKT_ENGINE_STORE_SQLITE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "takt/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace takt::store {
+
+class Statement {
+ public:
+  Statement() = default;
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Parameters are 1-based, as in SQL's ?1. Text is bound without a copy: the view must stay
+  // valid until the statement has been stepped.
+  Statement& Bind(int index, std::string_view text);
+  Statement& Bind(int index, int64_t value);
+  Statement& BindNull(int index);
+
+  // Steps once: true with a row to read, false when done. Fails with SQLite's message.
+  Result<bool> Step();
+  // Steps to completion and resets, for statements that return no rows.
+  Status Run();
+  void Reset();
+
+  std::string_view Text(int column) const;  // empty for NULL
+  int64_t Int(int column) const;
+  bool IsNull(int column) const;
+
+ private:
+  Status Error() const;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  Database() = default;
+  ~Database();
+  Database(Database&& other) noexcept;
+  Database& operator=(Database&& other) noexcept;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Opens (creating when `create`) the file at `path`. SQLite opens lazily: a file that is not
+  // a database is found by the first statement, not here.
+  static Result<Database> Open(const std::string& path, bool create);
+
+  // Runs one or more statements that return no rows.
+  Status Exec(std::string_view sql);
+  Result<Statement> Prepare(std::string_view sql);
+  // Runs `sql` (one row, one integer column) and returns that integer.
+  Result<int64_t> QueryInt(std::string_view sql);
+  int64_t Changes() const;
+  const std::string& path() const { return path_; }
+  sqlite3* handle() const { return db_; }
+
+  // Status from the connection's last error, prefixed with `what`.
+  Status Error(std::string_view what) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace takt::store
+
+#endif  // TAKT_ENGINE_STORE_SQLITE_H_

@@ -1,0 +1,357 @@
+// Statements are prepared once and reused for every row. The engine is the only writer, so
+// positions and audit sequence numbers are assigned here rather than read back from SQLite.
+#include "engine/store/store.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+
+#include "engine/store/audit.h"
+#include "engine/store/schema.h"
+
+namespace takt::store {
+namespace {
+
+std::string_view Connector(std::string_view command) {
+  return command.substr(0, command.find('.'));
+}
+
+}  // namespace
+
+Store::Store(Database db) : db_(std::move(db)) {}
+
+Store::~Store() {
+  if (in_transaction_) Rollback();
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  Result<Database> db = Database::Open(options.path, /*create=*/true);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<Store> store(new Store(std::move(db).value()));
+  Database& d = store->db_;
+  TAKT_RETURN_IF_ERROR(Migrate(d));
+  // WAL: readers (takt trace) never block the writer, and a commit appends instead of
+  // rewriting pages. FULL syncs the WAL at every commit; NORMAL only at checkpoints.
+  Result<Statement> wal = d.Prepare("PRAGMA journal_mode = WAL");
+  if (!wal.ok()) return wal.status();
+  Result<bool> mode = wal.value().Step();
+  if (!mode.ok()) return mode.status();
+  if (wal.value().Text(0) != "wal") {
+    return Status::IoError("cannot put " + options.path + " in WAL mode (journal mode is " +
+                           std::string(wal.value().Text(0)) + ")");
+  }
+  TAKT_RETURN_IF_ERROR(d.Exec(options.durability == Durability::kFull
+                                  ? "PRAGMA synchronous = FULL"
+                                  : "PRAGMA synchronous = NORMAL"));
+  TAKT_RETURN_IF_ERROR(d.Exec("PRAGMA busy_timeout = 5000"));
+  // The indexes take inserts all over (ids and keys are not in arrival order): a cache that
+  // holds their working set saves a read for most inserts. 64 MiB, taken only as used.
+  TAKT_RETURN_IF_ERROR(d.Exec("PRAGMA cache_size = -65536"));
+  if (options.max_bytes > 0) {
+    Result<int64_t> page_size = d.QueryInt("PRAGMA page_size");
+    if (!page_size.ok()) return page_size.status();
+    const uint64_t pages = std::max<uint64_t>(1, options.max_bytes / static_cast<uint64_t>(page_size.value()));
+    TAKT_RETURN_IF_ERROR(d.Exec("PRAGMA max_page_count = " + std::to_string(pages)));
+  }
+  TAKT_RETURN_IF_ERROR(store->Prepare());
+
+  Result<Statement> head = d.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+  if (!head.ok()) return head.status();
+  Result<bool> row = head.value().Step();
+  if (!row.ok()) return row.status();
+  if (row.value()) {
+    store->audit_seq_ = head.value().Int(0);
+    store->audit_head_ = std::string(head.value().Text(1));
+  }
+  store->committed_audit_seq_ = store->audit_seq_;
+  store->committed_head_ = store->audit_head_;
+
+  if (const char* crash = std::getenv("TAKT_CRASH_AT"); crash != nullptr && *crash != '\0') {
+    std::string_view spec(crash);
+    const size_t colon = spec.find(':');
+    store->crash_point_ = std::string(spec.substr(0, colon));
+    store->crash_countdown_ =
+        colon == std::string_view::npos ? 1 : std::atoll(std::string(spec.substr(colon + 1)).c_str());
+  }
+  return store;
+}
+
+Status Store::Prepare() {
+  struct {
+    Statement* stmt;
+    const char* sql;
+  } const statements[] = {
+      {&remember_, "INSERT OR IGNORE INTO inbox (id, pos) VALUES (?1, ?2)"},
+      {&append_event_,
+       "INSERT INTO events (pos, id, source, type, key, seq, ts, outcome, reason, body, "
+       "audit_seq, audit_rows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
+      {&put_instance_,
+       "INSERT OR REPLACE INTO instances (workflow, key, version, state, final, variables, "
+       "indexed_at, created_pos, updated_pos) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+      {&put_rule_state_,
+       "INSERT OR REPLACE INTO rule_state (rule, key, state, updated_pos) VALUES (?1, ?2, ?3, ?4)"},
+      {&put_sequence_,
+       "INSERT OR REPLACE INTO sequences (source, key, last_seq, gaps, late) "
+       "VALUES (?1, ?2, ?3, ?4, ?5)"},
+      {&add_command_,
+       "INSERT INTO outbox (id, name, connector, payload, caused_by, emitted_by, pos, status) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {&add_audit_,
+       "INSERT INTO audit (seq, pos, at, event_id, source, kind, workflow, key, detail, version, "
+       "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
+      {&put_definition_,
+       "INSERT OR IGNORE INTO definitions (hash, kind, name, file, text, first_pos) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&set_cursor_, "INSERT OR REPLACE INTO cursors (name, position) VALUES (?1, ?2)"},
+  };
+  for (const auto& s : statements) {
+    Result<Statement> prepared = db_.Prepare(s.sql);
+    if (!prepared.ok()) return prepared.status();
+    *s.stmt = std::move(prepared).value();
+  }
+  return Status();
+}
+
+Status Store::Begin() {
+  TAKT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+  in_transaction_ = true;
+  return Status();
+}
+
+Status Store::Commit() {
+  CrashPoint("in_transaction");
+  Status committed = db_.Exec("COMMIT");
+  if (!committed.ok()) return committed;  // the caller rolls back
+  in_transaction_ = false;
+  committed_audit_seq_ = audit_seq_;
+  committed_head_ = audit_head_;
+  CrashPoint("after_commit");
+  return Status();
+}
+
+void Store::Rollback() {
+  (void)db_.Exec("ROLLBACK");  // fails only when SQLite already rolled back, e.g. on SQLITE_FULL
+  in_transaction_ = false;
+  audit_seq_ = committed_audit_seq_;
+  audit_head_ = committed_head_;
+}
+
+Result<bool> Store::RememberId(std::string_view id, int64_t pos) {
+  TAKT_RETURN_IF_ERROR(remember_.Bind(1, id).Bind(2, pos).Run());
+  return db_.Changes() == 1;
+}
+
+Status Store::AppendEvent(const EventRow& row) {
+  Statement& s = append_event_;
+  s.Bind(1, row.pos);
+  if (row.id.empty()) {
+    s.BindNull(2);
+  } else {
+    s.Bind(2, row.id);
+  }
+  if (row.envelope) {
+    s.Bind(3, row.source).Bind(4, row.type).Bind(5, row.key).Bind(6, row.seq).Bind(7, row.ts);
+  } else {
+    s.BindNull(3).BindNull(4).BindNull(5).BindNull(6).BindNull(7);
+  }
+  s.Bind(8, std::string_view(OutcomeName(row.outcome)));
+  if (row.reason.empty()) {
+    s.BindNull(9);
+  } else {
+    s.Bind(9, row.reason);
+  }
+  return s.Bind(10, row.body).Bind(11, row.audit_seq).Bind(12, row.audit_rows).Run();
+}
+
+Status Store::PutInstance(const InstanceRow& row) {
+  return put_instance_.Bind(1, row.workflow)
+      .Bind(2, row.key)
+      .Bind(3, row.version)
+      .Bind(4, row.state)
+      .Bind(5, int64_t{row.final ? 1 : 0})
+      .Bind(6, row.variables)
+      .Bind(7, row.indexed_at)
+      .Bind(8, row.created_pos)
+      .Bind(9, row.updated_pos)
+      .Run();
+}
+
+Status Store::PutRuleState(std::string_view rule, std::string_view key, std::string_view state,
+                           int64_t pos) {
+  return put_rule_state_.Bind(1, rule).Bind(2, key).Bind(3, state).Bind(4, pos).Run();
+}
+
+Status Store::PutSequence(const SequenceRow& row) {
+  return put_sequence_.Bind(1, row.source)
+      .Bind(2, row.key)
+      .Bind(3, row.last_seq)
+      .Bind(4, row.gaps)
+      .Bind(5, row.late)
+      .Run();
+}
+
+Status Store::AddCommand(const CommandRow& row) {
+  Status added = add_command_.Bind(1, row.id)
+                     .Bind(2, row.name)
+                     .Bind(3, Connector(row.name))
+                     .Bind(4, row.payload)
+                     .Bind(5, row.caused_by)
+                     .Bind(6, row.emitted_by)
+                     .Bind(7, row.pos)
+                     .Bind(8, row.status)
+                     .Run();
+  if (added.code() == Code::kAlreadyExists) {
+    return Status::AlreadyExists("command id " + std::string(row.id) + " is in the outbox already");
+  }
+  return added;
+}
+
+Status Store::AddAudit(const AuditRow& row) {
+  const int64_t seq = audit_seq_ + 1;
+  std::string hash = AuditHash(audit_head_, seq, row);
+  auto text_or_null = [](Statement& s, int i, std::string_view v) {
+    if (v.empty()) {
+      s.BindNull(i);
+    } else {
+      s.Bind(i, v);
+    }
+  };
+  Statement& s = add_audit_;
+  s.Bind(1, seq).Bind(2, row.pos).Bind(3, row.at);
+  text_or_null(s, 4, row.event_id);
+  text_or_null(s, 5, row.source);
+  s.Bind(6, row.kind);
+  text_or_null(s, 7, row.workflow);
+  text_or_null(s, 8, row.key);
+  s.Bind(9, row.detail);
+  text_or_null(s, 10, row.version);
+  s.Bind(11, hash);
+  TAKT_RETURN_IF_ERROR(s.Run());
+  audit_seq_ = seq;
+  audit_head_ = std::move(hash);
+  return Status();
+}
+
+Status Store::PutDefinition(std::string_view hash, std::string_view kind, std::string_view name,
+                            std::string_view file, std::string_view text, int64_t pos) {
+  return put_definition_.Bind(1, hash)
+      .Bind(2, kind)
+      .Bind(3, name)
+      .Bind(4, file)
+      .Bind(5, text)
+      .Bind(6, pos)
+      .Run();
+}
+
+Status Store::SetCursor(std::string_view name, int64_t position) {
+  return set_cursor_.Bind(1, name).Bind(2, position).Run();
+}
+
+Result<int64_t> Store::Cursor(std::string_view name) {
+  Result<Statement> s = db_.Prepare("SELECT position FROM cursors WHERE name = ?1");
+  if (!s.ok()) return s.status();
+  s.value().Bind(1, name);
+  Result<bool> row = s.value().Step();
+  if (!row.ok()) return row.status();
+  return row.value() ? s.value().Int(0) : int64_t{0};
+}
+
+Status Store::ForEachInstance(const std::function<Status(const InstanceRow&)>& visit) {
+  Result<Statement> s = db_.Prepare(
+      "SELECT workflow, key, version, state, final, variables, indexed_at, created_pos, "
+      "updated_pos FROM instances ORDER BY workflow, created_pos");
+  if (!s.ok()) return s.status();
+  for (;;) {
+    Result<bool> row = s.value().Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) return Status();
+    const Statement& r = s.value();
+    InstanceRow i;
+    i.workflow = r.Text(0);
+    i.key = r.Text(1);
+    i.version = r.Text(2);
+    i.state = r.Text(3);
+    i.final = r.Int(4) != 0;
+    i.variables = r.Text(5);
+    i.indexed_at = r.Text(6);
+    i.created_pos = r.Int(7);
+    i.updated_pos = r.Int(8);
+    TAKT_RETURN_IF_ERROR(visit(i));
+  }
+}
+
+Status Store::ForEachRuleState(
+    const std::function<Status(std::string_view, std::string_view, std::string_view)>& visit) {
+  Result<Statement> s = db_.Prepare("SELECT rule, key, state FROM rule_state ORDER BY rule, key");
+  if (!s.ok()) return s.status();
+  for (;;) {
+    Result<bool> row = s.value().Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) return Status();
+    TAKT_RETURN_IF_ERROR(visit(s.value().Text(0), s.value().Text(1), s.value().Text(2)));
+  }
+}
+
+Status Store::ForEachSequence(const std::function<void(const SequenceRow&)>& visit) {
+  Result<Statement> s = db_.Prepare("SELECT source, key, last_seq, gaps, late FROM sequences");
+  if (!s.ok()) return s.status();
+  for (;;) {
+    Result<bool> row = s.value().Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) return Status();
+    const Statement& r = s.value();
+    visit(SequenceRow{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4)});
+  }
+}
+
+Status Store::ForEachCommand(const std::function<void(const CommandRow&)>& visit) {
+  Result<Statement> s = db_.Prepare(
+      "SELECT id, name, payload, caused_by, emitted_by, status, pos FROM outbox ORDER BY seq");
+  if (!s.ok()) return s.status();
+  for (;;) {
+    Result<bool> row = s.value().Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) return Status();
+    const Statement& r = s.value();
+    CommandRow c;
+    c.id = r.Text(0);
+    c.name = r.Text(1);
+    c.payload = r.Text(2);
+    c.caused_by = r.Text(3);
+    c.emitted_by = r.Text(4);
+    c.status = r.Text(5);
+    c.pos = r.Int(6);
+    visit(c);
+  }
+}
+
+Result<OutcomeCounts> Store::Counts() {
+  OutcomeCounts counts;
+  Result<Statement> s = db_.Prepare("SELECT outcome, count(*) FROM events GROUP BY outcome");
+  if (!s.ok()) return s.status();
+  for (;;) {
+    Result<bool> row = s.value().Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) break;
+    for (int o = 0; o < 5; ++o) {
+      if (s.value().Text(0) == OutcomeName(static_cast<Outcome>(o))) {
+        counts.by_outcome[o] = static_cast<uint64_t>(s.value().Int(1));
+      }
+    }
+  }
+  Result<int64_t> commands = db_.QueryInt("SELECT count(*) FROM outbox");
+  if (!commands.ok()) return commands.status();
+  counts.commands = static_cast<uint64_t>(commands.value());
+  Result<int64_t> last = db_.QueryInt("SELECT coalesce(max(pos), 0) FROM events");
+  if (!last.ok()) return last.status();
+  counts.last_pos = static_cast<uint64_t>(last.value());
+  return counts;
+}
+
+void Store::CrashPoint(const char* name) {
+  if (crash_point_.empty() || crash_point_ != name) return;
+  if (--crash_countdown_ > 0) return;
+  std::raise(SIGKILL);
+}
+
+}  // namespace takt::store

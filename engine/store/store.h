@@ -1,0 +1,133 @@
+// The durable store: one SQLite file holding the event log, the inbox (dedup by id), sequence
+// positions, workflow instances, rule state, the outbox, the audit chain, the definitions that
+// ran and input cursors. The engine writes each batch of events in one transaction (Begin ...
+// Commit) and reads everything back when it opens. Schema and migrations: schema.cc.
+#ifndef TAKT_ENGINE_STORE_STORE_H_
+#define TAKT_ENGINE_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/store/sqlite.h"
+#include "takt/engine.h"
+
+namespace takt::store {
+
+struct StoreOptions {
+  std::string path;
+  Durability durability = Durability::kFull;
+  uint64_t max_bytes = 0;  // 0: no limit
+};
+
+// One row of the event log: every submitted event, whatever became of it.
+struct EventRow {
+  int64_t pos = 0;                 // arrival order, from 1
+  std::string_view id;             // empty: a malformed event without one
+  std::string_view source, type, key;
+  int64_t seq = 0, ts = 0;
+  bool envelope = false;           // source..ts hold values (the event was well-formed)
+  Outcome outcome = Outcome::kApplied;
+  std::string_view reason;
+  std::string_view body;           // the event as received
+  int64_t audit_seq = 0;           // its first audit row
+  int64_t audit_rows = 0;          // and how many it has
+};
+
+struct InstanceRow {
+  std::string_view workflow, key, version, state;
+  bool final = false;
+  std::string_view variables;   // JSON object
+  std::string_view indexed_at;  // JSON array: per index variable, when the instance took its value
+  int64_t created_pos = 0, updated_pos = 0;
+};
+
+struct CommandRow {
+  std::string_view id, name, payload, caused_by, emitted_by, status;
+  int64_t pos = 0;  // the causing event's position
+};
+
+struct AuditRow {
+  int64_t pos = 0;  // the event's position
+  int64_t at = 0;   // the event's ts
+  std::string_view event_id, source, kind, workflow, key, detail, version;
+};
+
+struct SequenceRow {
+  std::string_view source, key;
+  int64_t last_seq = 0, gaps = 0, late = 0;
+};
+
+struct OutcomeCounts {
+  uint64_t by_outcome[5] = {};  // indexed by Outcome
+  uint64_t commands = 0;
+  uint64_t last_pos = 0;
+};
+
+class Store {
+ public:
+  // Opens or creates the database, checks that it is takt's, and migrates it to the current
+  // schema. kCorruption for a file that is not a database or is damaged, kInvalidArgument for
+  // another application's database or one from a newer takt.
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+
+  Status Begin();
+  Status Commit();
+  void Rollback();
+
+  // Remembers `id` for dedup; false when it was remembered before (the event is a duplicate).
+  Result<bool> RememberId(std::string_view id, int64_t pos);
+  Status AppendEvent(const EventRow& row);
+  Status PutInstance(const InstanceRow& row);
+  Status PutRuleState(std::string_view rule, std::string_view key, std::string_view state,
+                      int64_t pos);
+  Status PutSequence(const SequenceRow& row);
+  Status AddCommand(const CommandRow& row);
+  // Appends to the hash chain (see audit.h).
+  Status AddAudit(const AuditRow& row);
+  // The last audit row's seq, staged or committed.
+  int64_t audit_seq() const { return audit_seq_; }
+  // Records a definition (workflow or rule) by content hash, once.
+  Status PutDefinition(std::string_view hash, std::string_view kind, std::string_view name,
+                       std::string_view file, std::string_view text, int64_t pos);
+  Status SetCursor(std::string_view name, int64_t position);
+  Result<int64_t> Cursor(std::string_view name);
+
+  Status ForEachInstance(const std::function<Status(const InstanceRow&)>& visit);
+  Status ForEachRuleState(
+      const std::function<Status(std::string_view rule, std::string_view key,
+                                 std::string_view state)>& visit);
+  Status ForEachSequence(const std::function<void(const SequenceRow&)>& visit);
+  Status ForEachCommand(const std::function<void(const CommandRow&)>& visit);
+  Result<OutcomeCounts> Counts();
+
+  // Test-only crash hook: when TAKT_CRASH_AT is "NAME" or "NAME:N", the N-th (default first)
+  // pass through point NAME kills the process with SIGKILL. Points: "in_transaction" (events
+  // staged, nothing committed), "mid_outbox" (half of a batch's commands staged), "after_commit"
+  // (committed, results not yet handed back).
+  void CrashPoint(const char* name);
+
+  Database& db() { return db_; }
+
+ private:
+  explicit Store(Database db);
+  Status Prepare();
+
+  Database db_;
+  bool in_transaction_ = false;
+  std::string audit_head_;       // hash of the last audit row, committed or staged
+  std::string committed_head_;   // the same, as of the last commit
+  int64_t audit_seq_ = 0, committed_audit_seq_ = 0;
+  std::string crash_point_;
+  int64_t crash_countdown_ = 0;
+  std::string scratch_;
+  Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
+      add_command_, add_audit_, put_definition_, set_cursor_;
+};
+
+}  // namespace takt::store
+
+#endif  // TAKT_ENGINE_STORE_STORE_H_

@@ -1,0 +1,43 @@
+// Reading a takt database from outside the engine: the timeline of one instance, the audit
+// chain's verification, and the check of new definitions against the instances running on the
+// old ones. Each call opens the file itself; none of them writes.
+#ifndef TAKT_STORE_H_
+#define TAKT_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "takt/definitions.h"
+#include "takt/status.h"
+
+namespace takt {
+
+struct AuditVerification {
+  bool ok = false;
+  uint64_t rows = 0;            // rows verified
+  std::string head;             // hash of the last row: keep it elsewhere to detect truncation
+  uint64_t first_bad_seq = 0;   // when !ok
+  std::string problem;          // when !ok
+};
+
+// Recomputes the audit hash chain of the database at `db_path`.
+Result<AuditVerification> VerifyAudit(const std::string& db_path);
+
+// What happened to instance `key` (of any workflow) and why: every event that touched it (sent
+// to its key, or reaching it through a rule's signal) with its outcome, and all that event
+// caused: transitions, signals and rule failures (with rule versions), commands with their
+// delivery state. Readable text, or a JSON
+// document when `json`. kNotFound when nothing in the database mentions `key`.
+Result<std::string> TraceInstance(const std::string& db_path, std::string_view key, bool json);
+
+// Instances in the database that the definitions of `options` would strand: their workflow is
+// gone or their (non-final) state is. One line per workflow and state, with the number of
+// instances; empty when none.
+Result<std::vector<std::string>> StrandedInstances(const std::string& db_path,
+                                                   const DefinitionOptions& options);
+
+}  // namespace takt
+
+#endif  // TAKT_STORE_H_

@@ -1,0 +1,312 @@
+// The durable store seen from the engine: a run on a database reports what a run in memory
+// reports, survives being closed and reopened at any batch, names its commands
+// deterministically, refuses files that are not its own, and keeps an audit chain that notices
+// tampering.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store_support.h"
+#include "support/test_support.h"
+#include "takt/simulation.h"
+#include "takt/store.h"
+
+namespace takt {
+namespace {
+
+using test::Dump;
+using test::PlantEvents;
+using test::PlantOptions;
+using test::Report;
+using test::TempDir;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { events_ = new std::vector<std::string>(PlantEvents(300, 7)); }
+  static void TearDownTestSuite() { delete events_; }
+  static const std::vector<std::string>& events() { return *events_; }
+  // Events [from, from + n) as views.
+  static std::vector<std::string_view> Slice(size_t from, size_t n) {
+    std::vector<std::string_view> out;
+    for (size_t i = from; i < std::min(from + n, events_->size()); ++i) out.emplace_back((*events_)[i]);
+    return out;
+  }
+
+ private:
+  static std::vector<std::string>* events_;
+};
+std::vector<std::string>* StoreTest::events_ = nullptr;
+
+TEST_F(StoreTest, DurableRunReportsWhatAnInMemoryRunReports) {
+  const std::string expected = Report(PlantOptions(""), events());
+  ASSERT_NE(expected.find("odoo.quality.alert"), std::string::npos) << "the stream exercises R2";
+  for (size_t batch : {size_t{1}, size_t{64}, size_t{5000}}) {
+    TempDir dir("store-same");
+    EXPECT_EQ(Report(PlantOptions(dir.File("t.db")), events(), batch), expected) << batch;
+    EXPECT_EQ(test::IntegrityCheck(dir.File("t.db")), "ok");
+  }
+}
+
+TEST_F(StoreTest, ReopeningAtAnyBatchContinuesAsOneRun) {
+  const std::string expected = Report(PlantOptions(""), events());
+  TempDir dir("store-reopen");
+  const std::string db = dir.File("t.db");
+  std::string report;
+  // Six engines one after the other on the same file, each taking the next slice of events:
+  // instances, rule windows, open requests and the order-on-asset index must all carry over.
+  const size_t slice = events().size() / 6 + 1;
+  for (size_t start = 0; start < events().size(); start += slice) {
+    Result<std::unique_ptr<Engine>> engine = Engine::Open(PlantOptions(db));
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    Simulation sim(*engine.value(), "events");
+    for (size_t i = start; i < std::min(events().size(), start + slice); ++i) {
+      ASSERT_TRUE(sim.FeedLine(events()[i]).ok());
+    }
+    ASSERT_TRUE(sim.Flush().ok());
+    report = sim.ReportJson().value();
+  }
+  EXPECT_EQ(report, expected);
+}
+
+TEST_F(StoreTest, CommandIdsComeFromTheCauseTheEmitterAndAnIndex) {
+  TempDir dir("store-ids");
+  (void)Report(PlantOptions(dir.File("a.db")), events(), 1);
+  (void)Report(PlantOptions(dir.File("b.db")), events(), 999);
+  const std::string sql = "SELECT id, caused_by, emitted_by FROM outbox ORDER BY seq";
+  const std::string a = Dump(dir.File("a.db"), sql);
+  EXPECT_EQ(a, Dump(dir.File("b.db"), sql));
+  EXPECT_EQ(Dump(dir.File("a.db"), "SELECT count(*) = count(DISTINCT id) FROM outbox"), "1\n");
+  // "scada-000123/rule:alarm_to_maintenance/0": the rule's name, not its version, so that a
+  // replay on an edited rule names the same effect the same way.
+  EXPECT_NE(a.find("/rule:alarm_to_maintenance/0|"), std::string::npos);
+  EXPECT_NE(a.find("/workflow:production_order/0|"), std::string::npos);
+  EXPECT_EQ(Dump(dir.File("a.db"),
+                 "SELECT count(*) FROM outbox WHERE id NOT LIKE caused_by || '/%'"), "0\n");
+}
+
+TEST_F(StoreTest, AnIdCommittedBeforeARestartIsADuplicateAfterIt) {
+  TempDir dir("store-dup");
+  const std::string db = dir.File("t.db");
+  const std::string released =
+      R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1,"data":{"asset":"A1"}})";
+  {
+    auto engine = Engine::Open(PlantOptions(db));
+    ASSERT_TRUE(engine.ok());
+    EXPECT_EQ(engine.value()->Submit(released).value().outcome, Outcome::kApplied);
+  }
+  auto engine = Engine::Open(PlantOptions(db));
+  ASSERT_TRUE(engine.ok());
+  SubmitResult again = engine.value()->Submit(released).value();
+  EXPECT_EQ(again.outcome, Outcome::kDuplicate);
+  EXPECT_EQ(again.position, 2u);
+  EXPECT_EQ(engine.value()->stats().events, 2u);
+  EXPECT_EQ(engine.value()->stats().accepted, 1u);
+  EXPECT_EQ(engine.value()->GetInstance("production_order", "MO-1").value().state, "released");
+}
+
+TEST_F(StoreTest, ResultsComeBackOnlyWithTheirCommit) {
+  TempDir dir("store-batch");
+  const std::string db = dir.File("t.db");
+  auto engine = Engine::Open(PlantOptions(db));
+  ASSERT_TRUE(engine.ok());
+  const std::vector<std::string_view> batch = Slice(0, 100);
+  std::vector<SubmitResult> results;
+  const InputCursor cursor{"feed", 100};
+  ASSERT_TRUE(engine.value()->SubmitBatch(batch, results, &cursor).ok());
+  ASSERT_EQ(results.size(), 100u);
+  // What the results say is what a second connection reads: committed.
+  EXPECT_EQ(Dump(db, "SELECT count(*) FROM events"), "100\n");
+  EXPECT_EQ(Dump(db, "SELECT position FROM cursors WHERE name = 'feed'"), "100\n");
+  EXPECT_EQ(engine.value()->CursorPosition("feed").value(), 100u);
+  EXPECT_EQ(results.back().position, 100u);
+}
+
+TEST_F(StoreTest, AFullDatabaseRefusesTheBatchWholeAndTheEngineGoesOn) {
+  const std::string expected = Report(PlantOptions(""), events());
+  TempDir dir("store-full");
+  const std::string db = dir.File("t.db");
+  EngineOptions capped = PlantOptions(db);
+  capped.store_max_bytes = 256 * 1024;
+  size_t committed = 0;
+  {
+    auto engine = Engine::Open(capped);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    std::vector<SubmitResult> results;
+    Status status;
+    while (committed < events().size()) {
+      const size_t n = std::min<size_t>(50, events().size() - committed);
+      const std::vector<std::string_view> batch = Slice(committed, n);
+      status = engine.value()->SubmitBatch(batch, results);
+      if (!status.ok()) break;
+      committed += n;
+    }
+    ASSERT_FALSE(status.ok()) << "the cap was never reached";
+    EXPECT_EQ(status.code(), Code::kIoError);
+    EXPECT_NE(status.message().find("full"), std::string::npos) << status.message();
+    EXPECT_TRUE(results.empty()) << "nothing of a failed batch is acknowledged";
+    // Memory went back to the last commit: the engine agrees with its database.
+    EXPECT_EQ(engine.value()->stats().events, committed);
+    EXPECT_EQ(Dump(db, "SELECT count(*) FROM events"), std::to_string(committed) + "\n");
+    // It keeps running: the next batch gets the same clear error, not a crash.
+    EXPECT_EQ(engine.value()->SubmitBatch(Slice(committed, 50), results).code(), Code::kIoError);
+  }
+  // Room returns (here: the cap is lifted): the rest goes in and the run ends as if
+  // nothing had happened.
+  auto engine = Engine::Open(PlantOptions(db));
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Simulation sim(*engine.value(), "events");
+  for (size_t i = committed; i < events().size(); ++i) ASSERT_TRUE(sim.FeedLine(events()[i]).ok());
+  ASSERT_TRUE(sim.Flush().ok());
+  EXPECT_EQ(sim.ReportJson().value(), expected);
+  EXPECT_EQ(test::IntegrityCheck(db), "ok");
+}
+
+TEST(StoreFilesTest, AFileThatIsNotADatabaseIsRefusedClearly) {
+  TempDir dir("store-garbage");
+  const std::string path = dir.File("garbage.db");
+  test::WriteFile(path, std::string(8192, 'x'));
+  auto engine = Engine::Open(PlantOptions(path));
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), Code::kCorruption);
+  EXPECT_NE(engine.status().message().find(path), std::string::npos) << engine.status().message();
+  EXPECT_NE(engine.status().message().find("not a database"), std::string::npos)
+      << engine.status().message();
+}
+
+TEST(StoreFilesTest, AnotherApplicationsDatabaseIsLeftAlone) {
+  TempDir dir("store-foreign");
+  const std::string path = dir.File("foreign.db");
+  test::Execute(path.c_str(), "CREATE TABLE stock (item TEXT, qty INTEGER)");
+  auto engine = Engine::Open(PlantOptions(path));
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(engine.status().message().find("is not a takt database"), std::string::npos);
+  EXPECT_EQ(Dump(path, "SELECT name FROM sqlite_schema"), "stock\n") << "nothing was added";
+}
+
+TEST(StoreFilesTest, ADatabaseFromANewerTaktIsRefused) {
+  TempDir dir("store-newer");
+  const std::string path = dir.File("t.db");
+  { ASSERT_TRUE(Engine::Open(PlantOptions(path)).ok()); }
+  test::Execute(path, "PRAGMA user_version = 99");
+  auto engine = Engine::Open(PlantOptions(path));
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message().find("schema version 99"), std::string::npos)
+      << engine.status().message();
+}
+
+TEST(StoreFilesTest, AMissingDirectoryIsNamed) {
+  auto engine = Engine::Open(PlantOptions("/no/such/dir/t.db"));
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message().find("/no/such/dir/t.db"), std::string::npos);
+}
+
+class AuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    (void)Report(PlantOptions(db_), PlantEvents(40, 3));
+    ASSERT_TRUE(VerifyAudit(db_).value().ok);
+  }
+  TempDir dir_{"store-audit"};
+  std::string db_ = dir_.File("t.db");
+};
+
+TEST_F(AuditTest, AnUntouchedChainVerifies) {
+  const AuditVerification v = VerifyAudit(db_).value();
+  EXPECT_EQ(std::to_string(v.rows) + "\n", Dump(db_, "SELECT count(*) FROM audit"));
+  EXPECT_EQ(v.head + "\n", Dump(db_, "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1"));
+  // Every decision is there: each event, transition and command.
+  EXPECT_EQ(Dump(db_, "SELECT count(*) FROM audit WHERE kind = 'event'"),
+            Dump(db_, "SELECT count(*) FROM events"));
+  EXPECT_EQ(Dump(db_, "SELECT count(*) FROM audit WHERE kind = 'command'"),
+            Dump(db_, "SELECT count(*) FROM outbox"));
+}
+
+TEST_F(AuditTest, AnEditedRowIsFound) {
+  test::Execute(db_, "UPDATE audit SET detail = 'order.released applied' WHERE seq = 57");
+  const AuditVerification v = VerifyAudit(db_).value();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_seq, 57u);
+  EXPECT_EQ(v.rows, 56u);
+}
+
+TEST_F(AuditTest, ADeletedRowIsFound) {
+  test::Execute(db_, "DELETE FROM audit WHERE seq = 20");
+  const AuditVerification v = VerifyAudit(db_).value();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_seq, 20u);
+  EXPECT_NE(v.problem.find("missing"), std::string::npos);
+}
+
+TEST_F(AuditTest, ARowRenumberedToHideADeletionIsFound) {
+  test::Execute(db_, "DELETE FROM audit WHERE seq = 20; UPDATE audit SET seq = seq - 1 WHERE seq > 20");
+  const AuditVerification v = VerifyAudit(db_).value();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_seq, 20u);
+}
+
+TEST(TraceTest, AnOrderHeldByARuleShowsWhyAndByWhichVersion) {
+  TempDir dir("store-trace");
+  const std::string db = dir.File("t.db");
+  const std::vector<std::string> events = {
+      R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1000,"data":{"asset":"A1","qty":10}})",
+      R"({"id":"m1","source":"mes","type":"order.started","key":"MO-1","seq":1,"ts":2000,"data":{}})",
+      R"({"id":"s1","source":"scada","type":"alarm","key":"A1","seq":1,"ts":3000,"data":{"asset":"A1","code":"OVERTEMP","severity":4}})",
+      R"({"id":"m2","source":"mes","type":"order.finished","key":"MO-1","seq":2,"ts":4000,"data":{"good":9,"scrap":1}})",
+  };
+  (void)Report(PlantOptions(db), events);
+  const std::string text = TraceInstance(db, "MO-1", false).value();
+  EXPECT_NE(text.find("created in released on order.released"), std::string::npos) << text;
+  EXPECT_NE(text.find("executing -> on_hold on signal hold"), std::string::npos) << text;
+  EXPECT_NE(text.find("hold delivered (from rule alarm_to_quality_hold@"), std::string::npos) << text;
+  EXPECT_NE(text.find("order.finished out_of_sequence"), std::string::npos) << text;
+  EXPECT_NE(text.find("[pending]"), std::string::npos) << "the quality alert's delivery state\n" << text;
+
+  const nlohmann::json doc = nlohmann::json::parse(TraceInstance(db, "MO-1", true).value());
+  EXPECT_EQ(doc["instances"][0]["state"], "on_hold");
+  bool alert = false;
+  for (const auto& entry : doc["timeline"]) {
+    if (entry.value("command", "") == "s1/rule:alarm_to_quality_hold/0") {
+      alert = entry["delivery"] == "pending" && entry["event"] == "s1";
+    }
+  }
+  EXPECT_TRUE(alert) << doc.dump(2);
+  EXPECT_EQ(TraceInstance(db, "MO-404", false).status().code(), Code::kNotFound);
+}
+
+TEST(StrandedTest, ANewDefinitionThatDropsARunningStateIsFlaggedAndRefused) {
+  TempDir dir("store-stranded");
+  const std::string db = dir.File("t.db");
+  const std::vector<std::string> events = {
+      R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1000,"data":{"asset":"A1"}})",
+      R"({"id":"o2","source":"odoo","type":"order.released","key":"MO-2","seq":1,"ts":1000,"data":{"asset":"A2"}})",
+  };
+  (void)Report(PlantOptions(db), events);
+  // The same workflow with `released` renamed: both running orders would be stranded.
+  std::string text = test::ReadFile("workflows/production_order.takt");
+  for (const std::string from : {"start released on", "state released {"}) {
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), from == "state released {" ? "state waiting {" : "start waiting on");
+  }
+  const std::string renamed = dir.File("renamed.takt");
+  test::WriteFile(renamed, text);
+  DefinitionOptions defs;
+  defs.paths = {renamed};
+  ASSERT_TRUE(CheckDefinitions(defs).ok()) << "the renamed workflow compiles";
+  const std::vector<std::string> stranded = StrandedInstances(db, defs).value();
+  ASSERT_EQ(stranded.size(), 1u);
+  EXPECT_NE(stranded[0].find("2 running production_order instance(s) in state released"),
+            std::string::npos) << stranded[0];
+  EXPECT_TRUE(StrandedInstances(db, DefinitionOptions{{"workflows"}, ""}).value().empty());
+
+  EngineOptions options = PlantOptions(db);
+  options.workflow_paths = {renamed};
+  auto engine = Engine::Open(options);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message().find("MO-1 is in state released"), std::string::npos)
+      << engine.status().message();
+}
+
+}  // namespace
+}  // namespace takt
