@@ -135,21 +135,8 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
     row.seq = event->seq;
     row.ts = event->ts;
   }
-  row.audit_seq = store_->audit_seq() + 1;
-
-  // One row for the event and its outcome, which also names the transition it fired on its own
-  // key's instance (the common case); other transitions (through signals, or in a second
-  // workflow) get rows of their own.
-  store::AuditRow audit;
-  audit.pos = pos;
-  audit.at = row.ts;
-  audit.event_id = result.event_id;
-  audit.source = row.source;
-  audit.kind = "event";
-  audit.key = row.key;
-  std::string detail = std::string(row.type.empty() ? "?" : row.type) + " " +
-                       OutcomeName(result.outcome);
-  if (!result.reason.empty()) detail += ": " + result.reason;
+  // The event's row names the transition it fired on its own key's instance (the common
+  // case); other transitions (through signals, or in a second workflow) get audit rows.
   const Transition* own = nullptr;
   for (const Transition& t : journal_.transitions) {
     if (t.instance->key.s == row.key && t.trigger == row.type) {
@@ -157,14 +144,21 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
       break;
     }
   }
+  std::string effect;
   if (own != nullptr) {
-    audit.workflow = own->runner->def().name;
-    audit.version = own->runner->version();
-    detail += ": " + Describe(*own);
+    row.workflow = own->runner->def().name;
+    row.version = own->runner->version();
+    effect = Describe(*own);
+    row.effect = effect;
   }
-  audit.detail = detail;
-  TAKT_RETURN_IF_ERROR(store_->AddAudit(audit));
+  TAKT_RETURN_IF_ERROR(store_->AppendEvent(row));
 
+  store::AuditRow audit;
+  audit.pos = pos;
+  audit.at = row.ts;
+  audit.event_id = result.event_id;
+  audit.source = row.source;
+  std::string detail;
   for (const Transition& t : journal_.transitions) {
     if (&t == own) continue;
     audit.kind = "transition";
@@ -222,8 +216,7 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
   }
   journal_.transitions.clear();
   journal_.command_owners.clear();
-  row.audit_rows = store_->audit_seq() - row.audit_seq + 1;
-  return store_->AppendEvent(row);
+  return Status();
 }
 
 Status EngineImpl::FlushBatch(const InputCursor* cursor) {

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Whole-workload benchmark: generates the plant workload at the given order counts and runs
-# `takt simulate` on each, printing events, seconds, events/s, microseconds per event and peak
-# resident memory. The generation is not timed. With --rules, the shipped rules run too (the
-# complete plant workload: R1, R2 and R3).
-#   scripts/bench_plant.sh [--rules] [ORDERS...]          (default: 10000 100000)
+# `takt simulate` on each, printing events, seconds, events/s, microseconds per event, peak
+# resident memory and, with a database, its size. The generation is not timed.
+#   scripts/bench_plant.sh [--rules] [--db full|normal] [--batch N] [ORDERS...]
+#     --rules    the shipped rules run too (the complete plant workload: R1, R2 and R3)
+#     --db       durable: a fresh SQLite database per run, with that durability
+#     --batch    events per transaction with --db (default 1024)
+#   (default orders: 10000 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 takt=build/cli/takt
@@ -11,28 +14,41 @@ takt=build/cli/takt
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
-rules=()
-if [ "${1:-}" = "--rules" ]; then
-  rules=(--rules rules)
-  shift
-fi
+extra=()
+durable=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rules) extra+=(--rules rules); shift ;;
+    --db) durable="$2"; extra+=(--durability "$2"); shift 2 ;;
+    --batch) extra+=(--batch "$2"); shift 2 ;;
+    *) break ;;
+  esac
+done
 orders=("$@")
 [ ${#orders[@]} -gt 0 ] || orders=(10000 100000)
 
-printf "%-10s %12s %9s %12s %9s %10s\n" orders events seconds events/s us/event peak_rss
+printf "%-10s %12s %9s %12s %9s %12s %12s\n" orders events seconds events/s us/event peak_rss db_size
 for n in "${orders[@]}"; do
   "$takt" generate plant --orders "$n" --seed 1 --out "$dir/plant.jsonl" 2>/dev/null
   events=$(wc -l < "$dir/plant.jsonl")
   best=""
   for run in 1 2 3; do   # best of three: the least disturbed run
+    db=()
+    if [ -n "$durable" ]; then
+      rm -f "$dir"/plant.db*
+      db=(--db "$dir/plant.db")
+    fi
     /usr/bin/time -f "%e %M" -o "$dir/time" "$takt" simulate --quiet --workflows workflows \
-      "${rules[@]}" --report "$dir/report.json" "$dir/plant.jsonl"
+      "${extra[@]}" "${db[@]}" --report "$dir/report.json" "$dir/plant.jsonl"
     read -r secs rss_kb < "$dir/time"
     if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then
       best=$secs
       best_rss=$rss_kb
+      size=0
+      [ -z "$durable" ] || size=$(cat "$dir"/plant.db* | wc -c)
     fi
   done
-  awk -v n="$n" -v e="$events" -v s="$best" -v r="$best_rss" 'BEGIN {
-    printf "%-10d %12d %9.2f %12.0f %9.3f %7.1f MiB\n", n, e, s, e / s, s * 1e6 / e, r / 1024 }'
+  awk -v n="$n" -v e="$events" -v s="$best" -v r="$best_rss" -v d="$size" 'BEGIN {
+    db = d > 0 ? sprintf("%9.1f MiB", d / 1048576) : "-";
+    printf "%-10d %12d %9.2f %12.0f %9.3f %8.1f MiB %12s\n", n, e, s, e / s, s * 1e6 / e, r / 1024, db }'
 done

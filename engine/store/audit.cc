@@ -17,17 +17,9 @@ void AppendField(std::string& out, std::string_view field) {
 
 }  // namespace
 
-std::string AuditHash(std::string_view prev, int64_t seq, const AuditRow& row) {
-  std::string text;
-  text.reserve(256);
-  AppendField(text, prev);
-  AppendField(text, std::to_string(seq));
-  AppendField(text, std::to_string(row.pos));
-  AppendField(text, std::to_string(row.at));
-  for (std::string_view field :
-       {row.event_id, row.source, row.kind, row.workflow, row.key, row.detail, row.version}) {
-    AppendField(text, field);
-  }
+namespace {
+
+std::string Sha256Hex(const std::string& text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
@@ -40,53 +32,150 @@ std::string AuditHash(std::string_view prev, int64_t seq, const AuditRow& row) {
   return hex;
 }
 
-Result<AuditVerification> VerifyChain(Database& db) {
-  Result<Statement> rows = db.Prepare(
-      "SELECT seq, pos, at, event_id, source, kind, workflow, key, detail, version, hash "
-      "FROM audit ORDER BY seq");
-  if (!rows.ok()) return rows.status();
-  AuditVerification v;
-  v.ok = true;
-  std::string prev;
-  int64_t expected_seq = 1;
-  Statement& stmt = rows.value();
-  for (;;) {
-    Result<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) break;
-    AuditRow r;
-    const int64_t seq = stmt.Int(0);
-    r.pos = stmt.Int(1);
-    r.at = stmt.Int(2);
-    r.event_id = stmt.Text(3);
-    r.source = stmt.Text(4);
-    r.kind = stmt.Text(5);
-    r.workflow = stmt.Text(6);
-    r.key = stmt.Text(7);
-    r.detail = stmt.Text(8);
-    r.version = stmt.Text(9);
-    const std::string stored(stmt.Text(10));
-    if (seq != expected_seq) {
-      v.ok = false;
-      v.first_bad_seq = static_cast<uint64_t>(expected_seq);
-      v.problem = "audit row " + std::to_string(expected_seq) + " is missing (the next is " +
-                  std::to_string(seq) + ")";
-      return v;
-    }
-    const std::string computed = AuditHash(prev, seq, r);
-    if (computed != stored) {
-      v.ok = false;
-      v.first_bad_seq = static_cast<uint64_t>(seq);
-      v.problem = "audit row " + std::to_string(seq) +
-                  " does not match its hash: it, or a row before it, was changed or removed";
-      return v;
-    }
-    prev = stored;
-    ++v.rows;
-    ++expected_seq;
+}  // namespace
+
+std::string AuditHash(std::string_view prev, int64_t seq, const AuditRow& row) {
+  std::string text;
+  text.reserve(256);
+  AppendField(text, prev);
+  AppendField(text, "audit");
+  AppendField(text, std::to_string(seq));
+  AppendField(text, std::to_string(row.pos));
+  AppendField(text, std::to_string(row.at));
+  for (std::string_view field :
+       {row.event_id, row.source, row.kind, row.workflow, row.key, row.detail, row.version}) {
+    AppendField(text, field);
   }
-  v.head = prev;
-  return v;
+  return Sha256Hex(text);
 }
+
+std::string EventHash(std::string_view prev, const EventRow& row) {
+  std::string text;
+  text.reserve(row.body.size() + 256);
+  AppendField(text, prev);
+  AppendField(text, "event");
+  AppendField(text, std::to_string(row.pos));
+  AppendField(text, row.id);
+  AppendField(text, row.envelope ? "1" : "0");
+  for (std::string_view field : {row.source, row.type, row.key}) AppendField(text, field);
+  AppendField(text, std::to_string(row.seq));
+  AppendField(text, std::to_string(row.ts));
+  AppendField(text, OutcomeName(row.outcome));
+  for (std::string_view field : {row.reason, row.body, row.workflow, row.version, row.effect}) {
+    AppendField(text, field);
+  }
+  return Sha256Hex(text);
+}
+
+namespace {
+
+// Walks the events in position order and, after each, the audit rows of its position.
+class ChainWalk {
+ public:
+  explicit ChainWalk(Database& db) : db_(db) {}
+
+  Result<AuditVerification> Run() {
+    Result<Statement> events = db_.Prepare(
+        "SELECT pos, id, source, type, key, seq, ts, outcome, reason, body, workflow, version, "
+        "effect, hash, source IS NOT NULL FROM events ORDER BY pos");
+    if (!events.ok()) return events.status();
+    Result<Statement> audit = db_.Prepare(
+        "SELECT seq, pos, at, event_id, source, kind, workflow, key, detail, version, hash "
+        "FROM audit ORDER BY seq");
+    if (!audit.ok()) return audit.status();
+    Statement& e = events.value();
+    Statement& a = audit.value();
+    Result<bool> audit_row = a.Step();
+    if (!audit_row.ok()) return audit_row.status();
+    int64_t expected_pos = 1;
+    int64_t expected_seq = 1;
+    for (;;) {
+      Result<bool> event_row = e.Step();
+      if (!event_row.ok()) return event_row.status();
+      if (!event_row.value()) break;
+      EventRow r;
+      r.pos = e.Int(0);
+      r.id = e.Text(1);
+      r.source = e.Text(2);
+      r.type = e.Text(3);
+      r.key = e.Text(4);
+      r.seq = e.Int(5);
+      r.ts = e.Int(6);
+      const std::string_view outcome = e.Text(7);
+      for (int o = 0; o < 5; ++o) {
+        if (outcome == OutcomeName(static_cast<Outcome>(o))) r.outcome = static_cast<Outcome>(o);
+      }
+      r.reason = e.Text(8);
+      r.body = e.Text(9);
+      r.workflow = e.Text(10);
+      r.version = e.Text(11);
+      r.effect = e.Text(12);
+      r.envelope = e.Int(14) != 0;
+      if (r.pos != expected_pos) {
+        return Broken("event at position " + std::to_string(expected_pos) +
+                      " is missing (the next is at " + std::to_string(r.pos) + ")");
+      }
+      if (!Link(EventHash(prev_, r), e.Text(13))) {
+        return Broken("event at position " + std::to_string(r.pos) +
+                      " does not match its hash: it, or a row before it, was changed or removed");
+      }
+      ++expected_pos;
+      // The audit rows of this position.
+      while (audit_row.value() && a.Int(1) == r.pos) {
+        AuditRow ar;
+        const int64_t seq = a.Int(0);
+        ar.pos = a.Int(1);
+        ar.at = a.Int(2);
+        ar.event_id = a.Text(3);
+        ar.source = a.Text(4);
+        ar.kind = a.Text(5);
+        ar.workflow = a.Text(6);
+        ar.key = a.Text(7);
+        ar.detail = a.Text(8);
+        ar.version = a.Text(9);
+        if (seq != expected_seq) {
+          return Broken("audit row " + std::to_string(expected_seq) + " is missing (the next is " +
+                        std::to_string(seq) + ")");
+        }
+        if (!Link(AuditHash(prev_, seq, ar), a.Text(10))) {
+          return Broken("audit row " + std::to_string(seq) +
+                        " does not match its hash: it, or a row before it, was changed or removed");
+        }
+        ++expected_seq;
+        audit_row = a.Step();
+        if (!audit_row.ok()) return audit_row.status();
+      }
+    }
+    if (audit_row.value()) {
+      return Broken("audit row " + std::to_string(a.Int(0)) + " belongs to no event (position " +
+                    std::to_string(a.Int(1)) + ")");
+    }
+    v_.ok = true;
+    v_.head = prev_;
+    return v_;
+  }
+
+ private:
+  bool Link(const std::string& computed, std::string_view stored) {
+    if (computed != stored) return false;
+    prev_ = computed;
+    ++v_.rows;
+    return true;
+  }
+  AuditVerification Broken(std::string problem) {
+    v_.ok = false;
+    v_.first_bad_row = v_.rows + 1;
+    v_.problem = std::move(problem);
+    return v_;
+  }
+
+  Database& db_;
+  AuditVerification v_;
+  std::string prev_;
+};
+
+}  // namespace
+
+Result<AuditVerification> VerifyChain(Database& db) { return ChainWalk(db).Run(); }
 
 }  // namespace takt::store

@@ -1,5 +1,6 @@
-// The audit chain: each audit row carries SHA-256(previous row's hash, the row's fields), so that
-// editing or deleting a row breaks the chain there. Removing the newest rows leaves a valid
+// The audit chain runs through the event log and the audit table: for each position, the
+// event's row, then the audit rows of what it caused. Each row carries SHA-256(the previous
+// link's hash, the row's fields), so that editing or deleting a row breaks the chain there. Removing the newest rows leaves a valid
 // shorter chain: whoever must detect that keeps the head (last seq and hash, which takt audit
 // verify prints) somewhere else and compares.
 #ifndef TAKT_ENGINE_STORE_AUDIT_H_
@@ -14,8 +15,10 @@
 
 namespace takt::store {
 
-// The hash of audit row `seq` following the row whose hash is `prev` ("" for the first).
+// The hash of audit row `seq` following the link whose hash is `prev` ("" for the first).
 std::string AuditHash(std::string_view prev, int64_t seq, const AuditRow& row);
+// The hash of an event's row following the link whose hash is `prev`.
+std::string EventHash(std::string_view prev, const EventRow& row);
 
 // Recomputes the chain of `db`.
 Result<AuditVerification> VerifyChain(Database& db);

@@ -52,16 +52,23 @@ Result<AuditVerification> VerifyAudit(const std::string& db_path) {
 Result<std::string> TraceInstance(const std::string& db_path, std::string_view key, bool json) {
   Result<store::Database> db = OpenExisting(db_path);
   if (!db.ok()) return db.status();
-  // Every audit row of the events that touched the key (so an alarm that held an order shows
-  // with all it caused), in the order they happened, with the delivery state of commands.
+  // Every event that touched the key (sent to it, or reaching it through a signal) with all it
+  // caused (so an alarm that held an order shows with its commands), in the order they
+  // happened, with the delivery state of commands.
   Result<store::Statement> rows = db.value().Prepare(
-      "SELECT a.seq, a.pos, a.at, a.event_id, a.source, a.kind, a.workflow, a.detail, a.version, "
-      "o.id, o.status, o.attempts, o.last_error "
-      "FROM (SELECT DISTINCT pos FROM audit WHERE key = ?1) p "
-      "JOIN events e ON e.pos = p.pos "
-      "JOIN audit a ON a.seq BETWEEN e.audit_seq AND e.audit_seq + e.audit_rows - 1 "
+      "WITH p(pos) AS (SELECT pos FROM events WHERE key = ?1 "
+      "                UNION SELECT pos FROM audit WHERE key = ?1) "
+      "SELECT 0, e.pos, 0, e.ts, e.id, e.source, 'event', e.workflow, "
+      "  coalesce(e.type, '?') || ' ' || e.outcome || coalesce(': ' || e.reason, '') || "
+      "  coalesce(': ' || e.effect, ''), e.version, NULL, NULL, NULL, NULL "
+      "FROM p JOIN events e ON e.pos = p.pos "
+      "UNION ALL "
+      "SELECT 1, a.pos, a.seq, a.at, a.event_id, a.source, a.kind, a.workflow, a.detail, "
+      "  a.version, o.id, o.status, o.attempts, o.last_error "
+      "FROM p JOIN audit a ON a.pos = p.pos "
       "LEFT JOIN outbox o ON a.kind = 'command' "
-      "AND o.id = substr(a.detail, 1, instr(a.detail, ' ') - 1) ORDER BY a.seq");
+      "  AND o.id = substr(a.detail, 1, instr(a.detail, ' ') - 1) "
+      "ORDER BY 2, 1, 3");
   if (!rows.ok()) return rows.status();
   store::Statement& s = rows.value();
   s.Bind(1, key);
@@ -72,32 +79,31 @@ Result<std::string> TraceInstance(const std::string& db_path, std::string_view k
     if (!row.ok()) return row.status();
     if (!row.value()) break;
     nlohmann::json entry;
-    entry["seq"] = s.Int(0);
     entry["position"] = s.Int(1);
-    entry["ts"] = s.Int(2);
-    entry["event"] = std::string(s.Text(3));
-    entry["source"] = std::string(s.Text(4));
-    entry["kind"] = std::string(s.Text(5));
-    if (!s.IsNull(6)) entry["workflow"] = std::string(s.Text(6));
-    entry["detail"] = std::string(s.Text(7));
-    if (!s.IsNull(8)) entry["version"] = std::string(s.Text(8));
-    if (!s.IsNull(9)) {
-      entry["command"] = std::string(s.Text(9));
-      entry["delivery"] = std::string(s.Text(10));
-      entry["attempts"] = s.Int(11);
-      if (!s.IsNull(12)) entry["last_error"] = std::string(s.Text(12));
+    entry["ts"] = s.Int(3);
+    entry["event"] = std::string(s.Text(4));
+    entry["source"] = std::string(s.Text(5));
+    entry["kind"] = std::string(s.Text(6));
+    if (!s.IsNull(7)) entry["workflow"] = std::string(s.Text(7));
+    entry["detail"] = std::string(s.Text(8));
+    if (!s.IsNull(9)) entry["version"] = std::string(s.Text(9));
+    if (!s.IsNull(10)) {
+      entry["command"] = std::string(s.Text(10));
+      entry["delivery"] = std::string(s.Text(11));
+      entry["attempts"] = s.Int(12);
+      if (!s.IsNull(13)) entry["last_error"] = std::string(s.Text(13));
     }
     // time  event  kind  detail  (workflow@version)  [delivery]
-    std::string kind(s.Text(5));
+    std::string kind(s.Text(6));
     kind.resize(std::max<size_t>(kind.size(), 10), ' ');
-    text += IsoTime(s.Int(2)) + "  " + std::string(s.Text(3)) + "  " + kind + "  " +
-            std::string(s.Text(7));
-    if (!s.IsNull(6)) {
-      text += "  (" + std::string(s.Text(6));
-      if (!s.IsNull(8)) text += "@" + std::string(s.Text(8));
+    text += IsoTime(s.Int(3)) + "  " + std::string(s.Text(4)) + "  " + kind + "  " +
+            std::string(s.Text(8));
+    if (!s.IsNull(7)) {
+      text += "  (" + std::string(s.Text(7));
+      if (!s.IsNull(9)) text += "@" + std::string(s.Text(9));
       text += ")";
     }
-    if (!s.IsNull(9)) text += "  [" + std::string(s.Text(10)) + "]";
+    if (!s.IsNull(10)) text += "  [" + std::string(s.Text(11)) + "]";
     text += "\n";
     timeline.push_back(std::move(entry));
   }

@@ -11,15 +11,17 @@ namespace {
 const char* const kMigrations[] = {
     // 0 -> 1: the first schema.
     R"sql(
-CREATE TABLE events (            -- every submitted event, in arrival order: the log
-  pos     INTEGER PRIMARY KEY,
+CREATE TABLE events (            -- every submitted event, in arrival order: the log, and the
+  pos     INTEGER PRIMARY KEY,   -- first link of its position in the audit chain
   id      TEXT,                  -- NULL for a malformed event without one
   source  TEXT, type TEXT, key TEXT, seq INTEGER, ts INTEGER,
   outcome TEXT NOT NULL,         -- applied, duplicate, ownership_violation, out_of_sequence, malformed
   reason  TEXT,
   body    TEXT NOT NULL,
-  audit_seq  INTEGER NOT NULL,   -- its audit rows: seq audit_seq .. audit_seq + audit_rows - 1
-  audit_rows INTEGER NOT NULL);
+  workflow TEXT, version TEXT,   -- the transition it fired on its own key's instance, if any,
+  effect  TEXT,                  -- as "released -> executing"
+  hash    TEXT NOT NULL);
+CREATE INDEX events_by_key ON events (key);
 CREATE TABLE inbox (             -- ids seen, for dedup (malformed events are not remembered)
   id  TEXT PRIMARY KEY,
   pos INTEGER NOT NULL) WITHOUT ROWID;
@@ -51,11 +53,13 @@ CREATE TABLE outbox (
   attempts   INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER,
   last_error TEXT);
-CREATE TABLE audit (             -- hash-chained: each hash covers the row and the one before
-  seq INTEGER PRIMARY KEY, pos INTEGER NOT NULL, at INTEGER NOT NULL,
+CREATE TABLE audit (             -- what else an event caused: transitions of other instances,
+  seq INTEGER PRIMARY KEY,       -- signals, rule failures, commands
+  pos INTEGER NOT NULL, at INTEGER NOT NULL,
   event_id TEXT, source TEXT, kind TEXT NOT NULL, workflow TEXT, key TEXT,
   detail TEXT NOT NULL, version TEXT, hash TEXT NOT NULL);
 CREATE INDEX audit_by_key ON audit (key);
+CREATE INDEX audit_by_pos ON audit (pos);
 CREATE TABLE definitions (
   hash TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, file TEXT NOT NULL,
   text TEXT NOT NULL, first_pos INTEGER NOT NULL) WITHOUT ROWID;

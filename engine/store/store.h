@@ -32,8 +32,8 @@ struct EventRow {
   Outcome outcome = Outcome::kApplied;
   std::string_view reason;
   std::string_view body;           // the event as received
-  int64_t audit_seq = 0;           // its first audit row
-  int64_t audit_rows = 0;          // and how many it has
+  // The transition it fired on its own key's instance, if any.
+  std::string_view workflow, version, effect;
 };
 
 struct InstanceRow {
@@ -80,16 +80,15 @@ class Store {
 
   // Remembers `id` for dedup; false when it was remembered before (the event is a duplicate).
   Result<bool> RememberId(std::string_view id, int64_t pos);
+  // Appends the event to the log and to the audit chain (see audit.h); its audit rows follow.
   Status AppendEvent(const EventRow& row);
   Status PutInstance(const InstanceRow& row);
   Status PutRuleState(std::string_view rule, std::string_view key, std::string_view state,
                       int64_t pos);
   Status PutSequence(const SequenceRow& row);
   Status AddCommand(const CommandRow& row);
-  // Appends to the hash chain (see audit.h).
+  // Appends to the hash chain (see audit.h), after the row of its event.
   Status AddAudit(const AuditRow& row);
-  // The last audit row's seq, staged or committed.
-  int64_t audit_seq() const { return audit_seq_; }
   // Records a definition (workflow or rule) by content hash, once.
   Status PutDefinition(std::string_view hash, std::string_view kind, std::string_view name,
                        std::string_view file, std::string_view text, int64_t pos);

@@ -16,13 +16,14 @@ namespace takt {
 
 struct AuditVerification {
   bool ok = false;
-  uint64_t rows = 0;            // rows verified
-  std::string head;             // hash of the last row: keep it elsewhere to detect truncation
-  uint64_t first_bad_seq = 0;   // when !ok
-  std::string problem;          // when !ok
+  uint64_t rows = 0;            // links verified: event rows and audit rows
+  std::string head;             // hash of the last link: keep it elsewhere to detect truncation
+  uint64_t first_bad_row = 0;   // when !ok: the first link that does not verify, from 1
+  std::string problem;          // when !ok: which row, and what is wrong with it
 };
 
-// Recomputes the audit hash chain of the database at `db_path`.
+// Recomputes the audit hash chain of the database at `db_path`: each event of the log in
+// position order, each followed by the audit rows of what it caused.
 Result<AuditVerification> VerifyAudit(const std::string& db_path);
 
 // What happened to instance `key` (of any workflow) and why: every event that touched it (sent

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -84,6 +85,7 @@ std::string DumpAll(const std::string& db) {
 TEST(CrashTest, KilledAtAnyPointARunEndsAsIfNeverInterrupted) {
   test::TempDir dir("crash");
   const std::string events = dir.File("events.jsonl");
+  double total_lines = 0;
   {
     std::ofstream out(events, std::ios::binary);
     PlantWorkloadOptions options;
@@ -91,6 +93,7 @@ TEST(CrashTest, KilledAtAnyPointARunEndsAsIfNeverInterrupted) {
     options.seed = 11;
     ASSERT_TRUE(GeneratePlantWorkload(options, [&](std::string_view line) {
                   out << line << '\n';
+                  ++total_lines;
                 }).ok());
   }
   const std::string reference_db = dir.File("reference.db");
@@ -112,14 +115,19 @@ TEST(CrashTest, KilledAtAnyPointARunEndsAsIfNeverInterrupted) {
     EXPECT_TRUE(exit.killed) << point << " was never reached (exit " << exit.code << ")";
     kills += exit.killed ? 1 : 0;
   }
-  // Then SIGKILL at random instants, each run given a slice of the uninterrupted run's time
-  // (a restart also spends some of it reloading), until 20 of them have hit a running process.
+  // Then SIGKILL at random instants: each run gets a random share of the time the rest of the
+  // input would take at the uninterrupted run's pace (a restart also spends some of it
+  // reloading), small enough that 20 kills land before the end even if this run goes faster.
   std::mt19937 random(20261123);
-  std::uniform_int_distribution<int64_t> slice(run_time.count() / 40 + 20, run_time.count() / 12 + 40);
+  std::uniform_real_distribution<double> share(0.2, 1.0);
   int random_kills = 0;
   int finished_early = 0;
   while (random_kills < 20 && finished_early < 3) {
-    const Exit exit = RunSimulate(db, events, report, "", std::chrono::milliseconds(slice(random)));
+    const std::string done = Dump(db, "SELECT coalesce(max(position), 0) FROM cursors");
+    const double remaining = std::max(0.05, 1.0 - std::stod(done) / total_lines);
+    const auto slice = std::chrono::milliseconds(static_cast<int64_t>(
+        share(random) * static_cast<double>(run_time.count()) * remaining / (20 - random_kills + 2)) + 5);
+    const Exit exit = RunSimulate(db, events, report, "", slice);
     if (exit.killed) {
       ++random_kills;
     } else {

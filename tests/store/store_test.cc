@@ -213,36 +213,49 @@ class AuditTest : public ::testing::Test {
 
 TEST_F(AuditTest, AnUntouchedChainVerifies) {
   const AuditVerification v = VerifyAudit(db_).value();
-  EXPECT_EQ(std::to_string(v.rows) + "\n", Dump(db_, "SELECT count(*) FROM audit"));
-  EXPECT_EQ(v.head + "\n", Dump(db_, "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1"));
-  // Every decision is there: each event, transition and command.
-  EXPECT_EQ(Dump(db_, "SELECT count(*) FROM audit WHERE kind = 'event'"),
-            Dump(db_, "SELECT count(*) FROM events"));
+  EXPECT_EQ(std::to_string(v.rows) + "\n",
+            Dump(db_, "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM audit)"));
+  // The last link: the last event, or the last audit row when that event caused something.
+  EXPECT_EQ(v.head + "\n",
+            Dump(db_, "SELECT CASE WHEN (SELECT max(pos) FROM audit) = (SELECT max(pos) FROM events) "
+                      "THEN (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1) "
+                      "ELSE (SELECT hash FROM events ORDER BY pos DESC LIMIT 1) END"));
+  // Every decision is there: each event with its outcome, each command.
   EXPECT_EQ(Dump(db_, "SELECT count(*) FROM audit WHERE kind = 'command'"),
             Dump(db_, "SELECT count(*) FROM outbox"));
+  EXPECT_EQ(Dump(db_, "SELECT count(*) FROM events WHERE hash IS NULL"), "0\n");
 }
 
-TEST_F(AuditTest, AnEditedRowIsFound) {
-  test::Execute(db_, "UPDATE audit SET detail = 'order.released applied' WHERE seq = 57");
+TEST_F(AuditTest, AnEditedEventIsFound) {
+  test::Execute(db_, "UPDATE events SET outcome = 'applied', reason = NULL WHERE pos = "
+                     "(SELECT min(pos) FROM events WHERE outcome = 'out_of_sequence')");
   const AuditVerification v = VerifyAudit(db_).value();
   EXPECT_FALSE(v.ok);
-  EXPECT_EQ(v.first_bad_seq, 57u);
-  EXPECT_EQ(v.rows, 56u);
+  EXPECT_NE(v.problem.find("does not match its hash"), std::string::npos) << v.problem;
 }
 
-TEST_F(AuditTest, ADeletedRowIsFound) {
-  test::Execute(db_, "DELETE FROM audit WHERE seq = 20");
+TEST_F(AuditTest, AnEditedCommandRecordIsFound) {
+  test::Execute(db_, "UPDATE audit SET detail = replace(detail, '\"high\"', '\"normal\"') "
+                     "WHERE seq = (SELECT min(seq) FROM audit WHERE detail LIKE '%\"high\"%')");
   const AuditVerification v = VerifyAudit(db_).value();
   EXPECT_FALSE(v.ok);
-  EXPECT_EQ(v.first_bad_seq, 20u);
-  EXPECT_NE(v.problem.find("missing"), std::string::npos);
+  EXPECT_NE(v.problem.find("audit row"), std::string::npos) << v.problem;
 }
 
-TEST_F(AuditTest, ARowRenumberedToHideADeletionIsFound) {
-  test::Execute(db_, "DELETE FROM audit WHERE seq = 20; UPDATE audit SET seq = seq - 1 WHERE seq > 20");
+TEST_F(AuditTest, ADeletedEventIsFound) {
+  test::Execute(db_, "DELETE FROM events WHERE pos = 20");
   const AuditVerification v = VerifyAudit(db_).value();
   EXPECT_FALSE(v.ok);
-  EXPECT_EQ(v.first_bad_seq, 20u);
+  EXPECT_EQ(v.first_bad_row, v.rows + 1) << v.problem;
+  EXPECT_NE(v.problem.find("position 20 is missing"), std::string::npos) << v.problem;
+}
+
+TEST_F(AuditTest, AnEventRenumberedToHideADeletionIsFound) {
+  test::Execute(db_, "DELETE FROM events WHERE pos = 20; UPDATE events SET pos = pos - 1 WHERE pos > 20; "
+                     "UPDATE audit SET pos = pos - 1 WHERE pos > 20");
+  const AuditVerification v = VerifyAudit(db_).value();
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.problem.find("does not match its hash"), std::string::npos) << v.problem;
 }
 
 TEST(TraceTest, AnOrderHeldByARuleShowsWhyAndByWhichVersion) {
