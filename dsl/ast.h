@@ -57,8 +57,9 @@ struct AstAction {
 
 struct AstTransition {
   Location where;
-  Name trigger;  // an event type, or a signal name when `is_signal`
+  Name trigger;  // an event type, a signal name when `is_signal`, a duration when `is_timer`
   bool is_signal = false;
+  bool is_timer = false;  // `after DURATION`
   bool has_guard = false;
   AstExpr guard;
   std::string guard_text;  // as written, to tell identical guards apart

@@ -67,6 +67,7 @@ struct Transition {
   std::vector<Action> actions;
   Location where;
   std::string label;  // "inspection.result when event.critical", for graphs
+  int64_t after_ms = 0;  // a timer's duration
 };
 
 struct StateDef {
@@ -76,6 +77,9 @@ struct StateDef {
   // Transitions by event type index, tried in order; the first whose guard holds fires.
   std::map<int, std::vector<Transition>> on_event;
   std::map<std::string, std::vector<Transition>, std::less<>> on_signal;
+  // `after DURATION` transitions by duration in milliseconds: each duration is one timer, armed
+  // when the instance enters the state and fired once, by event time, unless it leaves first.
+  std::map<int64_t, std::vector<Transition>> on_timer;
   Location where;  // first declaration
 };
 

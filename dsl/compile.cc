@@ -534,7 +534,8 @@ class Compiler {
         int event_id = -1;
         if (!CompileTransition(t, def, compiled, event_id)) continue;
         for (int s : states) {
-          const std::string trigger = (t.is_signal ? "signal " : "") + t.trigger.text;
+          const std::string trigger =
+              (t.is_signal ? "signal " : t.is_timer ? "after " : "") + t.trigger.text;
           auto& before = earlier[{s, trigger}];
           for (const AstTransition* prior : before) {
             if (!prior->has_guard || (t.has_guard && Normalized(prior->guard_text) ==
@@ -551,12 +552,27 @@ class Compiler {
           StateDef& state = def.states[static_cast<size_t>(s)];
           if (t.is_signal) {
             state.on_signal[t.trigger.text].push_back(compiled);
+          } else if (t.is_timer) {
+            state.on_timer[compiled.after_ms].push_back(compiled);
           } else {
             state.on_event[event_id].push_back(compiled);
           }
         }
       }
     }
+  }
+
+  // "90s" -> 90000; 0 when the number is too large to be sensible.
+  static int64_t DurationMs(const std::string& text) {
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    const std::string unit = text.substr(digits);
+    const int64_t per = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000
+                      : unit == "h" ? 3'600'000 : 86'400'000;
+    constexpr int64_t kMaxMs = int64_t{100} * 365 * 86'400'000;
+    if (digits == 0 || digits > 13) return 0;
+    const int64_t n = std::stoll(text.substr(0, digits));
+    return n > kMaxMs / per ? 0 : n * per;
   }
 
   static std::string CollapseSpaces(const std::string& text) {
@@ -580,10 +596,18 @@ class Compiler {
 
   bool CompileTransition(const AstTransition& t, WorkflowDef& def, Transition& out, int& event_id) {
     out.where = t.where;
-    out.label = (t.is_signal ? "signal " : "") + t.trigger.text;
+    out.label = (t.is_signal ? "signal " : t.is_timer ? "after " : "") + t.trigger.text;
     if (t.has_guard) out.label += " when " + CollapseSpaces(t.guard_text);
-    Scope scope{&def, nullptr, "a signal carries no event fields"};
-    if (!t.is_signal) {
+    Scope scope{&def, nullptr,
+                t.is_timer ? "a timer carries no event fields" : "a signal carries no event fields"};
+    if (t.is_timer) {
+      out.after_ms = DurationMs(t.trigger.text);
+      if (out.after_ms <= 0) {
+        diagnostics_.Error(t.trigger.where, "a timer's duration must be more than 0 and at most "
+                                            "100 years, not '" + t.trigger.text + "'");
+        return false;
+      }
+    } else if (!t.is_signal) {
       event_id = out_.EventId(t.trigger.text);
       if (event_id < 0) {
         UnknownEvent(t.trigger);
@@ -679,6 +703,7 @@ class Compiler {
       todo.pop_back();
       for (const auto& [event, ts] : s.on_event) visit(ts);
       for (const auto& [signal, ts] : s.on_signal) visit(ts);
+      for (const auto& [after, ts] : s.on_timer) visit(ts);
     }
     for (size_t i = 0; i < def.states.size(); ++i) {
       const StateDef& s = def.states[i];
@@ -693,6 +718,7 @@ class Compiler {
       };
       for (const auto& [event, ts] : s.on_event) leaves(ts);
       for (const auto& [signal, ts] : s.on_signal) leaves(ts);
+      for (const auto& [after, ts] : s.on_timer) leaves(ts);
       if (!way_out) {
         diagnostics_.Warning(s.where, "state '" + s.name +
                                           "' is not final and has no way out: instances that "

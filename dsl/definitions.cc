@@ -31,6 +31,7 @@ std::vector<Edge> Edges(const dsl::Catalog& catalog, const dsl::WorkflowDef& wf)
     std::vector<const std::vector<dsl::Transition>*> lists;
     for (const auto& [event, ts] : s.on_event) lists.push_back(&ts);
     for (const auto& [signal, ts] : s.on_signal) lists.push_back(&ts);
+    for (const auto& [after, ts] : s.on_timer) lists.push_back(&ts);
     std::stable_sort(lists.begin(), lists.end(), [](const auto* a, const auto* b) {
       return std::make_pair(a->front().where.line, a->front().where.column) <
              std::make_pair(b->front().where.line, b->front().where.column);

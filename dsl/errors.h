@@ -50,9 +50,11 @@ template <> inline constexpr auto kError<g::transition_target> = "expected '-> S
 template <> inline constexpr auto kError<g::transition_actions> = "expected '{ actions }'";
 template <> inline constexpr auto kError<g::action_list> = "expected 'set' or 'emit'";
 template <> inline constexpr auto kError<g::actions_close> = "expected 'set', 'emit' or '}'";
-template <> inline constexpr auto kError<g::block_items> = "expected 'on', 'set' or 'emit'";
+template <> inline constexpr auto kError<g::duration> =
+    "expected a duration after 'after': a number and a unit, ms, s, m, h or d (for example 8h)";
+template <> inline constexpr auto kError<g::block_items> = "expected 'on', 'after', 'set' or 'emit'";
 template <> inline constexpr auto kError<g::block_close> =
-    "expected 'on EVENT', 'set', 'emit' or '}' in a state block";
+    "expected 'on EVENT', 'after DURATION', 'set', 'emit' or '}' in a state block";
 template <> inline constexpr auto kError<g::state_body> = "expected '{' to open the state block";
 template <> inline constexpr auto kError<g::final_body> = "expected '{' or the next declaration";
 template <> inline constexpr auto kError<g::state_list> =

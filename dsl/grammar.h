@@ -30,6 +30,7 @@ struct str_final : TAO_PEGTL_STRING("final") {};
 struct str_on : TAO_PEGTL_STRING("on") {};
 struct str_signal : TAO_PEGTL_STRING("signal") {};
 struct str_when : TAO_PEGTL_STRING("when") {};
+struct str_after : TAO_PEGTL_STRING("after") {};
 struct str_set : TAO_PEGTL_STRING("set") {};
 struct str_emit : TAO_PEGTL_STRING("emit") {};
 struct str_in : TAO_PEGTL_STRING("in") {};
@@ -54,6 +55,7 @@ struct kw_final : keyword<str_final> {};
 struct kw_on : keyword<str_on> {};
 struct kw_signal : keyword<str_signal> {};
 struct kw_when : keyword<str_when> {};
+struct kw_after : keyword<str_after> {};
 struct kw_set : keyword<str_set> {};
 struct kw_emit : keyword<str_emit> {};
 struct kw_in : keyword<str_in> {};
@@ -158,7 +160,12 @@ struct transition_target : p::opt<ws, p::if_must<arrow, ws, target_state>> {};
 struct transition_actions : p::opt<ws, transition_body> {};
 struct transition
     : p::if_must<kw_on, ws, trigger, transition_guard, transition_target, transition_actions> {};
-struct block_item : p::sor<transition, action> {};
+// `after 8h -> executing { ... }`: fires when the instance has been in the state that long.
+struct duration_unit : p::sor<TAO_PEGTL_STRING("ms"), p::one<'s', 'm', 'h', 'd'>> {};
+struct duration : p::seq<p::plus<p::digit>, duration_unit, p::not_at<p::identifier_other>> {};
+struct timer_transition
+    : p::if_must<kw_after, ws, duration, transition_guard, transition_target, transition_actions> {};
+struct block_item : p::sor<transition, timer_transition, action> {};
 struct block_items : p::star<block_item, separator> {};
 struct state_body : p::if_must<p::one<'{'>, separator, block_items, block_close> {};
 

@@ -26,7 +26,8 @@ using Selector = pt::selector<
         g::optional_mark, g::range_min, g::range_max, g::workflow_decl, g::workflow_name,
         g::key_decl, g::key_name, g::index_decl, g::index_name, g::var_decl, g::var_name,
         g::var_default, g::start_decl, g::start_state, g::start_event, g::state_block,
-        g::final_block, g::state_name, g::transition, g::event_trigger, g::signal_name, g::guard,
+        g::final_block, g::state_name, g::transition, g::timer_transition, g::duration,
+        g::event_trigger, g::signal_name, g::guard,
         g::target_state, g::set_action, g::set_target, g::set_value, g::emit_action,
         g::command_name, g::emit_field, g::identifier, g::emit_field_value,
         // expressions, by binding level
@@ -151,7 +152,7 @@ class TreeReader {
     for (const auto& child : n.children) {
       if (child->is_type<g::state_name>()) {
         block.states.push_back(NameOf(*child));
-      } else if (child->is_type<g::transition>()) {
+      } else if (child->is_type<g::transition>() || child->is_type<g::timer_transition>()) {
         block.transitions.push_back(Transition(*child));
       } else {
         block.actions.push_back(Action(*child));
@@ -170,6 +171,9 @@ class TreeReader {
       } else if (c.is_type<g::signal_name>()) {
         t.trigger = NameOf(c);
         t.is_signal = true;
+      } else if (c.is_type<g::duration>()) {
+        t.trigger = NameOf(c);
+        t.is_timer = true;
       } else if (c.is_type<g::guard>()) {
         t.has_guard = true;
         t.guard = Expr(c);

@@ -306,13 +306,16 @@ std::string_view Emitter(std::string_view emitted_by) {
 }  // namespace
 
 void EngineImpl::NameCommands(SubmitResult& result) const {
-  // n counts per emitter within the event, so that one emitter's ids do not depend on what
-  // another emitted before it.
+  // n counts per cause (the event, or a timer it let fire) and emitter, so that one emitter's
+  // ids do not depend on what another emitted before it.
   for (size_t i = 0; i < result.commands.size(); ++i) {
     Command& c = result.commands[i];
     const std::string_view emitter = Emitter(c.emitted_by);
     size_t n = 0;
-    for (size_t j = 0; j < i; ++j) n += Emitter(result.commands[j].emitted_by) == emitter;
+    for (size_t j = 0; j < i; ++j) {
+      const Command& other = result.commands[j];
+      n += other.caused_by == c.caused_by && Emitter(other.emitted_by) == emitter;
+    }
     c.id = c.caused_by;
     c.id += '/';
     c.id += emitter;
@@ -336,6 +339,8 @@ Result<Outcome> EngineImpl::Apply(const Event& event, SubmitResult& result) {
                     " (its owner is " + def.owner + ")";
     return Outcome::kOwnershipViolation;
   }
+  // Time has come this far: timers due by this event's time fire first, in due order.
+  FireTimers(event.ts, result);
   const std::vector<WorkflowRunner*>& routes = routes_[static_cast<size_t>(event.type_id)];
   if (!routes.empty()) {  // no workflow reacting to it: valid, and nothing to change there
     bool applied = false;
@@ -353,6 +358,24 @@ Result<Outcome> EngineImpl::Apply(const Event& event, SubmitResult& result) {
   // Rules see accepted events only: a rejected event changes no rule state either.
   if (rules_ != nullptr) RunRules(event, result);
   return Outcome::kApplied;
+}
+
+void EngineImpl::FireTimers(int64_t now, SubmitResult& result) {
+  for (;;) {
+    WorkflowRunner* next = nullptr;
+    std::pair<int64_t, uint64_t> first;
+    for (WorkflowRunner& runner : runners_) {
+      const auto due = runner.NextTimer();
+      if (due && due->first <= now && (next == nullptr || *due < first)) {
+        next = &runner;
+        first = *due;
+      }
+    }
+    if (next == nullptr) break;
+    next->FireNextTimer(result.commands, timer_cause_);
+    ++stats_.timers_fired;
+  }
+  for (WorkflowRunner& runner : runners_) runner.set_now(now);
 }
 
 void EngineImpl::RunRules(const Event& event, SubmitResult& result) {

@@ -57,6 +57,8 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // Remembers the event's id: false when it was seen before.
   Result<bool> Remember(std::string_view id);
   void TrackSequence(const Event& event);
+  // Fires, in due order, every timer due at or before `now`; their commands join the result.
+  void FireTimers(int64_t now, SubmitResult& result);
   void RunRules(const Event& event, SubmitResult& result);
   // Gives the event's commands their ids.
   void NameCommands(SubmitResult& result) const;
@@ -103,6 +105,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   std::vector<rules::RuleDecision> decisions_;  // reused for every rule evaluation
   std::unordered_set<std::string> seen_ids_;  // without a store: every well-formed id
   std::string id_;  // reused for seen_ids_ lookups
+  std::string timer_cause_;  // reused: "timer:WORKFLOW/KEY/DURATION@DUE"
   EngineStats stats_;
   uint64_t position_ = 0;  // of the last event submitted
 

@@ -54,8 +54,8 @@ Status EngineImpl::LoadFromStore() {
                                      ", which the loaded definitions do not have");
     }
     if (row.version != runner->version()) ++other_versions[std::string(row.workflow)];
-    return runner->Restore(row.key, row.state, row.variables, row.indexed_at, row.created_pos,
-                           row.updated_pos);
+    return runner->Restore(row.key, row.state, row.variables, row.indexed_at, row.timers,
+                           row.created_pos, row.updated_pos);
   }));
   for (WorkflowRunner& runner : runners_) runner.FinishRestore();
   for (const auto& [workflow, count] : other_versions) {
@@ -220,11 +220,12 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
 }
 
 Status EngineImpl::FlushBatch(const InputCursor* cursor) {
-  std::string variables, indexed_at;
+  std::string variables, indexed_at, timers;
   for (const auto& [runner, instance] : journal_.changed) {
     const dsl::StateDef& state = runner->def().states[static_cast<size_t>(instance->state)];
     variables = runner->VariablesJson(*instance);
     indexed_at = WorkflowRunner::IndexedAtJson(*instance);
+    timers = WorkflowRunner::TimersJson(*instance);
     store::InstanceRow row;
     row.workflow = runner->def().name;
     row.key = instance->key.s;
@@ -233,6 +234,7 @@ Status EngineImpl::FlushBatch(const InputCursor* cursor) {
     row.final = state.final;
     row.variables = variables;
     row.indexed_at = indexed_at;
+    row.timers = timers;
     row.created_pos = instance->created_pos;
     row.updated_pos = instance->updated_pos;
     TAKT_RETURN_IF_ERROR(store_->PutInstance(row));

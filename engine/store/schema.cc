@@ -35,6 +35,7 @@ CREATE TABLE instances (
   final    INTEGER NOT NULL,
   variables  TEXT NOT NULL,      -- JSON object
   indexed_at TEXT NOT NULL,      -- JSON array, per index variable
+  timers  TEXT NOT NULL,         -- JSON array of armed timers: [after_ms, due, seq]
   created_pos INTEGER NOT NULL, updated_pos INTEGER NOT NULL,
   PRIMARY KEY (workflow, key)) WITHOUT ROWID;
 CREATE TABLE rule_state (

@@ -147,6 +147,18 @@ Result<int64_t> Database::QueryInt(std::string_view sql) {
   return stmt.value().Int(0);
 }
 
+Status Database::ForEachRow(std::string_view sql,
+                            const std::function<Status(const Statement&)>& visit) {
+  Result<Statement> stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  for (;;) {
+    Result<bool> row = stmt.value().Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) return Status();
+    TAKT_RETURN_IF_ERROR(visit(stmt.value()));
+  }
+}
+
 int64_t Database::Changes() const { return sqlite3_changes64(db_); }
 
 Status Database::Error(std::string_view what) const {

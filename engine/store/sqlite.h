@@ -5,6 +5,7 @@
 #define TAKT_ENGINE_STORE_SQLITE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -65,6 +66,8 @@ class Database {
   Result<Statement> Prepare(std::string_view sql);
   // Runs `sql` (one row, one integer column) and returns that integer.
   Result<int64_t> QueryInt(std::string_view sql);
+  // Runs `sql` and calls `visit` for each row, stopping at the first error (its or SQLite's).
+  Status ForEachRow(std::string_view sql, const std::function<Status(const Statement&)>& visit);
   int64_t Changes() const;
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }

@@ -96,7 +96,8 @@ Status Store::Prepare() {
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
       {&put_instance_,
        "INSERT OR REPLACE INTO instances (workflow, key, version, state, final, variables, "
-       "indexed_at, created_pos, updated_pos) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+       "indexed_at, timers, created_pos, updated_pos) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
       {&put_rule_state_,
        "INSERT OR REPLACE INTO rule_state (rule, key, state, updated_pos) VALUES (?1, ?2, ?3, ?4)"},
       {&put_sequence_,
@@ -192,8 +193,9 @@ Status Store::PutInstance(const InstanceRow& row) {
       .Bind(5, int64_t{row.final ? 1 : 0})
       .Bind(6, row.variables)
       .Bind(7, row.indexed_at)
-      .Bind(8, row.created_pos)
-      .Bind(9, row.updated_pos)
+      .Bind(8, row.timers)
+      .Bind(9, row.created_pos)
+      .Bind(10, row.updated_pos)
       .Run();
 }
 
@@ -271,88 +273,67 @@ Result<int64_t> Store::Cursor(std::string_view name) {
 }
 
 Status Store::ForEachInstance(const std::function<Status(const InstanceRow&)>& visit) {
-  Result<Statement> s = db_.Prepare(
+  return db_.ForEachRow(
       "SELECT workflow, key, version, state, final, variables, indexed_at, created_pos, "
-      "updated_pos FROM instances ORDER BY workflow, created_pos");
-  if (!s.ok()) return s.status();
-  for (;;) {
-    Result<bool> row = s.value().Step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) return Status();
-    const Statement& r = s.value();
-    InstanceRow i;
-    i.workflow = r.Text(0);
-    i.key = r.Text(1);
-    i.version = r.Text(2);
-    i.state = r.Text(3);
-    i.final = r.Int(4) != 0;
-    i.variables = r.Text(5);
-    i.indexed_at = r.Text(6);
-    i.created_pos = r.Int(7);
-    i.updated_pos = r.Int(8);
-    TAKT_RETURN_IF_ERROR(visit(i));
-  }
+      "updated_pos, timers FROM instances ORDER BY workflow, created_pos",
+      [&](const Statement& r) {
+        InstanceRow i;
+        i.workflow = r.Text(0);
+        i.key = r.Text(1);
+        i.version = r.Text(2);
+        i.state = r.Text(3);
+        i.final = r.Int(4) != 0;
+        i.variables = r.Text(5);
+        i.indexed_at = r.Text(6);
+        i.created_pos = r.Int(7);
+        i.updated_pos = r.Int(8);
+        i.timers = r.Text(9);
+        return visit(i);
+      });
 }
 
 Status Store::ForEachRuleState(
     const std::function<Status(std::string_view, std::string_view, std::string_view)>& visit) {
-  Result<Statement> s = db_.Prepare("SELECT rule, key, state FROM rule_state ORDER BY rule, key");
-  if (!s.ok()) return s.status();
-  for (;;) {
-    Result<bool> row = s.value().Step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) return Status();
-    TAKT_RETURN_IF_ERROR(visit(s.value().Text(0), s.value().Text(1), s.value().Text(2)));
-  }
+  return db_.ForEachRow("SELECT rule, key, state FROM rule_state ORDER BY rule, key",
+                        [&](const Statement& r) { return visit(r.Text(0), r.Text(1), r.Text(2)); });
 }
 
 Status Store::ForEachSequence(const std::function<void(const SequenceRow&)>& visit) {
-  Result<Statement> s = db_.Prepare("SELECT source, key, last_seq, gaps, late FROM sequences");
-  if (!s.ok()) return s.status();
-  for (;;) {
-    Result<bool> row = s.value().Step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) return Status();
-    const Statement& r = s.value();
-    visit(SequenceRow{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4)});
-  }
+  return db_.ForEachRow("SELECT source, key, last_seq, gaps, late FROM sequences",
+                        [&](const Statement& r) {
+                          visit(SequenceRow{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4)});
+                          return Status();
+                        });
 }
 
 Status Store::ForEachCommand(const std::function<void(const CommandRow&)>& visit) {
-  Result<Statement> s = db_.Prepare(
-      "SELECT id, name, payload, caused_by, emitted_by, status, pos FROM outbox ORDER BY seq");
-  if (!s.ok()) return s.status();
-  for (;;) {
-    Result<bool> row = s.value().Step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) return Status();
-    const Statement& r = s.value();
-    CommandRow c;
-    c.id = r.Text(0);
-    c.name = r.Text(1);
-    c.payload = r.Text(2);
-    c.caused_by = r.Text(3);
-    c.emitted_by = r.Text(4);
-    c.status = r.Text(5);
-    c.pos = r.Int(6);
-    visit(c);
-  }
+  return db_.ForEachRow(
+      "SELECT id, name, payload, caused_by, emitted_by, status, pos FROM outbox ORDER BY seq",
+      [&](const Statement& r) {
+        CommandRow c;
+        c.id = r.Text(0);
+        c.name = r.Text(1);
+        c.payload = r.Text(2);
+        c.caused_by = r.Text(3);
+        c.emitted_by = r.Text(4);
+        c.status = r.Text(5);
+        c.pos = r.Int(6);
+        visit(c);
+        return Status();
+      });
 }
 
 Result<OutcomeCounts> Store::Counts() {
   OutcomeCounts counts;
-  Result<Statement> s = db_.Prepare("SELECT outcome, count(*) FROM events GROUP BY outcome");
-  if (!s.ok()) return s.status();
-  for (;;) {
-    Result<bool> row = s.value().Step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) break;
-    for (int o = 0; o < 5; ++o) {
-      if (s.value().Text(0) == OutcomeName(static_cast<Outcome>(o))) {
-        counts.by_outcome[o] = static_cast<uint64_t>(s.value().Int(1));
-      }
-    }
-  }
+  TAKT_RETURN_IF_ERROR(db_.ForEachRow(
+      "SELECT outcome, count(*) FROM events GROUP BY outcome", [&](const Statement& r) {
+        for (int o = 0; o < 5; ++o) {
+          if (r.Text(0) == OutcomeName(static_cast<Outcome>(o))) {
+            counts.by_outcome[o] = static_cast<uint64_t>(r.Int(1));
+          }
+        }
+        return Status();
+      }));
   Result<int64_t> commands = db_.QueryInt("SELECT count(*) FROM outbox");
   if (!commands.ok()) return commands.status();
   counts.commands = static_cast<uint64_t>(commands.value());

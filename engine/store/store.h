@@ -41,6 +41,7 @@ struct InstanceRow {
   bool final = false;
   std::string_view variables;   // JSON object
   std::string_view indexed_at;  // JSON array: per index variable, when the instance took its value
+  std::string_view timers;      // JSON array of its armed timers: [after_ms, due, seq]
   int64_t created_pos = 0, updated_pos = 0;
 };
 

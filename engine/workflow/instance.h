@@ -12,6 +12,13 @@
 
 namespace takt {
 
+// A timer of the instance's current state (`after DURATION`), armed when it entered the state.
+struct ArmedTimer {
+  int64_t after_ms = 0;  // which of the state's timers
+  int64_t due = 0;       // event time at which it fires
+  uint64_t seq = 0;      // arming order, to fire timers due at the same time in that order
+};
+
 struct Instance {
   dsl::Value key;  // a string
   int state = -1;  // index into WorkflowDef::states
@@ -23,6 +30,7 @@ struct Instance {
   int64_t created_pos = 0;  // position of the event that created it (the store's log)
   int64_t updated_pos = 0;  // position of the last event that changed it
   bool changed = false;     // in the runner's journal since it was last taken
+  std::vector<ArmedTimer> timers;  // not yet fired; cancelled when the instance leaves its state
 };
 
 // What a runner did during one batch of events, for the store: kept only when the engine has

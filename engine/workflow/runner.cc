@@ -106,8 +106,45 @@ void WorkflowRunner::Journal(Instance& instance, int from, int to, std::string_v
   journal_->transitions.push_back(Transition{this, &instance, from, to, std::string(trigger)});
 }
 
+void WorkflowRunner::ArmTimers(Instance& instance) {
+  for (const ArmedTimer& t : instance.timers) timers_.erase({t.due, t.seq, &instance});
+  instance.timers.clear();
+  const dsl::StateDef& state = def_.states[static_cast<size_t>(instance.state)];
+  for (const auto& [after_ms, transitions] : state.on_timer) {
+    const ArmedTimer t{after_ms, now_ + after_ms, ++timer_seq_};
+    instance.timers.push_back(t);
+    timers_.emplace(t.due, t.seq, &instance);
+  }
+}
+
+std::optional<std::pair<int64_t, uint64_t>> WorkflowRunner::NextTimer() const {
+  if (timers_.empty()) return std::nullopt;
+  const auto& [due, seq, instance] = *timers_.begin();
+  return std::make_pair(due, seq);
+}
+
+void WorkflowRunner::FireNextTimer(std::vector<Command>& commands, std::string& cause) {
+  const auto [due, seq, instance] = *timers_.begin();
+  timers_.erase(timers_.begin());
+  auto armed = std::find_if(instance->timers.begin(), instance->timers.end(),
+                            [seq = seq](const ArmedTimer& t) { return t.seq == seq; });
+  const int64_t after_ms = armed->after_ms;
+  instance->timers.erase(armed);
+  const dsl::StateDef& state = def_.states[static_cast<size_t>(instance->state)];
+  const std::vector<dsl::Transition>& transitions = state.on_timer.at(after_ms);
+  // "after 8h" as written, without a guard.
+  std::string trigger = transitions.front().label.substr(0, transitions.front().label.find(" when "));
+  cause = "timer:" + def_.name + "/" + instance->key.s + "/" + trigger.substr(6) + "@" +
+          std::to_string(due);
+  now_ = due;
+  if (!FireFirst(state.on_timer, after_ms, trigger, *instance, nullptr, cause, commands)) {
+    Journal(*instance, instance->state, instance->state, trigger + " (no guard held)");
+  }
+}
+
 void WorkflowRunner::Enter(int state, Instance& instance, std::string_view cause,
                            std::vector<Command>& commands) {
+  ArmTimers(instance);
   const dsl::StateDef& target = def_.states[static_cast<size_t>(state)];
   if (!target.final) return;
   Run(target.on_enter, instance, nullptr, cause, commands);
@@ -212,6 +249,16 @@ std::string WorkflowRunner::VariablesJson(const Instance& instance) const {
   return out + "}";
 }
 
+std::string WorkflowRunner::TimersJson(const Instance& instance) {
+  std::string out = "[";
+  for (const ArmedTimer& t : instance.timers) {
+    if (out.size() > 1) out += ',';
+    out += "[" + std::to_string(t.after_ms) + "," + std::to_string(t.due) + "," +
+           std::to_string(t.seq) + "]";
+  }
+  return out + "]";
+}
+
 std::string WorkflowRunner::IndexedAtJson(const Instance& instance) {
   std::string out = "[";
   for (size_t i = 0; i < instance.indexed_at.size(); ++i) {
@@ -255,7 +302,8 @@ bool FromJson(const nlohmann::json& j, dsl::Type type, dsl::Value& out) {
 
 Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
                                std::string_view variables_json, std::string_view indexed_at_json,
-                               int64_t created_pos, int64_t updated_pos) {
+                               std::string_view timers_json, int64_t created_pos,
+                               int64_t updated_pos) {
   const std::string what = def_.name + " instance " + std::string(key);
   const int state_index = def_.StateIndex(state);
   if (state_index < 0) {
@@ -264,7 +312,9 @@ Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
   }
   nlohmann::json vars = nlohmann::json::parse(variables_json, nullptr, /*allow_exceptions=*/false);
   nlohmann::json indexed = nlohmann::json::parse(indexed_at_json, nullptr, false);
-  if (!vars.is_object() || !indexed.is_array() || indexed.size() != def_.indexes.size()) {
+  nlohmann::json timers = nlohmann::json::parse(timers_json, nullptr, false);
+  if (!vars.is_object() || !indexed.is_array() || indexed.size() != def_.indexes.size() ||
+      !timers.is_array()) {
     return Status::InvalidArgument(what + ": stored variables or index times do not fit " +
                                    def_.name + " (" + std::string(variables_json) + ")");
   }
@@ -292,7 +342,20 @@ Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
     instance.indexed_at.push_back(at.get<uint64_t>());
     index_clock_ = std::max(index_clock_, instance.indexed_at.back());
   }
-  if (def_.states[static_cast<size_t>(state_index)].final) {
+  const dsl::StateDef& at = def_.states[static_cast<size_t>(state_index)];
+  for (const nlohmann::json& t : timers) {
+    if (!t.is_array() || t.size() != 3 || !t[0].is_number_integer() || !t[1].is_number_integer() ||
+        !t[2].is_number_unsigned() || at.on_timer.count(t[0].get<int64_t>()) == 0) {
+      instances_.erase(it);
+      return Status::InvalidArgument(what + ": stored timer " + t.dump() + " is not one of state " +
+                                     at.name + "'s");
+    }
+    const ArmedTimer armed{t[0].get<int64_t>(), t[1].get<int64_t>(), t[2].get<uint64_t>()};
+    instance.timers.push_back(armed);
+    timers_.emplace(armed.due, armed.seq, &instance);
+    timer_seq_ = std::max(timer_seq_, armed.seq);
+  }
+  if (at.final) {
     instance.lifecycle.Fire(LifecycleEvent::kFinish);
   } else {
     ++active_;
@@ -319,6 +382,8 @@ void WorkflowRunner::FinishRestore() {
 }
 
 void WorkflowRunner::Clear() {
+  timers_.clear();
+  timer_seq_ = 0;
   instances_.clear();
   for (auto& [var, by_value] : indexes_) by_value.clear();
   active_ = 0;

@@ -4,7 +4,10 @@
 #define TAKT_ENGINE_WORKFLOW_RUNNER_H_
 
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +38,16 @@ class WorkflowRunner {
   bool Signal(std::string_view key, std::string_view name, std::string_view cause,
               std::vector<Command>& commands, std::string& reason);
 
+  // Event time for what happens next: timers armed by a state entry are due `now` plus their
+  // duration. The engine sets it to each event's ts, and to a timer's due time while it fires.
+  void set_now(int64_t now) { now_ = now; }
+  // The (due, arming order) of the next timer to fire; none when no timer is armed.
+  std::optional<std::pair<int64_t, uint64_t>> NextTimer() const;
+  // Fires the next timer: the first of its transitions whose guard holds, as an event would
+  // (none holding: the timer is spent all the same). Commands name `cause` ("timer:...") as
+  // theirs, which this call writes.
+  void FireNextTimer(std::vector<Command>& commands, std::string& cause);
+
   // Keeps a journal of changes in `journal` from now on (null: none). Not owned.
   void set_journal(RunnerJournal* journal) { journal_ = journal; }
   // Content hash of the definition this runner runs, recorded with each instance.
@@ -44,13 +57,16 @@ class WorkflowRunner {
   // Puts back an instance the store kept. kInvalidArgument when `state` is not a state of
   // this definition (the instance would be stranded) or the variables do not fit it.
   Status Restore(std::string_view key, std::string_view state, std::string_view variables_json,
-                 std::string_view indexed_at_json, int64_t created_pos, int64_t updated_pos);
+                 std::string_view indexed_at_json, std::string_view timers_json,
+                 int64_t created_pos, int64_t updated_pos);
   // Rebuilds the indexes once every instance is restored.
   void FinishRestore();
   // Forgets every instance.
   void Clear();
   // The instance's index times as a JSON array.
   static std::string IndexedAtJson(const Instance& instance);
+  // The instance's armed timers as a JSON array of [after_ms, due, seq].
+  static std::string TimersJson(const Instance& instance);
 
   const Instance* Find(std::string_view key) const;
   // The instance that most recently took `value` for index variable `var` and is not in a
@@ -78,6 +94,8 @@ class WorkflowRunner {
   // Runs what entering `state` means: for a final state, its entry actions and the end of
   // the instance's lifecycle.
   void Enter(int state, Instance& instance, std::string_view cause, std::vector<Command>& commands);
+  // Cancels the instance's armed timers and arms those of its current state.
+  void ArmTimers(Instance& instance);
   void Run(const std::vector<dsl::Action>& actions, Instance& instance,
            const std::vector<dsl::Value>* fields, std::string_view cause,
            std::vector<Command>& commands);
@@ -95,6 +113,10 @@ class WorkflowRunner {
   uint64_t index_clock_ = 0;  // ticks each time an instance takes an index value
   RunnerJournal* journal_ = nullptr;
   std::string version_;
+  int64_t now_ = 0;
+  uint64_t timer_seq_ = 0;  // ticks with each timer armed
+  // Every armed timer: (due, seq, instance). Also in each instance's `timers`.
+  std::set<std::tuple<int64_t, uint64_t, Instance*>> timers_;
 };
 
 }  // namespace takt

@@ -34,7 +34,8 @@ struct Command {
   std::string name;
   std::string payload_json;  // a JSON object: a workflow's fields in the order it emits them,
                              // a rule's sorted by name
-  std::string caused_by;     // id of the event that caused it
+  std::string caused_by;     // id of the event that caused it, or of the timer that fired:
+                             // "timer:WORKFLOW/KEY/DURATION@DUE"
   std::string emitted_by;    // "workflow production_order" or "rule NAME@VERSION"
 };
 
@@ -107,6 +108,7 @@ struct EngineStats {
   uint64_t sequence_gaps = 0;      // well-formed events whose seq skipped ahead for (source, key)
   uint64_t late_events = 0;        // well-formed events whose seq was not above the last one
   uint64_t batches = 0;            // transactions committed (with a store)
+  uint64_t timers_fired = 0;       // `after DURATION` timers that came due
 };
 // With a store, the outcome counts and `commands` cover the whole database; the rule and signal
 // counts cover the time since Open().
@@ -169,10 +171,13 @@ class Engine {
   virtual ~Engine() = default;
 
   // Applies one event, a JSON object in the format of the plant workload: id, source, type,
-  // key, seq, ts, data. An accepted event then goes to the rules subscribed to its type, in
-  // order; their commands follow the workflow's, and their signals are delivered at once. `result` is overwritten (its buffers are reused, so a caller that
-  // keeps one SubmitResult allocates nothing per event). Rejections are outcomes, not errors:
-  // the returned Status is reserved for failures of the engine itself.
+  // key, seq, ts, data. Workflow timers (`after DURATION`) due at or before the event's ts fire
+  // first, once the event is known to be well-formed, new and from its type's owner: event time
+  // is the engine's clock, and their commands come first in the result. An accepted event then
+  // goes to the rules subscribed to its type, in order; their commands follow the workflow's,
+  // and their signals are delivered at once. `result` is overwritten (its buffers are reused, so
+  // a caller that keeps one SubmitResult allocates little per event). Rejections are outcomes,
+  // not errors: the returned Status is reserved for failures of the engine itself.
   // With a store, Submit() is a batch of one: it returns after its own commit.
   virtual Status Submit(std::string_view event_json, SubmitResult& result) = 0;
   Result<SubmitResult> Submit(std::string_view event_json);
