@@ -24,6 +24,31 @@ const char* LevelName(LogLevel level) {
   return "?";
 }
 
+// "mes", "mes:32", "mes:32:120000".
+Result<ReorderPolicy> ParseReorder(const std::string& spec) {
+  ReorderPolicy policy;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t colon; (colon = spec.find(':', start)) != std::string::npos; start = colon + 1) {
+    parts.push_back(spec.substr(start, colon - start));
+  }
+  parts.push_back(spec.substr(start));
+  if (parts.size() > 3 || parts[0].empty()) {
+    return Status::InvalidArgument("expected SOURCE[:MAX_HELD[:MAX_WAIT_MS]]");
+  }
+  policy.source = parts[0];
+  try {
+    if (parts.size() > 1) policy.max_held = static_cast<uint32_t>(std::stoul(parts[1]));
+    if (parts.size() > 2) policy.max_wait_ms = std::stoll(parts[2]);
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("MAX_HELD and MAX_WAIT_MS are numbers");
+  }
+  if (policy.max_held == 0 || policy.max_wait_ms <= 0) {
+    return Status::InvalidArgument("MAX_HELD and MAX_WAIT_MS must be more than 0");
+  }
+  return policy;
+}
+
 }  // namespace
 
 Runner AddSimulate(CLI::App& app) {
@@ -37,6 +62,7 @@ Runner AddSimulate(CLI::App& app) {
     std::string durability = "full";
     size_t batch = 1024;
     int64_t batch_latency_ms = 50;
+    std::vector<std::string> reorder;
     bool quiet = false;
   };
   auto args = std::make_shared<Args>();
@@ -52,6 +78,9 @@ Runner AddSimulate(CLI::App& app) {
   cmd->add_option("--batch-latency-ms", args->batch_latency_ms,
                   "with --db: longest wait before a partly filled batch commits (default 50)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--reorder", args->reorder,
+                  "SOURCE[:MAX_HELD[:MAX_WAIT_MS]]: put that source's events back in seq order "
+                  "(default 16 events, 60000 ms of event time); repeatable");
   cmd->add_option("--report", args->report, "write the report to FILE instead of standard output");
   cmd->add_option("--stdlib", args->stdlib, "directory that overrides the built-in stdlib");
   cmd->add_flag("--quiet,-q", args->quiet, "no progress line and no per-event warnings");
@@ -59,6 +88,14 @@ Runner AddSimulate(CLI::App& app) {
       ->required();
   return [args] {
     EngineOptions options;
+    for (const std::string& spec : args->reorder) {
+      Result<ReorderPolicy> policy = ParseReorder(spec);
+      if (!policy.ok()) {
+        std::cerr << "takt simulate: --reorder " << spec << ": " << policy.status().message() << "\n";
+        return 2;
+      }
+      options.reorder.push_back(policy.value());
+    }
     options.store_path = args->db;
     options.durability = args->durability == "normal" ? Durability::kNormal : Durability::kFull;
     options.workflow_paths = args->workflows;

@@ -19,6 +19,7 @@ const char* OutcomeName(Outcome outcome) {
     case Outcome::kOwnershipViolation: return "ownership_violation";
     case Outcome::kOutOfSequence: return "out_of_sequence";
     case Outcome::kMalformed: return "malformed";
+    case Outcome::kHeld: return "held";
   }
   return "?";
 }
@@ -72,7 +73,8 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
       definitions_(std::move(definitions)),
       decoder_(definitions_->catalog),
       rules_(std::move(rules)),
-      limits_(LimitsOf(options_)) {
+      limits_(LimitsOf(options_)),
+      reorder_(options_.reorder) {
   const dsl::Catalog& catalog = definitions_->catalog;
   runners_.reserve(catalog.workflows.size());
   // A workflow's version covers its own file and the files that declare without workflows
@@ -242,6 +244,7 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
   result.commands.clear();
   result.signals.clear();
   result.rule_errors.clear();
+  result.released.clear();
   result.reason.clear();
   result.position = ++position_;
   journal_.pos = static_cast<int64_t>(position_);
@@ -254,20 +257,59 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
     return store_ != nullptr ? Record(event_json, nullptr, result) : Status();
   }
   result.event_id.assign(event_.id.data(), event_.id.size());
-  Result<Outcome> outcome = Apply(event_, result);
+  Result<Outcome> outcome = Apply(event_, event_json, result);
   if (!outcome.ok()) return outcome.status();
   result.outcome = outcome.value();
+  Count(result);
+  if (result.outcome != Outcome::kDuplicate) TrackSequence(event_);
+  NameCommands(result);
+  const int64_t ts = event_.ts;
+  const bool moves_time =
+      result.outcome != Outcome::kDuplicate && result.outcome != Outcome::kOwnershipViolation;
+  if (store_ != nullptr) TAKT_RETURN_IF_ERROR(Record(event_json, &event_, result));
+  if (moves_time) clock_ = std::max(clock_, ts);
+  if (reorder_.held() > 0 && moves_time) return ReleaseHeld(clock_, result);
+  return Status();
+}
+
+void EngineImpl::Count(const SubmitResult& result) {
   switch (result.outcome) {
     case Outcome::kApplied: ++stats_.accepted; break;
     case Outcome::kDuplicate: ++stats_.duplicates; break;
     case Outcome::kOwnershipViolation: ++stats_.ownership_violations; break;
     case Outcome::kOutOfSequence: ++stats_.out_of_sequence; break;
     case Outcome::kMalformed: ++stats_.malformed; break;
+    case Outcome::kHeld: ++stats_.held; break;
   }
-  if (result.outcome != Outcome::kDuplicate) TrackSequence(event_);
   stats_.commands += result.commands.size();
-  NameCommands(result);
-  return store_ != nullptr ? Record(event_json, &event_, result) : Status();
+}
+
+Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
+  ready_.clear();
+  moved_keys_.clear();
+  reorder_.TakeReady(now, ready_, moved_keys_);
+  for (const std::string& key : moved_keys_) {  // their next expected seq is stored with them
+    SequenceState& s = sequences_[key];
+    if (store_ != nullptr && !s.changed) {
+      s.changed = true;
+      changed_sequences_.push_back(key);
+    }
+  }
+  for (const HeldEvent& held : ready_) {
+    SubmitResult& r = result.released.emplace_back();
+    r.position = held.pos;
+    r.event_id = held.id;
+    std::string error;
+    if (!decoder_.Decode(held.body, event_, error)) {  // it decoded when it arrived
+      return Status::Corruption("held event " + held.id + " no longer decodes: " + error);
+    }
+    r.outcome = ApplyAccepted(event_, r);
+    --stats_.held;
+    Count(r);
+    NameCommands(r);
+    if (store_ != nullptr) TAKT_RETURN_IF_ERROR(RecordRelease(held, event_, r));
+  }
+  return Status();
 }
 
 Result<bool> EngineImpl::Remember(std::string_view id) {
@@ -325,7 +367,8 @@ void EngineImpl::NameCommands(SubmitResult& result) const {
   }
 }
 
-Result<Outcome> EngineImpl::Apply(const Event& event, SubmitResult& result) {
+Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
+                                  SubmitResult& result) {
   // Every well-formed id is remembered, so a re-delivery of a rejected event is a duplicate.
   Result<bool> first = Remember(event.id);
   if (!first.ok()) return first.status();
@@ -339,6 +382,21 @@ Result<Outcome> EngineImpl::Apply(const Event& event, SubmitResult& result) {
                     " (its owner is " + def.owner + ")";
     return Outcome::kOwnershipViolation;
   }
+  if (reorder_.PolicyFor(event.source) != nullptr) {
+    if (reorder_.Ahead(event.source, event.key, event.seq)) {
+      result.reason = "seq " + std::to_string(event.seq) + " of " + std::string(event.source) +
+                      "/" + std::string(event.key) + " is ahead of " +
+                      std::to_string(reorder_.Next(event.source, event.key)) + ": held back";
+      reorder_.Hold(HeldEvent{position_, std::string(event.source), std::string(event.key),
+                              std::string(event.id), std::string(body), event.seq, event.ts});
+      return Outcome::kHeld;
+    }
+    reorder_.Applied(event.source, event.key, event.seq);
+  }
+  return ApplyAccepted(event, result);
+}
+
+Outcome EngineImpl::ApplyAccepted(const Event& event, SubmitResult& result) {
   // Time has come this far: timers due by this event's time fire first, in due order.
   FireTimers(event.ts, result);
   const std::vector<WorkflowRunner*>& routes = routes_[static_cast<size_t>(event.type_id)];

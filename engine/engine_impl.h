@@ -18,6 +18,7 @@
 
 #include "dsl/catalog.h"
 #include "engine/event/decode.h"
+#include "engine/event/reorder.h"
 #include "engine/rules/reloader.h"
 #include "engine/rules/rule_set.h"
 #include "engine/store/store.h"
@@ -53,10 +54,17 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
  private:
   // One event: decode, the checks, workflows, rules; with a store also its rows.
   Status SubmitOne(std::string_view event_json, SubmitResult& result);
-  Result<Outcome> Apply(const Event& event, SubmitResult& result);
+  // The checks in PLANT.md's order, then the reorder policy, then ApplyAccepted().
+  Result<Outcome> Apply(const Event& event, std::string_view body, SubmitResult& result);
+  // Timers, workflows and rules for an event that passed the checks (or was released).
+  Outcome ApplyAccepted(const Event& event, SubmitResult& result);
+  // Applies the held events that `now` (event time) lets go, into result.released.
+  Status ReleaseHeld(int64_t now, SubmitResult& result);
   // Remembers the event's id: false when it was seen before.
   Result<bool> Remember(std::string_view id);
   void TrackSequence(const Event& event);
+  // Adds the result's outcome and commands to the stats.
+  void Count(const SubmitResult& result);
   // Fires, in due order, every timer due at or before `now`; their commands join the result.
   void FireTimers(int64_t now, SubmitResult& result);
   void RunRules(const Event& event, SubmitResult& result);
@@ -66,6 +74,10 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
 
   // engine_store.cc: the event's log row, audit rows and outbox rows.
   Status Record(std::string_view body, const Event* event, SubmitResult& result);
+  // A held event applied now: what became of it, at the releasing event's position.
+  Status RecordRelease(const HeldEvent& held, const Event& event, SubmitResult& result);
+  // The audit and outbox rows of what an event caused; `audit` carries the event's fields.
+  Status RecordEffects(store::AuditRow& audit, const Transition* own, SubmitResult& result);
   // The end of a batch: changed instances, rule states, sequence positions and the cursor.
   Status FlushBatch(const InputCursor* cursor);
   // Replaces all in-memory state by what the database holds.
@@ -116,6 +128,10 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   };
   std::unordered_map<std::string, SequenceState> sequences_;
   std::string sequence_key_;  // reused: source + '\0' + key
+  ReorderBuffer reorder_;
+  int64_t clock_ = INT64_MIN;  // the latest event time seen, for the reorder policy's waits
+  std::vector<HeldEvent> ready_;   // reused by ReleaseHeld()
+  std::vector<std::string> moved_keys_;
 
   // With a store only.
   std::unique_ptr<store::Store> store_;

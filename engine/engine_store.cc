@@ -79,12 +79,27 @@ Status EngineImpl::LoadFromStore() {
                              " stored rule state(s) belong to rules not loaded; they are kept");
   }
 
+  reorder_.Clear();
   TAKT_RETURN_IF_ERROR(store_->ForEachSequence([&](const store::SequenceRow& row) {
     std::string key(row.source);
     key += '\0';
     key.append(row.key.data(), row.key.size());
     sequences_[key] = SequenceState{row.last_seq, row.gaps, row.late, false};
+    if (row.next_seq != 1) reorder_.SetNext(row.source, row.key, row.next_seq);
   }));
+  TAKT_RETURN_IF_ERROR(store_->ForEachHeld([&](const store::HeldRow& row) {
+    reorder_.Hold(HeldEvent{static_cast<uint64_t>(row.pos), std::string(row.source),
+                            std::string(row.key), std::string(row.id), std::string(row.body),
+                            row.seq, row.ts});
+  }));
+  clock_ = INT64_MIN;
+  if (reorder_.held() > 0) {  // held events wait in event time: where had it got to?
+    Result<int64_t> clock = store_->db().QueryInt(
+        "SELECT coalesce(max(ts), -9223372036854775807) FROM events "
+        "WHERE outcome NOT IN ('duplicate', 'ownership_violation', 'malformed')");
+    if (!clock.ok()) return clock.status();
+    clock_ = clock.value();
+  }
 
   Result<store::OutcomeCounts> counts = store_->Counts();
   if (!counts.ok()) return counts.status();
@@ -94,8 +109,9 @@ Status EngineImpl::LoadFromStore() {
   stats_.ownership_violations = c.by_outcome[static_cast<int>(Outcome::kOwnershipViolation)];
   stats_.out_of_sequence = c.by_outcome[static_cast<int>(Outcome::kOutOfSequence)];
   stats_.malformed = c.by_outcome[static_cast<int>(Outcome::kMalformed)];
+  stats_.held = c.by_outcome[static_cast<int>(Outcome::kHeld)];
   stats_.events = stats_.accepted + stats_.duplicates + stats_.ownership_violations +
-                  stats_.out_of_sequence + stats_.malformed;
+                  stats_.out_of_sequence + stats_.malformed + stats_.held;
   stats_.commands = c.commands;
   stats_.sequence_gaps = 0;
   stats_.late_events = 0;
@@ -119,10 +135,23 @@ std::string Describe(const Transition& t) {
 
 }  // namespace
 
+namespace {
+
+// The transition an event fired on its own key's instance, if any: named in the event's row
+// (the common case); other transitions (through signals, or in a second workflow) get rows.
+const Transition* OwnTransition(const RunnerJournal& journal, std::string_view key,
+                                std::string_view type) {
+  for (const Transition& t : journal.transitions) {
+    if (t.instance->key.s == key && t.trigger == type) return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResult& result) {
-  const auto pos = static_cast<int64_t>(result.position);
   store::EventRow row;
-  row.pos = pos;
+  row.pos = static_cast<int64_t>(result.position);
   row.id = result.event_id;
   row.outcome = result.outcome;
   row.reason = result.reason;
@@ -135,15 +164,7 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
     row.seq = event->seq;
     row.ts = event->ts;
   }
-  // The event's row names the transition it fired on its own key's instance (the common
-  // case); other transitions (through signals, or in a second workflow) get audit rows.
-  const Transition* own = nullptr;
-  for (const Transition& t : journal_.transitions) {
-    if (t.instance->key.s == row.key && t.trigger == row.type) {
-      own = &t;
-      break;
-    }
-  }
+  const Transition* own = OwnTransition(journal_, row.key, row.type);
   std::string effect;
   if (own != nullptr) {
     row.workflow = own->runner->def().name;
@@ -152,12 +173,48 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
     row.effect = effect;
   }
   TAKT_RETURN_IF_ERROR(store_->AppendEvent(row));
-
+  if (result.outcome == Outcome::kHeld) {
+    TAKT_RETURN_IF_ERROR(store_->Hold(row.pos));
+  }
   store::AuditRow audit;
-  audit.pos = pos;
+  audit.pos = row.pos;
   audit.at = row.ts;
   audit.event_id = result.event_id;
   audit.source = row.source;
+  audit.key = row.key;
+  return RecordEffects(audit, own, result);
+}
+
+Status EngineImpl::RecordRelease(const HeldEvent& held, const Event& event, SubmitResult& result) {
+  // At the releasing event's position: the held event's row stays as it was logged (held), and
+  // this row says what became of it.
+  const Transition* own = OwnTransition(journal_, held.key, event.type);
+  store::AuditRow audit;
+  audit.pos = static_cast<int64_t>(position_);
+  audit.at = held.ts;
+  audit.event_id = held.id;
+  audit.source = held.source;
+  audit.key = held.key;
+  audit.kind = "released";
+  std::string detail = std::string(event.type) + " " + OutcomeName(result.outcome);
+  if (!result.reason.empty()) detail += ": " + result.reason;
+  if (own != nullptr) {
+    audit.workflow = own->runner->def().name;
+    audit.version = own->runner->version();
+    detail += ": " + Describe(*own);
+  }
+  audit.detail = detail;
+  TAKT_RETURN_IF_ERROR(store_->AddAudit(audit));
+  TAKT_RETURN_IF_ERROR(store_->Release(static_cast<int64_t>(held.pos), result.outcome,
+                                       audit.pos));
+  audit.workflow = {};
+  audit.version = {};
+  return RecordEffects(audit, own, result);
+}
+
+Status EngineImpl::RecordEffects(store::AuditRow& audit, const Transition* own,
+                                 SubmitResult& result) {
+  const std::string_view event_key = audit.key;
   std::string detail;
   for (const Transition& t : journal_.transitions) {
     if (&t == own) continue;
@@ -174,7 +231,7 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
 
   for (const RuleError& e : result.rule_errors) {
     audit.kind = "rule_error";
-    audit.key = row.key;
+    audit.key = event_key;
     detail = e.rule + " failed: " + e.message;
     audit.detail = detail;
     audit.version = e.version;
@@ -183,7 +240,7 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
   for (const SignalRecord& sig : result.signals) {
     audit.kind = "signal";
     audit.workflow = sig.workflow;
-    audit.key = sig.key.empty() ? row.key : std::string_view(sig.key);
+    audit.key = sig.key.empty() ? event_key : std::string_view(sig.key);
     detail = sig.name + (sig.delivered ? " delivered" : " ignored") + " (from " +
              sig.emitted_by + ")";
     audit.detail = detail;
@@ -201,12 +258,12 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
     command.caused_by = c.caused_by;
     command.emitted_by = c.emitted_by;
     command.status = "pending";
-    command.pos = pos;
+    command.pos = audit.pos;
     TAKT_RETURN_IF_ERROR(store_->AddCommand(command));
     store_->CrashPoint("mid_outbox");
     // A workflow's command belongs to the instance that emitted it; a rule's to the event's key.
     audit.kind = "command";
-    audit.key = row.key;
+    audit.key = event_key;
     for (const auto& [index, owner] : journal_.command_owners) {
       if (index == i) audit.key = owner->key.s;
     }
@@ -246,9 +303,10 @@ Status EngineImpl::FlushBatch(const InputCursor* cursor) {
   for (const std::string& key : changed_sequences_) {
     const SequenceState& s = sequences_[key];
     const size_t split = key.find('\0');
+    const std::string_view source = std::string_view(key).substr(0, split);
+    const std::string_view seq_key = std::string_view(key).substr(split + 1);
     TAKT_RETURN_IF_ERROR(store_->PutSequence(store::SequenceRow{
-        std::string_view(key).substr(0, split), std::string_view(key).substr(split + 1),
-        s.last_seq, s.gaps, s.late}));
+        source, seq_key, s.last_seq, s.gaps, s.late, reorder_.Next(source, seq_key)}));
   }
   if (cursor != nullptr) {
     TAKT_RETURN_IF_ERROR(store_->SetCursor(cursor->name, static_cast<int64_t>(cursor->position)));

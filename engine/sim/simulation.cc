@@ -18,7 +18,6 @@ struct Simulation::State {
   std::string source_name;
   SimulationOptions options;
   uint64_t lines = 0;             // read, including those skipped on resume
-  uint64_t resume_from = 0;       // lines committed by an earlier run
   std::vector<Command> commands;  // without a store: every command, in emission order
   SubmitResult result;            // reused for every line
 
@@ -77,6 +76,9 @@ Status Simulation::FeedLine(std::string_view line) {
   }
   if (s.result.outcome == Outcome::kMalformed) s.LogMalformed(s.lines, s.result);
   for (Command& c : s.result.commands) s.commands.push_back(std::move(c));
+  for (SubmitResult& released : s.result.released) {
+    for (Command& c : released.commands) s.commands.push_back(std::move(c));
+  }
   return Status();
 }
 
@@ -199,6 +201,7 @@ Result<std::string> Simulation::ReportJson() const {
          ", \"ownership_violations\": " + std::to_string(stats.ownership_violations) +
          ", \"out_of_sequence\": " + std::to_string(stats.out_of_sequence);
   if (stats.malformed > 0) out += ", \"malformed\": " + std::to_string(stats.malformed);
+  if (stats.held > 0) out += ", \"held\": " + std::to_string(stats.held);
   out += "}\n}\n";
   return out;
 }

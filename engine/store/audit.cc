@@ -102,7 +102,7 @@ class ChainWalk {
       r.seq = e.Int(5);
       r.ts = e.Int(6);
       const std::string_view outcome = e.Text(7);
-      for (int o = 0; o < 5; ++o) {
+      for (int o = 0; o < 6; ++o) {
         if (outcome == OutcomeName(static_cast<Outcome>(o))) r.outcome = static_cast<Outcome>(o);
       }
       r.reason = e.Text(8);

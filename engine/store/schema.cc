@@ -27,7 +27,12 @@ CREATE TABLE inbox (             -- ids seen, for dedup (malformed events are no
   pos INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE sequences (         -- last seq per (source, key), with gaps and late arrivals
   source TEXT, key TEXT, last_seq INTEGER NOT NULL, gaps INTEGER NOT NULL, late INTEGER NOT NULL,
+  next_seq INTEGER NOT NULL,     -- reorder policy: the next seq to apply in order
   PRIMARY KEY (source, key)) WITHOUT ROWID;
+CREATE TABLE held (              -- events a reorder policy held back (the event is in events)
+  pos INTEGER PRIMARY KEY,
+  released_pos INTEGER,          -- the event whose processing released it; NULL while held
+  outcome TEXT);                 -- its outcome once released
 CREATE TABLE instances (
   workflow TEXT, key TEXT,
   version  TEXT NOT NULL,        -- content hash of the definition it started on

@@ -101,8 +101,10 @@ Status Store::Prepare() {
       {&put_rule_state_,
        "INSERT OR REPLACE INTO rule_state (rule, key, state, updated_pos) VALUES (?1, ?2, ?3, ?4)"},
       {&put_sequence_,
-       "INSERT OR REPLACE INTO sequences (source, key, last_seq, gaps, late) "
-       "VALUES (?1, ?2, ?3, ?4, ?5)"},
+       "INSERT OR REPLACE INTO sequences (source, key, last_seq, gaps, late, next_seq) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&hold_, "INSERT INTO held (pos) VALUES (?1)"},
+      {&release_, "UPDATE held SET released_pos = ?2, outcome = ?3 WHERE pos = ?1"},
       {&add_command_,
        "INSERT INTO outbox (id, name, connector, payload, caused_by, emitted_by, pos, status) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
@@ -210,7 +212,27 @@ Status Store::PutSequence(const SequenceRow& row) {
       .Bind(3, row.last_seq)
       .Bind(4, row.gaps)
       .Bind(5, row.late)
+      .Bind(6, row.next_seq)
       .Run();
+}
+
+Status Store::Hold(int64_t pos) { return hold_.Bind(1, pos).Run(); }
+
+Status Store::Release(int64_t pos, Outcome outcome, int64_t released_pos) {
+  return release_.Bind(1, pos)
+      .Bind(2, released_pos)
+      .Bind(3, std::string_view(OutcomeName(outcome)))
+      .Run();
+}
+
+Status Store::ForEachHeld(const std::function<void(const HeldRow&)>& visit) {
+  return db_.ForEachRow(
+      "SELECT h.pos, e.source, e.key, e.id, e.body, e.seq, e.ts FROM held h "
+      "JOIN events e ON e.pos = h.pos WHERE h.released_pos IS NULL ORDER BY h.pos",
+      [&](const Statement& r) {
+        visit(HeldRow{r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Int(6)});
+        return Status();
+      });
 }
 
 Status Store::AddCommand(const CommandRow& row) {
@@ -299,9 +321,10 @@ Status Store::ForEachRuleState(
 }
 
 Status Store::ForEachSequence(const std::function<void(const SequenceRow&)>& visit) {
-  return db_.ForEachRow("SELECT source, key, last_seq, gaps, late FROM sequences",
+  return db_.ForEachRow("SELECT source, key, last_seq, gaps, late, next_seq FROM sequences",
                         [&](const Statement& r) {
-                          visit(SequenceRow{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4)});
+                          visit(SequenceRow{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4),
+                                            r.Int(5)});
                           return Status();
                         });
 }
@@ -326,8 +349,11 @@ Status Store::ForEachCommand(const std::function<void(const CommandRow&)>& visit
 Result<OutcomeCounts> Store::Counts() {
   OutcomeCounts counts;
   TAKT_RETURN_IF_ERROR(db_.ForEachRow(
-      "SELECT outcome, count(*) FROM events GROUP BY outcome", [&](const Statement& r) {
-        for (int o = 0; o < 5; ++o) {
+      // A released event is logged as held and counted under what became of it.
+      "SELECT coalesce(h.outcome, e.outcome), count(*) FROM events e "
+      "LEFT JOIN held h ON h.pos = e.pos GROUP BY 1",
+      [&](const Statement& r) {
+        for (int o = 0; o < 6; ++o) {
           if (r.Text(0) == OutcomeName(static_cast<Outcome>(o))) {
             counts.by_outcome[o] = static_cast<uint64_t>(r.Int(1));
           }

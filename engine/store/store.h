@@ -59,10 +59,18 @@ struct AuditRow {
 struct SequenceRow {
   std::string_view source, key;
   int64_t last_seq = 0, gaps = 0, late = 0;
+  int64_t next_seq = 1;  // reorder policy: the next seq to apply in order
+};
+
+// An event a reorder policy holds, as the store gives it back at open.
+struct HeldRow {
+  int64_t pos = 0;
+  std::string_view source, key, id, body;
+  int64_t seq = 0, ts = 0;
 };
 
 struct OutcomeCounts {
-  uint64_t by_outcome[5] = {};  // indexed by Outcome
+  uint64_t by_outcome[6] = {};  // indexed by Outcome; a released event under its final outcome
   uint64_t commands = 0;
   uint64_t last_pos = 0;
 };
@@ -87,6 +95,11 @@ class Store {
   Status PutRuleState(std::string_view rule, std::string_view key, std::string_view state,
                       int64_t pos);
   Status PutSequence(const SequenceRow& row);
+  // The event at `pos` is held by a reorder policy; later it is released with `outcome` while
+  // the event at `released_pos` is processed.
+  Status Hold(int64_t pos);
+  Status Release(int64_t pos, Outcome outcome, int64_t released_pos);
+  Status ForEachHeld(const std::function<void(const HeldRow&)>& visit);
   Status AddCommand(const CommandRow& row);
   // Appends to the hash chain (see audit.h), after the row of its event.
   Status AddAudit(const AuditRow& row);
@@ -125,7 +138,7 @@ class Store {
   int64_t crash_countdown_ = 0;
   std::string scratch_;
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
-      add_command_, add_audit_, put_definition_, set_cursor_;
+      add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_;
 };
 
 }  // namespace takt::store

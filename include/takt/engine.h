@@ -21,8 +21,11 @@ enum class Outcome : uint8_t {
   kOwnershipViolation,  // its source does not own its type (system of record); ignored
   kOutOfSequence,       // no transition from the instance's current state; ignored
   kMalformed,           // not JSON, a missing or mistyped field, an unknown type
+  kHeld,                // from a `reorder` source, ahead of its sequence: kept until the
+                        // missing ones arrive or a limit is reached, then applied (see
+                        // SubmitResult::released)
 };
-// "applied", "duplicate", "ownership_violation", "out_of_sequence", "malformed".
+// "applied", "duplicate", "ownership_violation", "out_of_sequence", "malformed", "held".
 const char* OutcomeName(Outcome outcome);
 
 // A command for another system, e.g. odoo.production.done {order, good, scrap}.
@@ -71,6 +74,9 @@ struct SubmitResult {
   std::vector<Command> commands;  // in emission order
   std::vector<SignalRecord> signals;  // in the order rules sent them
   std::vector<RuleError> rule_errors;
+  // Events held back earlier that this one let go (it filled their gap, or moved event time
+  // past their wait): each applied now, in seq order, with its own outcome and commands.
+  std::vector<SubmitResult> released;
 };
 
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
@@ -82,6 +88,17 @@ enum class Durability : uint8_t {
   kNormal,  // commits survive a process crash; the last ones may be lost on power loss
 };
 
+// Ordering policy `reorder` for one source (the default, `strict`, applies every event on
+// arrival): an event whose seq is ahead of the next one expected for its (source, key) is held
+// back until the missing ones arrive; at most `max_held` per (source, key) and for at most
+// `max_wait_ms` of event time, after which the held events are applied in seq order and the gap
+// is counted.
+struct ReorderPolicy {
+  std::string source;
+  uint32_t max_held = 16;
+  int64_t max_wait_ms = 60'000;
+};
+
 // How far an input has been consumed, committed with the events it accounts for (a file's
 // lines, a broker's offset), so that a restart resumes exactly where the last commit ended.
 struct InputCursor {
@@ -90,12 +107,14 @@ struct InputCursor {
 };
 
 struct EngineStats {
-  uint64_t events = 0;  // submitted; the sum of the five outcome counts below
+  uint64_t events = 0;  // submitted; the sum of the six outcome counts below (a held event
+                        // counts as held until it is released, then under its outcome)
   uint64_t accepted = 0;
   uint64_t duplicates = 0;
   uint64_t ownership_violations = 0;
   uint64_t out_of_sequence = 0;
   uint64_t malformed = 0;
+  uint64_t held = 0;               // held back now, waiting for their turn
   uint64_t commands = 0;
   uint64_t rule_evaluations = 0;
   uint64_t rule_errors = 0;
@@ -152,6 +171,8 @@ struct EngineOptions {
   // Largest size the database may grow to (0: no limit but the disk's). A batch that would
   // pass it fails like one on a full disk: nothing of it is accepted, and the engine goes on.
   uint64_t store_max_bytes = 0;
+  // Sources whose events are put back in seq order (see ReorderPolicy); the others are strict.
+  std::vector<ReorderPolicy> reorder;
   // Receives what the engine has to say; takt never prints on its own. May be empty.
   std::function<void(LogLevel, std::string_view)> on_log;
 };

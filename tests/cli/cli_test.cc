@@ -109,6 +109,18 @@ TEST(CliTest, SimulateWithADatabaseReportsTheSameAndAGoAgainResumesAtTheEnd) {
   EXPECT_NE(check.out.find("0 errors, 0 warnings"), std::string::npos) << check.out;
 }
 
+TEST(CliTest, SimulateReorderTakesAPolicyPerSource) {
+  auto ok = RunCommand(Takt() + " simulate --workflows workflows --reorder mes:8:30000 "
+                                "--reorder qms examples/plant/events.jsonl");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("\"counts\""), std::string::npos);
+  auto bad = RunCommand(Takt() + " simulate --workflows workflows --reorder mes:0 "
+                                 "examples/plant/events.jsonl");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--reorder mes:0: MAX_HELD and MAX_WAIT_MS must be more than 0"),
+            std::string::npos) << bad.err;
+}
+
 TEST(CliTest, SimulateRefusesAFileThatIsNotADatabase) {
   Scratch scratch("notdb");
   test::WriteFile(scratch.dir + "/x.db", std::string(4096, 'z'));

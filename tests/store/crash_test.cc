@@ -1,4 +1,5 @@
-// Crash safety: `takt simulate --db` over a stream of more than 200,000 events, killed with
+// Crash safety: `takt simulate --db` (rules, and the reorder policy on two sources, so that held
+// events are in flight too) over a stream of more than 200,000 events, killed with
 // SIGKILL at named points inside the commit path and at random instants, restarted each time
 // on the same database and input, ends with the same report and the same database as a run
 // that was never interrupted: nothing accepted is lost, no command appears twice.
@@ -36,7 +37,8 @@ Exit RunSimulate(const std::string& db, const std::string& events, const std::st
                  std::chrono::milliseconds kill_after = std::chrono::milliseconds::zero()) {
   std::string binary = TAKT_BINARY;
   const std::vector<std::string> args = {binary, "simulate", "--quiet", "--workflows", "workflows",
-                                         "--rules", "rules", "--db", db, "--durability", "normal",
+                                         "--rules", "rules", "--reorder", "mes", "--reorder",
+                                         "qms", "--db", db, "--durability", "normal",
                                          "--report", report, events};
   const pid_t pid = fork();
   if (pid == 0) {
@@ -76,6 +78,7 @@ std::string DumpAll(const std::string& db) {
            "SELECT * FROM audit ORDER BY seq",
            "SELECT hash, kind, name, first_pos FROM definitions ORDER BY hash",
            "SELECT * FROM cursors ORDER BY name",
+           "SELECT * FROM held ORDER BY pos",
        }) {
     out += std::string("== ") + sql + "\n" + Dump(db, sql);
   }
