@@ -264,11 +264,13 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
   if (result.outcome != Outcome::kDuplicate) TrackSequence(event_);
   NameCommands(result);
   const int64_t ts = event_.ts;
-  const bool moves_time =
+  // Event time moves with events that passed the checks and were applied; a held one moves it
+  // when it is released.
+  const bool checked =
       result.outcome != Outcome::kDuplicate && result.outcome != Outcome::kOwnershipViolation;
   if (store_ != nullptr) TAKT_RETURN_IF_ERROR(Record(event_json, &event_, result));
-  if (moves_time) clock_ = std::max(clock_, ts);
-  if (reorder_.held() > 0 && moves_time) return ReleaseHeld(clock_, result);
+  if (checked && result.outcome != Outcome::kHeld) clock_ = std::max(clock_, ts);
+  if (reorder_.held() > 0 && checked) return ReleaseHeld(clock_, result);
   return Status();
 }
 
@@ -304,6 +306,7 @@ Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
       return Status::Corruption("held event " + held.id + " no longer decodes: " + error);
     }
     r.outcome = ApplyAccepted(event_, r);
+    clock_ = std::max(clock_, held.ts);
     --stats_.held;
     Count(r);
     NameCommands(r);

@@ -95,8 +95,10 @@ Status EngineImpl::LoadFromStore() {
   clock_ = INT64_MIN;
   if (reorder_.held() > 0) {  // held events wait in event time: where had it got to?
     Result<int64_t> clock = store_->db().QueryInt(
-        "SELECT coalesce(max(ts), -9223372036854775807) FROM events "
-        "WHERE outcome NOT IN ('duplicate', 'ownership_violation', 'malformed')");
+        "SELECT coalesce(max(e.ts), -9223372036854775807) FROM events e "
+        "LEFT JOIN held h ON h.pos = e.pos "
+        "WHERE e.outcome NOT IN ('duplicate', 'ownership_violation', 'malformed') "
+        "AND (e.outcome <> 'held' OR h.released_pos IS NOT NULL)");
     if (!clock.ok()) return clock.status();
     clock_ = clock.value();
   }

@@ -345,11 +345,12 @@ Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
   const dsl::StateDef& at = def_.states[static_cast<size_t>(state_index)];
   for (const nlohmann::json& t : timers) {
     if (!t.is_array() || t.size() != 3 || !t[0].is_number_integer() || !t[1].is_number_integer() ||
-        !t[2].is_number_unsigned() || at.on_timer.count(t[0].get<int64_t>()) == 0) {
+        !t[2].is_number_unsigned()) {
       instances_.erase(it);
-      return Status::InvalidArgument(what + ": stored timer " + t.dump() + " is not one of state " +
-                                     at.name + "'s");
+      return Status::InvalidArgument(what + ": stored timer " + t.dump() + " is not a timer");
     }
+    // A timer this version of the state no longer has (its duration changed) is dropped.
+    if (at.on_timer.count(t[0].get<int64_t>()) == 0) continue;
     const ArmedTimer armed{t[0].get<int64_t>(), t[1].get<int64_t>(), t[2].get<uint64_t>()};
     instance.timers.push_back(armed);
     timers_.emplace(armed.due, armed.seq, &instance);

@@ -102,10 +102,16 @@ TEST(ReorderTest, WaitingTooLongInEventTimeLetsGo) {
   Submit(*engine, Mes("m1", "order.started", 1, 10));
   EXPECT_EQ(Submit(*engine, Mes("m3", "order.finished", 3, 5'000, R"({"good":9,"scrap":1})")).outcome,
             Outcome::kHeld);
+  // A held event does not move event time: this one, far in the future, lets nothing go.
+  SubmitResult future = Submit(*engine, Mes("m4", "order.progress", 4, 100'000, R"({"good":1,"scrap":0})"));
+  EXPECT_EQ(future.outcome, Outcome::kHeld);
+  EXPECT_TRUE(future.released.empty());
   EXPECT_TRUE(Submit(*engine, Alarm("s1", 5'999)).released.empty());
   SubmitResult tick = Submit(*engine, Alarm("s2", 6'000));
-  ASSERT_EQ(tick.released.size(), 1u);
+  ASSERT_EQ(tick.released.size(), 2u);
   EXPECT_EQ(tick.released[0].event_id, "m3");
+  EXPECT_EQ(tick.released[1].event_id, "m4");
+  EXPECT_EQ(tick.released[1].outcome, Outcome::kOutOfSequence) << "progress after finished";
   EXPECT_EQ(State(*engine).substr(0, 10), "inspecting");
 }
 
