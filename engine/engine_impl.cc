@@ -84,7 +84,9 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
     const bool has_workflow = std::any_of(
         catalog.workflows.begin(), catalog.workflows.end(),
         [&](const dsl::WorkflowDef& wf) { return wf.where.file == file.get(); });
-    if (!has_workflow) shared_text += file->text;
+    if (has_workflow) continue;
+    shared_text += file->text;
+    declaration_files_.push_back(file.get());
   }
   for (const dsl::WorkflowDef& wf : catalog.workflows) {
     WorkflowRunner& runner = runners_.emplace_back(wf);

@@ -104,6 +104,9 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   EventDecoder decoder_;
   Event event_;  // reused: its field values keep their buffers
   std::vector<WorkflowRunner> runners_;  // sorted by workflow name
+  // The loaded files without workflows (event schemas and owners): part of every workflow's
+  // version, and stored with it.
+  std::vector<const dsl::SourceFile*> declaration_files_;
   // Runners by event type: which workflows an event of each type goes to.
   std::vector<std::vector<WorkflowRunner*>> routes_;
   std::unique_ptr<rules::RuleSet> rules_;  // null: no rules

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/engine_impl.h"
 
 namespace takt {
@@ -25,17 +27,21 @@ Status EngineImpl::OpenStore() {
 
 Status EngineImpl::RecordDefinitions() {
   const auto pos = static_cast<int64_t>(position_);
+  nlohmann::json imports = nlohmann::json::array();
+  for (const dsl::SourceFile* file : declaration_files_) imports.push_back({file->name, file->text});
+  const std::string imports_json = imports.dump();
   for (const WorkflowRunner& runner : runners_) {
     const dsl::WorkflowDef& def = runner.def();
     const dsl::SourceFile* file = def.where.file;
     TAKT_RETURN_IF_ERROR(store_->PutDefinition(runner.version(), "workflow", def.name,
                                                file != nullptr ? file->name : "",
-                                               file != nullptr ? file->text : "", pos));
+                                               file != nullptr ? file->text : "", imports_json,
+                                               pos));
   }
   if (rules_ == nullptr) return Status();
   for (const auto& rule : rules_->rules()) {
-    TAKT_RETURN_IF_ERROR(
-        store_->PutDefinition(rule->version, "rule", rule->name, rule->file, rule->text, pos));
+    TAKT_RETURN_IF_ERROR(store_->PutDefinition(rule->version, "rule", rule->name, rule->file,
+                                               rule->text, "[]", pos));
   }
   return Status();
 }

@@ -66,9 +66,11 @@ CREATE TABLE audit (             -- what else an event caused: transitions of ot
   detail TEXT NOT NULL, version TEXT, hash TEXT NOT NULL);
 CREATE INDEX audit_by_key ON audit (key);
 CREATE INDEX audit_by_pos ON audit (pos);
-CREATE TABLE definitions (
+CREATE TABLE definitions (       -- every version that ran: enough to compile it again
   hash TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, file TEXT NOT NULL,
-  text TEXT NOT NULL, first_pos INTEGER NOT NULL) WITHOUT ROWID;
+  text TEXT NOT NULL,
+  imports TEXT NOT NULL,         -- a workflow's declaration files: JSON [[file, text], ...]
+  first_pos INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE cursors (           -- how far an input has been consumed, e.g. lines of a file
   name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
 )sql",

@@ -112,8 +112,8 @@ Status Store::Prepare() {
        "INSERT INTO audit (seq, pos, at, event_id, source, kind, workflow, key, detail, version, "
        "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
       {&put_definition_,
-       "INSERT OR IGNORE INTO definitions (hash, kind, name, file, text, first_pos) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+       "INSERT OR IGNORE INTO definitions (hash, kind, name, file, text, imports, first_pos) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {&set_cursor_, "INSERT OR REPLACE INTO cursors (name, position) VALUES (?1, ?2)"},
   };
   for (const auto& s : statements) {
@@ -271,13 +271,15 @@ Status Store::AddAudit(const AuditRow& row) {
 }
 
 Status Store::PutDefinition(std::string_view hash, std::string_view kind, std::string_view name,
-                            std::string_view file, std::string_view text, int64_t pos) {
+                            std::string_view file, std::string_view text,
+                            std::string_view imports, int64_t pos) {
   return put_definition_.Bind(1, hash)
       .Bind(2, kind)
       .Bind(3, name)
       .Bind(4, file)
       .Bind(5, text)
-      .Bind(6, pos)
+      .Bind(6, imports)
+      .Bind(7, pos)
       .Run();
 }
 

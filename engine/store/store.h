@@ -103,9 +103,11 @@ class Store {
   Status AddCommand(const CommandRow& row);
   // Appends to the hash chain (see audit.h), after the row of its event.
   Status AddAudit(const AuditRow& row);
-  // Records a definition (workflow or rule) by content hash, once.
+  // Records a definition (workflow or rule) by content hash, once, with the declaration files
+  // a workflow imports (`imports`: JSON [[file, text], ...]; "[]" for a rule).
   Status PutDefinition(std::string_view hash, std::string_view kind, std::string_view name,
-                       std::string_view file, std::string_view text, int64_t pos);
+                       std::string_view file, std::string_view text, std::string_view imports,
+                       int64_t pos);
   Status SetCursor(std::string_view name, int64_t position);
   Result<int64_t> Cursor(std::string_view name);
 

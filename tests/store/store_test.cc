@@ -84,6 +84,26 @@ TEST_F(StoreTest, CommandIdsComeFromTheCauseTheEmitterAndAnIndex) {
                  "SELECT count(*) FROM outbox WHERE id NOT LIKE caused_by || '/%'"), "0\n");
 }
 
+TEST_F(StoreTest, EveryVersionThatRanIsKeptWholeByItsHash) {
+  TempDir dir("store-defs");
+  const std::string db = dir.File("t.db");
+  (void)Report(PlantOptions(db), PlantEvents(5, 1));
+  const std::string rows = Dump(db, "SELECT kind, name, file, length(text) > 0 FROM definitions ORDER BY kind, name");
+  EXPECT_EQ(rows,
+            "rule|alarm_to_maintenance|rules/alarm_to_maintenance.lua|1\n"
+            "rule|alarm_to_quality_hold|rules/alarm_to_quality_hold.lua|1\n"
+            "rule|telemetry_limits|rules/telemetry_limits.lua|1\n"
+            "workflow|production_order|workflows/production_order.takt|1\n");
+  // The workflow's version covers the event schemas it imports: they are stored with it.
+  const nlohmann::json imports = nlohmann::json::parse(
+      Dump(db, "SELECT imports FROM definitions WHERE kind = 'workflow'"));
+  ASSERT_EQ(imports.size(), 1u);
+  EXPECT_EQ(imports[0][0], "<stdlib>/plant.takt");
+  EXPECT_NE(imports[0][1].get<std::string>().find("source odoo"), std::string::npos);
+  EXPECT_EQ(Dump(db, "SELECT version FROM instances LIMIT 1"),
+            Dump(db, "SELECT hash FROM definitions WHERE kind = 'workflow'"));
+}
+
 TEST_F(StoreTest, AnIdCommittedBeforeARestartIsADuplicateAfterIt) {
   TempDir dir("store-dup");
   const std::string db = dir.File("t.db");
