@@ -23,7 +23,21 @@ constexpr const char* kEmbeddedPrefix = "<stdlib>/";
 
 class Loader {
  public:
-  Loader(const DefinitionOptions& options, Definitions& defs) : options_(options), defs_(defs) {}
+  Loader(const DefinitionOptions& options, Definitions& defs,
+         const std::vector<TextFile>* texts = nullptr)
+      : options_(options), defs_(defs), texts_(texts) {}
+
+  // Loads `main` from its text, imports from texts_ first.
+  void RunOnText(const TextFile& main) {
+    auto file = std::make_unique<SourceFile>();
+    file->name = main.name;
+    file->text = main.text;
+    LoadFile(main.name, std::move(file));
+    if (defs_.diagnostics.errors() != 0) return;
+    std::vector<const AstFile*> files;
+    for (const AstFile& ast : asts_) files.push_back(&ast);
+    Compile(files, defs_.catalog, defs_.diagnostics);
+  }
 
   void Run() {
     for (const std::string& path : options_.paths) {
@@ -107,6 +121,17 @@ class Loader {
     std::string name = import.path.text;
     if (fs::path(name).extension() != ".takt") name += ".takt";
     std::vector<std::string> tried;
+    if (texts_ != nullptr) {
+      const std::string stem = fs::path(name).stem().string();
+      for (const TextFile& text : *texts_) {
+        if (fs::path(text.name).stem().string() != stem) continue;
+        if (Visited(text.name, &import)) return;
+        auto file = std::make_unique<SourceFile>();
+        file->name = text.name;
+        file->text = text.text;
+        return LoadFile(text.name, std::move(file));
+      }
+    }
     if (!importer.path.empty()) {
       const fs::path beside = fs::path(importer.path).parent_path() / name;
       tried.push_back(beside.string());
@@ -136,6 +161,7 @@ class Loader {
 
   const DefinitionOptions& options_;
   Definitions& defs_;
+  const std::vector<TextFile>* texts_;  // files given as text; null: from disk
   std::vector<AstFile> asts_;
   std::vector<std::string> stack_;  // ids of the files being loaded, outermost first
   std::set<std::string> done_;
@@ -147,6 +173,14 @@ class Loader {
 std::unique_ptr<Definitions> LoadDefinitions(const DefinitionOptions& options) {
   auto defs = std::make_unique<Definitions>();
   Loader(options, *defs).Run();
+  return defs;
+}
+
+std::unique_ptr<Definitions> LoadDefinitionsFromText(const TextFile& main,
+                                                     const std::vector<TextFile>& imports) {
+  auto defs = std::make_unique<Definitions>();
+  const DefinitionOptions none;
+  Loader(none, *defs, &imports).RunOnText(main);
   return defs;
 }
 

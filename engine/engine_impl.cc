@@ -90,6 +90,7 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
   }
   for (const dsl::WorkflowDef& wf : catalog.workflows) {
     WorkflowRunner& runner = runners_.emplace_back(wf);
+    runner.set_index_clock(&index_clock_);
     runner.set_version(dsl::ContentHash((wf.where.file ? wf.where.file->text : "") + shared_text));
   }
   routes_.resize(catalog.events.size());
@@ -307,7 +308,7 @@ Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
     if (!decoder_.Decode(held.body, event_, error)) {  // it decoded when it arrived
       return Status::Corruption("held event " + held.id + " no longer decodes: " + error);
     }
-    r.outcome = ApplyAccepted(event_, r);
+    r.outcome = ApplyAccepted(event_, held.body, r);
     clock_ = std::max(clock_, held.ts);
     --stats_.held;
     Count(r);
@@ -398,10 +399,11 @@ Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
     }
     reorder_.Applied(event.source, event.key, event.seq);
   }
-  return ApplyAccepted(event, result);
+  return ApplyAccepted(event, body, result);
 }
 
-Outcome EngineImpl::ApplyAccepted(const Event& event, SubmitResult& result) {
+Outcome EngineImpl::ApplyAccepted(const Event& event, std::string_view body,
+                                  SubmitResult& result) {
   // Time has come this far: timers due by this event's time fire first, in due order.
   FireTimers(event.ts, result);
   const std::vector<WorkflowRunner*>& routes = routes_[static_cast<size_t>(event.type_id)];
@@ -409,7 +411,10 @@ Outcome EngineImpl::ApplyAccepted(const Event& event, SubmitResult& result) {
     bool applied = false;
     std::string reason;
     for (WorkflowRunner* runner : routes) {
-      if (runner->Apply(event, result.commands, reason)) {
+      PinnedVersion* pinned =
+          pinned_.empty() ? nullptr : PinnedHolding(runner->def().name, event.key);
+      if (pinned != nullptr ? ApplyPinned(*pinned, body, result, reason)
+                            : runner->Apply(event, result.commands, reason)) {
         applied = true;
       } else if (result.reason.empty()) {
         result.reason = reason;
@@ -427,18 +432,18 @@ void EngineImpl::FireTimers(int64_t now, SubmitResult& result) {
   for (;;) {
     WorkflowRunner* next = nullptr;
     std::pair<int64_t, uint64_t> first;
-    for (WorkflowRunner& runner : runners_) {
+    ForEachRunner([&](WorkflowRunner& runner) {
       const auto due = runner.NextTimer();
       if (due && due->first <= now && (next == nullptr || *due < first)) {
         next = &runner;
         first = *due;
       }
-    }
+    });
     if (next == nullptr) break;
     next->FireNextTimer(result.commands, timer_cause_);
     ++stats_.timers_fired;
   }
-  for (WorkflowRunner& runner : runners_) runner.set_now(now);
+  ForEachRunner([&](WorkflowRunner& runner) { runner.set_now(now); });
 }
 
 void EngineImpl::RunRules(const Event& event, SubmitResult& result) {
@@ -483,6 +488,7 @@ void EngineImpl::Deliver(const rules::RuleDecision& signal, const Event& event,
         Current(signal.workflow, signal.index_var, signal.index_value);
     key = current ? current->instance->key.s : std::string();
   }
+  if (runner != nullptr && !key.empty()) runner = Holding(signal.workflow, key);
   SignalRecord& record = result.signals.emplace_back();
   record.workflow = signal.workflow;
   record.name = signal.name;
@@ -510,30 +516,33 @@ WorkflowRunner* EngineImpl::Runner(std::string_view workflow) {
 
 std::optional<rules::InstanceRef> EngineImpl::Find(std::string_view workflow,
                                                    std::string_view key) const {
-  for (const WorkflowRunner& runner : runners_) {
-    if (runner.def().name != workflow) continue;
-    const Instance* instance = runner.Find(key);
-    if (instance == nullptr) return std::nullopt;
-    return rules::InstanceRef{&runner.def(), instance};
-  }
-  return std::nullopt;
+  const WorkflowRunner* runner = Holding(workflow, key);
+  const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
+  if (instance == nullptr) return std::nullopt;
+  return rules::InstanceRef{&runner->def(), instance};
 }
 
 std::optional<rules::InstanceRef> EngineImpl::Current(std::string_view workflow,
                                                       std::string_view var,
                                                       const dsl::Value& value) const {
-  // Current() only tidies the index as it reads it; the instances are not changed.
-  auto* self = const_cast<EngineImpl*>(this);
-  WorkflowRunner* runner = self->Runner(workflow);
-  if (runner == nullptr) return std::nullopt;
-  const int index = runner->def().VarIndex(var);
-  const auto& indexes = runner->def().indexes;
-  if (index < 0 || std::find(indexes.begin(), indexes.end(), index) == indexes.end()) {
-    return std::nullopt;
-  }
-  const Instance* instance = runner->Current(index, value);
-  if (instance == nullptr) return std::nullopt;
-  return rules::InstanceRef{&runner->def(), instance};
+  // Current() only tidies the index as it reads it; the instances are not changed. Each
+  // version's runner has its own index: the latest on the shared index clock wins.
+  std::optional<rules::InstanceRef> best;
+  uint64_t best_at = 0;
+  ForEachRunner([&](WorkflowRunner& runner) {
+    if (runner.def().name != workflow) return;
+    const int index = runner.def().VarIndex(var);
+    const auto& indexes = runner.def().indexes;
+    if (index < 0 || std::find(indexes.begin(), indexes.end(), index) == indexes.end()) return;
+    const Instance* instance = runner.Current(index, value);
+    if (instance == nullptr) return;
+    const uint64_t at = runner.IndexedAt(*instance, index);
+    if (!best || at > best_at) {
+      best = rules::InstanceRef{&runner.def(), instance};
+      best_at = at;
+    }
+  });
+  return best;
 }
 
 std::vector<RuleInfo> EngineImpl::rules() const {
@@ -545,27 +554,36 @@ std::vector<RuleInfo> EngineImpl::rules() const {
 
 void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const {
   for (const WorkflowRunner& runner : runners_) {
-    const dsl::WorkflowDef& def = runner.def();
-    runner.ForEach([&](const Instance& instance) {
-      const dsl::StateDef& state = def.states[static_cast<size_t>(instance.state)];
-      visit(InstanceSummary{def.name, instance.key.s, state.name, state.final});
+    // The instances of every version of the workflow, in key order.
+    std::vector<std::pair<const Instance*, const dsl::WorkflowDef*>> all;
+    ForEachRunner([&](const WorkflowRunner& r) {
+      if (r.def().name != runner.def().name) return;
+      r.ForEach([&](const Instance& instance) { all.emplace_back(&instance, &r.def()); });
     });
+    if (!pinned_.empty()) {
+      std::sort(all.begin(), all.end(),
+                [](const auto& a, const auto& b) { return a.first->key.s < b.first->key.s; });
+    }
+    for (const auto& [instance, def] : all) {
+      const dsl::StateDef& state = def->states[static_cast<size_t>(instance->state)];
+      visit(InstanceSummary{def->name, instance->key.s, state.name, state.final});
+    }
   }
 }
 
 Result<InstanceInfo> EngineImpl::GetInstance(std::string_view workflow, std::string_view key) const {
-  for (const WorkflowRunner& runner : runners_) {
-    if (runner.def().name != workflow) continue;
-    const Instance* instance = runner.Find(key);
-    if (instance == nullptr) break;
-    const dsl::StateDef& state = runner.def().states[static_cast<size_t>(instance->state)];
+  const WorkflowRunner* runner = Holding(workflow, key);
+  const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
+  if (instance != nullptr) {
+    const dsl::StateDef& state = runner->def().states[static_cast<size_t>(instance->state)];
     InstanceInfo info;
-    info.workflow = runner.def().name;
+    info.workflow = runner->def().name;
     info.key = instance->key.s;
     info.state = state.name;
     info.final = state.final;
     info.lifecycle = LifecycleStateName(instance->lifecycle.state());
-    info.variables_json = runner.VariablesJson(*instance);
+    info.variables_json = runner->VariablesJson(*instance);
+    info.version = runner->version();
     return info;
   }
   return Status::NotFound(std::string(workflow) + " instance " + std::string(key) + " not found");
@@ -576,10 +594,10 @@ EngineStats EngineImpl::stats() const {
   s.rule_reload_failures = reload_failures_;
   s.active_instances = 0;
   s.instances = 0;
-  for (const WorkflowRunner& runner : runners_) {
+  ForEachRunner([&](const WorkflowRunner& runner) {
     s.active_instances += runner.active();
     s.instances += runner.size();
-  }
+  });
   return s;
 }
 

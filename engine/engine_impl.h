@@ -57,7 +57,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // The checks in PLANT.md's order, then the reorder policy, then ApplyAccepted().
   Result<Outcome> Apply(const Event& event, std::string_view body, SubmitResult& result);
   // Timers, workflows and rules for an event that passed the checks (or was released).
-  Outcome ApplyAccepted(const Event& event, SubmitResult& result);
+  Outcome ApplyAccepted(const Event& event, std::string_view body, SubmitResult& result);
   // Applies the held events that `now` (event time) lets go, into result.released.
   Status ReleaseHeld(int64_t now, SubmitResult& result);
   // Remembers the event's id: false when it was seen before.
@@ -87,6 +87,27 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   void Deliver(const rules::RuleDecision& signal, const Event& event, const std::string& emitted_by,
                SubmitResult& result);
   WorkflowRunner* Runner(std::string_view workflow);
+
+  // Versions pinned by their instances (engine_store.cc): an instance runs on the version of
+  // its workflow it started on, compiled again from the store, until it ends.
+  struct PinnedVersion {
+    std::unique_ptr<dsl::Definitions> definitions;
+    std::unique_ptr<EventDecoder> decoder;  // its own catalog's event types and fields
+    std::unique_ptr<WorkflowRunner> runner;
+  };
+  // The pinned version of `workflow` holding instance `key`, or null (the loaded one may).
+  PinnedVersion* PinnedHolding(std::string_view workflow, std::string_view key) const;
+  // The runner holding `key`: a pinned version's, else the loaded version's (null when there
+  // is no such workflow).
+  WorkflowRunner* Holding(std::string_view workflow, std::string_view key) const;
+  // Applies `body` to a pinned instance: decoded with its version's catalog.
+  bool ApplyPinned(PinnedVersion& pinned, std::string_view body, SubmitResult& result,
+                   std::string& reason);
+  // The pinned version `hash` of `workflow`, compiled from the store on first use.
+  Result<PinnedVersion*> Pinned(std::string_view workflow, std::string_view hash);
+  // Every runner: the loaded versions', then the pinned ones'.
+  template <typename Visit>
+  void ForEachRunner(Visit visit) const;
   // Loads and tests rules_dir in a fresh set; touches nothing of the engine's, so it may run on
   // the watcher's thread.
   Result<std::unique_ptr<rules::RuleSet>> PrepareRules() const;
@@ -134,6 +155,9 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   ReorderBuffer reorder_;
   int64_t clock_ = INT64_MIN;  // the latest event time seen, for the reorder policy's waits
   std::vector<HeldEvent> ready_;   // reused by ReleaseHeld()
+  std::vector<std::unique_ptr<PinnedVersion>> pinned_;
+  Event pinned_event_;  // decoded for a pinned version; reused
+  uint64_t index_clock_ = 0;  // shared by all runners: see WorkflowRunner::set_index_clock
   std::vector<std::string> moved_keys_;
 
   // With a store only.
@@ -150,6 +174,14 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   std::string encoded_state_;
   std::vector<SubmitResult> single_;  // Submit() as a batch of one
 };
+
+template <typename Visit>
+void EngineImpl::ForEachRunner(Visit visit) const {
+  // Runners are the engine's own state; visiting them does not change the engine.
+  auto* self = const_cast<EngineImpl*>(this);
+  for (WorkflowRunner& runner : self->runners_) visit(runner);
+  for (const auto& pinned : self->pinned_) visit(*pinned->runner);
+}
 
 }  // namespace takt
 

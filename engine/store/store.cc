@@ -283,6 +283,19 @@ Status Store::PutDefinition(std::string_view hash, std::string_view kind, std::s
       .Run();
 }
 
+Result<StoredDefinition> Store::Definition(std::string_view hash) {
+  Result<Statement> s =
+      db_.Prepare("SELECT kind, name, file, text, imports FROM definitions WHERE hash = ?1");
+  if (!s.ok()) return s.status();
+  s.value().Bind(1, hash);
+  Result<bool> row = s.value().Step();
+  if (!row.ok()) return row.status();
+  if (!row.value()) return Status::NotFound("no definition version " + std::string(hash));
+  const Statement& r = s.value();
+  return StoredDefinition{std::string(r.Text(0)), std::string(r.Text(1)), std::string(r.Text(2)),
+                          std::string(r.Text(3)), std::string(r.Text(4))};
+}
+
 Status Store::SetCursor(std::string_view name, int64_t position) {
   return set_cursor_.Bind(1, name).Bind(2, position).Run();
 }

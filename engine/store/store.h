@@ -69,6 +69,12 @@ struct HeldRow {
   int64_t seq = 0, ts = 0;
 };
 
+// A definition version as stored: enough to compile it again.
+struct StoredDefinition {
+  std::string kind, name, file, text;
+  std::string imports;  // JSON [[file, text], ...]
+};
+
 struct OutcomeCounts {
   uint64_t by_outcome[6] = {};  // indexed by Outcome; a released event under its final outcome
   uint64_t commands = 0;
@@ -108,6 +114,8 @@ class Store {
   Status PutDefinition(std::string_view hash, std::string_view kind, std::string_view name,
                        std::string_view file, std::string_view text, std::string_view imports,
                        int64_t pos);
+  // kNotFound when no version `hash` was stored.
+  Result<StoredDefinition> Definition(std::string_view hash);
   Status SetCursor(std::string_view name, int64_t position);
   Result<int64_t> Cursor(std::string_view name);
 

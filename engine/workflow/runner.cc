@@ -35,7 +35,7 @@ bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, s
     for (size_t i = 0; i < def_.indexes.size(); ++i) {
       const int var = def_.indexes[i];
       indexes_[var][IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
-      instance.indexed_at[i] = ++index_clock_;
+      instance.indexed_at[i] = ++*index_clock_;
     }
     if (journal_ != nullptr) instance.created_pos = journal_->pos;
     Run(def_.start_actions, instance, &event.fields, event.id, commands);
@@ -205,7 +205,7 @@ void WorkflowRunner::Reindex(int var, const dsl::Value& old_value, Instance& ins
   }
   by_value[IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
   const auto slot = std::find(def_.indexes.begin(), def_.indexes.end(), var) - def_.indexes.begin();
-  instance.indexed_at[static_cast<size_t>(slot)] = ++index_clock_;
+  instance.indexed_at[static_cast<size_t>(slot)] = ++*index_clock_;
 }
 
 const Instance* WorkflowRunner::Current(int var, const dsl::Value& value) {
@@ -222,6 +222,11 @@ const Instance* WorkflowRunner::Current(int var, const dsl::Value& value) {
     if (!def_.states[static_cast<size_t>((*i)->state)].final) return *i;
   }
   return nullptr;
+}
+
+uint64_t WorkflowRunner::IndexedAt(const Instance& instance, int var) const {
+  const auto slot = std::find(def_.indexes.begin(), def_.indexes.end(), var) - def_.indexes.begin();
+  return instance.indexed_at[static_cast<size_t>(slot)];
 }
 
 const Instance* WorkflowRunner::Find(std::string_view key) const {
@@ -340,7 +345,7 @@ Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
       return Status::InvalidArgument(what + ": index times are not counts");
     }
     instance.indexed_at.push_back(at.get<uint64_t>());
-    index_clock_ = std::max(index_clock_, instance.indexed_at.back());
+    *index_clock_ = std::max(*index_clock_, instance.indexed_at.back());
   }
   const dsl::StateDef& at = def_.states[static_cast<size_t>(state_index)];
   for (const nlohmann::json& t : timers) {
@@ -388,7 +393,7 @@ void WorkflowRunner::Clear() {
   instances_.clear();
   for (auto& [var, by_value] : indexes_) by_value.clear();
   active_ = 0;
-  index_clock_ = 0;
+  *index_clock_ = 0;
 }
 
 }  // namespace takt

@@ -50,6 +50,11 @@ class WorkflowRunner {
 
   // Keeps a journal of changes in `journal` from now on (null: none). Not owned.
   void set_journal(RunnerJournal* journal) { journal_ = journal; }
+  // Counts index updates on `clock` (not owned) instead of a clock of its own, so that the
+  // runners of several versions of one workflow order their instances on one time line.
+  void set_index_clock(uint64_t* clock) { index_clock_ = clock; }
+  // When `instance` took its current value of index variable `var`, on the index clock.
+  uint64_t IndexedAt(const Instance& instance, int var) const;
   // Content hash of the definition this runner runs, recorded with each instance.
   void set_version(std::string version) { version_ = std::move(version); }
   const std::string& version() const { return version_; }
@@ -110,7 +115,8 @@ class WorkflowRunner {
   std::string emitted_by_;  // "workflow NAME"
   // Per index variable: value (as JSON text) -> instances that took it, oldest first.
   std::unordered_map<int, std::unordered_map<std::string, std::vector<Instance*>>> indexes_;
-  uint64_t index_clock_ = 0;  // ticks each time an instance takes an index value
+  uint64_t own_index_clock_ = 0;
+  uint64_t* index_clock_ = &own_index_clock_;  // ticks each time an instance takes an index value
   RunnerJournal* journal_ = nullptr;
   std::string version_;
   int64_t now_ = 0;

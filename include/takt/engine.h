@@ -146,6 +146,7 @@ struct InstanceInfo {
   std::string state;
   bool final = false;
   std::string lifecycle;       // "active" or "completed"
+  std::string version;         // content hash of the workflow version it runs on
   std::string variables_json;  // a JSON object of the instance variables
 };
 

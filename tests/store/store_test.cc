@@ -307,7 +307,7 @@ TEST(TraceTest, AnOrderHeldByARuleShowsWhyAndByWhichVersion) {
   EXPECT_EQ(TraceInstance(db, "MO-404", false).status().code(), Code::kNotFound);
 }
 
-TEST(StrandedTest, ANewDefinitionThatDropsARunningStateIsFlaggedAndRefused) {
+TEST(StrandedTest, ANewDefinitionThatDropsARunningStateIsFlaggedAndOldInstancesStayOnTheirs) {
   TempDir dir("store-stranded");
   const std::string db = dir.File("t.db");
   const std::vector<std::string> events = {
@@ -333,12 +333,88 @@ TEST(StrandedTest, ANewDefinitionThatDropsARunningStateIsFlaggedAndRefused) {
             std::string::npos) << stranded[0];
   EXPECT_TRUE(StrandedInstances(db, DefinitionOptions{{"workflows"}, ""}).value().empty());
 
+  // They are not lost for that: each goes on on the version it started on, while new orders
+  // start on the new one.
+  EngineOptions options = PlantOptions(db);
+  options.workflow_paths = {renamed};
+  for (int run = 0; run < 2; ++run) {  // the pinning holds across restarts too
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    if (run == 0) {
+      EXPECT_EQ(engine.value()->Submit(
+          R"({"id":"m1","source":"mes","type":"order.started","key":"MO-1","seq":1,"ts":2000,"data":{}})")
+                    .value().outcome, Outcome::kApplied);
+      EXPECT_EQ(engine.value()->Submit(
+          R"({"id":"o3","source":"odoo","type":"order.released","key":"MO-3","seq":1,"ts":3000,"data":{"asset":"A3"}})")
+                    .value().outcome, Outcome::kApplied);
+    }
+    const InstanceInfo mo1 = engine.value()->GetInstance("production_order", "MO-1").value();
+    const InstanceInfo mo2 = engine.value()->GetInstance("production_order", "MO-2").value();
+    const InstanceInfo mo3 = engine.value()->GetInstance("production_order", "MO-3").value();
+    EXPECT_EQ(mo1.state, "executing");
+    EXPECT_EQ(mo2.state, "released");
+    EXPECT_EQ(mo3.state, "waiting");
+    EXPECT_EQ(mo1.version, mo2.version);
+    EXPECT_NE(mo1.version, mo3.version);
+    EXPECT_EQ(engine.value()->stats().instances, 3u);
+  }
+  EXPECT_EQ(Dump(db, "SELECT key, state FROM instances ORDER BY key"),
+            "MO-1|executing\nMO-2|released\nMO-3|waiting\n");
+}
+
+TEST(StrandedTest, RulesReachInstancesOfEveryVersionAndTheLatestOnAnAssetIsCurrent) {
+  TempDir dir("store-versions-rules");
+  const std::string db = dir.File("t.db");
+  (void)Report(PlantOptions(db), {
+      R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1000,"data":{"asset":"A1"}})",
+      R"({"id":"m1","source":"mes","type":"order.started","key":"MO-1","seq":1,"ts":2000,"data":{}})"});
+  std::string text = test::ReadFile("workflows/production_order.takt");
+  for (const std::string from : {"start released on", "state released {"}) {
+    text.replace(text.find(from), from.size(),
+                 from == "state released {" ? "state waiting {" : "start waiting on");
+  }
+  const std::string renamed = dir.File("renamed.takt");
+  test::WriteFile(renamed, text);
   EngineOptions options = PlantOptions(db);
   options.workflow_paths = {renamed};
   auto engine = Engine::Open(options);
-  ASSERT_FALSE(engine.ok());
-  EXPECT_NE(engine.status().message().find("MO-1 is in state released"), std::string::npos)
-      << engine.status().message();
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  auto alarm = [](const std::string& id, int64_t ts) {
+    return R"({"id":")" + id + R"(","source":"scada","type":"alarm","key":"A1","seq":1,"ts":)" +
+           std::to_string(ts) + R"(,"data":{"asset":"A1","code":"HOT","severity":4}})";
+  };
+  // R2 finds the order on A1, which runs on the old version, and holds it.
+  SubmitResult first = engine.value()->Submit(alarm("s1", 3000)).value();
+  ASSERT_EQ(first.signals.size(), 1u);
+  EXPECT_TRUE(first.signals[0].delivered);
+  EXPECT_EQ(first.signals[0].key, "MO-1");
+  EXPECT_EQ(engine.value()->GetInstance("production_order", "MO-1").value().state, "on_hold");
+  // A later order on A1, on the new version, is the current one now.
+  ASSERT_TRUE(engine.value()->Submit(
+      R"({"id":"o2","source":"odoo","type":"order.released","key":"MO-2","seq":1,"ts":4000,"data":{"asset":"A1"}})").ok());
+  ASSERT_TRUE(engine.value()->Submit(
+      R"({"id":"m2","source":"mes","type":"order.started","key":"MO-2","seq":1,"ts":5000,"data":{}})").ok());
+  SubmitResult second = engine.value()->Submit(alarm("s2", 6000)).value();
+  ASSERT_EQ(second.signals.size(), 1u);
+  EXPECT_EQ(second.signals[0].key, "MO-2");
+  EXPECT_EQ(engine.value()->GetInstance("production_order", "MO-2").value().state, "on_hold");
+}
+
+TEST(StrandedTest, AVersionThatCannotBeCompiledAgainLeavesItsInstancesOnTheLoadedOne) {
+  TempDir dir("store-lost-version");
+  const std::string db = dir.File("t.db");
+  (void)Report(PlantOptions(db), {
+      R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1000,"data":{"asset":"A1"}})"});
+  test::Execute(db, "UPDATE instances SET version = 'feedfeedfeedfeed'");
+  std::vector<std::string> logged;
+  EngineOptions options = PlantOptions(db);
+  options.on_log = [&](LogLevel, std::string_view m) { logged.emplace_back(m); };
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_EQ(engine.value()->GetInstance("production_order", "MO-1").value().state, "released");
+  bool warned = false;
+  for (const std::string& m : logged) warned |= m.find("cannot be compiled again") != std::string::npos;
+  EXPECT_TRUE(warned);
 }
 
 }  // namespace
