@@ -101,9 +101,9 @@ class ChainWalk {
       r.key = e.Text(4);
       r.seq = e.Int(5);
       r.ts = e.Int(6);
-      const std::string_view outcome = e.Text(7);
-      for (int o = 0; o < 6; ++o) {
-        if (outcome == OutcomeName(static_cast<Outcome>(o))) r.outcome = static_cast<Outcome>(o);
+      if (!OutcomeByName(e.Text(7), r.outcome)) {
+        return Broken("event at position " + std::to_string(r.pos) + " has an unknown outcome '" +
+                      std::string(e.Text(7)) + "'");
       }
       r.reason = e.Text(8);
       r.body = e.Text(9);

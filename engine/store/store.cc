@@ -18,6 +18,16 @@ std::string_view Connector(std::string_view command) {
 
 }  // namespace
 
+bool OutcomeByName(std::string_view name, Outcome& out) {
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    if (name == OutcomeName(static_cast<Outcome>(o))) {
+      out = static_cast<Outcome>(o);
+      return true;
+    }
+  }
+  return false;
+}
+
 Store::Store(Database db) : db_(std::move(db)) {}
 
 Store::~Store() {
@@ -368,10 +378,9 @@ Result<OutcomeCounts> Store::Counts() {
       "SELECT coalesce(h.outcome, e.outcome), count(*) FROM events e "
       "LEFT JOIN held h ON h.pos = e.pos GROUP BY 1",
       [&](const Statement& r) {
-        for (int o = 0; o < 6; ++o) {
-          if (r.Text(0) == OutcomeName(static_cast<Outcome>(o))) {
-            counts.by_outcome[o] = static_cast<uint64_t>(r.Int(1));
-          }
+        Outcome outcome;
+        if (OutcomeByName(r.Text(0), outcome)) {
+          counts.by_outcome[static_cast<int>(outcome)] = static_cast<uint64_t>(r.Int(1));
         }
         return Status();
       }));

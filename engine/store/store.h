@@ -75,8 +75,13 @@ struct StoredDefinition {
   std::string imports;  // JSON [[file, text], ...]
 };
 
+// How many values Outcome has; kHeld is the last.
+constexpr int kOutcomeCount = static_cast<int>(Outcome::kHeld) + 1;
+// The Outcome that OutcomeName() names `name`, as the store writes it; false for none.
+bool OutcomeByName(std::string_view name, Outcome& out);
+
 struct OutcomeCounts {
-  uint64_t by_outcome[6] = {};  // indexed by Outcome; a released event under its final outcome
+  uint64_t by_outcome[kOutcomeCount] = {};  // by Outcome; a released event under its final one
   uint64_t commands = 0;
   uint64_t last_pos = 0;
 };

@@ -254,6 +254,14 @@ TEST_F(AuditTest, AnEditedEventIsFound) {
   EXPECT_NE(v.problem.find("does not match its hash"), std::string::npos) << v.problem;
 }
 
+TEST_F(AuditTest, AnOutcomeEditedToNoOutcomeAtAllIsFound) {
+  test::Execute(db_, "UPDATE events SET outcome = 'approved' WHERE pos = "
+                     "(SELECT min(pos) FROM events WHERE outcome = 'applied')");
+  const AuditVerification v = VerifyAudit(db_).value();
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.problem.find("has an unknown outcome 'approved'"), std::string::npos) << v.problem;
+}
+
 TEST_F(AuditTest, AnEditedCommandRecordIsFound) {
   test::Execute(db_, "UPDATE audit SET detail = replace(detail, '\"high\"', '\"normal\"') "
                      "WHERE seq = (SELECT min(seq) FROM audit WHERE detail LIKE '%\"high\"%')");
