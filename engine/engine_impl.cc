@@ -388,16 +388,15 @@ Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
                     " (its owner is " + def.owner + ")";
     return Outcome::kOwnershipViolation;
   }
-  if (reorder_.PolicyFor(event.source) != nullptr) {
-    if (reorder_.Ahead(event.source, event.key, event.seq)) {
-      result.reason = "seq " + std::to_string(event.seq) + " of " + std::string(event.source) +
-                      "/" + std::string(event.key) + " is ahead of " +
-                      std::to_string(reorder_.Next(event.source, event.key)) + ": held back";
-      reorder_.Hold(HeldEvent{position_, std::string(event.source), std::string(event.key),
-                              std::string(event.id), std::string(body), event.seq, event.ts});
-      return Outcome::kHeld;
-    }
-    reorder_.Applied(event.source, event.key, event.seq);
+  int64_t next = 0;
+  if (reorder_.PolicyFor(event.source) != nullptr &&
+      !reorder_.Arrive(event.source, event.key, event.seq, next)) {
+    result.reason = "seq " + std::to_string(event.seq) + " of " + std::string(event.source) +
+                    "/" + std::string(event.key) + " is ahead of " + std::to_string(next) +
+                    ": held back";
+    reorder_.Hold(HeldEvent{position_, std::string(event.source), std::string(event.key),
+                            std::string(event.id), std::string(body), event.seq, event.ts});
+    return Outcome::kHeld;
   }
   return ApplyAccepted(event, body, result);
 }

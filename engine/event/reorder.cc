@@ -18,9 +18,20 @@ const ReorderPolicy* ReorderBuffer::PolicyFor(std::string_view source) const {
   return nullptr;
 }
 
-bool ReorderBuffer::Ahead(std::string_view source, std::string_view key, int64_t seq) const {
-  auto it = keys_.find(KeyOf(source, key));
-  return seq > (it == keys_.end() ? 1 : it->second.next);
+ReorderBuffer::KeyState& ReorderBuffer::StateOf(std::string_view source, std::string_view key) {
+  key_.assign(source.data(), source.size());
+  key_ += '\0';
+  key_.append(key.data(), key.size());
+  return keys_[key_];
+}
+
+bool ReorderBuffer::Arrive(std::string_view source, std::string_view key, int64_t seq,
+                           int64_t& next) {
+  KeyState& state = StateOf(source, key);
+  next = state.next;
+  if (seq > state.next) return false;
+  if (seq == state.next) state.next = seq + 1;
+  return true;
 }
 
 void ReorderBuffer::Hold(HeldEvent event) {
@@ -33,11 +44,6 @@ void ReorderBuffer::Hold(HeldEvent event) {
   state.held.emplace(slot, std::move(event));
   waiting_.insert(k);
   ++held_count_;
-}
-
-void ReorderBuffer::Applied(std::string_view source, std::string_view key, int64_t seq) {
-  KeyState& state = keys_[KeyOf(source, key)];
-  if (seq == state.next) state.next = seq + 1;
 }
 
 void ReorderBuffer::Release(KeyState& state, bool all, std::vector<HeldEvent>& out) {
@@ -76,7 +82,7 @@ int64_t ReorderBuffer::Next(std::string_view source, std::string_view key) const
 }
 
 void ReorderBuffer::SetNext(std::string_view source, std::string_view key, int64_t next) {
-  keys_[KeyOf(source, key)].next = next;
+  StateOf(source, key).next = next;
 }
 
 void ReorderBuffer::Clear() {

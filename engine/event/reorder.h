@@ -29,11 +29,11 @@ class ReorderBuffer {
 
   // The policy of `source`, or null when it is strict.
   const ReorderPolicy* PolicyFor(std::string_view source) const;
-  // Is `seq` ahead of the next one expected for (source, key)? Sequences start at 1.
-  bool Ahead(std::string_view source, std::string_view key, int64_t seq) const;
+  // An event of (source, key) with `seq` arrives. In turn (or late), it is to be applied now,
+  // and the next expected seq moves past it: true. Ahead of the next expected (sequences start
+  // at 1), it must be held: false, with that next expected seq in `next`.
+  bool Arrive(std::string_view source, std::string_view key, int64_t seq, int64_t& next);
   void Hold(HeldEvent event);
-  // `seq` of (source, key) was applied on arrival: the next expected moves past it.
-  void Applied(std::string_view source, std::string_view key, int64_t seq);
   // Appends to `out`, in the order to apply them, the held events whose turn has come and those
   // whose limits are reached at event time `now` (the gap before them is then given up); `keys`
   // gets the (source, key)s whose next expected seq moved, as "source\0key".
@@ -51,6 +51,8 @@ class ReorderBuffer {
     std::map<int64_t, HeldEvent> held;  // by seq
   };
   static std::string KeyOf(std::string_view source, std::string_view key);
+  // The state of (source, key), created when new; looked up through a reused key buffer.
+  KeyState& StateOf(std::string_view source, std::string_view key);
   // Moves the events of `state` that are next in turn (or all, when `all`) into `out`.
   void Release(KeyState& state, bool all, std::vector<HeldEvent>& out);
 
@@ -58,6 +60,7 @@ class ReorderBuffer {
   std::unordered_map<std::string, KeyState> keys_;  // "source\0key"
   std::set<std::string> waiting_;                   // keys with held events
   size_t held_count_ = 0;
+  std::string key_;  // reused by StateOf()
 };
 
 }  // namespace takt
