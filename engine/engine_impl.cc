@@ -451,10 +451,12 @@ void EngineImpl::RunRules(const Event& event, SubmitResult& result) {
     ++stats_.rule_evaluations;
     Status s = rules_->Evaluate(*rule, event, *this, decisions_, store_ ? &state_key_ : nullptr);
     if (s.ok() && store_ != nullptr) {
-      ChangedRuleState& changed = changed_rule_states_[rule->name + '\0' + state_key_];
-      changed.rule = rule->name;
-      changed.key = state_key_;
-      changed.pos = static_cast<int64_t>(position_);
+      rule_state_id_.assign(rule->name);
+      rule_state_id_ += '\0';
+      rule_state_id_ += state_key_;
+      auto [changed, first] = changed_rule_states_.try_emplace(rule_state_id_);
+      if (first) changed->second = ChangedRuleState{rule->name, state_key_, 0};
+      changed->second.pos = static_cast<int64_t>(position_);
     }
     if (!s.ok()) {
       ++stats_.rule_errors;

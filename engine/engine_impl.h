@@ -170,7 +170,8 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
     int64_t pos = 0;
   };
   std::unordered_map<std::string, ChangedRuleState> changed_rule_states_;  // by rule + key
-  std::string state_key_;  // reused for every evaluation
+  std::string state_key_;      // reused for every evaluation
+  std::string rule_state_id_;  // reused: rule name + '\0' + state key
   std::string encoded_state_;
   std::vector<SubmitResult> single_;  // Submit() as a batch of one
 };
