@@ -181,6 +181,33 @@ TEST_F(StoreTest, AFullDatabaseRefusesTheBatchWholeAndTheEngineGoesOn) {
   EXPECT_EQ(test::IntegrityCheck(db), "ok");
 }
 
+TEST(StoreRulesTest, AStateThatCannotBeSavedIsARuleErrorAndTheOldStateStays) {
+  TempDir dir("store-rule-state");
+  test::WriteFile(dir.File("keys.lua"), R"(return rule "keys" {
+  on = "alarm",
+  decide = function(ev, state)
+    state.n = (state.n or 0) + 1
+    if ev.data.severity == 4 then state[{}] = 1 end
+  end })");
+  EngineOptions options = PlantOptions(dir.File("t.db"));
+  options.rules_dir = dir.path();
+  auto alarm = [](const std::string& id, int severity) {
+    return R"({"id":")" + id + R"(","source":"scada","type":"alarm","key":"A1","seq":1,"ts":1,)" +
+           R"("data":{"asset":"A1","code":"X","severity":)" + std::to_string(severity) + "}}";
+  };
+  {
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    EXPECT_TRUE(engine.value()->Submit(alarm("s1", 1)).value().rule_errors.empty());
+    const SubmitResult bad = engine.value()->Submit(alarm("s2", 4)).value();
+    ASSERT_EQ(bad.rule_errors.size(), 1u);
+    EXPECT_NE(bad.rule_errors[0].message.find("keys must be strings, numbers or booleans, not a table"),
+              std::string::npos) << bad.rule_errors[0].message;
+  }
+  // What was saved is the state from before the failed evaluation: n = 1.
+  EXPECT_EQ(Dump(dir.File("t.db"), "SELECT state FROM rule_state WHERE rule = 'keys'"), "{s1:ni1;}\n");
+}
+
 TEST(StoreFilesTest, AFileThatIsNotADatabaseIsRefusedClearly) {
   TempDir dir("store-garbage");
   const std::string path = dir.File("garbage.db");
