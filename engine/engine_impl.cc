@@ -74,7 +74,8 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
       decoder_(definitions_->catalog),
       rules_(std::move(rules)),
       limits_(LimitsOf(options_)),
-      reorder_(options_.reorder) {
+      reorder_(options_.reorder),
+      queue_(kMaxGroupEvents) {
   const dsl::Catalog& catalog = definitions_->catalog;
   runners_.reserve(catalog.workflows.size());
   // A workflow's version covers its own file and the files that declare without workflows
@@ -101,7 +102,7 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
   }
 }
 
-EngineImpl::~EngineImpl() { watcher_.reset(); }
+EngineImpl::~EngineImpl() { (void)Close(); }
 
 Status EngineImpl::StartWatching() {
   if (!options_.watch_rules || options_.rules_dir.empty()) return Status();
@@ -154,6 +155,8 @@ Status EngineImpl::SwapIn(std::unique_ptr<rules::RuleSet> next) {
 }
 
 Status EngineImpl::ReloadRules() {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  if (closed_) return Closed();
   if (rules_ == nullptr) return Status::InvalidArgument("the engine was opened without rules");
   Result<std::unique_ptr<rules::RuleSet>> next = PrepareRules();
   if (!next.ok()) {
@@ -179,19 +182,9 @@ void EngineImpl::SwapInPending() {
   }
 }
 
-Status EngineImpl::Submit(std::string_view event_json, SubmitResult& result) {
-  if (store_ != nullptr) {
-    single_.resize(1);
-    TAKT_RETURN_IF_ERROR(SubmitBatch({event_json}, single_, nullptr));
-    std::swap(result, single_[0]);
-    return Status();
-  }
-  SwapInPending();  // a reload the watcher prepared: swap it in between two events
-  return SubmitOne(event_json, result);
-}
-
-Status EngineImpl::SubmitBatch(const std::vector<std::string_view>& events,
-                               std::vector<SubmitResult>& results, const InputCursor* cursor) {
+Status EngineImpl::ApplyBatch(const std::vector<std::string_view>& events,
+                              std::vector<SubmitResult>& results,
+                              const std::vector<const InputCursor*>& cursors) {
   SwapInPending();  // between batches, so that a batch runs on one rule set
   results.resize(events.size());
   if (store_ == nullptr) {
@@ -202,7 +195,7 @@ Status EngineImpl::SubmitBatch(const std::vector<std::string_view>& events,
   const uint64_t position_before = position_;
   Status status = store_->Begin();
   for (size_t i = 0; status.ok() && i < events.size(); ++i) status = SubmitOne(events[i], results[i]);
-  if (status.ok()) status = FlushBatch(cursor);
+  if (status.ok()) status = FlushBatch(cursors);
   if (status.ok()) status = store_->Commit();
   if (status.ok()) {
     ++stats_.batches;
@@ -221,26 +214,6 @@ Status EngineImpl::SubmitBatch(const std::vector<std::string_view>& events,
                            reloaded.message());
   }
   return status;
-}
-
-Result<uint64_t> EngineImpl::CursorPosition(std::string_view name) {
-  if (store_ == nullptr) return uint64_t{0};
-  Result<int64_t> position = store_->Cursor(name);
-  if (!position.ok()) return position.status();
-  return static_cast<uint64_t>(position.value());
-}
-
-Status EngineImpl::ForEachCommand(const std::function<void(const Command&)>& visit) {
-  if (store_ == nullptr) return Status::InvalidArgument("the engine has no store");
-  Command command;
-  return store_->ForEachCommand([&](const store::CommandRow& row) {
-    command.id.assign(row.id);
-    command.name.assign(row.name);
-    command.payload_json.assign(row.payload);
-    command.caused_by.assign(row.caused_by);
-    command.emitted_by.assign(row.emitted_by);
-    visit(command);
-  });
 }
 
 Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) {
@@ -547,6 +520,7 @@ std::optional<rules::InstanceRef> EngineImpl::Current(std::string_view workflow,
 }
 
 std::vector<RuleInfo> EngineImpl::rules() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
   std::vector<RuleInfo> out;
   if (rules_ == nullptr) return out;
   for (const auto& rule : rules_->rules()) out.push_back(RuleInfo{rule->name, rule->file, rule->version});
@@ -554,6 +528,7 @@ std::vector<RuleInfo> EngineImpl::rules() const {
 }
 
 void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const {
+  std::lock_guard<std::mutex> lock(state_mu_);
   for (const WorkflowRunner& runner : runners_) {
     // The instances of every version of the workflow, in key order.
     std::vector<std::pair<const Instance*, const dsl::WorkflowDef*>> all;
@@ -573,6 +548,7 @@ void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&
 }
 
 Result<InstanceInfo> EngineImpl::GetInstance(std::string_view workflow, std::string_view key) const {
+  std::lock_guard<std::mutex> lock(state_mu_);
   const WorkflowRunner* runner = Holding(workflow, key);
   const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
   if (instance != nullptr) {
@@ -591,6 +567,7 @@ Result<InstanceInfo> EngineImpl::GetInstance(std::string_view workflow, std::str
 }
 
 EngineStats EngineImpl::stats() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
   EngineStats s = stats_;
   s.rule_reload_failures = reload_failures_;
   s.active_instances = 0;
@@ -607,10 +584,6 @@ std::vector<std::string> EngineImpl::workflows() const {
   for (const WorkflowRunner& runner : runners_) names.push_back(runner.def().name);
   return names;
 }
-
-}  // namespace takt
-
-namespace takt {
 
 void EngineImpl::Log(LogLevel level, std::string_view message) const {
   if (options_.on_log) options_.on_log(level, message);

@@ -5,6 +5,9 @@
 // commands are written as it is applied, the changed instances, rule states and sequence
 // positions at the end of the batch, then the commit, and only then are the results returned.
 // A failed commit puts the engine back to what the database holds (engine_store.cc).
+// Threads (engine_submit.cc): submissions go through a CommitQueue, and everything that reads
+// or changes the engine's state holds state_mu_; the methods below marked "caller holds
+// state_mu_" assume it.
 #ifndef TAKT_ENGINE_ENGINE_IMPL_H_
 #define TAKT_ENGINE_ENGINE_IMPL_H_
 
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "dsl/catalog.h"
+#include "engine/commit_queue.h"
 #include "engine/event/decode.h"
 #include "engine/event/reorder.h"
 #include "engine/rules/reloader.h"
@@ -41,8 +45,12 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status SubmitBatch(const std::vector<std::string_view>& events, std::vector<SubmitResult>& results,
                      const InputCursor* cursor) override;
   Result<uint64_t> CursorPosition(std::string_view name) override;
-  bool durable() const override { return store_ != nullptr; }
+  bool durable() const override { return durable_; }
   Status ForEachCommand(const std::function<void(const Command&)>& visit) override;
+  Result<std::vector<PendingCommand>> PendingCommands(size_t max) override;
+  Status MarkDelivered(std::string_view command_id) override;
+  Status MarkFailed(std::string_view command_id, std::string_view error, bool give_up) override;
+  Status Close() override;
   void ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const override;
   Result<InstanceInfo> GetInstance(std::string_view workflow, std::string_view key) const override;
   EngineStats stats() const override;
@@ -52,6 +60,21 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status ReloadRules() override;
 
  private:
+  // engine_submit.cc: a group of submissions from the CommitQueue, applied as one batch.
+  void ApplyGroup(const std::vector<CommitQueue::Submission*>& group);
+  // Events in order as one unit, with a store in one transaction with the cursors. Caller
+  // holds state_mu_.
+  Status ApplyBatch(const std::vector<std::string_view>& events, std::vector<SubmitResult>& results,
+                    const std::vector<const InputCursor*>& cursors);
+  // Hands the results' commands to options_.on_command, released events' included. Called
+  // without state_mu_, so that the callback may query the engine.
+  void CallOnCommand(const std::vector<SubmitResult>& results) const;
+  void CallOnCommand(const SubmitResult& result) const;
+  // Fails a call that may not be made from on_command, or on a closed engine.
+  Status CheckCanSubmit() const;
+  Status CheckOutbox() const;
+  static Status Closed() { return Status::InvalidArgument("the engine is closed"); }
+
   // One event: decode, the checks, workflows, rules; with a store also its rows.
   Status SubmitOne(std::string_view event_json, SubmitResult& result);
   // The checks in PLANT.md's order, then the reorder policy, then ApplyAccepted().
@@ -79,7 +102,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // The audit and outbox rows of what an event caused; `audit` carries the event's fields.
   Status RecordEffects(store::AuditRow& audit, const Transition* own, SubmitResult& result);
   // The end of a batch: changed instances, rule states, sequence positions and the cursor.
-  Status FlushBatch(const InputCursor* cursor);
+  Status FlushBatch(const std::vector<const InputCursor*>& cursors);
   // Replaces all in-memory state by what the database holds.
   Status LoadFromStore();
   Status RecordDefinitions();
@@ -173,7 +196,19 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   std::string state_key_;      // reused for every evaluation
   std::string rule_state_id_;  // reused: rule name + '\0' + state key
   std::string encoded_state_;
-  std::vector<SubmitResult> single_;  // Submit() as a batch of one
+
+  // Threads.
+  // The most events one group commit takes from the queue: enough to amortise a commit over
+  // many small submissions, few enough to keep one transaction's latency near a batch's.
+  static constexpr size_t kMaxGroupEvents = 4096;
+  mutable std::mutex state_mu_;  // everything above, while applying or reading
+  CommitQueue queue_;
+  bool durable_ = false;
+  bool closed_ = false;
+  // A group of several submissions, merged into one batch; the leader's, reused.
+  std::vector<std::string_view> group_events_;
+  std::vector<SubmitResult> group_results_;
+  std::vector<const InputCursor*> group_cursors_;
 };
 
 template <typename Visit>

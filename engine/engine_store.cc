@@ -21,6 +21,7 @@ Status EngineImpl::OpenStore() {
   Result<std::unique_ptr<store::Store>> opened = store::Store::Open(options);
   if (!opened.ok()) return opened.status();
   store_ = std::move(opened).value();
+  durable_ = true;
   for (WorkflowRunner& runner : runners_) runner.set_journal(&journal_);
   TAKT_RETURN_IF_ERROR(LoadFromStore());
   return RecordDefinitions();
@@ -365,7 +366,7 @@ Status EngineImpl::RecordEffects(store::AuditRow& audit, const Transition* own,
   return Status();
 }
 
-Status EngineImpl::FlushBatch(const InputCursor* cursor) {
+Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
   std::string variables, indexed_at, timers;
   for (const auto& [runner, instance] : journal_.changed) {
     const dsl::StateDef& state = runner->def().states[static_cast<size_t>(instance->state)];
@@ -397,7 +398,8 @@ Status EngineImpl::FlushBatch(const InputCursor* cursor) {
     TAKT_RETURN_IF_ERROR(store_->PutSequence(store::SequenceRow{
         source, seq_key, s.last_seq, s.gaps, s.late, reorder_.Next(source, seq_key)}));
   }
-  if (cursor != nullptr) {
+  for (const InputCursor* cursor : cursors) {
+    if (cursor == nullptr) continue;
     TAKT_RETURN_IF_ERROR(store_->SetCursor(cursor->name, static_cast<int64_t>(cursor->position)));
   }
   return Status();

@@ -74,6 +74,10 @@ CREATE TABLE definitions (       -- every version that ran: enough to compile it
 CREATE TABLE cursors (           -- how far an input has been consumed, e.g. lines of a file
   name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
 )sql",
+    // 1 -> 2: the commands an embedder has yet to deliver, found without a scan of the outbox.
+    R"sql(
+CREATE INDEX outbox_pending ON outbox (seq) WHERE status = 'pending';
+)sql",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kSchemaVersion,
               "one migration per schema version");

@@ -371,6 +371,66 @@ Status Store::ForEachCommand(const std::function<void(const CommandRow&)>& visit
       });
 }
 
+Status Store::ForEachPendingCommand(size_t max,
+                                    const std::function<void(const CommandRow&)>& visit) {
+  return db_.ForEachRow(
+      "SELECT id, name, payload, caused_by, emitted_by, status, pos, attempts, last_error "
+      "FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT " + std::to_string(max),
+      [&](const Statement& r) {
+        CommandRow c;
+        c.id = r.Text(0);
+        c.name = r.Text(1);
+        c.payload = r.Text(2);
+        c.caused_by = r.Text(3);
+        c.emitted_by = r.Text(4);
+        c.status = r.Text(5);
+        c.pos = r.Int(6);
+        c.attempts = r.Int(7);
+        c.last_error = r.Text(8);
+        visit(c);
+        return Status();
+      });
+}
+
+Status Store::ChangeDelivery(std::string_view id, std::string_view sql,
+                             const std::function<void(Statement&)>& bind, bool again_is_ok) {
+  Result<Statement> update = db_.Prepare(sql);
+  if (!update.ok()) return update.status();
+  update.value().Bind(1, id);
+  bind(update.value());
+  TAKT_RETURN_IF_ERROR(update.value().Run());
+  if (db_.Changes() == 1) return Status();
+  Result<Statement> find = db_.Prepare("SELECT status FROM outbox WHERE id = ?1");
+  if (!find.ok()) return find.status();
+  find.value().Bind(1, id);
+  Result<bool> row = find.value().Step();
+  if (!row.ok()) return row.status();
+  if (!row.value()) return Status::NotFound("no command " + std::string(id) + " in the outbox");
+  const std::string_view status = find.value().Text(0);
+  if (again_is_ok && status == "delivered") return Status();
+  return Status::InvalidArgument("command " + std::string(id) + " is " + std::string(status) +
+                                 ", not pending");
+}
+
+Status Store::MarkDelivered(std::string_view id) {
+  return ChangeDelivery(
+      id,
+      "UPDATE outbox SET status = 'delivered', attempts = attempts + 1 "
+      "WHERE id = ?1 AND status = 'pending'",
+      [](Statement&) {}, /*again_is_ok=*/true);
+}
+
+Status Store::MarkFailed(std::string_view id, std::string_view error, bool give_up) {
+  return ChangeDelivery(
+      id,
+      "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, "
+      "status = CASE WHEN ?3 THEN 'dead' ELSE 'pending' END "
+      "WHERE id = ?1 AND status = 'pending'",
+      [&](Statement& s) { s.Bind(2, error).Bind(3, int64_t{give_up}); }, /*again_is_ok=*/false);
+}
+
+Status Store::Checkpoint() { return db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
 Result<OutcomeCounts> Store::Counts() {
   OutcomeCounts counts;
   TAKT_RETURN_IF_ERROR(db_.ForEachRow(

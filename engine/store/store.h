@@ -48,6 +48,8 @@ struct InstanceRow {
 struct CommandRow {
   std::string_view id, name, payload, caused_by, emitted_by, status;
   int64_t pos = 0;  // the causing event's position
+  int64_t attempts = 0;         // deliveries tried (read back only)
+  std::string_view last_error;  // of the last failed one (read back only)
 };
 
 struct AuditRow {
@@ -130,6 +132,16 @@ class Store {
                                  std::string_view state)>& visit);
   Status ForEachSequence(const std::function<void(const SequenceRow&)>& visit);
   Status ForEachCommand(const std::function<void(const CommandRow&)>& visit);
+  // Delivery, outside the engine's batches: the first `max` pending commands in emission
+  // order; a command delivered (done, for good); a failed delivery (attempts + 1, the error
+  // kept; `give_up` makes it dead, never offered again). kNotFound for an id the outbox does
+  // not hold, kInvalidArgument for a command no longer pending (delivering a delivered command
+  // again is fine).
+  Status ForEachPendingCommand(size_t max, const std::function<void(const CommandRow&)>& visit);
+  Status MarkDelivered(std::string_view id);
+  Status MarkFailed(std::string_view id, std::string_view error, bool give_up);
+  // Folds the WAL back into the database file; for a clean close.
+  Status Checkpoint();
   Result<OutcomeCounts> Counts();
 
   // Test-only crash hook: when TAKT_CRASH_AT is "NAME" or "NAME:N", the N-th (default first)
@@ -141,6 +153,10 @@ class Store {
   Database& db() { return db_; }
 
  private:
+  // Runs `sql` (?1 the id, the rest bound by `bind`) on one pending command; explains why when
+  // no row changed.
+  Status ChangeDelivery(std::string_view id, std::string_view sql,
+                        const std::function<void(Statement&)>& bind, bool again_is_ok);
   explicit Store(Database db);
   Status Prepare();
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "takt/export.h"
 #include "takt/status.h"
 
 namespace takt {
@@ -22,7 +23,7 @@ struct Diagnostic {
   std::string source_line;  // the text of `line`, shown with a caret under `column`
 
   // "file:line:column: error: message", then the line and a caret when known.
-  std::string Format() const;
+  TAKT_API std::string Format() const;
 };
 
 struct CheckReport {
@@ -44,14 +45,14 @@ struct DefinitionOptions {
 
 // Loads and compiles every file of `options.paths` with its imports, and reports all errors
 // and warnings (unreachable states, non-final states with no way out).
-CheckReport CheckDefinitions(const DefinitionOptions& options);
+TAKT_API CheckReport CheckDefinitions(const DefinitionOptions& options);
 
 enum class GraphFormat : uint8_t { kDot, kMermaid };
 
 // Draws the workflows found in `options.paths` (all of them, or only `workflow` when not
 // empty). Fails with kParseError and the formatted diagnostics when the files do not compile,
 // and with kNotFound when `workflow` names none of them.
-Result<std::string> RenderWorkflowGraph(const DefinitionOptions& options, GraphFormat format,
+TAKT_API Result<std::string> RenderWorkflowGraph(const DefinitionOptions& options, GraphFormat format,
                                         const std::string& workflow = "");
 
 }  // namespace takt

@@ -1,8 +1,10 @@
 // The embedding API: open an engine on compiled definitions, submit events, receive the
-// commands they cause. The takt command uses nothing else.
+// commands they cause after they are committed, deliver them. The takt command uses nothing
+// else; include/takt/takt.h is the same API for C. See docs/embedding.md.
 #ifndef TAKT_ENGINE_H_
 #define TAKT_ENGINE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "takt/export.h"
 #include "takt/status.h"
 
 namespace takt {
@@ -26,7 +29,7 @@ enum class Outcome : uint8_t {
                         // SubmitResult::released)
 };
 // "applied", "duplicate", "ownership_violation", "out_of_sequence", "malformed", "held".
-const char* OutcomeName(Outcome outcome);
+TAKT_API const char* OutcomeName(Outcome outcome);
 
 // A command for another system, e.g. odoo.production.done {order, good, scrap}.
 struct Command {
@@ -40,6 +43,25 @@ struct Command {
   std::string caused_by;     // id of the event that caused it, or of the timer that fired:
                              // "timer:WORKFLOW/KEY/DURATION@DUE"
   std::string emitted_by;    // "workflow production_order" or "rule NAME@VERSION"
+};
+
+// A command waiting in the outbox for its delivery (Engine::PendingCommands).
+struct PendingCommand {
+  Command command;
+  uint32_t attempts = 0;   // deliveries that failed so far
+  std::string last_error;  // the last failure's message, as given to MarkFailed()
+};
+
+// An event given as fields instead of JSON text (Engine::Submit(const EventInput&)). The engine
+// writes it as the JSON object it would have received, so both forms behave the same.
+struct EventInput {
+  std::string id;      // unique per message: a re-delivery with the same id is a duplicate
+  std::string source;  // the system that sent it: must own the type
+  std::string type;    // e.g. "order.started"
+  std::string key;     // the instance key, e.g. the order
+  int64_t seq = 0;     // per (source, key), from 1
+  int64_t ts = 0;      // event time: milliseconds since the Unix epoch, UTC
+  std::string data_json = "{}";  // a JSON object holding the type's fields
 };
 
 // A rule that failed on an event: it raised an error or broke a limit. The event and the other
@@ -176,11 +198,22 @@ struct EngineOptions {
   std::vector<ReorderPolicy> reorder;
   // Receives what the engine has to say; takt never prints on its own. May be empty.
   std::function<void(LogLevel, std::string_view)> on_log;
+  // Called once for each command after what caused it is committed (without a store: applied),
+  // in emission order, before the submitters concerned return. Calls come from one thread at a
+  // time: whichever is applying. It may query the engine and mark commands delivered, but not
+  // submit (that fails with kInvalidArgument). May be empty.
+  std::function<void(const Command&)> on_command;
 };
 
-// Applies events to workflow instances and runs business rules on them. One event at a time: Submit() is not reentrant, and
-// an engine is used by one thread at a time (the caller serialises).
-class Engine {
+// Applies events to workflow instances and runs business rules on them.
+//
+// Threads: every method may be called from any thread. Events are applied one at a time, by
+// one writer, in the order their submissions arrive; a submission's own events stay in their
+// order, so events of one key submitted from one thread are applied in that order. With a
+// store, submissions that arrive while a commit is under way are committed together in the
+// next transaction (group commit), and each returns after that commit with its own results.
+// on_log and on_command are called from the thread that is applying, one at a time.
+class TAKT_API Engine {
  public:
   // Fails with kParseError (all diagnostics, formatted) when a definition or a rule does not
   // compile, kRuleError when a rule file is not a valid rule, and kNotFound when a path does
@@ -203,6 +236,8 @@ class Engine {
   // With a store, Submit() is a batch of one: it returns after its own commit.
   virtual Status Submit(std::string_view event_json, SubmitResult& result) = 0;
   Result<SubmitResult> Submit(std::string_view event_json);
+  // The same for an event given as fields.
+  Status Submit(const EventInput& event, SubmitResult& result);
 
   // Applies `events` in order as one unit: with a store, in one transaction, committed before
   // this returns (group commit), together with `cursor` when given. `results` gets one entry
@@ -220,6 +255,20 @@ class Engine {
   // without one, where the caller keeps what Submit() returned).
   virtual Status ForEachCommand(const std::function<void(const Command&)>& visit) = 0;
 
+  // Delivering commands from the outbox (with a store only; kInvalidArgument without one).
+  // The first `max` commands not yet delivered nor given up on, in emission order: those of a
+  // failed delivery stay first in line, so a receiver gets one connector's commands in order.
+  virtual Result<std::vector<PendingCommand>> PendingCommands(size_t max) = 0;
+  // The command reached its receiver; it is not offered again. Marking it twice is fine.
+  // Between delivery and this mark a crash makes the command be offered again: receivers
+  // apply each command id once (Command::id is deterministic).
+  virtual Status MarkDelivered(std::string_view command_id) = 0;
+  // A delivery failed: the attempt and `error` are recorded, and the command stays pending, or
+  // with `give_up` becomes a dead letter, kept in the outbox and never offered again.
+  // kNotFound for an unknown id, kInvalidArgument for a command that is not pending.
+  virtual Status MarkFailed(std::string_view command_id, std::string_view error,
+                            bool give_up) = 0;
+
   // Calls `visit` for every instance, ordered by workflow name, then key.
   virtual void ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const = 0;
   // Fails with kNotFound when `workflow` has no instance `key`.
@@ -235,11 +284,17 @@ class Engine {
   // state of every rule over to the rule of the same name. Otherwise the active set stays and
   // the Status says why: kParseError or kRuleError with file:line and Lua's message, or
   // kRuleError listing the failing vectors. Also fails with kInvalidArgument when the engine
-  // was opened without rules. REQUIRES: not called while Submit() runs.
+  // was opened without rules. A reload waits for the batch under way and applies from the next.
   virtual Status ReloadRules() = 0;
   // Passes `message` to the on_log of the options (nothing happens when there is none), so that
   // what runs on top of the engine logs where the embedder wants it.
   virtual void Log(LogLevel level, std::string_view message) const = 0;
+
+  // Waits for the submissions under way, stops watching the rules, and with a store folds the
+  // write-ahead log back into the database file and closes it. Afterwards submitting, reloading
+  // and the outbox calls fail with kInvalidArgument; the instances and stats can still be read.
+  // The destructor closes an engine that was not closed. Closing twice is fine.
+  virtual Status Close() = 0;
 };
 
 }  // namespace takt

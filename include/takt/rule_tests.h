@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "takt/export.h"
 #include "takt/status.h"
 
 namespace takt {
@@ -32,7 +33,7 @@ struct RuleTestReport {
 
 // Runs every test vector, each on a fresh engine. Fails (as a call) only when the definitions or
 // rules do not load, or a test file cannot be read or parsed (naming the file and the problem).
-Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options);
+TAKT_API Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options);
 
 }  // namespace takt
 

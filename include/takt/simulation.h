@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "takt/engine.h"
+#include "takt/export.h"
 
 namespace takt {
 
@@ -27,7 +28,7 @@ struct SimulationOptions {
   int64_t max_latency_ms = 50;
 };
 
-class Simulation {
+class TAKT_API Simulation {
  public:
   // `engine` must outlive the simulation. `source_name` names the input in log lines and, with
   // a store, the cursor that records how many of its lines are committed: feeding the same

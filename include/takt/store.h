@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "takt/definitions.h"
+#include "takt/export.h"
 #include "takt/status.h"
 
 namespace takt {
@@ -24,19 +25,19 @@ struct AuditVerification {
 
 // Recomputes the audit hash chain of the database at `db_path`: each event of the log in
 // position order, each followed by the audit rows of what it caused.
-Result<AuditVerification> VerifyAudit(const std::string& db_path);
+TAKT_API Result<AuditVerification> VerifyAudit(const std::string& db_path);
 
 // What happened to instance `key` (of any workflow) and why: every event that touched it (sent
 // to its key, or reaching it through a rule's signal) with its outcome, and all that event
 // caused: transitions, signals and rule failures (with rule versions), commands with their
 // delivery state. Readable text, or a JSON
 // document when `json`. kNotFound when nothing in the database mentions `key`.
-Result<std::string> TraceInstance(const std::string& db_path, std::string_view key, bool json);
+TAKT_API Result<std::string> TraceInstance(const std::string& db_path, std::string_view key, bool json);
 
 // Instances in the database that the definitions of `options` would strand: their workflow is
 // gone or their (non-final) state is. One line per workflow and state, with the number of
 // instances; empty when none.
-Result<std::vector<std::string>> StrandedInstances(const std::string& db_path,
+TAKT_API Result<std::vector<std::string>> StrandedInstances(const std::string& db_path,
                                                    const DefinitionOptions& options);
 
 }  // namespace takt

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string_view>
 
+#include "takt/export.h"
 #include "takt/status.h"
 
 namespace takt {
@@ -23,11 +24,11 @@ struct PlantWorkloadOptions {
 };
 
 // Fails with kInvalidArgument, naming the option, when one is out of range.
-Status ValidatePlantWorkload(const PlantWorkloadOptions& options);
+TAKT_API Status ValidatePlantWorkload(const PlantWorkloadOptions& options);
 
 // Calls `line` once per event, in arrival order, with the JSON text (no newline). Returns the
 // number of events written.
-Result<uint64_t> GeneratePlantWorkload(const PlantWorkloadOptions& options,
+TAKT_API Result<uint64_t> GeneratePlantWorkload(const PlantWorkloadOptions& options,
                                        const std::function<void(std::string_view)>& line);
 
 }  // namespace takt

@@ -1,0 +1,230 @@
+// The engine's entry points for many threads: submissions through the CommitQueue (group
+// commit), the outbox's delivery calls and Close(), each under state_mu_.
+#include <cstdio>
+
+#include "engine/engine_impl.h"
+
+namespace takt {
+namespace {
+
+// The engine whose on_command this thread is running, to refuse a submission from inside it:
+// the thread leads the group that called it, so its submission would wait for itself.
+thread_local const Engine* t_calling_back = nullptr;
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+// The event as the JSON object of the plant workload's format, fields in its order.
+std::string EventJson(const EventInput& event) {
+  std::string json = "{\"id\":";
+  AppendJsonString(json, event.id);
+  json += ",\"source\":";
+  AppendJsonString(json, event.source);
+  json += ",\"type\":";
+  AppendJsonString(json, event.type);
+  json += ",\"key\":";
+  AppendJsonString(json, event.key);
+  json += ",\"seq\":" + std::to_string(event.seq);
+  json += ",\"ts\":" + std::to_string(event.ts);
+  json += ",\"data\":";
+  json += event.data_json.empty() ? "{}" : event.data_json;  // checked by the decoder
+  json += '}';
+  return json;
+}
+
+}  // namespace
+
+Status Engine::Submit(const EventInput& event, SubmitResult& result) {
+  return Submit(EventJson(event), result);
+}
+
+Status EngineImpl::CheckCanSubmit() const {
+  if (t_calling_back == this) {
+    return Status::InvalidArgument("on_command may not submit: the engine is committing for it");
+  }
+  return Status();
+}
+
+Status EngineImpl::Submit(std::string_view event_json, SubmitResult& result) {
+  TAKT_RETURN_IF_ERROR(CheckCanSubmit());
+  if (!durable_) {  // the in-memory fast path: no batch around one event
+    Status status;
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      if (closed_) return Closed();
+      SwapInPending();  // a reload the watcher prepared: swap it in between two events
+      status = SubmitOne(event_json, result);
+    }
+    if (status.ok()) CallOnCommand(result);
+    return status;
+  }
+  std::vector<std::string_view> events{event_json};
+  std::vector<SubmitResult> results(1);
+  std::swap(results[0], result);  // keeps the caller's buffers
+  Status status = SubmitBatch(events, results, nullptr);
+  if (!status.ok()) return status;
+  std::swap(result, results[0]);
+  return Status();
+}
+
+Status EngineImpl::SubmitBatch(const std::vector<std::string_view>& events,
+                               std::vector<SubmitResult>& results, const InputCursor* cursor) {
+  TAKT_RETURN_IF_ERROR(CheckCanSubmit());
+  if (!durable_) {
+    // Nothing to commit, so nothing to gather: apply under the lock, in arrival order.
+    Status status;
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      status = closed_ ? Closed() : ApplyBatch(events, results, {});
+    }
+    if (status.ok()) CallOnCommand(results);
+    return status;
+  }
+  CommitQueue::Submission mine;
+  mine.events = &events;
+  mine.results = &results;
+  mine.cursor = cursor;
+  queue_.Run(mine, [this](const std::vector<CommitQueue::Submission*>& group) { ApplyGroup(group); });
+  return mine.status;
+}
+
+void EngineImpl::ApplyGroup(const std::vector<CommitQueue::Submission*>& group) {
+  Status status;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (closed_) {
+      status = Closed();
+    } else if (group.size() == 1) {
+      status = ApplyBatch(*group[0]->events, *group[0]->results, {group[0]->cursor});
+    } else {
+      group_events_.clear();
+      group_cursors_.clear();
+      for (const CommitQueue::Submission* s : group) {
+        group_events_.insert(group_events_.end(), s->events->begin(), s->events->end());
+        group_cursors_.push_back(s->cursor);
+      }
+      status = ApplyBatch(group_events_, group_results_, group_cursors_);
+      size_t next = 0;
+      for (CommitQueue::Submission* s : group) {
+        s->results->resize(s->events->size());
+        if (!status.ok()) continue;
+        for (SubmitResult& r : *s->results) std::swap(r, group_results_[next++]);
+      }
+    }
+  }
+  for (CommitQueue::Submission* s : group) {
+    s->status = status;
+    if (!status.ok()) {
+      s->results->clear();
+      continue;
+    }
+    CallOnCommand(*s->results);
+  }
+}
+
+void EngineImpl::CallOnCommand(const std::vector<SubmitResult>& results) const {
+  for (const SubmitResult& r : results) CallOnCommand(r);
+}
+
+void EngineImpl::CallOnCommand(const SubmitResult& result) const {
+  if (!options_.on_command) return;
+  const Engine* outer = t_calling_back;
+  t_calling_back = this;
+  for (const Command& command : result.commands) options_.on_command(command);
+  t_calling_back = outer;
+  CallOnCommand(result.released);
+}
+
+Result<uint64_t> EngineImpl::CursorPosition(std::string_view name) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  if (store_ == nullptr) return uint64_t{0};
+  Result<int64_t> position = store_->Cursor(name);
+  if (!position.ok()) return position.status();
+  return static_cast<uint64_t>(position.value());
+}
+
+Status EngineImpl::CheckOutbox() const {
+  if (closed_) return Closed();
+  if (store_ == nullptr) return Status::InvalidArgument("the engine has no store, so no outbox");
+  return Status();
+}
+
+namespace {
+
+void FillCommand(const store::CommandRow& row, Command& command) {
+  command.id.assign(row.id);
+  command.name.assign(row.name);
+  command.payload_json.assign(row.payload);
+  command.caused_by.assign(row.caused_by);
+  command.emitted_by.assign(row.emitted_by);
+}
+
+}  // namespace
+
+Status EngineImpl::ForEachCommand(const std::function<void(const Command&)>& visit) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  TAKT_RETURN_IF_ERROR(CheckOutbox());
+  Command command;
+  return store_->ForEachCommand([&](const store::CommandRow& row) {
+    FillCommand(row, command);
+    visit(command);
+  });
+}
+
+Result<std::vector<PendingCommand>> EngineImpl::PendingCommands(size_t max) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  TAKT_RETURN_IF_ERROR(CheckOutbox());
+  std::vector<PendingCommand> pending;
+  Status status = store_->ForEachPendingCommand(max, [&](const store::CommandRow& row) {
+    PendingCommand& p = pending.emplace_back();
+    FillCommand(row, p.command);
+    p.attempts = static_cast<uint32_t>(row.attempts);
+    p.last_error.assign(row.last_error);
+  });
+  if (!status.ok()) return status;
+  return pending;
+}
+
+Status EngineImpl::MarkDelivered(std::string_view command_id) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  TAKT_RETURN_IF_ERROR(CheckOutbox());
+  return store_->MarkDelivered(command_id);
+}
+
+Status EngineImpl::MarkFailed(std::string_view command_id, std::string_view error, bool give_up) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  TAKT_RETURN_IF_ERROR(CheckOutbox());
+  return store_->MarkFailed(command_id, error, give_up);
+}
+
+Status EngineImpl::Close() {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  if (closed_) return Status();
+  closed_ = true;
+  watcher_.reset();  // its thread takes pending_mu_ only, never state_mu_
+  if (store_ == nullptr) return Status();
+  Status status = store_->Checkpoint();
+  store_.reset();
+  return status;
+}
+
+}  // namespace takt

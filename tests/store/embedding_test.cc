@@ -1,0 +1,275 @@
+// The embedding API beyond one thread and one event: submissions from many threads, the
+// on_command callback, delivering commands from the outbox, closing, and events given as
+// fields.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "store/store_support.h"
+#include "support/test_support.h"
+
+namespace takt {
+namespace {
+
+using test::Dump;
+using test::Execute;
+using test::PlantEvents;
+using test::TempDir;
+
+// The shipped workflow without rules: what becomes of an event then depends on the events of
+// its own key only, so any interleaving of keys gives each event the same outcome.
+EngineOptions WorkflowOnly(const std::string& db) {
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.store_path = db;
+  options.durability = Durability::kNormal;
+  return options;
+}
+
+std::string KeyOf(const std::string& event) {
+  const size_t at = event.find("\"key\":\"") + 7;
+  return event.substr(at, event.find('"', at) - at);
+}
+
+TEST(ThreadsTest, SubmissionsFromManyThreadsKeepEachKeysOrderAndLoseNothing) {
+  const std::vector<std::string> events = PlantEvents(200, 3);
+  // The same events in one thread, in memory: what each event should become.
+  auto reference = Engine::Open(WorkflowOnly(""));
+  ASSERT_TRUE(reference.ok());
+  std::vector<Outcome> expected;
+  for (const std::string& e : events) expected.push_back(reference.value()->Submit(e).value().outcome);
+
+  // Four threads, each with the events of its keys in stream order.
+  constexpr size_t kThreads = 4;
+  std::vector<std::vector<size_t>> mine(kThreads);
+  for (size_t i = 0; i < events.size(); ++i) {
+    mine[std::hash<std::string>{}(KeyOf(events[i])) % kThreads].push_back(i);
+  }
+  TempDir dir("threads");
+  auto engine = Engine::Open(WorkflowOnly(dir.File("t.db")));
+  ASSERT_TRUE(engine.ok());
+  Engine& e = *engine.value();
+  std::vector<Outcome> outcomes(events.size());
+  std::atomic<bool> failed{false}, submitting{true};
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      SubmitResult result;
+      for (size_t i : mine[t]) {
+        if (!e.Submit(events[i], result).ok()) failed = true;
+        outcomes[i] = result.outcome;
+      }
+    });
+  }
+  std::thread reader([&] {  // reads run alongside the submissions
+    while (submitting) {
+      const EngineStats s = e.stats();
+      if (s.events < s.accepted) failed = true;
+      (void)e.GetInstance("production_order", "MO-000001");
+    }
+  });
+  for (std::thread& t : threads) t.join();
+  submitting = false;
+  reader.join();
+
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(outcomes, expected);
+  const EngineStats stats = e.stats();
+  EXPECT_EQ(stats.events, events.size());
+  EXPECT_LE(stats.batches, events.size());
+  EXPECT_EQ(Dump(dir.File("t.db"), "SELECT count(*) FROM events"), std::to_string(events.size()) + "\n");
+  std::map<std::string, std::string> states, expected_states;
+  e.ForEachInstance([&](const InstanceSummary& i) { states[std::string(i.key)] = i.state; });
+  reference.value()->ForEachInstance(
+      [&](const InstanceSummary& i) { expected_states[std::string(i.key)] = i.state; });
+  EXPECT_EQ(states, expected_states);
+}
+
+// The events of order `order` from release to completion, with a critical defect on the way:
+// two commands, odoo.quality.alert and then odoo.production.done.
+std::vector<std::string> OneOrder(const std::string& order = "MO-1") {
+  int n = 0;
+  auto ev = [&](const std::string& source, const std::string& type, int seq,
+                const std::string& data) {
+    ++n;
+    return "{\"id\":\"" + order + "-e" + std::to_string(n) + "\",\"source\":\"" + source +
+           "\",\"type\":\"" + type + "\",\"key\":\"" + order + "\",\"seq\":" +
+           std::to_string(seq) + ",\"ts\":" + std::to_string(1000 + n) + ",\"data\":" + data + "}";
+  };
+  return {
+      ev("odoo", "order.released", 1, R"({"product":"P","qty":10,"asset":"A01"})"),
+      ev("mes", "order.started", 1, "{}"),
+      ev("mes", "order.finished", 2, R"({"good":10,"scrap":0})"),
+      ev("qms", "inspection.result", 1, R"({"result":"fail","critical":true,"defect":"crack"})"),
+      ev("qms", "disposition", 2, R"({"decision":"release"})"),
+  };
+}
+
+std::vector<std::string_view> Views(const std::vector<std::string>& events) {
+  return std::vector<std::string_view>(events.begin(), events.end());
+}
+
+std::vector<std::string> CommandIds(const std::vector<SubmitResult>& results) {
+  std::vector<std::string> ids;
+  for (const SubmitResult& r : results) {
+    for (const Command& c : r.commands) ids.push_back(c.id);
+  }
+  return ids;
+}
+
+TEST(OnCommandTest, EachCommandIsHandedOverOnceAfterItsCommitInOrder) {
+  TempDir dir("on-command");
+  const std::string db = dir.File("t.db");
+  std::vector<std::string> seen;
+  std::vector<std::string> committed_when_seen;
+  Engine* engine_ptr = nullptr;
+  Status submit_inside;
+  EngineOptions options = WorkflowOnly(db);
+  options.on_command = [&](const Command& c) {
+    seen.push_back(c.id);
+    committed_when_seen.push_back(Dump(db, "SELECT count(*) FROM outbox WHERE id = '" + c.id + "'"));
+    submit_inside = engine_ptr->Submit(OneOrder()[0]).status();
+  };
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok());
+  engine_ptr = engine.value().get();
+  std::vector<SubmitResult> results;
+  ASSERT_TRUE(engine.value()->SubmitBatch(Views(OneOrder()), results).ok());
+  EXPECT_EQ(seen, CommandIds(results));
+  EXPECT_EQ(seen.size(), 2u);
+  for (const std::string& committed : committed_when_seen) EXPECT_EQ(committed, "1\n");
+  EXPECT_EQ(submit_inside.code(), Code::kInvalidArgument) << submit_inside.message();
+}
+
+TEST(OutboxTest, CommandsAreOfferedInOrderUntilDeliveredOrGivenUp) {
+  TempDir dir("outbox");
+  const std::string db = dir.File("t.db");
+  std::vector<std::string> ids;
+  {
+    auto engine = Engine::Open(WorkflowOnly(db));
+    ASSERT_TRUE(engine.ok());
+    Engine& e = *engine.value();
+    std::vector<std::string> events = OneOrder("MO-1");
+    for (const std::string& other : OneOrder("MO-2")) events.push_back(other);
+    std::vector<SubmitResult> results;
+    ASSERT_TRUE(e.SubmitBatch(Views(events), results).ok());
+    ids = CommandIds(results);
+    ASSERT_EQ(ids.size(), 4u);
+
+    auto pending = e.PendingCommands(100);
+    ASSERT_TRUE(pending.ok());
+    ASSERT_EQ(pending.value().size(), ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(pending.value()[i].command.id, ids[i]);
+
+    ASSERT_TRUE(e.MarkDelivered(ids[0]).ok());
+    EXPECT_TRUE(e.MarkDelivered(ids[0]).ok()) << "delivering twice is fine";
+    // A failed delivery stays first in line, with its attempts and error.
+    ASSERT_TRUE(e.MarkFailed(ids[1], "HTTP 503 from odoo", false).ok());
+    pending = e.PendingCommands(1);
+    ASSERT_TRUE(pending.ok());
+    ASSERT_EQ(pending.value().size(), 1u);
+    EXPECT_EQ(pending.value()[0].command.id, ids[1]);
+    EXPECT_EQ(pending.value()[0].attempts, 1u);
+    EXPECT_EQ(pending.value()[0].last_error, "HTTP 503 from odoo");
+    ASSERT_TRUE(e.MarkFailed(ids[1], "HTTP 400: rejected", true).ok());
+
+    EXPECT_EQ(e.MarkDelivered("no/such/command").code(), Code::kNotFound);
+    EXPECT_EQ(e.MarkFailed(ids[0], "late", false).code(), Code::kInvalidArgument);
+    EXPECT_EQ(e.MarkDelivered(ids[1]).code(), Code::kInvalidArgument) << "a dead letter stays dead";
+    ASSERT_TRUE(e.Close().ok());
+  }
+  // The delivery state is in the database: a restart offers the rest only.
+  auto engine = Engine::Open(WorkflowOnly(db));
+  ASSERT_TRUE(engine.ok());
+  auto pending = engine.value()->PendingCommands(100);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending.value().size(), ids.size() - 2);
+  EXPECT_EQ(pending.value()[0].command.id, ids[2]);
+  EXPECT_EQ(Dump(db, "SELECT status, attempts, last_error FROM outbox WHERE id = '" + ids[1] + "'"),
+            "dead|2|HTTP 400: rejected\n");
+}
+
+TEST(OutboxTest, WithoutAStoreThereIsNoOutbox) {
+  auto engine = Engine::Open(WorkflowOnly(""));
+  ASSERT_TRUE(engine.ok());
+  EXPECT_EQ(engine.value()->PendingCommands(10).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(engine.value()->MarkDelivered("x").code(), Code::kInvalidArgument);
+}
+
+TEST(CloseTest, AClosedEngineRefusesWorkKeepsItsStateReadableAndLeavesOneFile) {
+  TempDir dir("close");
+  const std::string db = dir.File("t.db");
+  auto engine = Engine::Open(WorkflowOnly(db));
+  ASSERT_TRUE(engine.ok());
+  Engine& e = *engine.value();
+  const std::vector<std::string> order = OneOrder();
+  ASSERT_TRUE(e.Submit(order[0]).ok());
+  ASSERT_TRUE(e.Close().ok());
+  EXPECT_TRUE(e.Close().ok()) << "closing twice is fine";
+  EXPECT_EQ(e.Submit(order[1]).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(e.PendingCommands(1).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(e.stats().events, 1u);
+  EXPECT_EQ(e.GetInstance("production_order", "MO-1").value().state, "released");
+  // The write-ahead log was folded back: the database file alone holds everything.
+  EXPECT_EQ(test::RunCommand("test -s " + db + "-wal").exit_code, 1);
+  EXPECT_EQ(Dump(db, "SELECT count(*) FROM events"), "1\n");
+}
+
+TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
+  TempDir dir("migrate");
+  const std::string db = dir.File("t.db");
+  {
+    auto engine = Engine::Open(WorkflowOnly(db));
+    ASSERT_TRUE(engine.ok());
+    ASSERT_TRUE(engine.value()->Submit(OneOrder()[0]).ok());
+  }
+  // Back to what schema 1 was: no index of pending commands.
+  Execute(db, "DROP INDEX outbox_pending; PRAGMA user_version = 1;");
+  auto engine = Engine::Open(WorkflowOnly(db));
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "2\n");
+  EXPECT_EQ(Dump(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_pending'"), "1\n");
+  EXPECT_EQ(engine.value()->stats().events, 1u);
+}
+
+TEST(EventInputTest, AnEventGivenAsFieldsIsTheSameAsItsJson) {
+  auto by_json = Engine::Open(WorkflowOnly(""));
+  auto by_fields = Engine::Open(WorkflowOnly(""));
+  ASSERT_TRUE(by_json.ok() && by_fields.ok());
+  const std::string json = OneOrder()[0];
+  EventInput event;
+  event.id = "MO-1-e1";
+  event.source = "odoo";
+  event.type = "order.released";
+  event.key = "MO-1";
+  event.seq = 1;
+  event.ts = 1001;
+  event.data_json = R"({"product":"P","qty":10,"asset":"A01"})";
+  SubmitResult a, b;
+  ASSERT_TRUE(by_json.value()->Submit(json, a).ok());
+  ASSERT_TRUE(by_fields.value()->Submit(event, b).ok());
+  EXPECT_EQ(b.outcome, a.outcome);
+  EXPECT_EQ(b.event_id, "MO-1-e1");
+  EXPECT_EQ(by_fields.value()->GetInstance("production_order", "MO-1").value().variables_json,
+            by_json.value()->GetInstance("production_order", "MO-1").value().variables_json);
+
+  // Quotes and control characters in a field are escaped, not a way to break the JSON.
+  event.id = "e\"2\n";
+  event.key = "MO-2";
+  event.data_json = R"({"product":"P","qty":10,"asset":"A01"})";
+  ASSERT_TRUE(by_fields.value()->Submit(event, b).ok());
+  EXPECT_EQ(b.outcome, Outcome::kApplied) << b.reason;
+  EXPECT_EQ(b.event_id, "e\"2\n");
+
+  // Data that is not a JSON object is a malformed event, named as such.
+  event.id = "e3";
+  event.data_json = "{\"order\":";
+  ASSERT_TRUE(by_fields.value()->Submit(event, b).ok());
+  EXPECT_EQ(b.outcome, Outcome::kMalformed);
+  EXPECT_FALSE(b.reason.empty());
+}
+
+}  // namespace
+}  // namespace takt
