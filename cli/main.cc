@@ -5,11 +5,12 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "takt/takt.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"takt: rules and workflow engine for manufacturing integration"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "takt 0.1.0");
+  app.set_version_flag("--version", std::string("takt ") + takt_version());
   std::map<const CLI::App*, takt::cli::Runner> runners;
   auto add = [&](takt::cli::Runner (*register_verb)(CLI::App&)) {
     const size_t before = app.get_subcommands({}).size();

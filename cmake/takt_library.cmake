@@ -19,10 +19,19 @@ function(takt_add_library target kind)
   set_target_properties(${target} PROPERTIES OUTPUT_NAME takt)
 endfunction()
 
+# The SONAME changes with every release that may break the ABI: each minor version while the
+# major is 0 (libtakt.so.0.1), each major version from 1.0 on.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(TAKT_SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+  set(TAKT_COMPATIBILITY SameMinorVersion)
+else()
+  set(TAKT_SOVERSION ${PROJECT_VERSION_MAJOR})
+  set(TAKT_COMPATIBILITY SameMajorVersion)
+endif()
 takt_add_library(takt_shared SHARED)
 set_target_properties(takt_shared PROPERTIES
   VERSION ${PROJECT_VERSION}
-  SOVERSION ${PROJECT_VERSION_MAJOR}
+  SOVERSION ${TAKT_SOVERSION}
   EXPORT_NAME takt)
 # Nothing of libtakt's dependencies may stay unresolved: a consumer links -ltakt and no more.
 target_link_options(takt_shared PRIVATE -Wl,--no-undefined)
@@ -44,7 +53,7 @@ install(EXPORT takt-static-targets NAMESPACE takt:: DESTINATION ${TAKT_CMAKE_DIR
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/takt-config.cmake.in
   ${PROJECT_BINARY_DIR}/takt-config.cmake INSTALL_DESTINATION ${TAKT_CMAKE_DIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/takt-config-version.cmake
-  COMPATIBILITY SameMajorVersion)
+  COMPATIBILITY ${TAKT_COMPATIBILITY})
 install(FILES ${PROJECT_BINARY_DIR}/takt-config.cmake ${PROJECT_BINARY_DIR}/takt-config-version.cmake
   DESTINATION ${TAKT_CMAKE_DIR} COMPONENT dev)
 

@@ -44,6 +44,12 @@ rules::SandboxLimits LimitsOf(const EngineOptions& options) {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
+  for (const std::string& path : options.workflow_paths) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      return Status::NotFound("workflow path " + path + " does not exist");
+    }
+  }
   DefinitionOptions load;
   load.paths = options.workflow_paths;
   load.stdlib_dir = options.stdlib_dir;

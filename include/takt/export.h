@@ -1,5 +1,6 @@
-// TAKT_API marks what libtakt.so exports. The library is compiled with hidden visibility, so
-// everything else in it (the DSL compiler, the sandbox, the store) stays internal.
+/* TAKT_API marks what libtakt.so exports. The library is compiled with hidden visibility, so
+ * everything else in it (the DSL compiler, the sandbox, the store) stays internal. Included
+ * by C (takt.h) as well as C++. */
 #ifndef TAKT_EXPORT_H_
 #define TAKT_EXPORT_H_
 
@@ -9,4 +10,4 @@
 #define TAKT_API
 #endif
 
-#endif  // TAKT_EXPORT_H_
+#endif /* TAKT_EXPORT_H_ */

@@ -1,0 +1,221 @@
+// include/takt/takt.h over engine.h. Each entry point runs inside Guard(), which turns a
+// non-ok Status into a takt_code plus the thread's last error, and catches anything thrown so
+// that no exception reaches C.
+#include "takt/takt.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "engine/api/json_codec.h"
+#include "takt/engine.h"
+
+struct takt_engine {
+  std::unique_ptr<takt::Engine> engine;
+  takt_callbacks callbacks{};
+};
+
+namespace {
+
+thread_local std::string t_last_error;
+
+takt_code CodeOf(const takt::Status& status) {
+  switch (status.code()) {
+    case takt::Code::kOk: return TAKT_OK;
+    case takt::Code::kInvalidArgument: return TAKT_INVALID_ARGUMENT;
+    case takt::Code::kNotFound: return TAKT_NOT_FOUND;
+    case takt::Code::kAlreadyExists: return TAKT_ALREADY_EXISTS;
+    case takt::Code::kParseError: return TAKT_PARSE_ERROR;
+    case takt::Code::kRuleError: return TAKT_RULE_ERROR;
+    case takt::Code::kLimitExceeded: return TAKT_LIMIT_EXCEEDED;
+    case takt::Code::kIoError: return TAKT_IO_ERROR;
+    case takt::Code::kCorruption: return TAKT_CORRUPTION;
+  }
+  return TAKT_INTERNAL;
+}
+
+takt_code Fail(takt_code code, std::string message) {
+  t_last_error = std::move(message);
+  return code;
+}
+
+template <typename Body>
+takt_code Guard(Body body) noexcept {
+  try {
+    t_last_error.clear();
+    const takt::Status status = body();
+    if (status.ok()) return TAKT_OK;
+    return Fail(CodeOf(status), status.message());
+  } catch (const std::bad_alloc&) {
+    return Fail(TAKT_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return Fail(TAKT_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return Fail(TAKT_INTERNAL, "internal error");
+  }
+}
+
+// A copy of `text` the caller frees with takt_free().
+char* Give(const std::string& text) {
+  char* out = static_cast<char*>(std::malloc(text.size() + 1));
+  if (out == nullptr) throw std::bad_alloc();
+  std::memcpy(out, text.data(), text.size() + 1);
+  return out;
+}
+
+takt::Status Require(const void* pointer, const char* what) {
+  if (pointer != nullptr) return takt::Status();
+  return takt::Status::InvalidArgument(std::string(what) + " is NULL");
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* takt_version(void) { return TAKT_VERSION; }
+
+const char* takt_last_error(void) { return t_last_error.c_str(); }
+
+takt_code takt_open(const char* options_json, const takt_callbacks* callbacks,
+                    takt_engine** engine) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    *engine = nullptr;
+    TAKT_RETURN_IF_ERROR(Require(options_json, "options_json"));
+    takt::Result<takt::EngineOptions> options = takt::api::OptionsFromJson(options_json);
+    if (!options.ok()) return options.status();
+    auto handle = std::make_unique<takt_engine>();
+    if (callbacks != nullptr) handle->callbacks = *callbacks;
+    const takt_callbacks cb = handle->callbacks;
+    if (cb.log != nullptr) {
+      options.value().on_log = [cb](takt::LogLevel level, std::string_view message) {
+        const std::string text(message);
+        cb.log(cb.context, static_cast<int>(level), text.c_str());
+      };
+    }
+    if (cb.command != nullptr) {
+      options.value().on_command = [cb](const takt::Command& command) {
+        cb.command(cb.context, takt::api::CommandJson(command).c_str());
+      };
+    }
+    takt::Result<std::unique_ptr<takt::Engine>> opened =
+        takt::Engine::Open(std::move(options).value());
+    if (!opened.ok()) return opened.status();
+    handle->engine = std::move(opened).value();
+    *engine = handle.release();
+    return takt::Status();
+  });
+}
+
+takt_code takt_close(takt_engine* engine) {
+  return Guard([&]() -> takt::Status {
+    std::unique_ptr<takt_engine> owned(engine);
+    if (owned == nullptr) return takt::Status();
+    return owned->engine->Close();
+  });
+}
+
+takt_code takt_submit(takt_engine* engine, const char* event_json, size_t length,
+                      char** result_json) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(result_json, "result_json"));
+    *result_json = nullptr;
+    TAKT_RETURN_IF_ERROR(Require(event_json, "event_json"));
+    takt::SubmitResult result;
+    TAKT_RETURN_IF_ERROR(engine->engine->Submit(std::string_view(event_json, length), result));
+    *result_json = Give(takt::api::ResultJson(result));
+    return takt::Status();
+  });
+}
+
+takt_code takt_submit_batch(takt_engine* engine, const char* events_jsonl, size_t length,
+                            char** results_json) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(results_json, "results_json"));
+    *results_json = nullptr;
+    TAKT_RETURN_IF_ERROR(Require(events_jsonl, "events_jsonl"));
+    std::vector<std::string_view> events;
+    const std::string_view text(events_jsonl, length);
+    for (size_t start = 0; start < text.size();) {
+      size_t end = text.find('\n', start);
+      if (end == std::string_view::npos) end = text.size();
+      std::string_view line = text.substr(start, end - start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (!line.empty()) events.push_back(line);
+      start = end + 1;
+    }
+    std::vector<takt::SubmitResult> results;
+    TAKT_RETURN_IF_ERROR(engine->engine->SubmitBatch(events, results));
+    *results_json = Give(takt::api::ResultsJson(results));
+    return takt::Status();
+  });
+}
+
+takt_code takt_get_instance(takt_engine* engine, const char* workflow, const char* key,
+                            char** instance_json) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(instance_json, "instance_json"));
+    *instance_json = nullptr;
+    TAKT_RETURN_IF_ERROR(Require(workflow, "workflow"));
+    TAKT_RETURN_IF_ERROR(Require(key, "key"));
+    takt::Result<takt::InstanceInfo> info = engine->engine->GetInstance(workflow, key);
+    if (!info.ok()) return info.status();
+    *instance_json = Give(takt::api::InstanceJson(info.value()));
+    return takt::Status();
+  });
+}
+
+takt_code takt_stats(takt_engine* engine, char** stats_json) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(stats_json, "stats_json"));
+    *stats_json = Give(takt::api::StatsJson(engine->engine->stats()));
+    return takt::Status();
+  });
+}
+
+takt_code takt_reload_rules(takt_engine* engine) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    return engine->engine->ReloadRules();
+  });
+}
+
+takt_code takt_pending_commands(takt_engine* engine, size_t max, char** commands_json) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(commands_json, "commands_json"));
+    *commands_json = nullptr;
+    takt::Result<std::vector<takt::PendingCommand>> pending = engine->engine->PendingCommands(max);
+    if (!pending.ok()) return pending.status();
+    *commands_json = Give(takt::api::PendingCommandsJson(pending.value()));
+    return takt::Status();
+  });
+}
+
+takt_code takt_mark_delivered(takt_engine* engine, const char* command_id) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(command_id, "command_id"));
+    return engine->engine->MarkDelivered(command_id);
+  });
+}
+
+takt_code takt_mark_failed(takt_engine* engine, const char* command_id, const char* error,
+                           int give_up) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(command_id, "command_id"));
+    return engine->engine->MarkFailed(command_id, error != nullptr ? error : "", give_up != 0);
+  });
+}
+
+void takt_free(char* text) { std::free(text); }
+
+}  // extern "C"

@@ -1,0 +1,154 @@
+// The C API (include/takt/takt.h) called as a C program would: codes and messages for every
+// failure, JSON documents for every answer, callbacks, and the outbox.
+#include "takt/takt.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "store/store_support.h"
+#include "support/test_support.h"
+
+namespace takt {
+namespace {
+
+using Json = nlohmann::json;
+using test::TempDir;
+
+// A string returned by takt, freed when it goes out of scope.
+struct Owned {
+  char* text = nullptr;
+  ~Owned() { takt_free(text); }
+  Json json() const { return Json::parse(text); }
+};
+
+const char* kReleased =
+    R"({"id":"e1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1000,)"
+    R"("data":{"asset":"A01"}})";
+
+std::string OrderEvents() {
+  return std::string(kReleased) + "\n" +
+         R"({"id":"e2","source":"mes","type":"order.started","key":"MO-1","seq":1,"ts":1001,"data":{}})" "\n"
+         R"({"id":"e3","source":"mes","type":"order.finished","key":"MO-1","seq":2,"ts":1002,"data":{"good":9,"scrap":1}})" "\n"
+         "\n"
+         R"({"id":"e4","source":"qms","type":"inspection.result","key":"MO-1","seq":1,"ts":1003,"data":{"critical":false}})" "\n"
+         R"({"id":"e5","source":"qms","type":"disposition","key":"MO-1","seq":2,"ts":1004,"data":{"decision":"release"}})" "\n";
+}
+
+TEST(CApiTest, OpenReportsBadOptionsAndBrokenDefinitionsWithCodeAndMessage) {
+  takt_engine* engine = reinterpret_cast<takt_engine*>(1);
+  EXPECT_EQ(takt_open("{\"workflow\": []}", nullptr, &engine), TAKT_INVALID_ARGUMENT);
+  EXPECT_EQ(engine, nullptr);
+  EXPECT_NE(std::string(takt_last_error()).find("unknown key \"workflow\""), std::string::npos)
+      << takt_last_error();
+  EXPECT_EQ(takt_open("{\"durability\": \"sometimes\"}", nullptr, &engine), TAKT_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(takt_last_error()).find("durability"), std::string::npos);
+  EXPECT_EQ(takt_open("not json", nullptr, &engine), TAKT_INVALID_ARGUMENT);
+  EXPECT_EQ(takt_open(nullptr, nullptr, &engine), TAKT_INVALID_ARGUMENT);
+
+  const std::string options =
+      R"({"workflows": [")" + std::string(TAKT_SOURCE_DIR) + R"(/tests/data/dsl/errors/unknown_target_state.takt"]})";
+  EXPECT_EQ(takt_open(options.c_str(), nullptr, &engine), TAKT_PARSE_ERROR);
+  EXPECT_NE(std::string(takt_last_error()).find("unknown_target_state.takt:"), std::string::npos)
+      << takt_last_error();
+  EXPECT_EQ(takt_open("{\"workflows\": [\"no/such/dir\"]}", nullptr, &engine), TAKT_NOT_FOUND);
+  EXPECT_EQ(takt_close(nullptr), TAKT_OK);
+  EXPECT_STREQ(takt_last_error(), "") << "a call that succeeds clears the last error";
+}
+
+TEST(CApiTest, SubmitsAnswerInJsonAndCommandsReachTheCallbackAfterCommit) {
+  TempDir dir("c-api");
+  struct Seen {
+    std::vector<std::string> commands;
+    std::vector<std::string> logs;
+  } seen;
+  takt_callbacks callbacks{};
+  callbacks.context = &seen;
+  callbacks.command = [](void* context, const char* json) {
+    static_cast<Seen*>(context)->commands.emplace_back(json);
+  };
+  callbacks.log = [](void* context, int, const char* message) {
+    static_cast<Seen*>(context)->logs.emplace_back(message);
+  };
+  const std::string options = R"({"workflows": ["workflows"], "store": ")" + dir.File("t.db") +
+                              R"(", "durability": "normal"})";
+  takt_engine* engine = nullptr;
+  ASSERT_EQ(takt_open(options.c_str(), &callbacks, &engine), TAKT_OK) << takt_last_error();
+
+  Owned result;
+  ASSERT_EQ(takt_submit(engine, kReleased, std::strlen(kReleased), &result.text), TAKT_OK);
+  EXPECT_EQ(result.json()["outcome"], "applied");
+  EXPECT_EQ(result.json()["position"], 1);
+  Owned again;
+  ASSERT_EQ(takt_submit(engine, kReleased, std::strlen(kReleased), &again.text), TAKT_OK);
+  EXPECT_EQ(again.json()["outcome"], "duplicate");
+  EXPECT_NE(again.json()["reason"].get<std::string>().find("e1"), std::string::npos);
+
+  const std::string batch = OrderEvents();
+  Owned results;
+  ASSERT_EQ(takt_submit_batch(engine, batch.data(), batch.size(), &results.text), TAKT_OK);
+  const Json all = results.json();
+  ASSERT_EQ(all.size(), 5u) << "one result per non-empty line";
+  EXPECT_EQ(all[0]["outcome"], "duplicate");
+  EXPECT_EQ(all[4]["outcome"], "applied");
+  ASSERT_EQ(all[4]["commands"].size(), 1u);
+  const Json done = all[4]["commands"][0];
+  EXPECT_EQ(done["name"], "odoo.production.done");
+  EXPECT_EQ(done["payload"], (Json{{"order", "MO-1"}, {"good", 9}, {"scrap", 1}}));
+  EXPECT_EQ(done["id"], "e5/workflow:production_order/0");
+  ASSERT_EQ(seen.commands.size(), 1u);
+  EXPECT_EQ(Json::parse(seen.commands[0]), done);
+
+  Owned instance;
+  ASSERT_EQ(takt_get_instance(engine, "production_order", "MO-1", &instance.text), TAKT_OK);
+  EXPECT_EQ(instance.json()["state"], "complete");
+  EXPECT_EQ(instance.json()["variables"]["good"], 9);
+  Owned missing;
+  EXPECT_EQ(takt_get_instance(engine, "production_order", "MO-2", &missing.text), TAKT_NOT_FOUND);
+  EXPECT_EQ(missing.text, nullptr);
+  EXPECT_NE(std::string(takt_last_error()).find("MO-2"), std::string::npos);
+
+  Owned stats;
+  ASSERT_EQ(takt_stats(engine, &stats.text), TAKT_OK);
+  EXPECT_EQ(stats.json()["events"], 7);
+  EXPECT_EQ(stats.json()["duplicates"], 2);
+  EXPECT_EQ(stats.json()["batches"], 3);
+
+  // Delivery from the outbox.
+  Owned pending;
+  ASSERT_EQ(takt_pending_commands(engine, 10, &pending.text), TAKT_OK);
+  ASSERT_EQ(pending.json().size(), 1u);
+  EXPECT_EQ(pending.json()[0]["attempts"], 0);
+  const std::string id = pending.json()[0]["id"];
+  ASSERT_EQ(takt_mark_failed(engine, id.c_str(), "timeout", 0), TAKT_OK);
+  ASSERT_EQ(takt_mark_delivered(engine, id.c_str()), TAKT_OK);
+  Owned none;
+  ASSERT_EQ(takt_pending_commands(engine, 10, &none.text), TAKT_OK);
+  EXPECT_EQ(none.json(), Json::array());
+  EXPECT_EQ(takt_mark_delivered(engine, "nope"), TAKT_NOT_FOUND);
+
+  EXPECT_EQ(takt_reload_rules(engine), TAKT_INVALID_ARGUMENT) << "opened without rules";
+  EXPECT_EQ(takt_close(engine), TAKT_OK);
+}
+
+TEST(CApiTest, NullArgumentsAreErrorsNotCrashes) {
+  char* out = nullptr;
+  EXPECT_EQ(takt_submit(nullptr, "{}", 2, &out), TAKT_INVALID_ARGUMENT);
+  EXPECT_EQ(takt_stats(nullptr, &out), TAKT_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(takt_last_error()).find("engine is NULL"), std::string::npos);
+  takt_engine* engine = nullptr;
+  ASSERT_EQ(takt_open("{\"workflows\": [\"workflows\"]}", nullptr, &engine), TAKT_OK);
+  EXPECT_EQ(takt_submit(engine, nullptr, 0, &out), TAKT_INVALID_ARGUMENT);
+  EXPECT_EQ(takt_submit(engine, "{}", 2, nullptr), TAKT_INVALID_ARGUMENT);
+  EXPECT_EQ(takt_get_instance(engine, nullptr, "k", &out), TAKT_INVALID_ARGUMENT);
+  EXPECT_EQ(takt_pending_commands(engine, 1, &out), TAKT_INVALID_ARGUMENT) << "no store";
+  EXPECT_EQ(out, nullptr);
+  EXPECT_EQ(takt_close(engine), TAKT_OK);
+  EXPECT_STREQ(takt_version(), "0.1.0");
+}
+
+}  // namespace
+}  // namespace takt
