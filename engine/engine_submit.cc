@@ -1,8 +1,8 @@
 // The engine's entry points for many threads: submissions through the CommitQueue (group
 // commit), the outbox's delivery calls and Close(), each under state_mu_.
-#include <cstdio>
-
 #include "engine/engine_impl.h"
+
+#include "dsl/value.h"
 
 namespace takt {
 namespace {
@@ -11,38 +11,16 @@ namespace {
 // the thread leads the group that called it, so its submission would wait for itself.
 thread_local const Engine* t_calling_back = nullptr;
 
-void AppendJsonString(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 // The event as the JSON object of the plant workload's format, fields in its order.
 std::string EventJson(const EventInput& event) {
   std::string json = "{\"id\":";
-  AppendJsonString(json, event.id);
+  dsl::AppendJsonString(json, event.id);
   json += ",\"source\":";
-  AppendJsonString(json, event.source);
+  dsl::AppendJsonString(json, event.source);
   json += ",\"type\":";
-  AppendJsonString(json, event.type);
+  dsl::AppendJsonString(json, event.type);
   json += ",\"key\":";
-  AppendJsonString(json, event.key);
+  dsl::AppendJsonString(json, event.key);
   json += ",\"seq\":" + std::to_string(event.seq);
   json += ",\"ts\":" + std::to_string(event.ts);
   json += ",\"data\":";

@@ -354,40 +354,43 @@ Status Store::ForEachSequence(const std::function<void(const SequenceRow&)>& vis
                         });
 }
 
+namespace {
+
+// The columns ReadCommand() reads, in its order.
+constexpr const char* kCommandColumns =
+    "SELECT id, name, payload, caused_by, emitted_by, status, pos, attempts, last_error "
+    "FROM outbox ";
+
+CommandRow ReadCommand(const Statement& r) {
+  CommandRow c;
+  c.id = r.Text(0);
+  c.name = r.Text(1);
+  c.payload = r.Text(2);
+  c.caused_by = r.Text(3);
+  c.emitted_by = r.Text(4);
+  c.status = r.Text(5);
+  c.pos = r.Int(6);
+  c.attempts = r.Int(7);
+  c.last_error = r.Text(8);
+  return c;
+}
+
+}  // namespace
+
 Status Store::ForEachCommand(const std::function<void(const CommandRow&)>& visit) {
-  return db_.ForEachRow(
-      "SELECT id, name, payload, caused_by, emitted_by, status, pos FROM outbox ORDER BY seq",
-      [&](const Statement& r) {
-        CommandRow c;
-        c.id = r.Text(0);
-        c.name = r.Text(1);
-        c.payload = r.Text(2);
-        c.caused_by = r.Text(3);
-        c.emitted_by = r.Text(4);
-        c.status = r.Text(5);
-        c.pos = r.Int(6);
-        visit(c);
-        return Status();
-      });
+  return db_.ForEachRow(std::string(kCommandColumns) + "ORDER BY seq", [&](const Statement& r) {
+    visit(ReadCommand(r));
+    return Status();
+  });
 }
 
 Status Store::ForEachPendingCommand(size_t max,
                                     const std::function<void(const CommandRow&)>& visit) {
   return db_.ForEachRow(
-      "SELECT id, name, payload, caused_by, emitted_by, status, pos, attempts, last_error "
-      "FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT " + std::to_string(max),
+      std::string(kCommandColumns) + "WHERE status = 'pending' ORDER BY seq LIMIT " +
+          std::to_string(max),
       [&](const Statement& r) {
-        CommandRow c;
-        c.id = r.Text(0);
-        c.name = r.Text(1);
-        c.payload = r.Text(2);
-        c.caused_by = r.Text(3);
-        c.emitted_by = r.Text(4);
-        c.status = r.Text(5);
-        c.pos = r.Int(6);
-        c.attempts = r.Int(7);
-        c.last_error = r.Text(8);
-        visit(c);
+        visit(ReadCommand(r));
         return Status();
       });
 }

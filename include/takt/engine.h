@@ -233,7 +233,8 @@ class TAKT_API Engine {
   // and their signals are delivered at once. `result` is overwritten (its buffers are reused, so
   // a caller that keeps one SubmitResult allocates little per event). Rejections are outcomes,
   // not errors: the returned Status is reserved for failures of the engine itself.
-  // With a store, Submit() is a batch of one: it returns after its own commit.
+  // With a store, Submit() is a batch of one, or joins the next group commit when other
+  // threads are submitting too; it returns after that commit.
   virtual Status Submit(std::string_view event_json, SubmitResult& result) = 0;
   Result<SubmitResult> Submit(std::string_view event_json);
   // The same for an event given as fields.
@@ -269,7 +270,8 @@ class TAKT_API Engine {
   virtual Status MarkFailed(std::string_view command_id, std::string_view error,
                             bool give_up) = 0;
 
-  // Calls `visit` for every instance, ordered by workflow name, then key.
+  // Calls `visit` for every instance, ordered by workflow name, then key. The engine is held
+  // meanwhile: `visit` must not call it.
   virtual void ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const = 0;
   // Fails with kNotFound when `workflow` has no instance `key`.
   virtual Result<InstanceInfo> GetInstance(std::string_view workflow,
