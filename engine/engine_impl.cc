@@ -299,8 +299,7 @@ Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
 
 Result<bool> EngineImpl::Remember(std::string_view id) {
   if (store_ != nullptr) return store_->RememberId(id, static_cast<int64_t>(position_));
-  id_.assign(id.data(), id.size());
-  return seen_ids_.insert(id_).second;
+  return seen_ids_.Insert(id);
 }
 
 void EngineImpl::TrackSequence(const Event& event) {

@@ -16,12 +16,12 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "dsl/catalog.h"
 #include "engine/commit_queue.h"
 #include "engine/event/decode.h"
+#include "engine/event/id_set.h"
 #include "engine/event/reorder.h"
 #include "engine/rules/reloader.h"
 #include "engine/rules/rule_set.h"
@@ -162,8 +162,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   std::atomic<uint64_t> reload_failures_{0};  // counted on the watcher's thread too
   std::unique_ptr<rules::RuleWatcher> watcher_;  // last: stopped first
   std::vector<rules::RuleDecision> decisions_;  // reused for every rule evaluation
-  std::unordered_set<std::string> seen_ids_;  // without a store: every well-formed id
-  std::string id_;  // reused for seen_ids_ lookups
+  IdSet seen_ids_;  // without a store: every well-formed id
   std::string timer_cause_;  // reused: "timer:WORKFLOW/KEY/DURATION@DUE"
   EngineStats stats_;
   uint64_t position_ = 0;  // of the last event submitted
