@@ -284,6 +284,143 @@ BENCHMARK(BM_ConcurrentSubmit)
     ->UseRealTime()
     ->Iterations(2);
 
+// Latency at a steady rate: 10,000 events/s offered by 32 threads (each event on the thread of
+// its key, at its scheduled instant), Submit() one event at a time, FULL store. Latency runs
+// from the event's scheduled instant to the return of its Submit(), so time spent waiting
+// behind a slow commit counts. One iteration is 20,000 events (2 seconds).
+void BM_PacedSubmitLatency(benchmark::State& state) {
+  constexpr size_t kThreads = 32;
+  constexpr double kRate = 10'000;
+  const std::vector<std::string> all = PlantLines(2000);
+  const std::vector<std::string> lines(all.begin(), all.begin() + 20'000);
+  std::vector<std::vector<size_t>> share(kThreads);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string_view line = lines[i];
+    const size_t at = line.find("\"key\":\"") + 7;
+    share[std::hash<std::string_view>{}(line.substr(at, line.find('"', at) - at)) % kThreads]
+        .push_back(i);
+  }
+  EngineOptions options;
+  options.workflow_paths = {kWorkflows};
+  options.durability = state.range(0) == 0 ? Durability::kFull : Durability::kNormal;
+  const std::string db = "/tmp/takt-bench-paced-" + std::to_string(::getpid()) + ".db";
+  auto remove_db = [&] {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
+  };
+  std::vector<double> latencies_ms;
+  std::mutex latencies_mu;
+  uint64_t events = 0, commits = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    remove_db();
+    options.store_path = db;
+    std::unique_ptr<Engine> engine = std::move(Engine::Open(options)).value();
+    state.ResumeTiming();
+    const auto start = std::chrono::steady_clock::now() + std::chrono::milliseconds(10);
+    std::vector<std::thread> workers;
+    for (size_t t = 0; t < kThreads; ++t) {
+      workers.emplace_back([&, t] {
+        std::vector<double> mine;
+        SubmitResult result;
+        for (size_t i : share[t]) {
+          const auto due = start + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) / kRate));
+          std::this_thread::sleep_until(due);
+          if (!engine->Submit(lines[i], result).ok()) std::abort();
+          mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - due).count());
+        }
+        std::lock_guard<std::mutex> lock(latencies_mu);
+        latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+      });
+    }
+    for (std::thread& w : workers) w.join();
+    state.PauseTiming();
+    events += lines.size();
+    commits += engine->stats().batches;
+    engine.reset();
+    state.ResumeTiming();
+  }
+  remove_db();
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto percentile = [&](double p) {
+    return latencies_ms[static_cast<size_t>(p * static_cast<double>(latencies_ms.size() - 1))];
+  };
+  state.SetItemsProcessed(static_cast<int64_t>(events));
+  state.counters["p50_ms"] = percentile(0.50);
+  state.counters["p99_ms"] = percentile(0.99);
+  state.counters["p999_ms"] = percentile(0.999);
+  state.counters["max_ms"] = latencies_ms.back();
+  state.counters["per_commit"] = static_cast<double>(events) / static_cast<double>(commits);
+}
+BENCHMARK(BM_PacedSubmitLatency)->ArgName("normal")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+
+// The same steady 10,000 events/s, gathered by one ingest thread into batches that close
+// range(0) microseconds after their first event arrived (as `takt simulate --batch-latency-ms`
+// does), each committed with SubmitBatch() on a FULL store. Latency runs from an event's
+// arrival to the return of the commit that holds it.
+void BM_PacedBatchLatency(benchmark::State& state) {
+  constexpr double kRate = 10'000;
+  const auto window = std::chrono::microseconds(state.range(0));
+  const std::vector<std::string> all = PlantLines(2000);
+  const std::vector<std::string> lines(all.begin(), all.begin() + 20'000);
+  EngineOptions options;
+  options.workflow_paths = {kWorkflows};
+  options.durability = Durability::kFull;
+  const std::string db = "/tmp/takt-bench-paced-batch-" + std::to_string(::getpid()) + ".db";
+  auto remove_db = [&] {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
+  };
+  std::vector<double> latencies_ms;
+  uint64_t events = 0, commits = 0;
+  std::vector<std::string_view> batch;
+  std::vector<SubmitResult> results;
+  for (auto _ : state) {
+    state.PauseTiming();
+    remove_db();
+    options.store_path = db;
+    std::unique_ptr<Engine> engine = std::move(Engine::Open(options)).value();
+    state.ResumeTiming();
+    const auto start = std::chrono::steady_clock::now();
+    auto due = [&](size_t i) {
+      return start + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) / kRate));
+    };
+    for (size_t i = 0; i < lines.size();) {
+      std::this_thread::sleep_until(due(i));  // the batch's first event arrives
+      const auto close = std::max(due(i) + window, std::chrono::steady_clock::now());
+      const size_t first = i;
+      batch.clear();
+      while (i < lines.size() && due(i) <= close) batch.push_back(lines[i++]);
+      std::this_thread::sleep_until(close);
+      if (!engine->SubmitBatch(batch, results).ok()) std::abort();
+      const auto done = std::chrono::steady_clock::now();
+      for (size_t k = first; k < i; ++k) {
+        latencies_ms.push_back(std::chrono::duration<double, std::milli>(done - due(k)).count());
+      }
+    }
+    state.PauseTiming();
+    events += lines.size();
+    commits += engine->stats().batches;
+    engine.reset();
+    state.ResumeTiming();
+  }
+  remove_db();
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto percentile = [&](double p) {
+    return latencies_ms[static_cast<size_t>(p * static_cast<double>(latencies_ms.size() - 1))];
+  };
+  state.SetItemsProcessed(static_cast<int64_t>(events));
+  state.counters["p50_ms"] = percentile(0.50);
+  state.counters["p99_ms"] = percentile(0.99);
+  state.counters["p999_ms"] = percentile(0.999);
+  state.counters["max_ms"] = latencies_ms.back();
+  state.counters["per_commit"] = static_cast<double>(events) / static_cast<double>(commits);
+}
+BENCHMARK(BM_PacedBatchLatency)
+    ->ArgName("window_us")
+    ->Arg(250)->Arg(500)->Arg(1000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
+
 }  // namespace
 }  // namespace takt
 
