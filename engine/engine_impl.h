@@ -172,7 +172,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
     int64_t last_seq = 0, gaps = 0, late = 0;
     bool changed = false;  // in changed_sequences_
   };
-  std::unordered_map<std::string, SequenceState> sequences_;
+  FlatStringMap<SequenceState> sequences_;
   std::string sequence_key_;  // reused: source + '\0' + key
   ReorderBuffer reorder_;
   int64_t clock_ = INT64_MIN;  // the latest event time seen, for the reorder policy's waits

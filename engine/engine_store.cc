@@ -122,7 +122,7 @@ Status EngineImpl::LoadFromStore() {
   for (WorkflowRunner& runner : runners_) runner.Clear();
   pinned_.clear();
   if (rules_ != nullptr) rules_->ClearStates();
-  sequences_.clear();
+  sequences_.Clear();
 
   std::unordered_map<std::string, uint64_t> moved;  // workflow -> instances on the loaded version
   TAKT_RETURN_IF_ERROR(store_->ForEachInstance([&](const store::InstanceRow& row) -> Status {
@@ -205,10 +205,10 @@ Status EngineImpl::LoadFromStore() {
   stats_.commands = c.commands;
   stats_.sequence_gaps = 0;
   stats_.late_events = 0;
-  for (const auto& [key, s] : sequences_) {
+  sequences_.ForEach([&](std::string_view, const SequenceState& s) {
     stats_.sequence_gaps += static_cast<uint64_t>(s.gaps);
     stats_.late_events += static_cast<uint64_t>(s.late);
-  }
+  });
   position_ = c.last_pos;
   return Status();
 }
@@ -411,8 +411,7 @@ void EngineImpl::ForgetBatch() {
   journal_.transitions.clear();
   journal_.command_owners.clear();
   for (const std::string& key : changed_sequences_) {
-    auto it = sequences_.find(key);
-    if (it != sequences_.end()) it->second.changed = false;
+    if (SequenceState* s = sequences_.Lookup(key)) s->changed = false;
   }
   changed_sequences_.clear();
   changed_rule_states_.clear();

@@ -1,11 +1,15 @@
-// IdSet against std::unordered_set on the same ids: across table growth, arena chunks, empty
-// and very long ids, each id is new exactly once.
-#include "engine/event/id_set.h"
+// FlatStringMap and IdSet against the standard containers on the same keys: across table
+// growth, arena chunks, empty and very long keys, each key is new exactly once and keeps its
+// value.
+#include "engine/event/flat_string_map.h"
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <unordered_set>
+
+#include "engine/event/id_set.h"
 
 namespace takt {
 namespace {
@@ -43,6 +47,33 @@ TEST(IdSetTest, EmptyAndLongerThanAChunkIdsAreKeptExactly) {
   EXPECT_TRUE(ids.Insert(std::string("a\0b", 3)));
   EXPECT_TRUE(ids.Insert(std::string("a\0c", 3)));
   EXPECT_FALSE(ids.Insert(std::string("a\0b", 3)));
+}
+
+TEST(FlatStringMapTest, ValuesSurviveGrowthAndEveryEntryIsVisitedOnce) {
+  FlatStringMap<int64_t> map;
+  std::map<std::string, int64_t> reference;
+  for (int64_t i = 0; i < 100'000; ++i) {
+    const std::string key = "mes" + std::string(1, '\0') + "MO-" + std::to_string(i % 30'000);
+    map[key] += i;
+    reference[key] += i;
+  }
+  EXPECT_EQ(map.size(), reference.size());
+  std::map<std::string, int64_t> visited;
+  map.ForEach([&](std::string_view key, const int64_t& value) {
+    EXPECT_TRUE(visited.emplace(std::string(key), value).second) << "visited twice: " << key;
+  });
+  EXPECT_EQ(visited, reference);
+  ASSERT_NE(map.Lookup(reference.begin()->first), nullptr);
+  EXPECT_EQ(*map.Lookup(reference.begin()->first), reference.begin()->second);
+  EXPECT_EQ(map.Lookup("mes"), nullptr);
+
+  map.Clear();
+  EXPECT_EQ(map.size(), 0u);
+  EXPECT_EQ(map.Lookup(reference.begin()->first), nullptr);
+  bool inserted = false;
+  map.Emplace("again", inserted) = 7;
+  EXPECT_TRUE(inserted);
+  EXPECT_EQ(map["again"], 7);
 }
 
 }  // namespace

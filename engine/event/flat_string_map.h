@@ -1,0 +1,135 @@
+// FlatStringMap<V>: a hash map from strings to small values for the per-event paths (seen ids,
+// sequence positions), where a node-based std::unordered_map<std::string, V> costs a heap
+// allocation per key and a cache miss per node. Keys are copied once into an arena of 1 MiB
+// chunks and never moved; entries (where the key is, the value) are kept dense in insertion
+// order, and the table is open addressing with linear probing, at most half full, of 8-byte
+// slots. Exact: a match compares the bytes. Keys are never removed; Clear() forgets them all.
+#ifndef TAKT_ENGINE_EVENT_FLAT_STRING_MAP_H_
+#define TAKT_ENGINE_EVENT_FLAT_STRING_MAP_H_
+
+#include <cstddef>
+#include <climits>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace takt {
+
+// Where the map keeps its keys' bytes.
+class StringArena {
+ public:
+  struct Ref {
+    uint32_t chunk = 0;
+    uint32_t offset = 0;  // of the key's length (4 bytes), then its bytes
+  };
+  Ref Store(std::string_view text);
+  std::string_view View(Ref ref) const;
+  void Clear() { chunks_.clear(); }
+  size_t memory_bytes() const;
+
+ private:
+  struct Chunk {
+    std::unique_ptr<char[]> bytes;
+    size_t capacity = 0, used = 0;
+  };
+  std::vector<Chunk> chunks_;
+};
+
+uint64_t FlatStringHash(std::string_view key);
+
+template <typename V>
+class FlatStringMap {
+ public:
+  FlatStringMap() { Clear(); }
+  FlatStringMap(const FlatStringMap&) = delete;
+  FlatStringMap& operator=(const FlatStringMap&) = delete;
+
+  // The value of `key`, inserted as V{} when missing; `inserted` says which. The reference
+  // stays valid until the next insertion.
+  V& Emplace(std::string_view key, bool& inserted) {
+    const uint64_t hash = FlatStringHash(key);
+    size_t at = Find(key, hash);
+    inserted = slots_[at].entry == kEmpty;
+    if (!inserted) return entries_[slots_[at].entry].value;
+    if ((entries_.size() + 1) * 2 > slots_.size()) {
+      Grow();
+      at = Find(key, hash);
+    }
+    slots_[at] = Slot{static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(entries_.size())};
+    entries_.push_back(Entry{arena_.Store(key), V{}});
+    return entries_.back().value;
+  }
+  V& operator[](std::string_view key) {
+    bool inserted = false;
+    return Emplace(key, inserted);
+  }
+  V* Lookup(std::string_view key) {
+    const Slot& slot = slots_[Find(key, FlatStringHash(key))];
+    return slot.entry == kEmpty ? nullptr : &entries_[slot.entry].value;
+  }
+  const V* Lookup(std::string_view key) const {
+    return const_cast<FlatStringMap*>(this)->Lookup(key);
+  }
+  // Calls visit(key, value) for every entry, in insertion order.
+  template <typename Visit>
+  void ForEach(Visit visit) const {
+    for (const Entry& e : entries_) visit(arena_.View(e.key), e.value);
+  }
+  void Clear() {
+    slots_.assign(kInitialSlots, Slot{});
+    entries_.clear();
+    arena_.Clear();
+  }
+  size_t size() const { return entries_.size(); }
+  size_t memory_bytes() const {
+    return slots_.capacity() * sizeof(Slot) + entries_.capacity() * sizeof(Entry) +
+           arena_.memory_bytes();
+  }
+
+ private:
+  static constexpr size_t kInitialSlots = 1024;
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  // 8 bytes: the upper half of the key's hash (to skip most key comparisons; the lower half
+  // chose the slot) and the entry's index.
+  struct Slot {
+    uint32_t tag = 0;
+    uint32_t entry = kEmpty;
+  };
+  struct Entry {
+    StringArena::Ref key;
+    V value;
+  };
+
+  size_t Find(std::string_view key, uint64_t hash) const {
+    const size_t mask = slots_.size() - 1;
+    const auto tag = static_cast<uint32_t>(hash >> 32);
+    for (size_t i = static_cast<size_t>(hash) & mask;; i = (i + 1) & mask) {
+      const Slot& slot = slots_[i];
+      if (slot.entry == kEmpty ||
+          (slot.tag == tag && arena_.View(entries_[slot.entry].key) == key)) {
+        return i;
+      }
+    }
+  }
+
+  // Doubles the table; the hashes are computed again from the keys, read in insertion order.
+  void Grow() {
+    slots_.assign(slots_.size() * 2, Slot{});
+    const size_t mask = slots_.size() - 1;
+    for (size_t e = 0; e < entries_.size(); ++e) {
+      const uint64_t hash = FlatStringHash(arena_.View(entries_[e].key));
+      size_t i = static_cast<size_t>(hash) & mask;
+      while (slots_[i].entry != kEmpty) i = (i + 1) & mask;
+      slots_[i] = Slot{static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(e)};
+    }
+  }
+
+  std::vector<Slot> slots_;  // a power of two in size, at most half full
+  std::vector<Entry> entries_;  // dense, in insertion order
+  StringArena arena_;
+};
+
+}  // namespace takt
+
+#endif  // TAKT_ENGINE_EVENT_FLAT_STRING_MAP_H_
