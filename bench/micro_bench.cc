@@ -18,6 +18,7 @@
 #include "engine/event/decode.h"
 #include "engine/rules/rule_set.h"
 #include "engine/workflow/evaluate.h"
+#include "engine/workflow/runner.h"
 #include "takt/engine.h"
 #include "takt/workload.h"
 
@@ -79,6 +80,39 @@ void BM_EvaluateGuard(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(EvaluateBool(guard, ctx));
 }
 BENCHMARK(BM_EvaluateGuard);
+
+// One transition of an instance among range(0) others: the instance found by key, the first
+// transition whose guard holds, its actions (`order.progress` in `executing` sets good and
+// scrap from the event). The event is decoded once, outside the loop.
+void BM_Transition(benchmark::State& state) {
+  auto defs = LoadPlant();
+  EventDecoder decoder(defs->catalog);
+  WorkflowRunner runner(defs->catalog.workflows.at(0));
+  Event event;
+  std::string error, reason;
+  std::vector<Command> commands;
+  auto apply = [&](const std::string& json) {
+    if (!decoder.Decode(json, event, error) || !runner.Apply(event, commands, reason)) std::abort();
+  };
+  const int64_t instances = state.range(0);
+  for (int64_t i = 0; i < instances; ++i) {
+    const std::string key = "MO-" + std::to_string(i);
+    apply(R"({"id":"r)" + key + R"(","source":"odoo","type":"order.released","key":")" + key +
+          R"(","seq":1,"ts":1,"data":{"asset":"A01"}})");
+    apply(R"({"id":"s)" + key + R"(","source":"mes","type":"order.started","key":")" + key +
+          R"(","seq":1,"ts":2,"data":{}})");
+  }
+  if (!decoder.Decode(R"({"id":"p","source":"mes","type":"order.progress","key":"MO-0","seq":2,)"
+                      R"("ts":3,"data":{"good":5,"scrap":1}})",
+                      event, error)) {
+    std::abort();
+  }
+  for (auto _ : state) {
+    commands.clear();
+    benchmark::DoNotOptimize(runner.Apply(event, commands, reason));
+  }
+}
+BENCHMARK(BM_Transition)->Arg(1)->Arg(100'000);
 
 // One evaluation of a shipped rule with its state, on the alarms of a generated stream: R1
 // (window of the asset's alarms, state copied for rollback) and R2 (mostly an early return).
