@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Whole-workload benchmark: generates the plant workload at the given order counts and runs
 # `takt simulate` on each, printing events, seconds, events/s, microseconds per event, peak
-# resident memory and, with a database, its size. The generation is not timed.
-#   scripts/bench_plant.sh [--rules] [--db full|normal] [--batch N] [ORDERS...]
+# resident memory and, with a database, its size, for the fastest of the runs, and the slowest
+# run's seconds beside them (the spread shows how noisy the machine was). The generation is not
+# timed.
+#   scripts/bench_plant.sh [--rules] [--db full|normal] [--batch N] [--runs N] [ORDERS...]
 #     --rules    the shipped rules run too (the complete plant workload: R1, R2 and R3)
 #     --db       durable: a fresh SQLite database per run, with that durability
 #     --batch    events per transaction with --db (default 1024)
+#     --runs     runs per order count (default 3)
 #   (default orders: 10000 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,23 +19,26 @@ dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 extra=()
 durable=""
+runs=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --rules) extra+=(--rules rules); shift ;;
     --db) durable="$2"; extra+=(--durability "$2"); shift 2 ;;
     --batch) extra+=(--batch "$2"); shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
     *) break ;;
   esac
 done
 orders=("$@")
 [ ${#orders[@]} -gt 0 ] || orders=(10000 100000)
 
-printf "%-10s %12s %9s %12s %9s %12s %12s\n" orders events seconds events/s us/event peak_rss db_size
+printf "%-10s %12s %9s %12s %9s %12s %12s %9s\n" orders events seconds events/s us/event peak_rss db_size slowest
 for n in "${orders[@]}"; do
   "$takt" generate plant --orders "$n" --seed 1 --out "$dir/plant.jsonl" 2>/dev/null
   events=$(wc -l < "$dir/plant.jsonl")
   best=""
-  for run in 1 2 3; do   # best of three: the least disturbed run
+  worst=0
+  for _ in $(seq "$runs"); do   # the fastest is the least disturbed run
     db=()
     if [ -n "$durable" ]; then
       rm -f "$dir"/plant.db*
@@ -41,6 +47,7 @@ for n in "${orders[@]}"; do
     /usr/bin/time -f "%e %M" -o "$dir/time" "$takt" simulate --quiet --workflows workflows \
       "${extra[@]}" "${db[@]}" --report "$dir/report.json" "$dir/plant.jsonl"
     read -r secs rss_kb < "$dir/time"
+    worst=$(awk -v a="$secs" -v b="$worst" 'BEGIN { print (a > b ? a : b) }')
     if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then
       best=$secs
       best_rss=$rss_kb
@@ -48,7 +55,7 @@ for n in "${orders[@]}"; do
       [ -z "$durable" ] || size=$(cat "$dir"/plant.db* | wc -c)
     fi
   done
-  awk -v n="$n" -v e="$events" -v s="$best" -v r="$best_rss" -v d="$size" 'BEGIN {
+  awk -v n="$n" -v e="$events" -v s="$best" -v r="$best_rss" -v d="$size" -v w="$worst" 'BEGIN {
     db = d > 0 ? sprintf("%9.1f MiB", d / 1048576) : "-";
-    printf "%-10d %12d %9.2f %12.0f %9.3f %8.1f MiB %12s\n", n, e, s, e / s, s * 1e6 / e, r / 1024, db }'
+    printf "%-10d %12d %9.2f %12.0f %9.3f %8.1f MiB %12s %9.2f\n", n, e, s, e / s, s * 1e6 / e, r / 1024, db, w }'
 done

@@ -15,7 +15,6 @@
 
 struct takt_engine {
   std::unique_ptr<takt::Engine> engine;
-  takt_callbacks callbacks{};
 };
 
 namespace {
@@ -87,9 +86,7 @@ takt_code takt_open(const char* options_json, const takt_callbacks* callbacks,
     TAKT_RETURN_IF_ERROR(Require(options_json, "options_json"));
     takt::Result<takt::EngineOptions> options = takt::api::OptionsFromJson(options_json);
     if (!options.ok()) return options.status();
-    auto handle = std::make_unique<takt_engine>();
-    if (callbacks != nullptr) handle->callbacks = *callbacks;
-    const takt_callbacks cb = handle->callbacks;
+    const takt_callbacks cb = callbacks != nullptr ? *callbacks : takt_callbacks{};
     if (cb.log != nullptr) {
       options.value().on_log = [cb](takt::LogLevel level, std::string_view message) {
         const std::string text(message);
@@ -104,8 +101,7 @@ takt_code takt_open(const char* options_json, const takt_callbacks* callbacks,
     takt::Result<std::unique_ptr<takt::Engine>> opened =
         takt::Engine::Open(std::move(options).value());
     if (!opened.ok()) return opened.status();
-    handle->engine = std::move(opened).value();
-    *engine = handle.release();
+    *engine = new takt_engine{std::move(opened).value()};
     return takt::Status();
   });
 }

@@ -292,9 +292,10 @@ class TAKT_API Engine {
   // what runs on top of the engine logs where the embedder wants it.
   virtual void Log(LogLevel level, std::string_view message) const = 0;
 
-  // Waits for the submissions under way, stops watching the rules, and with a store folds the
-  // write-ahead log back into the database file and closes it. Afterwards submitting, reloading
-  // and the outbox calls fail with kInvalidArgument; the instances and stats can still be read.
+  // Waits for the batch under way, stops watching the rules, and with a store folds the
+  // write-ahead log back into the database file and closes it. Afterwards submitting (also a
+  // submission still waiting for its turn), reloading and the outbox calls fail with
+  // kInvalidArgument; the instances and stats can still be read.
   // The destructor closes an engine that was not closed. Closing twice is fine.
   virtual Status Close() = 0;
 };

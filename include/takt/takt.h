@@ -65,7 +65,7 @@ TAKT_API const char* takt_last_error(void);
 TAKT_API takt_code takt_open(const char* options_json, const takt_callbacks* callbacks,
                              takt_engine** engine);
 
-/* Waits for submissions under way, closes the database and frees the engine. NULL is fine.
+/* Waits for the batch under way, closes the database and frees the engine. NULL is fine.
  * The handle is invalid afterwards, whatever the code. */
 TAKT_API takt_code takt_close(takt_engine* engine);
 
