@@ -194,19 +194,80 @@ void BM_SubmitPlantEvent(benchmark::State& state) {
 }
 BENCHMARK(BM_SubmitPlantEvent)->Arg(1000)->Arg(10000);
 
+// A database file for one durable benchmark under /tmp, removed with its WAL before each
+// fresh engine and at the end.
+class ScratchDatabase {
+ public:
+  explicit ScratchDatabase(const std::string& name)
+      : path_("/tmp/takt-bench-" + name + "-" + std::to_string(::getpid()) + ".db") {}
+  ~ScratchDatabase() { Remove(); }
+  ScratchDatabase(const ScratchDatabase&) = delete;
+  ScratchDatabase& operator=(const ScratchDatabase&) = delete;
+
+  // An engine on the shipped workflows (no rules) with `durability`, on an empty database.
+  std::unique_ptr<Engine> OpenFresh(Durability durability) {
+    Remove();
+    EngineOptions options;
+    options.workflow_paths = {kWorkflows};
+    options.durability = durability;
+    options.store_path = path_;
+    return std::move(Engine::Open(options)).value();
+  }
+
+ private:
+  void Remove() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
+  }
+  std::string path_;
+};
+
+Durability DurabilityArg(int64_t normal) { return normal == 0 ? Durability::kFull : Durability::kNormal; }
+
+double MillisecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Sets the counters p50_ms and p99_ms of `latencies_ms` (0 when there are none), and with
+// `tails` also p999_ms and max_ms.
+void ReportLatencies(benchmark::State& state, std::vector<double>& latencies_ms, bool tails) {
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto percentile = [&](double p) {
+    if (latencies_ms.empty()) return 0.0;
+    return latencies_ms[static_cast<size_t>(p * static_cast<double>(latencies_ms.size() - 1))];
+  };
+  state.counters["p50_ms"] = percentile(0.50);
+  state.counters["p99_ms"] = percentile(0.99);
+  if (!tails) return;
+  state.counters["p999_ms"] = percentile(0.999);
+  state.counters["max_ms"] = percentile(1.0);
+}
+
+// Events per second and events per commit over the whole run.
+void ReportThroughput(benchmark::State& state, uint64_t events, uint64_t commits) {
+  state.SetItemsProcessed(static_cast<int64_t>(events));
+  state.counters["per_commit"] = static_cast<double>(events) / static_cast<double>(commits);
+}
+
+// The first 20,000 events of the 2,000-order stream: two seconds at 10,000 events/s.
+std::vector<std::string> PacedLines() {
+  std::vector<std::string> lines = PlantLines(2000);
+  lines.resize(20'000);
+  return lines;
+}
+
+// When event `i` arrives in a stream offered at `rate` events/s from `start`.
+std::chrono::steady_clock::time_point Due(std::chrono::steady_clock::time_point start, size_t i,
+                                          double rate) {
+  return start + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) / rate));
+}
+
 // SubmitBatch() on a database: one iteration is one batch of range(0) events, committed with
 // durability range(1) (0 FULL, 1 NORMAL). Counters: events per second, and the batch's
 // latency from submit to commit at the median and the 99th percentile, in milliseconds.
 void BM_DurableBatch(benchmark::State& state) {
   const size_t batch = static_cast<size_t>(state.range(0));
   const std::vector<std::string> lines = PlantLines(2000);
-  EngineOptions options;
-  options.workflow_paths = {kWorkflows};
-  options.durability = state.range(1) == 0 ? Durability::kFull : Durability::kNormal;
-  const std::string db = "/tmp/takt-bench-" + std::to_string(::getpid()) + ".db";
-  auto remove_db = [&] {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
-  };
+  ScratchDatabase db("batch");
   std::unique_ptr<Engine> engine;
   std::vector<std::string_view> events;
   std::vector<SubmitResult> results;
@@ -216,9 +277,7 @@ void BM_DurableBatch(benchmark::State& state) {
     if (i + batch > lines.size()) {  // start the stream again on a fresh database
       state.PauseTiming();
       engine.reset();
-      remove_db();
-      options.store_path = db;
-      engine = std::move(Engine::Open(options)).value();
+      engine = db.OpenFresh(DurabilityArg(state.range(1)));
       i = 0;
       state.ResumeTiming();
     }
@@ -227,19 +286,11 @@ void BM_DurableBatch(benchmark::State& state) {
     i += batch;
     const auto start = std::chrono::steady_clock::now();
     if (!engine->SubmitBatch(events, results).ok()) state.SkipWithError("commit failed");
-    latencies_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    latencies_ms.push_back(MillisecondsSince(start));
   }
   engine.reset();
-  remove_db();
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  auto percentile = [&](double p) {
-    return latencies_ms.empty() ? 0.0
-                                : latencies_ms[static_cast<size_t>(p * static_cast<double>(latencies_ms.size() - 1))];
-  };
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch));
-  state.counters["p50_ms"] = percentile(0.50);
-  state.counters["p99_ms"] = percentile(0.99);
+  ReportLatencies(state, latencies_ms, /*tails=*/false);
 }
 BENCHMARK(BM_DurableBatch)
     ->ArgNames({"batch", "normal"})
@@ -249,13 +300,13 @@ BENCHMARK(BM_DurableBatch)
     ->UseRealTime()  // waiting for the disk is the point: rates from wall time, not CPU time
     ->MinTime(2.0);
 
-// Submit() of one event at a time from range(0) threads on one engine with a FULL store: the
-// commit queue gathers what arrives during a commit into the next one (group commit). One
-// iteration is the 2,000-order stream split by key across the threads. Counters: events per
-// second, each Submit()'s latency from call to return (p50, p99, ms), and events per commit.
-void BM_ConcurrentSubmit(benchmark::State& state) {
-  const size_t threads = static_cast<size_t>(state.range(0));
-  const std::vector<std::string> lines = PlantLines(2000);
+// Submit() of one event at a time from `threads` threads on one engine with a `durability`
+// store, each key's events on one thread in stream order; one iteration submits all of
+// `lines` on a fresh database. With `rate` 0 each thread submits as fast as its calls return,
+// and a latency runs from call to return; otherwise event i is offered at i / rate seconds
+// from the start and its latency runs from then, so waiting behind a slow commit counts.
+void RunThreadedSubmits(benchmark::State& state, const std::vector<std::string>& lines,
+                        size_t threads, Durability durability, double rate, bool tails) {
   std::vector<std::vector<size_t>> share(threads);
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string_view line = lines[i];
@@ -263,32 +314,28 @@ void BM_ConcurrentSubmit(benchmark::State& state) {
     const std::string_view key = line.substr(at, line.find('"', at) - at);
     share[std::hash<std::string_view>{}(key) % threads].push_back(i);  // a key stays on one thread
   }
-  EngineOptions options;
-  options.workflow_paths = {kWorkflows};
-  options.durability = Durability::kFull;
-  const std::string db = "/tmp/takt-bench-threads-" + std::to_string(::getpid()) + ".db";
-  auto remove_db = [&] {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
-  };
+  ScratchDatabase db("threads");
   std::vector<double> latencies_ms;
   std::mutex latencies_mu;
   uint64_t events = 0, commits = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    remove_db();
-    options.store_path = db;
-    std::unique_ptr<Engine> engine = std::move(Engine::Open(options)).value();
+    std::unique_ptr<Engine> engine = db.OpenFresh(durability);
     state.ResumeTiming();
+    const auto start = std::chrono::steady_clock::now() + std::chrono::milliseconds(10);
     std::vector<std::thread> workers;
     for (size_t t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         std::vector<double> mine;
         SubmitResult result;
         for (size_t i : share[t]) {
-          const auto start = std::chrono::steady_clock::now();
+          auto from = std::chrono::steady_clock::now();
+          if (rate > 0) {
+            from = Due(start, i, rate);
+            std::this_thread::sleep_until(from);
+          }
           if (!engine->Submit(lines[i], result).ok()) std::abort();
-          mine.push_back(std::chrono::duration<double, std::milli>(
-                             std::chrono::steady_clock::now() - start).count());
+          mine.push_back(MillisecondsSince(from));
         }
         std::lock_guard<std::mutex> lock(latencies_mu);
         latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
@@ -301,15 +348,17 @@ void BM_ConcurrentSubmit(benchmark::State& state) {
     engine.reset();
     state.ResumeTiming();
   }
-  remove_db();
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  auto percentile = [&](double p) {
-    return latencies_ms[static_cast<size_t>(p * static_cast<double>(latencies_ms.size() - 1))];
-  };
-  state.SetItemsProcessed(static_cast<int64_t>(events));
-  state.counters["p50_ms"] = percentile(0.50);
-  state.counters["p99_ms"] = percentile(0.99);
-  state.counters["per_commit"] = static_cast<double>(events) / static_cast<double>(commits);
+  ReportThroughput(state, events, commits);
+  ReportLatencies(state, latencies_ms, tails);
+}
+
+// Submit() of one event at a time from range(0) threads on one engine with a FULL store: the
+// commit queue gathers what arrives during a commit into the next one (group commit). One
+// iteration is the 2,000-order stream split by key across the threads. Counters: events per
+// second, each Submit()'s latency from call to return (p50, p99, ms), and events per commit.
+void BM_ConcurrentSubmit(benchmark::State& state) {
+  RunThreadedSubmits(state, PlantLines(2000), static_cast<size_t>(state.range(0)),
+                     Durability::kFull, /*rate=*/0, /*tails=*/false);
 }
 BENCHMARK(BM_ConcurrentSubmit)
     ->ArgName("threads")
@@ -319,73 +368,19 @@ BENCHMARK(BM_ConcurrentSubmit)
     ->Iterations(2);
 
 // Latency at a steady rate: 10,000 events/s offered by 32 threads (each event on the thread of
-// its key, at its scheduled instant), Submit() one event at a time, FULL store. Latency runs
-// from the event's scheduled instant to the return of its Submit(), so time spent waiting
-// behind a slow commit counts. One iteration is 20,000 events (2 seconds).
+// its key, at its scheduled instant), Submit() one event at a time, durability range(0) (0
+// FULL, 1 NORMAL). Latency runs from the event's scheduled instant to the return of its
+// Submit(). One iteration is 20,000 events (2 seconds).
 void BM_PacedSubmitLatency(benchmark::State& state) {
-  constexpr size_t kThreads = 32;
-  constexpr double kRate = 10'000;
-  const std::vector<std::string> all = PlantLines(2000);
-  const std::vector<std::string> lines(all.begin(), all.begin() + 20'000);
-  std::vector<std::vector<size_t>> share(kThreads);
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string_view line = lines[i];
-    const size_t at = line.find("\"key\":\"") + 7;
-    share[std::hash<std::string_view>{}(line.substr(at, line.find('"', at) - at)) % kThreads]
-        .push_back(i);
-  }
-  EngineOptions options;
-  options.workflow_paths = {kWorkflows};
-  options.durability = state.range(0) == 0 ? Durability::kFull : Durability::kNormal;
-  const std::string db = "/tmp/takt-bench-paced-" + std::to_string(::getpid()) + ".db";
-  auto remove_db = [&] {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
-  };
-  std::vector<double> latencies_ms;
-  std::mutex latencies_mu;
-  uint64_t events = 0, commits = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    remove_db();
-    options.store_path = db;
-    std::unique_ptr<Engine> engine = std::move(Engine::Open(options)).value();
-    state.ResumeTiming();
-    const auto start = std::chrono::steady_clock::now() + std::chrono::milliseconds(10);
-    std::vector<std::thread> workers;
-    for (size_t t = 0; t < kThreads; ++t) {
-      workers.emplace_back([&, t] {
-        std::vector<double> mine;
-        SubmitResult result;
-        for (size_t i : share[t]) {
-          const auto due = start + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) / kRate));
-          std::this_thread::sleep_until(due);
-          if (!engine->Submit(lines[i], result).ok()) std::abort();
-          mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - due).count());
-        }
-        std::lock_guard<std::mutex> lock(latencies_mu);
-        latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
-      });
-    }
-    for (std::thread& w : workers) w.join();
-    state.PauseTiming();
-    events += lines.size();
-    commits += engine->stats().batches;
-    engine.reset();
-    state.ResumeTiming();
-  }
-  remove_db();
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  auto percentile = [&](double p) {
-    return latencies_ms[static_cast<size_t>(p * static_cast<double>(latencies_ms.size() - 1))];
-  };
-  state.SetItemsProcessed(static_cast<int64_t>(events));
-  state.counters["p50_ms"] = percentile(0.50);
-  state.counters["p99_ms"] = percentile(0.99);
-  state.counters["p999_ms"] = percentile(0.999);
-  state.counters["max_ms"] = latencies_ms.back();
-  state.counters["per_commit"] = static_cast<double>(events) / static_cast<double>(commits);
+  RunThreadedSubmits(state, PacedLines(), 32, DurabilityArg(state.range(0)), /*rate=*/10'000,
+                     /*tails=*/true);
 }
-BENCHMARK(BM_PacedSubmitLatency)->ArgName("normal")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_PacedSubmitLatency)
+    ->ArgName("normal")
+    ->Arg(0)->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 // The same steady 10,000 events/s, gathered by one ingest thread into batches that close
 // range(0) microseconds after their first event arrived (as `takt simulate --batch-latency-ms`
@@ -394,40 +389,28 @@ BENCHMARK(BM_PacedSubmitLatency)->ArgName("normal")->Arg(0)->Arg(1)->Unit(benchm
 void BM_PacedBatchLatency(benchmark::State& state) {
   constexpr double kRate = 10'000;
   const auto window = std::chrono::microseconds(state.range(0));
-  const std::vector<std::string> all = PlantLines(2000);
-  const std::vector<std::string> lines(all.begin(), all.begin() + 20'000);
-  EngineOptions options;
-  options.workflow_paths = {kWorkflows};
-  options.durability = Durability::kFull;
-  const std::string db = "/tmp/takt-bench-paced-batch-" + std::to_string(::getpid()) + ".db";
-  auto remove_db = [&] {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
-  };
+  const std::vector<std::string> lines = PacedLines();
+  ScratchDatabase db("paced-batch");
   std::vector<double> latencies_ms;
   uint64_t events = 0, commits = 0;
   std::vector<std::string_view> batch;
   std::vector<SubmitResult> results;
   for (auto _ : state) {
     state.PauseTiming();
-    remove_db();
-    options.store_path = db;
-    std::unique_ptr<Engine> engine = std::move(Engine::Open(options)).value();
+    std::unique_ptr<Engine> engine = db.OpenFresh(Durability::kFull);
     state.ResumeTiming();
     const auto start = std::chrono::steady_clock::now();
-    auto due = [&](size_t i) {
-      return start + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) / kRate));
-    };
     for (size_t i = 0; i < lines.size();) {
-      std::this_thread::sleep_until(due(i));  // the batch's first event arrives
-      const auto close = std::max(due(i) + window, std::chrono::steady_clock::now());
+      std::this_thread::sleep_until(Due(start, i, kRate));  // the batch's first event arrives
+      const auto close = std::max(Due(start, i, kRate) + window, std::chrono::steady_clock::now());
       const size_t first = i;
       batch.clear();
-      while (i < lines.size() && due(i) <= close) batch.push_back(lines[i++]);
+      while (i < lines.size() && Due(start, i, kRate) <= close) batch.push_back(lines[i++]);
       std::this_thread::sleep_until(close);
       if (!engine->SubmitBatch(batch, results).ok()) std::abort();
       const auto done = std::chrono::steady_clock::now();
       for (size_t k = first; k < i; ++k) {
-        latencies_ms.push_back(std::chrono::duration<double, std::milli>(done - due(k)).count());
+        latencies_ms.push_back(std::chrono::duration<double, std::milli>(done - Due(start, k, kRate)).count());
       }
     }
     state.PauseTiming();
@@ -436,17 +419,8 @@ void BM_PacedBatchLatency(benchmark::State& state) {
     engine.reset();
     state.ResumeTiming();
   }
-  remove_db();
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  auto percentile = [&](double p) {
-    return latencies_ms[static_cast<size_t>(p * static_cast<double>(latencies_ms.size() - 1))];
-  };
-  state.SetItemsProcessed(static_cast<int64_t>(events));
-  state.counters["p50_ms"] = percentile(0.50);
-  state.counters["p99_ms"] = percentile(0.99);
-  state.counters["p999_ms"] = percentile(0.999);
-  state.counters["max_ms"] = latencies_ms.back();
-  state.counters["per_commit"] = static_cast<double>(events) / static_cast<double>(commits);
+  ReportThroughput(state, events, commits);
+  ReportLatencies(state, latencies_ms, /*tails=*/true);
 }
 BENCHMARK(BM_PacedBatchLatency)
     ->ArgName("window_us")
