@@ -70,6 +70,13 @@ takt::Status Require(const void* pointer, const char* what) {
   return takt::Status::InvalidArgument(std::string(what) + " is NULL");
 }
 
+// An output argument: it must be given, and holds NULL until there is something to return.
+takt::Status RequireOut(char** out, const char* what) {
+  TAKT_RETURN_IF_ERROR(Require(out, what));
+  *out = nullptr;
+  return takt::Status();
+}
+
 }  // namespace
 
 extern "C" {
@@ -118,8 +125,7 @@ takt_code takt_submit(takt_engine* engine, const char* event_json, size_t length
                       char** result_json) {
   return Guard([&]() -> takt::Status {
     TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
-    TAKT_RETURN_IF_ERROR(Require(result_json, "result_json"));
-    *result_json = nullptr;
+    TAKT_RETURN_IF_ERROR(RequireOut(result_json, "result_json"));
     TAKT_RETURN_IF_ERROR(Require(event_json, "event_json"));
     takt::SubmitResult result;
     TAKT_RETURN_IF_ERROR(engine->engine->Submit(std::string_view(event_json, length), result));
@@ -132,8 +138,7 @@ takt_code takt_submit_batch(takt_engine* engine, const char* events_jsonl, size_
                             char** results_json) {
   return Guard([&]() -> takt::Status {
     TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
-    TAKT_RETURN_IF_ERROR(Require(results_json, "results_json"));
-    *results_json = nullptr;
+    TAKT_RETURN_IF_ERROR(RequireOut(results_json, "results_json"));
     TAKT_RETURN_IF_ERROR(Require(events_jsonl, "events_jsonl"));
     std::vector<std::string_view> events;
     const std::string_view text(events_jsonl, length);
@@ -156,8 +161,7 @@ takt_code takt_get_instance(takt_engine* engine, const char* workflow, const cha
                             char** instance_json) {
   return Guard([&]() -> takt::Status {
     TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
-    TAKT_RETURN_IF_ERROR(Require(instance_json, "instance_json"));
-    *instance_json = nullptr;
+    TAKT_RETURN_IF_ERROR(RequireOut(instance_json, "instance_json"));
     TAKT_RETURN_IF_ERROR(Require(workflow, "workflow"));
     TAKT_RETURN_IF_ERROR(Require(key, "key"));
     takt::Result<takt::InstanceInfo> info = engine->engine->GetInstance(workflow, key);
@@ -170,7 +174,7 @@ takt_code takt_get_instance(takt_engine* engine, const char* workflow, const cha
 takt_code takt_stats(takt_engine* engine, char** stats_json) {
   return Guard([&]() -> takt::Status {
     TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
-    TAKT_RETURN_IF_ERROR(Require(stats_json, "stats_json"));
+    TAKT_RETURN_IF_ERROR(RequireOut(stats_json, "stats_json"));
     *stats_json = Give(takt::api::StatsJson(engine->engine->stats()));
     return takt::Status();
   });
@@ -186,8 +190,7 @@ takt_code takt_reload_rules(takt_engine* engine) {
 takt_code takt_pending_commands(takt_engine* engine, size_t max, char** commands_json) {
   return Guard([&]() -> takt::Status {
     TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
-    TAKT_RETURN_IF_ERROR(Require(commands_json, "commands_json"));
-    *commands_json = nullptr;
+    TAKT_RETURN_IF_ERROR(RequireOut(commands_json, "commands_json"));
     takt::Result<std::vector<takt::PendingCommand>> pending = engine->engine->PendingCommands(max);
     if (!pending.ok()) return pending.status();
     *commands_json = Give(takt::api::PendingCommandsJson(pending.value()));

@@ -125,6 +125,13 @@ Status Store::Prepare() {
        "INSERT OR IGNORE INTO definitions (hash, kind, name, file, text, imports, first_pos) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {&set_cursor_, "INSERT OR REPLACE INTO cursors (name, position) VALUES (?1, ?2)"},
+      {&mark_delivered_,
+       "UPDATE outbox SET status = 'delivered', attempts = attempts + 1 "
+       "WHERE id = ?1 AND status = 'pending'"},
+      {&mark_failed_,
+       "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, "
+       "status = CASE WHEN ?3 THEN 'dead' ELSE 'pending' END "
+       "WHERE id = ?1 AND status = 'pending'"},
   };
   for (const auto& s : statements) {
     Result<Statement> prepared = db_.Prepare(s.sql);
@@ -395,14 +402,10 @@ Status Store::ForEachPendingCommand(size_t max,
       });
 }
 
-Status Store::ChangeDelivery(std::string_view id, std::string_view sql,
-                             const std::function<void(Statement&)>& bind, bool again_is_ok) {
-  Result<Statement> update = db_.Prepare(sql);
-  if (!update.ok()) return update.status();
-  update.value().Bind(1, id);
-  bind(update.value());
-  TAKT_RETURN_IF_ERROR(update.value().Run());
+Status Store::ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok) {
+  TAKT_RETURN_IF_ERROR(update.Run());
   if (db_.Changes() == 1) return Status();
+  // Nothing changed: say why (a rare path, so its statement is prepared here).
   Result<Statement> find = db_.Prepare("SELECT status FROM outbox WHERE id = ?1");
   if (!find.ok()) return find.status();
   find.value().Bind(1, id);
@@ -416,20 +419,13 @@ Status Store::ChangeDelivery(std::string_view id, std::string_view sql,
 }
 
 Status Store::MarkDelivered(std::string_view id) {
-  return ChangeDelivery(
-      id,
-      "UPDATE outbox SET status = 'delivered', attempts = attempts + 1 "
-      "WHERE id = ?1 AND status = 'pending'",
-      [](Statement&) {}, /*again_is_ok=*/true);
+  mark_delivered_.Bind(1, id);
+  return ChangeDelivery(mark_delivered_, id, /*again_is_ok=*/true);
 }
 
 Status Store::MarkFailed(std::string_view id, std::string_view error, bool give_up) {
-  return ChangeDelivery(
-      id,
-      "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, "
-      "status = CASE WHEN ?3 THEN 'dead' ELSE 'pending' END "
-      "WHERE id = ?1 AND status = 'pending'",
-      [&](Statement& s) { s.Bind(2, error).Bind(3, int64_t{give_up}); }, /*again_is_ok=*/false);
+  mark_failed_.Bind(1, id).Bind(2, error).Bind(3, int64_t{give_up});
+  return ChangeDelivery(mark_failed_, id, /*again_is_ok=*/false);
 }
 
 Status Store::Checkpoint() { return db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }

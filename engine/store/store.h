@@ -153,10 +153,9 @@ class Store {
   Database& db() { return db_; }
 
  private:
-  // Runs `sql` (?1 the id, the rest bound by `bind`) on one pending command; explains why when
-  // no row changed.
-  Status ChangeDelivery(std::string_view id, std::string_view sql,
-                        const std::function<void(Statement&)>& bind, bool again_is_ok);
+  // Runs `update`, bound to the command `id` (only a pending one matches); explains why when no
+  // row changed.
+  Status ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok);
   explicit Store(Database db);
   Status Prepare();
 
@@ -169,7 +168,8 @@ class Store {
   int64_t crash_countdown_ = 0;
   std::string scratch_;
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
-      add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_;
+      add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_, mark_delivered_,
+      mark_failed_;
 };
 
 }  // namespace takt::store
