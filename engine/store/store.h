@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/store/checkpointer.h"
 #include "engine/store/sqlite.h"
 #include "takt/engine.h"
 
@@ -20,6 +21,7 @@ struct StoreOptions {
   std::string path;
   Durability durability = Durability::kFull;
   uint64_t max_bytes = 0;  // 0: no limit
+  CheckpointPolicy checkpoint;  // when the WAL is copied back (checkpointer.h)
 };
 
 // One row of the event log: every submitted event, whatever became of it.
@@ -140,8 +142,11 @@ class Store {
   Status ForEachPendingCommand(size_t max, const std::function<void(const CommandRow&)>& visit);
   Status MarkDelivered(std::string_view id);
   Status MarkFailed(std::string_view id, std::string_view error, bool give_up);
-  // Folds the WAL back into the database file; for a clean close.
+  // Stops the background checkpoints and folds the WAL back into the database file, which is
+  // then the whole database; for a clean close. Commits after it checkpoint the old way, inside
+  // the commit that takes the WAL over its limit.
   Status Checkpoint();
+  CheckpointStats checkpoint_stats() const;
   Result<OutcomeCounts> Counts();
 
   // Test-only crash hook: when TAKT_CRASH_AT is "NAME" or "NAME:N", the N-th (default first)
@@ -167,6 +172,8 @@ class Store {
   std::string crash_point_;
   int64_t crash_countdown_ = 0;
   std::string scratch_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stopped before it closes
+  int64_t checkpoint_frames_ = 0;               // the WAL's limit
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
       add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_, mark_delivered_,
       mark_failed_;
