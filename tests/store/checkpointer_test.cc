@@ -53,76 +53,78 @@ uint64_t WriteBatches(Store& store, const std::string& path, int64_t first, int 
   return wal_max;
 }
 
-TEST(CheckpointerTest, TheWalStaysSmallWhileCommitsGoOn) {
-  TempDir dir("checkpointer");
+// A store on `path` whose WAL limit is 200 pages, so that a test reaches it quickly.
+std::unique_ptr<Store> OpenWithSmallWal(const std::string& path, Durability durability) {
   StoreOptions options;
-  options.path = dir.File("t.db");
-  options.durability = Durability::kNormal;
+  options.path = path;
+  options.durability = durability;
   options.checkpoint = kSmallWal;
   Result<std::unique_ptr<Store>> store = Store::Open(options);
-  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_TRUE(store.ok()) << store.status().message();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
 
-  const uint64_t wal_max = WriteBatches(*store.value(), options.path, 1, 800, 100);
-  const CheckpointStats stats = store.value()->checkpoint_stats();
+TEST(CheckpointerTest, TheWalStaysSmallWhileCommitsGoOn) {
+  TempDir dir("checkpointer");
+  const std::string path = dir.File("t.db");
+  std::unique_ptr<Store> store = OpenWithSmallWal(path, Durability::kNormal);
+  ASSERT_NE(store, nullptr);
+
+  const uint64_t wal_max = WriteBatches(*store, path, 1, 800, 100);
+  const CheckpointStats stats = store->checkpoint_stats();
   EXPECT_GT(stats.background_runs, 0u);
   EXPECT_GE(stats.wal_max_frames, kSmallWal.start_frames);
   // 80,000 events of about 300 bytes: some 24 MB went through the WAL, 30 times its limit.
   // Copied back and started over again and again, the WAL stays a fraction of that; how small
   // depends on how often the thread got a core, so the bound here is loose.
   EXPECT_GE(stats.wal_restarts, 3u);
-  const uint64_t db_size = std::filesystem::file_size(options.path);
+  const uint64_t db_size = std::filesystem::file_size(path);
   EXPECT_GT(db_size, 12u << 20) << "the database file holds what the checkpoints copied";
   EXPECT_LT(wal_max, db_size / 2);
 
-  ASSERT_TRUE(store.value()->Checkpoint().ok());
-  EXPECT_EQ(std::filesystem::file_size(options.path + "-wal"), 0u);
-  EXPECT_EQ(Dump(options.path, "SELECT count(*), count(DISTINCT id), max(pos) FROM events"),
+  ASSERT_TRUE(store->Checkpoint().ok());
+  EXPECT_EQ(std::filesystem::file_size(path + "-wal"), 0u);
+  EXPECT_EQ(Dump(path, "SELECT count(*), count(DISTINCT id), max(pos) FROM events"),
             "80000|80000|80000\n");
-  EXPECT_EQ(test::IntegrityCheck(options.path), "ok");
+  EXPECT_EQ(test::IntegrityCheck(path), "ok");
 }
 
 TEST(CheckpointerTest, AfterCheckpointTheAutomaticCheckpointTakesOver) {
   TempDir dir("checkpointer-after");
-  StoreOptions options;
-  options.path = dir.File("t.db");
-  options.durability = Durability::kFull;
-  options.checkpoint = kSmallWal;
-  Result<std::unique_ptr<Store>> store = Store::Open(options);
-  ASSERT_TRUE(store.ok()) << store.status().message();
-  (void)WriteBatches(*store.value(), options.path, 1, 20, 100);
-  ASSERT_TRUE(store.value()->Checkpoint().ok());
+  const std::string path = dir.File("t.db");
+  std::unique_ptr<Store> store = OpenWithSmallWal(path, Durability::kFull);
+  ASSERT_NE(store, nullptr);
+  (void)WriteBatches(*store, path, 1, 20, 100);
+  ASSERT_TRUE(store->Checkpoint().ok());
 
   // The thread is gone; SQLite copies the WAL back inside the commit that takes it over the
   // same limit, so it never grows much past the limit's 200 pages.
-  const uint64_t wal_max = WriteBatches(*store.value(), options.path, 2001, 200, 100);
+  const uint64_t wal_max = WriteBatches(*store, path, 2001, 200, 100);
   EXPECT_LT(wal_max, uint64_t{4} * 200 * 4096);
-  EXPECT_EQ(Dump(options.path, "SELECT count(*), max(pos) FROM events"), "22000|22000\n");
+  EXPECT_EQ(Dump(path, "SELECT count(*), max(pos) FROM events"), "22000|22000\n");
 }
 
 TEST(CheckpointerTest, AReaderHoldingTheWalDoesNotStopCommits) {
   TempDir dir("checkpointer-reader");
-  StoreOptions options;
-  options.path = dir.File("t.db");
-  options.durability = Durability::kNormal;
-  options.checkpoint = kSmallWal;
-  Result<std::unique_ptr<Store>> store = Store::Open(options);
-  ASSERT_TRUE(store.ok()) << store.status().message();
-  (void)WriteBatches(*store.value(), options.path, 1, 10, 100);
+  const std::string path = dir.File("t.db");
+  std::unique_ptr<Store> store = OpenWithSmallWal(path, Durability::kNormal);
+  ASSERT_NE(store, nullptr);
+  (void)WriteBatches(*store, path, 1, 10, 100);
 
   // A reader in the middle of a read transaction pins the frames of its snapshot: no
   // checkpoint may copy past them, and the WAL cannot start over. Commits go on regardless.
-  Result<Database> reader = Database::Open(options.path, /*create=*/false);
+  Result<Database> reader = Database::Open(path, /*create=*/false);
   ASSERT_TRUE(reader.ok());
   Result<Statement> scan = reader.value().Prepare("SELECT pos FROM events ORDER BY pos");
   ASSERT_TRUE(scan.ok());
   ASSERT_TRUE(scan.value().Step().value());
-  (void)WriteBatches(*store.value(), options.path, 1001, 100, 100);
+  (void)WriteBatches(*store, path, 1001, 100, 100);
   EXPECT_EQ(scan.value().Int(0), 1);
   scan.value().Reset();
 
-  EXPECT_EQ(Dump(options.path, "SELECT count(*), max(pos) FROM events"), "11000|11000\n");
-  ASSERT_TRUE(store.value()->Checkpoint().ok());
-  EXPECT_EQ(std::filesystem::file_size(options.path + "-wal"), 0u);
+  EXPECT_EQ(Dump(path, "SELECT count(*), max(pos) FROM events"), "11000|11000\n");
+  ASSERT_TRUE(store->Checkpoint().ok());
+  EXPECT_EQ(std::filesystem::file_size(path + "-wal"), 0u);
 }
 
 }  // namespace
