@@ -4,10 +4,10 @@
 // SQLite's own automatic checkpoint runs inside the COMMIT that takes the WAL over its limit:
 // that one commit copies every page the WAL holds (40 MB at takt's limit) and syncs the file,
 // and each event in it waits tens of milliseconds. Here the writer only counts the WAL's frames
-// after each commit (Committed()); past `start_frames` it wakes this thread, which copies on its
-// own connection in PASSIVE mode, alongside the writer's next transactions. A passive copy
-// cannot finish while the writer keeps appending, and SQLite starts the WAL over only when every
-// frame has been copied. The thread copies again and again, each time what the writer appended
+// after each commit (SQLite's WAL hook, OnCommit()); past `start_frames` it wakes this thread,
+// which copies on its own connection in PASSIVE mode, alongside the writer's next
+// transactions. A passive copy cannot finish while the writer keeps appending, and SQLite
+// starts the WAL over only when every frame has been copied. The thread copies again and again, each time what the writer appended
 // during the copy before; when that stops shrinking and is at most `finish_frames`, the writer
 // copies the rest itself after a commit (FinishIfDue()), and its next transaction starts the
 // WAL from the beginning. When the writer pauses, the thread's copy is complete and the writer
