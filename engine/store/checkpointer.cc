@@ -27,7 +27,9 @@ Checkpointer::Checkpointer(Database connection, Database& writer, CheckpointPoli
     : connection_(std::move(connection)), writer_(writer), policy_(policy) {}
 
 Checkpointer::~Checkpointer() {
-  sqlite3_wal_hook(writer_.handle(), nullptr, nullptr);
+  // Puts SQLite's automatic checkpoint back in place of the hook, at the same limit: commits
+  // after this one copy the WAL back themselves.
+  sqlite3_wal_autocheckpoint(writer_.handle(), static_cast<int>(policy_.start_frames));
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;

@@ -52,7 +52,8 @@ class Checkpointer {
   static Result<std::unique_ptr<Checkpointer>> Start(const std::string& path,
                                                      const char* synchronous, Database& writer,
                                                      CheckpointPolicy policy);
-  // Stops the thread; a copy under way ends first.
+  // Stops the thread (a copy under way ends first) and puts SQLite's automatic checkpoint back
+  // on the writer's connection, at `start_frames`.
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;

@@ -59,15 +59,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   TAKT_RETURN_IF_ERROR(d.Exec("PRAGMA cache_size = -65536"));
   // Checkpoints on a thread of their own (checkpointer.h), from 10,000 pages (40 MB of WAL)
   // rather than SQLite's 1,000: the index pages that every batch touches are copied back to the
-  // database once per checkpoint, not once per few batches. The automatic checkpoint stays as
-  // the fallback once the thread has stopped (Checkpoint()).
-  TAKT_RETURN_IF_ERROR(
-      d.Exec("PRAGMA wal_autocheckpoint = " + std::to_string(options.checkpoint.start_frames)));
+  // database once per checkpoint, not once per few batches.
   Result<std::unique_ptr<Checkpointer>> checkpointer =
       Checkpointer::Start(options.path, synchronous, d, options.checkpoint);
   if (!checkpointer.ok()) return checkpointer.status();
   store->checkpointer_ = std::move(checkpointer).value();
-  store->checkpoint_frames_ = options.checkpoint.start_frames;
   if (options.max_bytes > 0) {
     Result<int64_t> page_size = d.QueryInt("PRAGMA page_size");
     if (!page_size.ok()) return page_size.status();
@@ -442,11 +438,7 @@ Status Store::MarkFailed(std::string_view id, std::string_view error, bool give_
 }
 
 Status Store::Checkpoint() {
-  if (checkpointer_ != nullptr) {
-    checkpointer_.reset();  // its hook off: SQLite's automatic checkpoint is back
-    TAKT_RETURN_IF_ERROR(
-        db_.Exec("PRAGMA wal_autocheckpoint = " + std::to_string(checkpoint_frames_)));
-  }
+  checkpointer_.reset();  // SQLite's automatic checkpoint is back, at the same limit
   return db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 

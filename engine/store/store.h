@@ -173,7 +173,6 @@ class Store {
   int64_t crash_countdown_ = 0;
   std::string scratch_;
   std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stopped before it closes
-  int64_t checkpoint_frames_ = 0;               // the WAL's limit
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
       add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_, mark_delivered_,
       mark_failed_;
