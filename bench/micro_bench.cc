@@ -242,11 +242,24 @@ void ReportLatencies(benchmark::State& state, std::vector<double>& latencies_ms,
   state.counters["max_ms"] = percentile(1.0);
 }
 
-// Events per second and events per commit over the whole run.
-void ReportThroughput(benchmark::State& state, uint64_t events, uint64_t commits) {
-  state.SetItemsProcessed(static_cast<int64_t>(events));
-  state.counters["per_commit"] = static_cast<double>(events) / static_cast<double>(commits);
-}
+// Events and commits over a benchmark's iterations, each on a fresh engine.
+struct Throughput {
+  uint64_t events = 0, commits = 0;
+
+  // Counts one iteration's `n` events and the commits of `engine`, then closes it; untimed.
+  void EndIteration(benchmark::State& state, std::unique_ptr<Engine>& engine, size_t n) {
+    state.PauseTiming();
+    events += n;
+    commits += engine->stats().batches;
+    engine.reset();
+    state.ResumeTiming();
+  }
+  // Sets events per second and the counter per_commit (events per commit).
+  void Report(benchmark::State& state) const {
+    state.SetItemsProcessed(static_cast<int64_t>(events));
+    state.counters["per_commit"] = static_cast<double>(events) / static_cast<double>(commits);
+  }
+};
 
 // The first 20,000 events of the 2,000-order stream: two seconds at 10,000 events/s.
 std::vector<std::string> PacedLines() {
@@ -317,7 +330,7 @@ void RunThreadedSubmits(benchmark::State& state, const std::vector<std::string>&
   ScratchDatabase db("threads");
   std::vector<double> latencies_ms;
   std::mutex latencies_mu;
-  uint64_t events = 0, commits = 0;
+  Throughput throughput;
   for (auto _ : state) {
     state.PauseTiming();
     std::unique_ptr<Engine> engine = db.OpenFresh(durability);
@@ -342,13 +355,9 @@ void RunThreadedSubmits(benchmark::State& state, const std::vector<std::string>&
       });
     }
     for (std::thread& w : workers) w.join();
-    state.PauseTiming();
-    events += lines.size();
-    commits += engine->stats().batches;
-    engine.reset();
-    state.ResumeTiming();
+    throughput.EndIteration(state, engine, lines.size());
   }
-  ReportThroughput(state, events, commits);
+  throughput.Report(state);
   ReportLatencies(state, latencies_ms, tails);
 }
 
@@ -392,7 +401,7 @@ void BM_PacedBatchLatency(benchmark::State& state) {
   const std::vector<std::string> lines = PacedLines();
   ScratchDatabase db("paced-batch");
   std::vector<double> latencies_ms;
-  uint64_t events = 0, commits = 0;
+  Throughput throughput;
   std::vector<std::string_view> batch;
   std::vector<SubmitResult> results;
   for (auto _ : state) {
@@ -413,13 +422,9 @@ void BM_PacedBatchLatency(benchmark::State& state) {
         latencies_ms.push_back(std::chrono::duration<double, std::milli>(done - Due(start, k, kRate)).count());
       }
     }
-    state.PauseTiming();
-    events += lines.size();
-    commits += engine->stats().batches;
-    engine.reset();
-    state.ResumeTiming();
+    throughput.EndIteration(state, engine, lines.size());
   }
-  ReportThroughput(state, events, commits);
+  throughput.Report(state);
   ReportLatencies(state, latencies_ms, /*tails=*/true);
 }
 BENCHMARK(BM_PacedBatchLatency)
