@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <utility>
 
 #include "dsl/load.h"
 #include "dsl/source.h"
@@ -205,6 +206,7 @@ Status EngineImpl::ApplyBatch(const std::vector<std::string_view>& events,
   if (status.ok()) status = store_->Commit();
   if (status.ok()) {
     ++stats_.batches;
+    EvictFinished();
     ForgetBatch();
     return Status();
   }
@@ -241,6 +243,7 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
   result.event_id.assign(event_.id.data(), event_.id.size());
   Result<Outcome> outcome = Apply(event_, event_json, result);
   if (!outcome.ok()) return outcome.status();
+  if (!store_read_error_.ok()) return std::exchange(store_read_error_, Status());
   result.outcome = outcome.value();
   Count(result);
   if (result.outcome != Outcome::kDuplicate) TrackSequence(event_);
@@ -252,8 +255,8 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
       result.outcome != Outcome::kDuplicate && result.outcome != Outcome::kOwnershipViolation;
   if (store_ != nullptr) TAKT_RETURN_IF_ERROR(Record(event_json, &event_, result));
   if (checked && result.outcome != Outcome::kHeld) clock_ = std::max(clock_, ts);
-  if (reorder_.held() > 0 && checked) return ReleaseHeld(clock_, result);
-  return Status();
+  if (reorder_.held() > 0 && checked) TAKT_RETURN_IF_ERROR(ReleaseHeld(clock_, result));
+  return std::exchange(store_read_error_, Status());
 }
 
 void EngineImpl::Count(const SubmitResult& result) {
@@ -388,6 +391,7 @@ Outcome EngineImpl::ApplyAccepted(const Event& event, std::string_view body,
     bool applied = false;
     std::string reason;
     for (WorkflowRunner* runner : routes) {
+      if (evicted_instances_ > 0) LoadEvicted(runner->def().name, event.key);
       PinnedVersion* pinned =
           pinned_.empty() ? nullptr : PinnedHolding(runner->def().name, event.key);
       if (pinned != nullptr ? ApplyPinned(*pinned, body, result, reason)
@@ -467,7 +471,10 @@ void EngineImpl::Deliver(const rules::RuleDecision& signal, const Event& event,
         Current(signal.workflow, signal.index_var, signal.index_value);
     key = current ? current->instance->key.s : std::string();
   }
-  if (runner != nullptr && !key.empty()) runner = Holding(signal.workflow, key);
+  if (runner != nullptr && !key.empty()) {
+    LoadEvicted(signal.workflow, key);
+    runner = Holding(signal.workflow, key);
+  }
   SignalRecord& record = result.signals.emplace_back();
   record.workflow = signal.workflow;
   record.name = signal.name;
@@ -495,6 +502,8 @@ WorkflowRunner* EngineImpl::Runner(std::string_view workflow) {
 
 std::optional<rules::InstanceRef> EngineImpl::Find(std::string_view workflow,
                                                    std::string_view key) const {
+  // Bringing an evicted instance back changes where it is held, not what the engine holds.
+  const_cast<EngineImpl*>(this)->LoadEvicted(workflow, key);
   const WorkflowRunner* runner = Holding(workflow, key);
   const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
   if (instance == nullptr) return std::nullopt;
@@ -534,6 +543,16 @@ std::vector<RuleInfo> EngineImpl::rules() const {
 
 void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const {
   std::lock_guard<std::mutex> lock(state_mu_);
+  if (store_ != nullptr) {
+    // Memory holds the open instances only; the database holds them all, as of the last commit,
+    // which is all there is between batches.
+    Status read = store_->ForEachInstance([&](const store::InstanceRow& row) {
+      visit(InstanceSummary{row.workflow, row.key, row.state, row.final});
+      return Status();
+    });
+    if (!read.ok()) Log(LogLevel::kError, "listing instances: " + read.message());
+    return;
+  }
   for (const WorkflowRunner& runner : runners_) {
     // The instances of every version of the workflow, in key order.
     std::vector<std::pair<const Instance*, const dsl::WorkflowDef*>> all;
@@ -554,6 +573,11 @@ void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&
 
 Result<InstanceInfo> EngineImpl::GetInstance(std::string_view workflow, std::string_view key) const {
   std::lock_guard<std::mutex> lock(state_mu_);
+  if (store_ != nullptr) {  // as Find() does
+    auto* self = const_cast<EngineImpl*>(this);
+    self->LoadEvicted(workflow, key);
+    if (!store_read_error_.ok()) return std::exchange(self->store_read_error_, Status());
+  }
   const WorkflowRunner* runner = Holding(workflow, key);
   const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
   if (instance != nullptr) {
@@ -581,6 +605,8 @@ EngineStats EngineImpl::stats() const {
     s.active_instances += runner.active();
     s.instances += runner.size();
   });
+  s.instances_in_memory = s.instances;
+  s.instances += evicted_instances_;
   return s;
 }
 

@@ -103,8 +103,22 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status RecordEffects(store::AuditRow& audit, const Transition* own, SubmitResult& result);
   // The end of a batch: changed instances, rule states, sequence positions and the cursor.
   Status FlushBatch(const std::vector<const InputCursor*>& cursors);
-  // Replaces all in-memory state by what the database holds.
+  // Replaces all in-memory state by what the database holds: every instance not yet final
+  // (final ones stay in the database until they are asked for: LoadEvicted()).
   Status LoadFromStore();
+  // Puts an instance the store holds into the runner of the version it started on. `moved`
+  // counts, by workflow, instances whose version cannot be compiled again (they go on the
+  // loaded one).
+  Status RestoreInstance(const store::InstanceRow& row,
+                         std::unordered_map<std::string, uint64_t>& moved);
+  Status UnknownWorkflow(std::string_view workflow) const;
+  // After a commit: forgets the batch's instances that reached the end of their lifecycle,
+  // which the database now holds, and those read back from it, so that memory holds open
+  // instances only.
+  void EvictFinished();
+  // Brings instance `key` of `workflow` back from the store when it was evicted. A failed read
+  // is kept in store_read_error_, and fails the event's batch.
+  void LoadEvicted(std::string_view workflow, std::string_view key);
   Status RecordDefinitions();
   void ForgetBatch();
   void Deliver(const rules::RuleDecision& signal, const Event& event, const std::string& emitted_by,
@@ -184,6 +198,11 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
 
   // With a store only.
   std::unique_ptr<store::Store> store_;
+  uint64_t evicted_instances_ = 0;  // final instances in the database and not in memory
+  // Instances LoadEvicted() read back since the last batch, as (workflow, key): evicted again
+  // at the end of the next one.
+  std::vector<std::pair<std::string, std::string>> loaded_;
+  Status store_read_error_;         // of LoadEvicted(), for the event being applied
   RunnerJournal journal_;
   std::vector<std::string> changed_sequences_;
   // Rule states changed in the batch, encoded once at its end: rule name, encoded key, position.

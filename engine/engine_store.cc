@@ -118,33 +118,82 @@ bool EngineImpl::ApplyPinned(PinnedVersion& pinned, std::string_view body, Submi
   return runner.Apply(pinned_event_, result.commands, reason);
 }
 
+Status EngineImpl::RestoreInstance(const store::InstanceRow& row,
+                                   std::unordered_map<std::string, uint64_t>& moved) {
+  WorkflowRunner* runner = Runner(row.workflow);
+  if (runner == nullptr) return UnknownWorkflow(row.workflow);
+  // An instance stays on the version it started on.
+  if (row.version != runner->version()) {
+    Result<PinnedVersion*> pinned = Pinned(row.workflow, row.version);
+    if (pinned.ok()) {
+      runner = pinned.value()->runner.get();
+    } else {
+      Log(LogLevel::kWarn, pinned.status().message());
+      ++moved[std::string(row.workflow)];
+    }
+  }
+  return runner->Restore(row.key, row.state, row.variables, row.indexed_at, row.timers,
+                         row.created_pos, row.updated_pos);
+}
+
+Status EngineImpl::UnknownWorkflow(std::string_view workflow) const {
+  return Status::InvalidArgument(options_.store_path + " holds instances of workflow " +
+                                 std::string(workflow) +
+                                 ", which the loaded definitions do not have");
+}
+
+void EngineImpl::EvictFinished() {
+  for (const auto& [runner, instance] : journal_.changed) {
+    instance->changed = false;
+    if (runner->Evict(*instance)) ++evicted_instances_;
+  }
+  journal_.changed.clear();
+  for (const auto& [workflow, key] : loaded_) {
+    WorkflowRunner* runner = Holding(workflow, key);
+    const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
+    if (instance != nullptr && runner->Evict(*instance)) ++evicted_instances_;
+  }
+  loaded_.clear();
+}
+
+void EngineImpl::LoadEvicted(std::string_view workflow, std::string_view key) {
+  if (evicted_instances_ == 0) return;
+  const WorkflowRunner* holding = Holding(workflow, key);
+  if (holding == nullptr || holding->Find(key) != nullptr) return;
+  std::unordered_map<std::string, uint64_t> moved;
+  Result<bool> loaded = store_->LoadInstance(workflow, key, [&](const store::InstanceRow& row) {
+    return RestoreInstance(row, moved);
+  });
+  if (!loaded.ok()) {
+    store_read_error_ = Status::IoError("loading " + std::string(workflow) + " instance " +
+                                        std::string(key) + " from " + options_.store_path +
+                                        ": " + loaded.status().message());
+    return;
+  }
+  if (!loaded.value()) return;
+  --evicted_instances_;
+  loaded_.emplace_back(workflow, key);
+}
+
 Status EngineImpl::LoadFromStore() {
   for (WorkflowRunner& runner : runners_) runner.Clear();
   pinned_.clear();
   if (rules_ != nullptr) rules_->ClearStates();
   sequences_.Clear();
 
+  // Final instances stay in the database; what memory needs of them is how many there are, and
+  // the index clock, which must go on from the latest index time any instance took.
+  Result<std::vector<store::Store::InstanceTotals>> totals = store_->InstanceTotalsByWorkflow();
+  if (!totals.ok()) return totals.status();
+  evicted_instances_ = 0;
+  for (const store::Store::InstanceTotals& t : totals.value()) {
+    if (Runner(t.workflow) == nullptr) return UnknownWorkflow(t.workflow);
+    evicted_instances_ += t.final_count;
+    index_clock_ = std::max(index_clock_, t.last_indexed_at);
+  }
   std::unordered_map<std::string, uint64_t> moved;  // workflow -> instances on the loaded version
-  TAKT_RETURN_IF_ERROR(store_->ForEachInstance([&](const store::InstanceRow& row) -> Status {
-    WorkflowRunner* runner = Runner(row.workflow);
-    if (runner == nullptr) {
-      return Status::InvalidArgument(options_.store_path + " holds instances of workflow " +
-                                     std::string(row.workflow) +
-                                     ", which the loaded definitions do not have");
-    }
-    // An instance stays on the version it started on.
-    if (row.version != runner->version()) {
-      Result<PinnedVersion*> pinned = Pinned(row.workflow, row.version);
-      if (pinned.ok()) {
-        runner = pinned.value()->runner.get();
-      } else {
-        Log(LogLevel::kWarn, pinned.status().message());
-        ++moved[std::string(row.workflow)];
-      }
-    }
-    return runner->Restore(row.key, row.state, row.variables, row.indexed_at, row.timers,
-                           row.created_pos, row.updated_pos);
-  }));
+  TAKT_RETURN_IF_ERROR(store_->ForEachOpenInstance(
+      [&](const store::InstanceRow& row) { return RestoreInstance(row, moved); }));
   ForEachRunner([](WorkflowRunner& runner) { runner.FinishRestore(); });
   for (const auto& [workflow, count] : moved) {
     Log(LogLevel::kWarn, std::to_string(count) + " " + workflow +
@@ -415,6 +464,7 @@ void EngineImpl::ForgetBatch() {
   }
   changed_sequences_.clear();
   changed_rule_states_.clear();
+  loaded_.clear();
 }
 
 }  // namespace takt

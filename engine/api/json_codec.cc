@@ -175,6 +175,7 @@ std::string StatsJson(const EngineStats& s) {
       {"rule_reload_failures", s.rule_reload_failures},
       {"instances", s.instances},
       {"active_instances", s.active_instances},
+      {"instances_in_memory", s.instances_in_memory},
       {"sequence_gaps", s.sequence_gaps},
       {"late_events", s.late_events},
       {"batches", s.batches},

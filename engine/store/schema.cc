@@ -78,6 +78,11 @@ CREATE TABLE cursors (           -- how far an input has been consumed, e.g. lin
     R"sql(
 CREATE INDEX outbox_pending ON outbox (seq) WHERE status = 'pending';
 )sql",
+    // 2 -> 3: the instances not yet in a final state, which the engine holds in memory, found at
+    // open without a scan of every instance that ever ran.
+    R"sql(
+CREATE INDEX instances_open ON instances (workflow, created_pos) WHERE final = 0;
+)sql",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kSchemaVersion,
               "one migration per schema version");

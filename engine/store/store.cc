@@ -16,6 +16,25 @@ std::string_view Connector(std::string_view command) {
   return command.substr(0, command.find('.'));
 }
 
+constexpr const char* kInstanceColumns =
+    "workflow, key, version, state, final, variables, indexed_at, created_pos, updated_pos, "
+    "timers";
+
+InstanceRow ReadInstance(const Statement& r) {
+  InstanceRow i;
+  i.workflow = r.Text(0);
+  i.key = r.Text(1);
+  i.version = r.Text(2);
+  i.state = r.Text(3);
+  i.final = r.Int(4) != 0;
+  i.variables = r.Text(5);
+  i.indexed_at = r.Text(6);
+  i.created_pos = r.Int(7);
+  i.updated_pos = r.Int(8);
+  i.timers = r.Text(9);
+  return i;
+}
+
 }  // namespace
 
 bool OutcomeByName(std::string_view name, Outcome& out) {
@@ -98,6 +117,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 }
 
 Status Store::Prepare() {
+  const std::string load_instance = std::string("SELECT ") + kInstanceColumns +
+                                    " FROM instances WHERE workflow = ?1 AND key = ?2";
   struct {
     Statement* stmt;
     const char* sql;
@@ -135,6 +156,7 @@ Status Store::Prepare() {
        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, "
        "status = CASE WHEN ?3 THEN 'dead' ELSE 'pending' END "
        "WHERE id = ?1 AND status = 'pending'"},
+      {&load_instance_, load_instance.c_str()},
   };
   for (const auto& s : statements) {
     Result<Statement> prepared = db_.Prepare(s.sql);
@@ -335,24 +357,44 @@ Result<int64_t> Store::Cursor(std::string_view name) {
   return row.value() ? s.value().Int(0) : int64_t{0};
 }
 
+Status Store::ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit) {
+  // Through the partial index instances_open: the open instances only, in its order.
+  return db_.ForEachRow(std::string("SELECT ") + kInstanceColumns +
+                            " FROM instances WHERE final = 0 ORDER BY workflow, created_pos",
+                        [&](const Statement& r) { return visit(ReadInstance(r)); });
+}
+
 Status Store::ForEachInstance(const std::function<Status(const InstanceRow&)>& visit) {
-  return db_.ForEachRow(
-      "SELECT workflow, key, version, state, final, variables, indexed_at, created_pos, "
-      "updated_pos, timers FROM instances ORDER BY workflow, created_pos",
+  return db_.ForEachRow(std::string("SELECT ") + kInstanceColumns +
+                            " FROM instances ORDER BY workflow, key",
+                        [&](const Statement& r) { return visit(ReadInstance(r)); });
+}
+
+Result<bool> Store::LoadInstance(std::string_view workflow, std::string_view key,
+                                 const std::function<Status(const InstanceRow&)>& visit) {
+  Statement& s = load_instance_;
+  s.Bind(1, workflow).Bind(2, key);
+  Result<bool> row = s.Step();
+  Status visited = row.ok() && row.value() ? visit(ReadInstance(s)) : Status();
+  s.Reset();
+  if (!row.ok()) return row.status();
+  if (!visited.ok()) return visited;
+  return row.value();
+}
+
+Result<std::vector<Store::InstanceTotals>> Store::InstanceTotalsByWorkflow() {
+  std::vector<InstanceTotals> totals;
+  Status status = db_.ForEachRow(
+      "SELECT workflow, sum(final), "
+      "max((SELECT coalesce(max(value), 0) FROM json_each(indexed_at))) "
+      "FROM instances GROUP BY workflow ORDER BY workflow",
       [&](const Statement& r) {
-        InstanceRow i;
-        i.workflow = r.Text(0);
-        i.key = r.Text(1);
-        i.version = r.Text(2);
-        i.state = r.Text(3);
-        i.final = r.Int(4) != 0;
-        i.variables = r.Text(5);
-        i.indexed_at = r.Text(6);
-        i.created_pos = r.Int(7);
-        i.updated_pos = r.Int(8);
-        i.timers = r.Text(9);
-        return visit(i);
+        totals.push_back(InstanceTotals{std::string(r.Text(0)), static_cast<uint64_t>(r.Int(1)),
+                                        static_cast<uint64_t>(r.Int(2))});
+        return Status();
       });
+  if (!status.ok()) return status;
+  return totals;
 }
 
 Status Store::ForEachRuleState(

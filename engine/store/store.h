@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/store/checkpointer.h"
 #include "engine/store/sqlite.h"
@@ -128,7 +129,20 @@ class Store {
   Status SetCursor(std::string_view name, int64_t position);
   Result<int64_t> Cursor(std::string_view name);
 
+  // Instances not in a final state, by workflow and creation (the engine holds these in memory).
+  Status ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit);
+  // Every instance, by workflow and key.
   Status ForEachInstance(const std::function<Status(const InstanceRow&)>& visit);
+  // The instance `key` of `workflow`: visits it and returns true, or false when there is none.
+  Result<bool> LoadInstance(std::string_view workflow, std::string_view key,
+                            const std::function<Status(const InstanceRow&)>& visit);
+  // Per workflow: how many instances are final, and the latest index time of any instance.
+  struct InstanceTotals {
+    std::string workflow;
+    uint64_t final_count = 0;
+    uint64_t last_indexed_at = 0;
+  };
+  Result<std::vector<InstanceTotals>> InstanceTotalsByWorkflow();
   Status ForEachRuleState(
       const std::function<Status(std::string_view rule, std::string_view key,
                                  std::string_view state)>& visit);
@@ -175,7 +189,7 @@ class Store {
   std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stopped before it closes
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
       add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_, mark_delivered_,
-      mark_failed_;
+      mark_failed_, load_instance_;
 };
 
 }  // namespace takt::store

@@ -49,7 +49,7 @@ struct RunnerJournal {
   std::vector<Transition> transitions;  // of the current event
   // Of the current event: (index into its commands, the instance that emitted it).
   std::vector<std::pair<size_t, const Instance*>> command_owners;
-  std::vector<std::pair<const WorkflowRunner*, Instance*>> changed;  // of the batch, each once
+  std::vector<std::pair<WorkflowRunner*, Instance*>> changed;  // of the batch, each once
 };
 
 }  // namespace takt

@@ -387,6 +387,23 @@ void WorkflowRunner::FinishRestore() {
   }
 }
 
+bool WorkflowRunner::Evict(const Instance& instance) {
+  if (!def_.states[static_cast<size_t>(instance.state)].final || !instance.timers.empty()) {
+    return false;
+  }
+  // Current() drops final instances from its lists only as it reads them: drop this one now.
+  for (int var : def_.indexes) {
+    auto& by_value = indexes_[var];
+    auto list = by_value.find(IndexKey(instance.vars[static_cast<size_t>(var)]));
+    if (list == by_value.end()) continue;
+    auto& instances = list->second;
+    instances.erase(std::remove(instances.begin(), instances.end(), &instance), instances.end());
+    if (instances.empty()) by_value.erase(list);
+  }
+  instances_.erase(instances_.find(instance.key.s));
+  return true;
+}
+
 void WorkflowRunner::Clear() {
   timers_.clear();
   timer_seq_ = 0;

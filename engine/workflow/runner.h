@@ -68,6 +68,10 @@ class WorkflowRunner {
   void FinishRestore();
   // Forgets every instance.
   void Clear();
+  // Forgets `instance` when it can take nothing more (a final state, no timer armed), for a
+  // store that holds it to give it back through Restore() when it is asked for: true when it
+  // was forgotten. Pointers to it are then invalid.
+  bool Evict(const Instance& instance);
   // The instance's index times as a JSON array.
   static std::string IndexedAtJson(const Instance& instance);
   // The instance's armed timers as a JSON array of [after_ms, due, seq].

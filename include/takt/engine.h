@@ -146,6 +146,10 @@ struct EngineStats {
   uint64_t rule_reload_failures = 0; // reloads refused: the old set stayed active
   uint64_t instances = 0;          // all there are (with a store: in the database)
   uint64_t active_instances = 0;   // not in a final state
+  // Held in memory. Without a store, all of them. With one, the active ones and any final one
+  // read back since the last batch: final instances are kept in the database only, and read
+  // from it when an event, a rule or GetInstance() asks for one.
+  uint64_t instances_in_memory = 0;
   uint64_t sequence_gaps = 0;      // well-formed events whose seq skipped ahead for (source, key)
   uint64_t late_events = 0;        // well-formed events whose seq was not above the last one
   uint64_t batches = 0;            // transactions committed (with a store)

@@ -225,12 +225,14 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
     ASSERT_TRUE(engine.ok());
     ASSERT_TRUE(engine.value()->Submit(OneOrder()[0]).ok());
   }
-  // Back to what schema 1 was: no index of pending commands.
-  Execute(db, "DROP INDEX outbox_pending; PRAGMA user_version = 1;");
+  // Back to what schema 1 was: no index of pending commands, none of open instances.
+  Execute(db, "DROP INDEX outbox_pending; DROP INDEX instances_open; PRAGMA user_version = 1;");
   auto engine = Engine::Open(WorkflowOnly(db));
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "2\n");
-  EXPECT_EQ(Dump(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_pending'"), "1\n");
+  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "3\n");
+  EXPECT_EQ(Dump(db, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                     "('outbox_pending', 'instances_open')"),
+            "2\n");
   EXPECT_EQ(engine.value()->stats().events, 1u);
 }
 
