@@ -134,20 +134,15 @@ Runner AddSimulate(CLI::App& app) {
       std::cerr << "takt simulate: " << fed.message() << "\n";
       return 2;
     }
-    Result<std::string> made = simulation.ReportJson();
-    if (!made.ok()) {
-      std::cerr << "takt simulate: " << made.status().message() << "\n";
-      return 2;
-    }
-    const std::string& report = made.value();
-    if (args->report.empty()) {
-      std::cout << report;
-      return 0;
-    }
-    std::ofstream out(args->report, std::ios::binary);
-    out << report;
-    if (!out.flush()) {
-      std::cerr << "takt simulate: cannot write " << args->report << "\n";
+    std::ofstream file;
+    if (!args->report.empty()) file.open(args->report, std::ios::binary);
+    std::ostream& out = args->report.empty() ? std::cout : file;
+    Status written = simulation.WriteReport(out);
+    if (written.ok() && !out.flush()) written = Status::IoError("writing the report failed");
+    if (!written.ok()) {
+      std::cerr << "takt simulate: "
+                << (args->report.empty() ? std::string() : "cannot write " + args->report + ": ")
+                << written.message() << "\n";
       return 2;
     }
     return 0;

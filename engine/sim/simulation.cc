@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <vector>
 
 #include "dsl/value.h"
@@ -158,10 +159,23 @@ Status Simulation::FeedFile(const std::string& path,
 }
 
 Result<std::string> Simulation::ReportJson() const {
+  std::ostringstream out;
+  TAKT_RETURN_IF_ERROR(WriteReport(out));
+  return std::move(out).str();
+}
+
+Status Simulation::WriteReport(std::ostream& sink) const {
   const State& s = *state_;
   std::string out = "{\n  \"commands\": [";
+  // Written out in pieces of about 64 KiB.
+  auto spill = [&] {
+    if (out.size() < (64u << 10)) return;
+    sink.write(out.data(), static_cast<std::streamsize>(out.size()));
+    out.clear();
+  };
   bool first = true;
   auto add_command = [&](const Command& c) {
+    spill();
     out += first ? "\n    " : ",\n    ";
     first = false;
     out += "{\"cmd\": ";
@@ -184,6 +198,7 @@ Result<std::string> Simulation::ReportJson() const {
   out += "  \"final_states\": {";
   first = true;
   s.engine->ForEachInstance([&](const InstanceSummary& instance) {
+    spill();
     out += first ? "\n    " : ",\n    ";
     first = false;
     std::string key = qualify ? std::string(instance.workflow) + "/" : std::string();
@@ -203,7 +218,9 @@ Result<std::string> Simulation::ReportJson() const {
   if (stats.malformed > 0) out += ", \"malformed\": " + std::to_string(stats.malformed);
   if (stats.held > 0) out += ", \"held\": " + std::to_string(stats.held);
   out += "}\n}\n";
-  return out;
+  sink.write(out.data(), static_cast<std::streamsize>(out.size()));
+  if (!sink) return Status::IoError("writing the report failed");
+  return Status();
 }
 
 }  // namespace takt

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,9 @@ class TAKT_API Simulation {
   // The report as one JSON object; the same events and definitions give the same bytes. With
   // a store it covers everything the database holds, earlier runs included.
   Result<std::string> ReportJson() const;
+  // The same report written to `out` as it is made: memory stays small however many commands
+  // and instances it lists. kIoError when `out` fails.
+  Status WriteReport(std::ostream& out) const;
 
  private:
   struct State;

@@ -4,8 +4,13 @@
 // only after checking the difference by hand.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
 #include "support/test_support.h"
 #include "takt/simulation.h"
+#include "takt/workload.h"
 
 namespace takt {
 namespace {
@@ -95,6 +100,28 @@ TEST(SimulateTest, CrLfLinesAndBlankLines) {
   ASSERT_TRUE(sim.FeedLine("").ok());
   EXPECT_EQ(engine->stats().events, 1u);
   EXPECT_EQ(engine->stats().accepted, 1u);
+}
+
+TEST(SimulateTest, AReportWrittenInPiecesIsTheWholeReport) {
+  auto engine = test::OpenPlantEngine();
+  ASSERT_NE(engine, nullptr);
+  Simulation sim(*engine, "generated");
+  PlantWorkloadOptions workload;
+  workload.orders = 2'000;  // a report of several of WriteReport()'s 64 KiB pieces
+  ASSERT_TRUE(GeneratePlantWorkload(workload, [&](std::string_view line) {
+                ASSERT_TRUE(sim.FeedLine(line).ok());
+              }).ok());
+  std::ostringstream written;
+  ASSERT_TRUE(sim.WriteReport(written).ok());
+  ASSERT_GT(written.str().size(), 4u * 65536u);
+  const nlohmann::json report = nlohmann::json::parse(written.str());
+  EXPECT_EQ(report["final_states"].size(), 2'000u);
+  EXPECT_EQ(report["commands"].size(), engine->stats().commands);
+  EXPECT_EQ(written.str(), sim.ReportJson().value());
+
+  std::ostringstream broken;
+  broken.setstate(std::ios::badbit);
+  EXPECT_EQ(sim.WriteReport(broken).code(), Code::kIoError);
 }
 
 }  // namespace
