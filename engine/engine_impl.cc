@@ -106,6 +106,8 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
     for (WorkflowRunner& runner : runners_) {
       if (runner.Handles(static_cast<int>(type))) routes_[type].push_back(&runner);
     }
+    const std::string& owner = catalog.events[type].owner;
+    if (std::find(owners_.begin(), owners_.end(), owner) == owners_.end()) owners_.push_back(owner);
   }
 }
 
@@ -207,6 +209,7 @@ Status EngineImpl::ApplyBatch(const std::vector<std::string_view>& events,
   if (status.ok()) {
     ++stats_.batches;
     EvictFinished();
+    EvictSequences();
     ForgetBatch();
     return Status();
   }
@@ -276,6 +279,11 @@ Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
   moved_keys_.clear();
   reorder_.TakeReady(now, ready_, moved_keys_);
   for (const std::string& key : moved_keys_) {  // their next expected seq is stored with them
+    if (evicted_sequences_ > 0) {  // a key holding events stays in memory; this is a safeguard
+      const size_t split = key.find('\0');
+      LoadEvictedSequence(std::string_view(key).substr(0, split),
+                          std::string_view(key).substr(split + 1));
+    }
     SequenceState& s = sequences_[key];
     if (store_ != nullptr && !s.changed) {
       s.changed = true;
@@ -363,6 +371,8 @@ Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
     result.reason = "id " + std::string(event.id) + " was seen before";
     return Outcome::kDuplicate;
   }
+  // Whatever its outcome now, the event counts in its (source, key)'s sequence position.
+  if (evicted_sequences_ > 0) LoadEvictedSequence(event.source, event.key);
   const dsl::EventDef& def = definitions_->catalog.events[static_cast<size_t>(event.type_id)];
   if (event.source != def.owner) {
     result.reason = "source " + std::string(event.source) + " does not own " + def.type +

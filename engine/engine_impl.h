@@ -119,6 +119,13 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // Brings instance `key` of `workflow` back from the store when it was evicted. A failed read
   // is kept in store_read_error_, and fails the event's batch.
   void LoadEvicted(std::string_view workflow, std::string_view key);
+  // After a commit: forgets the sequence positions whose key has no instance in memory (a
+  // finished order's, an asset's) and no held event, among those the batch changed or read
+  // back and those of the instances just evicted; the database holds them.
+  void EvictSequences();
+  // Brings the sequence position of (source, key) back from the store when it was evicted, as
+  // LoadEvicted() does for instances.
+  void LoadEvictedSequence(std::string_view source, std::string_view key);
   Status RecordDefinitions();
   void ForgetBatch();
   void Deliver(const rules::RuleDecision& signal, const Event& event, const std::string& emitted_by,
@@ -203,6 +210,10 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // at the end of the next one.
   std::vector<std::pair<std::string, std::string>> loaded_;
   Status store_read_error_;         // of LoadEvicted(), for the event being applied
+  uint64_t evicted_sequences_ = 0;  // sequence positions in the database and not in memory
+  std::vector<std::string> loaded_sequences_;  // read back since the last batch
+  std::vector<std::string> evicted_keys_;  // of the instances the last EvictFinished() forgot
+  std::vector<std::string> owners_;        // the sources that own event types, each once
   RunnerJournal journal_;
   std::vector<std::string> changed_sequences_;
   // Rule states changed in the batch, encoded once at its end: rule name, encoded key, position.

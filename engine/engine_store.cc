@@ -4,6 +4,7 @@
 // failed commit.
 #include <algorithm>
 #include <unordered_map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -143,15 +144,22 @@ Status EngineImpl::UnknownWorkflow(std::string_view workflow) const {
 }
 
 void EngineImpl::EvictFinished() {
+  evicted_keys_.clear();
+  auto evict = [&](WorkflowRunner& runner, const Instance& instance) {
+    std::string key = instance.key.s;
+    if (!runner.Evict(instance)) return;
+    ++evicted_instances_;
+    evicted_keys_.push_back(std::move(key));
+  };
   for (const auto& [runner, instance] : journal_.changed) {
     instance->changed = false;
-    if (runner->Evict(*instance)) ++evicted_instances_;
+    evict(*runner, *instance);
   }
   journal_.changed.clear();
   for (const auto& [workflow, key] : loaded_) {
     WorkflowRunner* runner = Holding(workflow, key);
     const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
-    if (instance != nullptr && runner->Evict(*instance)) ++evicted_instances_;
+    if (instance != nullptr) evict(*runner, *instance);
   }
   loaded_.clear();
 }
@@ -173,6 +181,53 @@ void EngineImpl::LoadEvicted(std::string_view workflow, std::string_view key) {
   if (!loaded.value()) return;
   --evicted_instances_;
   loaded_.emplace_back(workflow, key);
+}
+
+void EngineImpl::EvictSequences() {
+  auto evict = [&](const std::string& key) {
+    const size_t split = key.find('\0');
+    const std::string_view source = std::string_view(key).substr(0, split);
+    const std::string_view seq_key = std::string_view(key).substr(split + 1);
+    bool in_memory = false;
+    ForEachRunner([&](const WorkflowRunner& runner) {
+      in_memory = in_memory || runner.Find(seq_key) != nullptr;
+    });
+    if (in_memory || !reorder_.Forget(source, seq_key)) return;
+    if (sequences_.Erase(key)) ++evicted_sequences_;
+  };
+  for (const std::string& key : changed_sequences_) evict(key);
+  for (const std::string& key : loaded_sequences_) evict(key);
+  loaded_sequences_.clear();
+  // A finished order's positions that this batch did not touch: those of the other sources.
+  std::string key;
+  for (const std::string& instance_key : evicted_keys_) {
+    for (const std::string& source : owners_) {
+      key.assign(source);
+      key += '\0';
+      key += instance_key;
+      if (sequences_.Lookup(key) != nullptr) evict(key);
+    }
+  }
+}
+
+void EngineImpl::LoadEvictedSequence(std::string_view source, std::string_view key) {
+  sequence_key_.assign(source.data(), source.size());
+  sequence_key_ += '\0';
+  sequence_key_.append(key.data(), key.size());
+  if (sequences_.Lookup(sequence_key_) != nullptr) return;
+  store::SequenceRow row;
+  Result<bool> loaded = store_->LoadSequence(source, key, row);
+  if (!loaded.ok()) {
+    store_read_error_ = Status::IoError("loading the sequence position of " +
+                                        std::string(source) + "/" + std::string(key) + " from " +
+                                        options_.store_path + ": " + loaded.status().message());
+    return;
+  }
+  if (!loaded.value()) return;
+  sequences_[sequence_key_] = SequenceState{row.last_seq, row.gaps, row.late, false};
+  if (row.next_seq != 1) reorder_.SetNext(source, key, row.next_seq);
+  --evicted_sequences_;
+  loaded_sequences_.push_back(sequence_key_);
 }
 
 Status EngineImpl::LoadFromStore() {
@@ -216,19 +271,19 @@ Status EngineImpl::LoadFromStore() {
                              " stored rule state(s) belong to rules not loaded; they are kept");
   }
 
+  // Sequence positions are read back as events need them; those of keys holding events now.
   reorder_.Clear();
-  TAKT_RETURN_IF_ERROR(store_->ForEachSequence([&](const store::SequenceRow& row) {
-    std::string key(row.source);
-    key += '\0';
-    key.append(row.key.data(), row.key.size());
-    sequences_[key] = SequenceState{row.last_seq, row.gaps, row.late, false};
-    if (row.next_seq != 1) reorder_.SetNext(row.source, row.key, row.next_seq);
-  }));
+  loaded_sequences_.clear();
+  Result<store::Store::SequenceTotals> sequences = store_->SequenceTotalsOfAll();
+  if (!sequences.ok()) return sequences.status();
+  evicted_sequences_ = sequences.value().count;
   TAKT_RETURN_IF_ERROR(store_->ForEachHeld([&](const store::HeldRow& row) {
+    LoadEvictedSequence(row.source, row.key);
     reorder_.Hold(HeldEvent{static_cast<uint64_t>(row.pos), std::string(row.source),
                             std::string(row.key), std::string(row.id), std::string(row.body),
                             row.seq, row.ts});
   }));
+  if (!store_read_error_.ok()) return std::exchange(store_read_error_, Status());
   clock_ = INT64_MIN;
   if (reorder_.held() > 0) {  // held events wait in event time: where had it got to?
     Result<int64_t> clock = store_->db().QueryInt(
@@ -252,12 +307,8 @@ Status EngineImpl::LoadFromStore() {
   stats_.events = stats_.accepted + stats_.duplicates + stats_.ownership_violations +
                   stats_.out_of_sequence + stats_.malformed + stats_.held;
   stats_.commands = c.commands;
-  stats_.sequence_gaps = 0;
-  stats_.late_events = 0;
-  sequences_.ForEach([&](std::string_view, const SequenceState& s) {
-    stats_.sequence_gaps += static_cast<uint64_t>(s.gaps);
-    stats_.late_events += static_cast<uint64_t>(s.late);
-  });
+  stats_.sequence_gaps = sequences.value().gaps;
+  stats_.late_events = sequences.value().late;
   position_ = c.last_pos;
   return Status();
 }

@@ -37,6 +37,12 @@ std::string_view StringArena::View(Ref ref) const {
   return std::string_view(at + sizeof length, length);
 }
 
+size_t StringArena::used_bytes() const {
+  size_t bytes = 0;
+  for (const Chunk& chunk : chunks_) bytes += chunk.used;
+  return bytes;
+}
+
 size_t StringArena::memory_bytes() const {
   size_t bytes = 0;
   for (const Chunk& chunk : chunks_) bytes += chunk.capacity;

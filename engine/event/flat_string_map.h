@@ -3,7 +3,9 @@
 // allocation per key and a cache miss per node. Keys are copied once into an arena of 1 MiB
 // chunks and never moved; entries (where the key is, the value) are kept dense in insertion
 // order, and the table is open addressing with linear probing, at most half full, of 8-byte
-// slots. Exact: a match compares the bytes. Keys are never removed; Clear() forgets them all.
+// slots. Exact: a match compares the bytes. Erase() removes a key (the last entry takes its
+// place, so insertion order is kept only until then); once erased keys' bytes outnumber the
+// live keys', the live ones are copied into a fresh arena, so memory follows what is kept.
 #ifndef TAKT_ENGINE_EVENT_FLAT_STRING_MAP_H_
 #define TAKT_ENGINE_EVENT_FLAT_STRING_MAP_H_
 
@@ -27,6 +29,7 @@ class StringArena {
   std::string_view View(Ref ref) const;
   void Clear() { chunks_.clear(); }
   size_t memory_bytes() const;
+  size_t used_bytes() const;  // of the keys stored, with their lengths
 
  private:
   struct Chunk {
@@ -71,7 +74,37 @@ class FlatStringMap {
   const V* Lookup(std::string_view key) const {
     return const_cast<FlatStringMap*>(this)->Lookup(key);
   }
-  // Calls visit(key, value) for every entry, in insertion order.
+  // Removes `key`: false when it was not there. References to values are invalid after it.
+  bool Erase(std::string_view key) {
+    size_t at = Find(key, FlatStringHash(key));
+    const uint32_t erased = slots_[at].entry;
+    if (erased == kEmpty) return false;
+    dead_bytes_ += sizeof(uint32_t) + key.size();
+    // Backward-shift deletion: later slots of the probe run move up into the hole, so that
+    // lookups need no tombstones.
+    const size_t mask = slots_.size() - 1;
+    for (size_t next = (at + 1) & mask; slots_[next].entry != kEmpty; next = (next + 1) & mask) {
+      const uint64_t hash = FlatStringHash(arena_.View(entries_[slots_[next].entry].key));
+      const size_t home = static_cast<size_t>(hash) & mask;
+      // Move it when its home is not in (at, next], cyclically.
+      if (((next - home) & mask) >= ((next - at) & mask)) {
+        slots_[at] = slots_[next];
+        at = next;
+      }
+    }
+    slots_[at] = Slot{};
+    // The last entry fills the erased one's place.
+    const auto last = static_cast<uint32_t>(entries_.size() - 1);
+    if (erased != last) {
+      const std::string_view moved = arena_.View(entries_[last].key);
+      slots_[Find(moved, FlatStringHash(moved))].entry = erased;
+      entries_[erased] = entries_[last];
+    }
+    entries_.pop_back();
+    if (dead_bytes_ > (1u << 20) && dead_bytes_ * 2 > arena_.used_bytes()) CompactArena();
+    return true;
+  }
+  // Calls visit(key, value) for every entry, in insertion order until the first Erase().
   template <typename Visit>
   void ForEach(Visit visit) const {
     for (const Entry& e : entries_) visit(arena_.View(e.key), e.value);
@@ -80,8 +113,10 @@ class FlatStringMap {
     slots_.assign(kInitialSlots, Slot{});
     entries_.clear();
     arena_.Clear();
+    dead_bytes_ = 0;
   }
   size_t size() const { return entries_.size(); }
+  size_t arena_bytes() const { return arena_.memory_bytes(); }  // held for the keys' bytes
   size_t memory_bytes() const {
     return slots_.capacity() * sizeof(Slot) + entries_.capacity() * sizeof(Entry) +
            arena_.memory_bytes();
@@ -125,9 +160,18 @@ class FlatStringMap {
     }
   }
 
+  // Copies the live keys into a fresh arena; the slots do not change.
+  void CompactArena() {
+    StringArena fresh;
+    for (Entry& e : entries_) e.key = fresh.Store(arena_.View(e.key));
+    arena_ = std::move(fresh);
+    dead_bytes_ = 0;
+  }
+
   std::vector<Slot> slots_;  // a power of two in size, at most half full
-  std::vector<Entry> entries_;  // dense, in insertion order
+  std::vector<Entry> entries_;  // dense, in insertion order until the first Erase()
   StringArena arena_;
+  size_t dead_bytes_ = 0;  // of erased keys, still in the arena
 };
 
 }  // namespace takt

@@ -85,6 +85,14 @@ void ReorderBuffer::SetNext(std::string_view source, std::string_view key, int64
   StateOf(source, key).next = next;
 }
 
+bool ReorderBuffer::Forget(std::string_view source, std::string_view key) {
+  auto it = keys_.find(KeyOf(source, key));
+  if (it == keys_.end()) return true;
+  if (!it->second.held.empty()) return false;
+  keys_.erase(it);
+  return true;
+}
+
 void ReorderBuffer::Clear() {
   keys_.clear();
   waiting_.clear();

@@ -43,6 +43,9 @@ class ReorderBuffer {
   // For the store: the next expected seq of (source, key), 1 when nothing was seen.
   int64_t Next(std::string_view source, std::string_view key) const;
   void SetNext(std::string_view source, std::string_view key, int64_t next);
+  // Forgets (source, key), whose next expected seq the store keeps, unless it holds events:
+  // false then.
+  bool Forget(std::string_view source, std::string_view key);
   void Clear();
 
  private:

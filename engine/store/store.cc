@@ -157,6 +157,8 @@ Status Store::Prepare() {
        "status = CASE WHEN ?3 THEN 'dead' ELSE 'pending' END "
        "WHERE id = ?1 AND status = 'pending'"},
       {&load_instance_, load_instance.c_str()},
+      {&load_sequence_,
+       "SELECT last_seq, gaps, late, next_seq FROM sequences WHERE source = ?1 AND key = ?2"},
   };
   for (const auto& s : statements) {
     Result<Statement> prepared = db_.Prepare(s.sql);
@@ -403,13 +405,29 @@ Status Store::ForEachRuleState(
                         [&](const Statement& r) { return visit(r.Text(0), r.Text(1), r.Text(2)); });
 }
 
-Status Store::ForEachSequence(const std::function<void(const SequenceRow&)>& visit) {
-  return db_.ForEachRow("SELECT source, key, last_seq, gaps, late, next_seq FROM sequences",
-                        [&](const Statement& r) {
-                          visit(SequenceRow{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4),
-                                            r.Int(5)});
-                          return Status();
-                        });
+Result<bool> Store::LoadSequence(std::string_view source, std::string_view key,
+                                 SequenceRow& row) {
+  Statement& s = load_sequence_;
+  s.Bind(1, source).Bind(2, key);
+  Result<bool> found = s.Step();
+  if (found.ok() && found.value()) {
+    row = SequenceRow{source, key, s.Int(0), s.Int(1), s.Int(2), s.Int(3)};
+  }
+  s.Reset();
+  return found;
+}
+
+Result<Store::SequenceTotals> Store::SequenceTotalsOfAll() {
+  SequenceTotals totals;
+  Status status = db_.ForEachRow(
+      "SELECT count(*), coalesce(sum(gaps), 0), coalesce(sum(late), 0) FROM sequences",
+      [&](const Statement& r) {
+        totals = SequenceTotals{static_cast<uint64_t>(r.Int(0)), static_cast<uint64_t>(r.Int(1)),
+                                static_cast<uint64_t>(r.Int(2))};
+        return Status();
+      });
+  if (!status.ok()) return status;
+  return totals;
 }
 
 namespace {

@@ -146,7 +146,14 @@ class Store {
   Status ForEachRuleState(
       const std::function<Status(std::string_view rule, std::string_view key,
                                  std::string_view state)>& visit);
-  Status ForEachSequence(const std::function<void(const SequenceRow&)>& visit);
+  // The sequence position of (source, key) into `row` (its views are `source` and `key`):
+  // false when there is none.
+  Result<bool> LoadSequence(std::string_view source, std::string_view key, SequenceRow& row);
+  // How many sequence positions there are, and their gaps and late arrivals summed.
+  struct SequenceTotals {
+    uint64_t count = 0, gaps = 0, late = 0;
+  };
+  Result<SequenceTotals> SequenceTotalsOfAll();
   Status ForEachCommand(const std::function<void(const CommandRow&)>& visit);
   // Delivery, outside the engine's batches: the first `max` pending commands in emission
   // order; a command delivered (done, for good); a failed delivery (attempts + 1, the error
@@ -189,7 +196,7 @@ class Store {
   std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stopped before it closes
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
       add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_, mark_delivered_,
-      mark_failed_, load_instance_;
+      mark_failed_, load_instance_, load_sequence_;
 };
 
 }  // namespace takt::store

@@ -1,7 +1,8 @@
 // A durable engine keeps its open instances in memory and its final ones in the database only,
-// so that its memory follows what is running rather than everything that ever ran. Nothing a
-// user sees may change for it: outcomes, reasons, instances read by rules and by GetInstance(),
-// counts, reports.
+// and the sequence positions of keys without an instance in memory too, so that its memory
+// follows what is running rather than everything that ever ran. Nothing a user sees may change
+// for it: outcomes, reasons, gap and lateness counts, instances read by rules and by
+// GetInstance(), reports.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -88,9 +89,12 @@ TEST(InstanceCacheTest, AnEventForAFinishedOrderIsJudgedAsInMemory) {
       R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":1000,"data":{"order":"MO-1","product":"P","qty":1,"asset":"A1"}})",
       R"({"id":"o2","source":"odoo","type":"order.cancelled","key":"MO-1","seq":2,"ts":2000,"data":{"order":"MO-1"}})",
   };
+  // Each judged on the instance and on its (source, key)'s sequence position, both evicted: a
+  // start on a cancelled order, a re-release (its seq is late), a cancel that skips a seq.
   const std::vector<std::string> late = {
       R"({"id":"m1","source":"mes","type":"order.started","key":"MO-1","seq":1,"ts":3000,"data":{"order":"MO-1"}})",
-      R"({"id":"o3","source":"odoo","type":"order.released","key":"MO-1","seq":3,"ts":4000,"data":{"order":"MO-1","product":"P","qty":1,"asset":"A1"}})",
+      R"({"id":"o3","source":"odoo","type":"order.released","key":"MO-1","seq":2,"ts":4000,"data":{"order":"MO-1","product":"P","qty":1,"asset":"A1"}})",
+      R"({"id":"o4","source":"odoo","type":"order.cancelled","key":"MO-1","seq":5,"ts":5000,"data":{"order":"MO-1"}})",
   };
   auto memory = Engine::Open(WorkflowOnly(""));
   ASSERT_TRUE(memory.ok());
@@ -100,6 +104,9 @@ TEST(InstanceCacheTest, AnEventForAFinishedOrderIsJudgedAsInMemory) {
   ASSERT_EQ(want[0].outcome, Outcome::kOutOfSequence);
   ASSERT_NE(want[0].reason.find("state cancelled"), std::string::npos) << want[0].reason;
   ASSERT_EQ(want[1].outcome, Outcome::kOutOfSequence);
+  const EngineStats memory_stats = memory.value()->stats();
+  ASSERT_EQ(memory_stats.late_events, 1u);
+  ASSERT_EQ(memory_stats.sequence_gaps, 1u);
 
   for (const bool reopen : {false, true}) {
     TempDir dir("cache-late");
@@ -119,6 +126,8 @@ TEST(InstanceCacheTest, AnEventForAFinishedOrderIsJudgedAsInMemory) {
       EXPECT_EQ(got.reason, want[i].reason) << late[i];
     }
     const EngineStats stats = durable.value()->stats();
+    EXPECT_EQ(stats.late_events, memory_stats.late_events);
+    EXPECT_EQ(stats.sequence_gaps, memory_stats.sequence_gaps);
     EXPECT_EQ(stats.instances, 1u);
     EXPECT_EQ(stats.instances_in_memory, 0u) << "evicted again with the batch that read it";
   }
