@@ -103,8 +103,9 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status RecordEffects(store::AuditRow& audit, const Transition* own, SubmitResult& result);
   // The end of a batch: changed instances, rule states, sequence positions and the cursor.
   Status FlushBatch(const std::vector<const InputCursor*>& cursors);
-  // Replaces all in-memory state by what the database holds: every instance not yet final
-  // (final ones stay in the database until they are asked for: LoadEvicted()).
+  // Replaces all in-memory state by what the database holds: every instance not yet final, and
+  // the sequence positions of held events (the rest stay in the database until they are asked
+  // for: LoadEvicted(), LoadEvictedSequence()).
   Status LoadFromStore();
   // Puts an instance the store holds into the runner of the version it started on. `moved`
   // counts, by workflow, instances whose version cannot be compiled again (they go on the
@@ -209,7 +210,8 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // Instances LoadEvicted() read back since the last batch, as (workflow, key): evicted again
   // at the end of the next one.
   std::vector<std::pair<std::string, std::string>> loaded_;
-  Status store_read_error_;         // of LoadEvicted(), for the event being applied
+  // A failed read of LoadEvicted() or LoadEvictedSequence(), for the event being applied.
+  Status store_read_error_;
   uint64_t evicted_sequences_ = 0;  // sequence positions in the database and not in memory
   std::vector<std::string> loaded_sequences_;  // read back since the last batch
   std::vector<std::string> evicted_keys_;  // of the instances the last EvictFinished() forgot
