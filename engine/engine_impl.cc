@@ -246,7 +246,6 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
   result.event_id.assign(event_.id.data(), event_.id.size());
   Result<Outcome> outcome = Apply(event_, event_json, result);
   if (!outcome.ok()) return outcome.status();
-  if (!store_read_error_.ok()) return std::exchange(store_read_error_, Status());
   result.outcome = outcome.value();
   Count(result);
   if (result.outcome != Outcome::kDuplicate) TrackSequence(event_);
@@ -481,10 +480,7 @@ void EngineImpl::Deliver(const rules::RuleDecision& signal, const Event& event,
         Current(signal.workflow, signal.index_var, signal.index_value);
     key = current ? current->instance->key.s : std::string();
   }
-  if (runner != nullptr && !key.empty()) {
-    LoadEvicted(signal.workflow, key);
-    runner = Holding(signal.workflow, key);
-  }
+  if (runner != nullptr && !key.empty()) runner = LoadEvicted(signal.workflow, key);
   SignalRecord& record = result.signals.emplace_back();
   record.workflow = signal.workflow;
   record.name = signal.name;
@@ -513,8 +509,7 @@ WorkflowRunner* EngineImpl::Runner(std::string_view workflow) {
 std::optional<rules::InstanceRef> EngineImpl::Find(std::string_view workflow,
                                                    std::string_view key) const {
   // Bringing an evicted instance back changes where it is held, not what the engine holds.
-  const_cast<EngineImpl*>(this)->LoadEvicted(workflow, key);
-  const WorkflowRunner* runner = Holding(workflow, key);
+  const WorkflowRunner* runner = const_cast<EngineImpl*>(this)->LoadEvicted(workflow, key);
   const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
   if (instance == nullptr) return std::nullopt;
   return rules::InstanceRef{&runner->def(), instance};
@@ -583,12 +578,9 @@ void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&
 
 Result<InstanceInfo> EngineImpl::GetInstance(std::string_view workflow, std::string_view key) const {
   std::lock_guard<std::mutex> lock(state_mu_);
-  if (store_ != nullptr) {  // as Find() does
-    auto* self = const_cast<EngineImpl*>(this);
-    self->LoadEvicted(workflow, key);
-    if (!store_read_error_.ok()) return std::exchange(self->store_read_error_, Status());
-  }
-  const WorkflowRunner* runner = Holding(workflow, key);
+  auto* self = const_cast<EngineImpl*>(this);  // as in Find()
+  const WorkflowRunner* runner = self->LoadEvicted(workflow, key);
+  if (!store_read_error_.ok()) return std::exchange(self->store_read_error_, Status());
   const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
   if (instance != nullptr) {
     const dsl::StateDef& state = runner->def().states[static_cast<size_t>(instance->state)];

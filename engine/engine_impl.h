@@ -117,9 +117,10 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // which the database now holds, and those read back from it, so that memory holds open
   // instances only.
   void EvictFinished();
-  // Brings instance `key` of `workflow` back from the store when it was evicted. A failed read
-  // is kept in store_read_error_, and fails the event's batch.
-  void LoadEvicted(std::string_view workflow, std::string_view key);
+  // Brings instance `key` of `workflow` back from the store when it was evicted, and returns
+  // the runner holding it, as Holding() does. A failed read is kept in store_read_error_, and
+  // fails the event's batch.
+  WorkflowRunner* LoadEvicted(std::string_view workflow, std::string_view key);
   // After a commit: forgets the sequence positions whose key has no instance in memory (a
   // finished order's, an asset's) and no held event, among those the batch changed or read
   // back and those of the instances just evicted; the database holds them.

@@ -164,10 +164,11 @@ void EngineImpl::EvictFinished() {
   loaded_.clear();
 }
 
-void EngineImpl::LoadEvicted(std::string_view workflow, std::string_view key) {
-  if (evicted_instances_ == 0) return;
-  const WorkflowRunner* holding = Holding(workflow, key);
-  if (holding == nullptr || holding->Find(key) != nullptr) return;
+WorkflowRunner* EngineImpl::LoadEvicted(std::string_view workflow, std::string_view key) {
+  WorkflowRunner* holding = Holding(workflow, key);
+  if (evicted_instances_ == 0 || holding == nullptr || holding->Find(key) != nullptr) {
+    return holding;
+  }
   std::unordered_map<std::string, uint64_t> moved;
   Result<bool> loaded = store_->LoadInstance(workflow, key, [&](const store::InstanceRow& row) {
     return RestoreInstance(row, moved);
@@ -176,11 +177,12 @@ void EngineImpl::LoadEvicted(std::string_view workflow, std::string_view key) {
     store_read_error_ = Status::IoError("loading " + std::string(workflow) + " instance " +
                                         std::string(key) + " from " + options_.store_path +
                                         ": " + loaded.status().message());
-    return;
+    return holding;
   }
-  if (!loaded.value()) return;
+  if (!loaded.value()) return holding;
   --evicted_instances_;
   loaded_.emplace_back(workflow, key);
+  return Holding(workflow, key);  // a pinned version's runner when it started on one
 }
 
 void EngineImpl::EvictSequences() {

@@ -7,14 +7,15 @@
 // after each commit (SQLite's WAL hook, OnCommit()); past `start_frames` it wakes this thread,
 // which copies on its own connection in PASSIVE mode, alongside the writer's next
 // transactions. A passive copy cannot finish while the writer keeps appending, and SQLite
-// starts the WAL over only when every frame has been copied. The thread copies again and again, each time what the writer appended
-// during the copy before; when that stops shrinking and is at most `finish_frames`, the writer
-// copies the rest itself after a commit (FinishIfDue()), and its next transaction starts the
-// WAL from the beginning. When the writer pauses, the thread's copy is complete and the writer
-// has nothing to copy; when the copy ends during a transaction, the writer copies that
-// transaction's frames after it. When the thread cannot keep up and the WAL reaches twice
-// `start_frames`, the writer copies what is left however much it is, and at four times the
-// limit it copies whether or not the thread has come round to it: the WAL stays bounded.
+// starts the WAL over only when every frame has been copied. The thread copies again and again,
+// each time what the writer appended during the copy before; when that stops shrinking and is
+// at most `finish_frames`, the writer copies the rest itself after a commit (FinishIfDue()),
+// and its next transaction starts the WAL from the beginning. When the writer pauses, the
+// thread's copy is complete and the writer has nothing to copy; when the copy ends during a
+// transaction, the writer copies that transaction's frames after it. When the thread cannot
+// keep up and the WAL reaches twice `start_frames`, the writer copies what is left however much
+// it is, and at four times the limit it copies whether or not the thread has come round to it:
+// the WAL stays bounded.
 #ifndef TAKT_ENGINE_STORE_CHECKPOINTER_H_
 #define TAKT_ENGINE_STORE_CHECKPOINTER_H_
 
