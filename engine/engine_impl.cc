@@ -609,6 +609,7 @@ EngineStats EngineImpl::stats() const {
   });
   s.instances_in_memory = s.instances;
   s.instances += evicted_instances_;
+  s.syncs = wal_sync_ != nullptr ? wal_sync_->syncs() : 0;
   return s;
 }
 

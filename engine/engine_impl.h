@@ -12,6 +12,7 @@
 #define TAKT_ENGINE_ENGINE_IMPL_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,8 +61,13 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status ReloadRules() override;
 
  private:
-  // engine_submit.cc: a group of submissions from the CommitQueue, applied as one batch.
-  void ApplyGroup(const std::vector<CommitQueue::Submission*>& group);
+  // engine_submit.cc: the CommitQueue's side of a submission. A group of submissions is applied
+  // as one batch under state_mu_ (ApplyGroup returns the ticket of its commit), then waits for
+  // its sync, then its results are handed over.
+  CommitQueue::Handlers QueueHandlers();
+  uint64_t ApplyGroup(const std::vector<CommitQueue::Submission*>& group);
+  // MarkDelivered, MarkFailed: `change` under state_mu_, then its sync.
+  Status ChangeDelivery(const std::function<Status()>& change);
   // Events in order as one unit, with a store in one transaction with the cursors. Caller
   // holds state_mu_.
   Status ApplyBatch(const std::vector<std::string_view>& events, std::vector<SubmitResult>& results,
@@ -207,6 +213,9 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
 
   // With a store only.
   std::unique_ptr<store::Store> store_;
+  // The store's, with Durability::kFull (else null); kept past Close() for the submitters
+  // still waiting for a sync.
+  std::shared_ptr<store::WalSync> wal_sync_;
   uint64_t evicted_instances_ = 0;  // final instances in the database and not in memory
   // Instances LoadEvicted() read back since the last batch, as (workflow, key): evicted again
   // at the end of the next one.
@@ -235,6 +244,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   static constexpr size_t kMaxGroupEvents = 4096;
   mutable std::mutex state_mu_;  // everything above, while applying or reading
   CommitQueue queue_;
+  const CommitQueue::Handlers queue_handlers_ = QueueHandlers();
   bool durable_ = false;
   bool closed_ = false;
   // A group of several submissions, merged into one batch; the leader's, reused.

@@ -22,10 +22,13 @@ Status EngineImpl::OpenStore() {
   Result<std::unique_ptr<store::Store>> opened = store::Store::Open(options);
   if (!opened.ok()) return opened.status();
   store_ = std::move(opened).value();
+  wal_sync_ = store_->wal_sync();
   durable_ = true;
   for (WorkflowRunner& runner : runners_) runner.set_journal(&journal_);
   TAKT_RETURN_IF_ERROR(LoadFromStore());
-  return RecordDefinitions();
+  TAKT_RETURN_IF_ERROR(RecordDefinitions());
+  const uint64_t ticket = store_->DurabilityTicket();
+  return ticket == 0 ? Status() : wal_sync_->WaitDurable(ticket);
 }
 
 Status EngineImpl::RecordDefinitions() {

@@ -81,42 +81,58 @@ Status EngineImpl::SubmitBatch(const std::vector<std::string_view>& events,
   mine.events = &events;
   mine.results = &results;
   mine.cursor = cursor;
-  queue_.Run(mine, [this](const std::vector<CommitQueue::Submission*>& group) { ApplyGroup(group); });
+  queue_.Run(mine, queue_handlers_);
   return mine.status;
 }
 
-void EngineImpl::ApplyGroup(const std::vector<CommitQueue::Submission*>& group) {
+CommitQueue::Handlers EngineImpl::QueueHandlers() {
+  CommitQueue::Handlers handlers;
+  handlers.apply = [this](const std::vector<CommitQueue::Submission*>& group) {
+    return ApplyGroup(group);
+  };
+  handlers.await_durable = [this](uint64_t ticket) {
+    return ticket == 0 ? Status() : wal_sync_->WaitDurable(ticket);
+  };
+  handlers.deliver = [this](const std::vector<CommitQueue::Submission*>& group) {
+    for (CommitQueue::Submission* s : group) {
+      if (!s->status.ok()) {
+        s->results->clear();
+        continue;
+      }
+      CallOnCommand(*s->results);
+    }
+  };
+  return handlers;
+}
+
+uint64_t EngineImpl::ApplyGroup(const std::vector<CommitQueue::Submission*>& group) {
+  std::lock_guard<std::mutex> lock(state_mu_);
   Status status;
-  {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    if (closed_) {
-      status = Closed();
-    } else if (group.size() == 1) {
-      status = ApplyBatch(*group[0]->events, *group[0]->results, {group[0]->cursor});
-    } else {
-      group_events_.clear();
-      group_cursors_.clear();
-      for (const CommitQueue::Submission* s : group) {
-        group_events_.insert(group_events_.end(), s->events->begin(), s->events->end());
-        group_cursors_.push_back(s->cursor);
-      }
-      status = ApplyBatch(group_events_, group_results_, group_cursors_);
-      size_t next = 0;
-      for (CommitQueue::Submission* s : group) {
-        s->results->resize(s->events->size());
-        if (!status.ok()) continue;
-        for (SubmitResult& r : *s->results) std::swap(r, group_results_[next++]);
-      }
+  if (closed_) {
+    status = Closed();
+  } else if (wal_sync_ != nullptr && !wal_sync_->failure().ok()) {
+    // The disk lost writes once: nothing committed after could be vouched for.
+    status = Status::IoError("the store refuses events since a sync failed: " +
+                             wal_sync_->failure().message() + "; open the engine again");
+  } else if (group.size() == 1) {
+    status = ApplyBatch(*group[0]->events, *group[0]->results, {group[0]->cursor});
+  } else {
+    group_events_.clear();
+    group_cursors_.clear();
+    for (const CommitQueue::Submission* s : group) {
+      group_events_.insert(group_events_.end(), s->events->begin(), s->events->end());
+      group_cursors_.push_back(s->cursor);
+    }
+    status = ApplyBatch(group_events_, group_results_, group_cursors_);
+    size_t next = 0;
+    for (CommitQueue::Submission* s : group) {
+      s->results->resize(s->events->size());
+      if (!status.ok()) continue;
+      for (SubmitResult& r : *s->results) std::swap(r, group_results_[next++]);
     }
   }
-  for (CommitQueue::Submission* s : group) {
-    s->status = status;
-    if (!status.ok()) {
-      s->results->clear();
-      continue;
-    }
-    CallOnCommand(*s->results);
-  }
+  for (CommitQueue::Submission* s : group) s->status = status;
+  return status.ok() && store_ != nullptr ? store_->DurabilityTicket() : 0;
 }
 
 void EngineImpl::CallOnCommand(const std::vector<SubmitResult>& results) const {
@@ -169,29 +185,44 @@ Status EngineImpl::ForEachCommand(const std::function<void(const Command&)>& vis
 }
 
 Result<std::vector<PendingCommand>> EngineImpl::PendingCommands(size_t max) {
-  std::lock_guard<std::mutex> lock(state_mu_);
-  TAKT_RETURN_IF_ERROR(CheckOutbox());
   std::vector<PendingCommand> pending;
-  Status status = store_->ForEachPendingCommand(max, [&](const store::CommandRow& row) {
-    PendingCommand& p = pending.emplace_back();
-    FillCommand(row, p.command);
-    p.attempts = static_cast<uint32_t>(row.attempts);
-    p.last_error.assign(row.last_error);
-  });
-  if (!status.ok()) return status;
+  uint64_t ticket = 0;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    TAKT_RETURN_IF_ERROR(CheckOutbox());
+    Status status = store_->ForEachPendingCommand(max, [&](const store::CommandRow& row) {
+      PendingCommand& p = pending.emplace_back();
+      FillCommand(row, p.command);
+      p.attempts = static_cast<uint32_t>(row.attempts);
+      p.last_error.assign(row.last_error);
+    });
+    if (!status.ok()) return status;
+    ticket = store_->DurabilityTicket();
+  }
+  // A command is not delivered before the commit that made it is on disk: were that lost, the
+  // command would be made again, perhaps differently, by the events sent again.
+  if (ticket != 0) TAKT_RETURN_IF_ERROR(wal_sync_->WaitDurable(ticket));
   return pending;
 }
 
 Status EngineImpl::MarkDelivered(std::string_view command_id) {
-  std::lock_guard<std::mutex> lock(state_mu_);
-  TAKT_RETURN_IF_ERROR(CheckOutbox());
-  return store_->MarkDelivered(command_id);
+  return ChangeDelivery([&] { return store_->MarkDelivered(command_id); });
 }
 
 Status EngineImpl::MarkFailed(std::string_view command_id, std::string_view error, bool give_up) {
-  std::lock_guard<std::mutex> lock(state_mu_);
-  TAKT_RETURN_IF_ERROR(CheckOutbox());
-  return store_->MarkFailed(command_id, error, give_up);
+  return ChangeDelivery([&] { return store_->MarkFailed(command_id, error, give_up); });
+}
+
+Status EngineImpl::ChangeDelivery(const std::function<Status()>& change) {
+  uint64_t ticket = 0;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    TAKT_RETURN_IF_ERROR(CheckOutbox());
+    TAKT_RETURN_IF_ERROR(change());
+    ticket = store_->DurabilityTicket();
+  }
+  // On disk before the caller moves on, as a commit of events is; outside the lock, as theirs.
+  return ticket == 0 ? Status() : wal_sync_->WaitDurable(ticket);
 }
 
 Status EngineImpl::Close() {

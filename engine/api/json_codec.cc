@@ -179,6 +179,7 @@ std::string StatsJson(const EngineStats& s) {
       {"sequence_gaps", s.sequence_gaps},
       {"late_events", s.late_events},
       {"batches", s.batches},
+      {"syncs", s.syncs},
       {"timers_fired", s.timers_fired},
   };
   return j.dump();

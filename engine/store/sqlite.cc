@@ -161,6 +161,8 @@ Status Database::ForEachRow(std::string_view sql,
 
 int64_t Database::Changes() const { return sqlite3_changes64(db_); }
 
+int64_t Database::TotalChanges() const { return sqlite3_total_changes64(db_); }
+
 Status Database::Error(std::string_view what) const {
   return FromSqlite(sqlite3_extended_errcode(db_),
                     std::string(what) + ": " + sqlite3_errmsg(db_));

@@ -69,6 +69,8 @@ class Database {
   // Runs `sql` and calls `visit` for each row, stopping at the first error (its or SQLite's).
   Status ForEachRow(std::string_view sql, const std::function<Status(const Statement&)>& visit);
   int64_t Changes() const;
+  // Rows changed through this connection since it opened.
+  int64_t TotalChanges() const;
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }
 

@@ -14,6 +14,7 @@
 
 #include "engine/store/checkpointer.h"
 #include "engine/store/sqlite.h"
+#include "engine/store/wal_sync.h"
 #include "takt/engine.h"
 
 namespace takt::store {
@@ -100,8 +101,15 @@ class Store {
   ~Store();
 
   Status Begin();
+  // With Durability::kFull the commit is written, not yet synced: see DurabilityTicket().
   Status Commit();
   void Rollback();
+  // With Durability::kFull: a ticket standing for everything written so far (the last commit,
+  // a delivery marked), for wal_sync()->WaitDurable(), which the caller waits on outside its
+  // lock so that the next commit can be prepared meanwhile. 0 with kNormal: nothing to wait for.
+  uint64_t DurabilityTicket();
+  // Shared: a waiter may outlive the store (Close() while a submission waits); null with kNormal.
+  std::shared_ptr<WalSync> wal_sync() const { return wal_sync_; }
 
   // Remembers `id` for dedup; false when it was remembered before (the event is a duplicate).
   Result<bool> RememberId(std::string_view id, int64_t pos);
@@ -194,6 +202,9 @@ class Store {
   int64_t crash_countdown_ = 0;
   std::string scratch_;
   std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stopped before it closes
+  std::shared_ptr<WalSync> wal_sync_;
+  uint64_t ticket_ = 0;            // the last DurabilityTicket()
+  int64_t changes_at_ticket_ = 0;  // db_.TotalChanges() then
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
       add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_, mark_delivered_,
       mark_failed_, load_instance_, load_sequence_;

@@ -106,7 +106,8 @@ enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 // How hard a commit pushes data to disk (SQLite's synchronous setting, in WAL mode). See
 // docs/operations.md for what each can lose.
 enum class Durability : uint8_t {
-  kFull,    // every commit is on disk before it is acknowledged
+  kFull,    // every commit is on disk before it is acknowledged (the WAL synced after it,
+            // while the next commit is prepared: see docs/operations.md)
   kNormal,  // commits survive a process crash; the last ones may be lost on power loss
 };
 
@@ -153,6 +154,9 @@ struct EngineStats {
   uint64_t sequence_gaps = 0;      // well-formed events whose seq skipped ahead for (source, key)
   uint64_t late_events = 0;        // well-formed events whose seq was not above the last one
   uint64_t batches = 0;            // transactions committed (with a store)
+  // Syncs of the WAL since Open(), with Durability::kFull: one at open, then one per commit or
+  // fewer, when commits from several threads are synced together.
+  uint64_t syncs = 0;
   uint64_t timers_fired = 0;       // `after DURATION` timers that came due
 };
 // With a store, the outcome counts and `commands` cover the whole database; the rule and signal
@@ -202,10 +206,10 @@ struct EngineOptions {
   std::vector<ReorderPolicy> reorder;
   // Receives what the engine has to say; takt never prints on its own. May be empty.
   std::function<void(LogLevel, std::string_view)> on_log;
-  // Called once for each command after what caused it is committed (without a store: applied),
-  // in emission order, before the submitters concerned return. Calls come from one thread at a
-  // time: whichever is applying. It may query the engine and mark commands delivered, but not
-  // submit (that fails with kInvalidArgument). May be empty.
+  // Called once for each command after what caused it is committed (without a store: applied;
+  // with kFull: on disk), in emission order, before the submitters concerned return. Calls come
+  // from one thread at a time, one of the submitting threads. It may query the engine and mark
+  // commands delivered, but not submit (that fails with kInvalidArgument). May be empty.
   std::function<void(const Command&)> on_command;
 };
 
@@ -216,7 +220,9 @@ struct EngineOptions {
 // order, so events of one key submitted from one thread are applied in that order. With a
 // store, submissions that arrive while a commit is under way are committed together in the
 // next transaction (group commit), and each returns after that commit with its own results.
-// on_log and on_command are called from the thread that is applying, one at a time.
+// With Durability::kFull the next group is applied while the last one's commit is synced, so a
+// read (GetInstance(), stats()) may show a commit whose sync is still under way; PendingCommands
+// and the submitters' results wait for it. on_log and on_command are called one at a time.
 class TAKT_API Engine {
  public:
   // Fails with kParseError (all diagnostics, formatted) when a definition or a rule does not

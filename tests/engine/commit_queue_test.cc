@@ -1,6 +1,7 @@
 // The group commit queue: submissions that wait while a group is applied are applied together
 // next, in arrival order, up to the group's event limit, and each submitter gets its own
-// status back.
+// status back. A group waiting for its sync does not hold up the next one's apply, and groups
+// are delivered in the order they were applied.
 #include "engine/commit_queue.h"
 
 #include <gtest/gtest.h>
@@ -36,12 +37,17 @@ Applied WhileACommitIsSlow(size_t max_group_events, std::vector<Events> later) {
     for (Submission* s : group) events.insert(events.end(), s->events->begin(), s->events->end());
     if (run.groups.size() == 1) cv.wait(lock, [&] { return release_first; });
     for (Submission* s : group) s->status = Status::NotFound(std::string(s->events->front()));
+    return uint64_t{0};
   };
+  CommitQueue::Handlers handlers;
+  handlers.apply = apply;
+  handlers.await_durable = [](uint64_t) { return Status(); };
+  handlers.deliver = [](const std::vector<Submission*>&) {};
 
   Events first_events{"first"};
   std::vector<SubmitResult> results;
   Submission first{&first_events, &results, nullptr, {}, false};
-  std::thread leader([&] { queue.Run(first, apply); });
+  std::thread leader([&] { queue.Run(first, handlers); });
   for (bool started = false; !started;) {
     std::lock_guard<std::mutex> lock(mu);
     started = !run.groups.empty();
@@ -51,7 +57,7 @@ Applied WhileACommitIsSlow(size_t max_group_events, std::vector<Events> later) {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < later.size(); ++i) {
     submissions[i] = Submission{&later[i], &later_results[i], nullptr, {}, false};
-    threads.emplace_back([&, i] { queue.Run(submissions[i], apply); });
+    threads.emplace_back([&, i] { queue.Run(submissions[i], handlers); });
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // arrival in index order
   }
   {
@@ -84,6 +90,83 @@ TEST(CommitQueueTest, AGroupStopsAtItsEventLimitAndTheRestFollowInOrder) {
   EXPECT_EQ(run.groups[2], (Events{"c1", "c2"}));
   EXPECT_EQ(run.groups[3], (Events{"d1", "d2", "d3", "d4", "d5"}));  // larger than a group: alone
   EXPECT_EQ(run.statuses[3].message(), "d1");
+}
+
+// Two groups: "first" (ticket 1), whose sync is held up until the test lets it go, and
+// "second" (ticket 2), submitted meanwhile.
+TEST(CommitQueueTest, TheNextGroupIsAppliedWhileOneSyncsAndDeliveriesKeepTheirOrder) {
+  CommitQueue queue(100);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_applied = false, second_applied = false, release_first_sync = false;
+  std::vector<std::string> delivered;
+  CommitQueue::Handlers handlers;
+  handlers.apply = [&](const std::vector<Submission*>& group) {
+    std::lock_guard<std::mutex> lock(mu);
+    const bool first = group[0]->events->front() == "first";
+    (first ? first_applied : second_applied) = true;
+    cv.notify_all();
+    return uint64_t{first ? 1u : 2u};
+  };
+  handlers.await_durable = [&](uint64_t ticket) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (ticket == 1) cv.wait(lock, [&] { return release_first_sync; });
+    return Status();
+  };
+  handlers.deliver = [&](const std::vector<Submission*>& group) {
+    std::lock_guard<std::mutex> lock(mu);
+    delivered.emplace_back(group[0]->events->front());
+  };
+
+  Events first_events{"first"}, second_events{"second"};
+  std::vector<SubmitResult> first_results, second_results;
+  Submission first{&first_events, &first_results, nullptr, {}, false};
+  Submission second{&second_events, &second_results, nullptr, {}, false};
+  std::thread first_thread([&] { queue.Run(first, handlers); });
+  for (bool applied = false; !applied;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::lock_guard<std::mutex> lock(mu);
+    applied = !delivered.empty() || release_first_sync || first_applied;
+  }
+  std::thread second_thread([&] { queue.Run(second, handlers); });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    // Would wait for ever if the first group's sync held the leader's role.
+    cv.wait(lock, [&] { return second_applied; });
+    // Its own sync (ticket 2) is not held up: still it must not be delivered before "first".
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_TRUE(delivered.empty());
+    release_first_sync = true;
+  }
+  cv.notify_all();
+  first_thread.join();
+  second_thread.join();
+  EXPECT_EQ(delivered, (std::vector<std::string>{"first", "second"}));
+  EXPECT_TRUE(first.status.ok());
+  EXPECT_TRUE(second.status.ok());
+}
+
+TEST(CommitQueueTest, AFailedSyncIsTheStatusOfEverySubmissionOfItsGroup) {
+  CommitQueue queue(100);
+  bool delivered = false;
+  CommitQueue::Handlers handlers;
+  handlers.apply = [](const std::vector<Submission*>&) { return uint64_t{7}; };
+  handlers.await_durable = [](uint64_t ticket) {
+    return Status::IoError("sync of ticket " + std::to_string(ticket) + " failed");
+  };
+  handlers.deliver = [&](const std::vector<Submission*>& group) {
+    delivered = true;
+    EXPECT_EQ(group[0]->status.message(), "sync of ticket 7 failed");
+  };
+  Events events{"e"};
+  std::vector<SubmitResult> results;
+  Submission mine{&events, &results, nullptr, {}, false};
+  queue.Run(mine, handlers);
+  EXPECT_TRUE(delivered);
+  EXPECT_EQ(mine.status.code(), Code::kIoError);
 }
 
 }  // namespace

@@ -33,7 +33,10 @@ std::string KeyOf(const std::string& event) {
   return event.substr(at, event.find('"', at) - at);
 }
 
-TEST(ThreadsTest, SubmissionsFromManyThreadsKeepEachKeysOrderAndLoseNothing) {
+// Run with either durability: with kFull a group is applied while the one before it syncs.
+class ThreadsTest : public testing::TestWithParam<Durability> {};
+
+TEST_P(ThreadsTest, SubmissionsFromManyThreadsKeepEachKeysOrderAndLoseNothing) {
   const std::vector<std::string> events = PlantEvents(200, 3);
   // The same events in one thread, in memory: what each event should become.
   auto reference = Engine::Open(WorkflowOnly(""));
@@ -48,7 +51,16 @@ TEST(ThreadsTest, SubmissionsFromManyThreadsKeepEachKeysOrderAndLoseNothing) {
     mine[std::hash<std::string>{}(KeyOf(events[i])) % kThreads].push_back(i);
   }
   TempDir dir("threads");
-  auto engine = Engine::Open(WorkflowOnly(dir.File("t.db")));
+  EngineOptions options = WorkflowOnly(dir.File("t.db"));
+  options.durability = GetParam();
+  std::vector<std::string> handed_over;  // on_command's, in the order of its calls
+  std::atomic<int> in_on_command{0};
+  options.on_command = [&](const Command& c) {
+    if (++in_on_command > 1) ADD_FAILURE() << "on_command called from two threads at once";
+    handed_over.push_back(c.id);
+    --in_on_command;
+  };
+  auto engine = Engine::Open(options);
   ASSERT_TRUE(engine.ok());
   Engine& e = *engine.value();
   std::vector<Outcome> outcomes(events.size());
@@ -80,12 +92,27 @@ TEST(ThreadsTest, SubmissionsFromManyThreadsKeepEachKeysOrderAndLoseNothing) {
   EXPECT_EQ(stats.events, events.size());
   EXPECT_LE(stats.batches, events.size());
   EXPECT_EQ(Dump(dir.File("t.db"), "SELECT count(*) FROM events"), std::to_string(events.size()) + "\n");
+  std::string in_emission_order;
+  for (const std::string& id : handed_over) in_emission_order += id + "\n";
+  EXPECT_EQ(in_emission_order, Dump(dir.File("t.db"), "SELECT id FROM outbox ORDER BY seq"));
+  if (GetParam() == Durability::kFull) {
+    EXPECT_GE(stats.syncs, 1u);
+    EXPECT_LE(stats.syncs, stats.batches + 1) << "at most one per commit, and one at open";
+  } else {
+    EXPECT_EQ(stats.syncs, 0u);
+  }
   std::map<std::string, std::string> states, expected_states;
   e.ForEachInstance([&](const InstanceSummary& i) { states[std::string(i.key)] = i.state; });
   reference.value()->ForEachInstance(
       [&](const InstanceSummary& i) { expected_states[std::string(i.key)] = i.state; });
   EXPECT_EQ(states, expected_states);
 }
+
+INSTANTIATE_TEST_SUITE_P(Durability, ThreadsTest,
+                         testing::Values(Durability::kNormal, Durability::kFull),
+                         [](const testing::TestParamInfo<Durability>& param) {
+                           return param.param == Durability::kFull ? "Full" : "Normal";
+                         });
 
 // The events of order `order` from release to completion, with a critical defect on the way:
 // two commands, odoo.quality.alert and then odoo.production.done.
@@ -117,6 +144,37 @@ std::vector<std::string> CommandIds(const std::vector<SubmitResult>& results) {
     for (const Command& c : r.commands) ids.push_back(c.id);
   }
   return ids;
+}
+
+// With kFull a submission returns once its commit is synced: from one thread, one sync per
+// commit, and one at open (for what an earlier process may have left unsynced), whether the
+// database is new or not. kNormal never syncs but at checkpoints.
+TEST(DurabilityTest, FullSyncsEachCommitBeforeItsSubmissionReturns) {
+  TempDir dir("syncs");
+  for (int open = 0; open < 2; ++open) {
+    EngineOptions options = WorkflowOnly(dir.File("t.db"));
+    options.durability = Durability::kFull;
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok());
+    Engine& e = *engine.value();
+    EXPECT_EQ(e.stats().syncs, 1u) << "open " << open;
+    const std::vector<std::string> events = OneOrder("MO-" + std::to_string(open));
+    for (size_t i = 0; i < events.size(); ++i) {
+      ASSERT_TRUE(e.Submit(events[i]).ok());
+      EXPECT_EQ(e.stats().syncs, i + 2) << "open " << open;
+    }
+    // A read that follows what is synced adds no sync; a delivery marked is synced.
+    Result<std::vector<PendingCommand>> pending = e.PendingCommands(10);
+    ASSERT_TRUE(pending.ok());
+    ASSERT_FALSE(pending.value().empty());
+    EXPECT_EQ(e.stats().syncs, events.size() + 1);
+    ASSERT_TRUE(e.MarkDelivered(pending.value()[0].command.id).ok());
+    EXPECT_EQ(e.stats().syncs, events.size() + 2);
+  }
+  auto normal = Engine::Open(WorkflowOnly(dir.File("n.db")));
+  ASSERT_TRUE(normal.ok());
+  ASSERT_TRUE(normal.value()->Submit(OneOrder()[0]).ok());
+  EXPECT_EQ(normal.value()->stats().syncs, 0u);
 }
 
 TEST(OnCommandTest, EachCommandIsHandedOverOnceAfterItsCommitInOrder) {
