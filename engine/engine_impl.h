@@ -92,6 +92,9 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // Remembers the event's id: false when it was seen before.
   Result<bool> Remember(std::string_view id);
   void TrackSequence(const Event& event);
+  // engine_store.cc: links the log row at `pos` to the previous one of its (source, key) and
+  // returns that one's position (0: none).
+  int64_t ChainEvent(const Event& event, int64_t pos);
   // Adds the result's outcome and commands to the stats.
   void Count(const SubmitResult& result);
   // Fires, in due order, every timer due at or before `now`; their commands join the result.
@@ -199,6 +202,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // Per (source, key): the last seq, for gap and lateness counts.
   struct SequenceState {
     int64_t last_seq = 0, gaps = 0, late = 0;
+    int64_t last_pos = 0;  // with a store: its last event in the log, whatever the outcome
     bool changed = false;  // in changed_sequences_
   };
   FlatStringMap<SequenceState> sequences_;

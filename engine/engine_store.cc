@@ -229,7 +229,7 @@ void EngineImpl::LoadEvictedSequence(std::string_view source, std::string_view k
     return;
   }
   if (!loaded.value()) return;
-  sequences_[sequence_key_] = SequenceState{row.last_seq, row.gaps, row.late, false};
+  sequences_[sequence_key_] = SequenceState{row.last_seq, row.gaps, row.late, row.last_pos, false};
   if (row.next_seq != 1) reorder_.SetNext(source, key, row.next_seq);
   --evicted_sequences_;
   loaded_sequences_.push_back(sequence_key_);
@@ -358,6 +358,7 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
     row.key = event->key;
     row.seq = event->seq;
     row.ts = event->ts;
+    row.prev_pos = ChainEvent(*event, row.pos);
   }
   const Transition* own = OwnTransition(journal_, row.key, row.type);
   std::string effect;
@@ -378,6 +379,24 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
   audit.source = row.source;
   audit.key = row.key;
   return RecordEffects(audit, own, result);
+}
+
+int64_t EngineImpl::ChainEvent(const Event& event, int64_t pos) {
+  // Apply() read the position back already, but not for a duplicate, which moves none.
+  if (evicted_sequences_ > 0) LoadEvictedSequence(event.source, event.key);
+  sequence_key_.assign(event.source.data(), event.source.size());
+  sequence_key_ += '\0';
+  sequence_key_.append(event.key.data(), event.key.size());
+  // A duplicate may be the first event of its (source, key): it starts the chain, and the
+  // position it makes counts nothing (last_seq 0, as if there were none).
+  SequenceState& s = sequences_[sequence_key_];
+  const int64_t previous = s.last_pos;
+  s.last_pos = pos;
+  if (!s.changed) {
+    s.changed = true;
+    changed_sequences_.push_back(sequence_key_);
+  }
+  return previous;
 }
 
 Status EngineImpl::RecordRelease(const HeldEvent& held, const Event& event, SubmitResult& result) {
@@ -501,7 +520,7 @@ Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
     const std::string_view source = std::string_view(key).substr(0, split);
     const std::string_view seq_key = std::string_view(key).substr(split + 1);
     TAKT_RETURN_IF_ERROR(store_->PutSequence(store::SequenceRow{
-        source, seq_key, s.last_seq, s.gaps, s.late, reorder_.Next(source, seq_key)}));
+        source, seq_key, s.last_seq, s.gaps, s.late, reorder_.Next(source, seq_key), s.last_pos}));
   }
   for (const InputCursor* cursor : cursors) {
     if (cursor == nullptr) continue;

@@ -55,9 +55,25 @@ Result<std::string> TraceInstance(const std::string& db_path, std::string_view k
   // Every event that touched the key (sent to it, or reaching it through a signal) with all it
   // caused (so an alarm that held an order shows with its commands), in the order they
   // happened, with the delivery state of commands.
-  Result<store::Statement> rows = db.value().Prepare(
-      "WITH p(pos) AS (SELECT pos FROM events WHERE key = ?1 "
-      "                UNION SELECT pos FROM audit WHERE key = ?1) "
+  Result<int64_t> version = db.value().QueryInt("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  // The events sent to the key: from schema 4 on, the chain of each (source, key) from its
+  // last event back (the sources found by skipping through the sequences' primary key);
+  // before, the index of the log by key, which schema 4 dropped.
+  const char* const sent =
+      version.value() >= 4
+          ? "WITH RECURSIVE "
+            "sources(source) AS (SELECT min(source) FROM sequences UNION ALL "
+            "  SELECT (SELECT min(s.source) FROM sequences s WHERE s.source > sources.source) "
+            "  FROM sources WHERE sources.source IS NOT NULL), "
+            "chain(pos) AS (SELECT q.last_pos FROM sources "
+            "  JOIN sequences q ON q.source = sources.source AND q.key = ?1 WHERE q.last_pos > 0 "
+            "  UNION ALL SELECT e.prev_pos FROM chain JOIN events e ON e.pos = chain.pos "
+            "  WHERE e.prev_pos IS NOT NULL), "
+            "p(pos) AS (SELECT pos FROM chain UNION SELECT pos FROM audit WHERE key = ?1) "
+          : "WITH p(pos) AS (SELECT pos FROM events WHERE key = ?1 "
+            "                UNION SELECT pos FROM audit WHERE key = ?1) ";
+  Result<store::Statement> rows = db.value().Prepare(std::string(sent) +
       "SELECT 0, e.pos, 0, e.ts, e.id, e.source, 'event', e.workflow, "
       "  coalesce(e.type, '?') || ' ' || e.outcome || coalesce(': ' || e.reason, '') || "
       "  coalesce(': ' || e.effect, ''), e.version, NULL, NULL, NULL, NULL "

@@ -131,8 +131,8 @@ Status Store::Prepare() {
       {&remember_, "INSERT OR IGNORE INTO inbox (id, pos) VALUES (?1, ?2)"},
       {&append_event_,
        "INSERT INTO events (pos, id, source, type, key, seq, ts, outcome, reason, body, "
-       "workflow, version, effect, hash) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+       "workflow, version, effect, hash, prev_pos) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
       {&put_instance_,
        "INSERT OR REPLACE INTO instances (workflow, key, version, state, final, variables, "
        "indexed_at, timers, created_pos, updated_pos) "
@@ -140,8 +140,8 @@ Status Store::Prepare() {
       {&put_rule_state_,
        "INSERT OR REPLACE INTO rule_state (rule, key, state, updated_pos) VALUES (?1, ?2, ?3, ?4)"},
       {&put_sequence_,
-       "INSERT OR REPLACE INTO sequences (source, key, last_seq, gaps, late, next_seq) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+       "INSERT OR REPLACE INTO sequences (source, key, last_seq, gaps, late, next_seq, last_pos) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {&hold_, "INSERT INTO held (pos) VALUES (?1)"},
       {&release_, "UPDATE held SET released_pos = ?2, outcome = ?3 WHERE pos = ?1"},
       {&add_command_,
@@ -163,7 +163,8 @@ Status Store::Prepare() {
        "WHERE id = ?1 AND status = 'pending'"},
       {&load_instance_, load_instance.c_str()},
       {&load_sequence_,
-       "SELECT last_seq, gaps, late, next_seq FROM sequences WHERE source = ?1 AND key = ?2"},
+       "SELECT last_seq, gaps, late, next_seq, last_pos FROM sequences "
+       "WHERE source = ?1 AND key = ?2"},
   };
   for (const auto& s : statements) {
     Result<Statement> prepared = db_.Prepare(s.sql);
@@ -237,6 +238,11 @@ Status Store::AppendEvent(const EventRow& row) {
   BindTextOrNull(s, 12, row.version);
   BindTextOrNull(s, 13, row.effect);
   s.Bind(14, hash);
+  if (row.prev_pos > 0) {
+    s.Bind(15, row.prev_pos);
+  } else {
+    s.BindNull(15);
+  }
   TAKT_RETURN_IF_ERROR(s.Run());
   audit_head_ = std::move(hash);
   return Status();
@@ -268,6 +274,7 @@ Status Store::PutSequence(const SequenceRow& row) {
       .Bind(4, row.gaps)
       .Bind(5, row.late)
       .Bind(6, row.next_seq)
+      .Bind(7, row.last_pos)
       .Run();
 }
 
@@ -416,7 +423,7 @@ Result<bool> Store::LoadSequence(std::string_view source, std::string_view key,
   s.Bind(1, source).Bind(2, key);
   Result<bool> found = s.Step();
   if (found.ok() && found.value()) {
-    row = SequenceRow{source, key, s.Int(0), s.Int(1), s.Int(2), s.Int(3)};
+    row = SequenceRow{source, key, s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4)};
   }
   s.Reset();
   return found;

@@ -38,6 +38,9 @@ struct EventRow {
   std::string_view body;           // the event as received
   // The transition it fired on its own key's instance, if any.
   std::string_view workflow, version, effect;
+  // The previous event of its (source, key) in the log (0: none): the chain that takt trace
+  // follows from SequenceRow::last_pos. Outside the audit chain's hash.
+  int64_t prev_pos = 0;
 };
 
 struct InstanceRow {
@@ -66,6 +69,7 @@ struct SequenceRow {
   std::string_view source, key;
   int64_t last_seq = 0, gaps = 0, late = 0;
   int64_t next_seq = 1;  // reorder policy: the next seq to apply in order
+  int64_t last_pos = 0;  // the last event of (source, key) in the log, whatever its outcome
 };
 
 // An event a reorder policy holds, as the store gives it back at open.

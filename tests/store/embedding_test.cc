@@ -283,15 +283,22 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
     ASSERT_TRUE(engine.ok());
     ASSERT_TRUE(engine.value()->Submit(OneOrder()[0]).ok());
   }
-  // Back to what schema 1 was: no index of pending commands, none of open instances.
-  Execute(db, "DROP INDEX outbox_pending; DROP INDEX instances_open; PRAGMA user_version = 1;");
+  // Back to what schema 1 was: no index of pending commands, none of open instances, an index
+  // of the log by key and no chains through it.
+  Execute(db, "DROP INDEX outbox_pending; DROP INDEX instances_open; "
+              "CREATE INDEX events_by_key ON events (key); ALTER TABLE events DROP COLUMN prev_pos; "
+              "ALTER TABLE sequences DROP COLUMN last_pos; PRAGMA user_version = 1;");
   auto engine = Engine::Open(WorkflowOnly(db));
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "3\n");
-  EXPECT_EQ(Dump(db, "SELECT count(*) FROM sqlite_schema WHERE name IN "
-                     "('outbox_pending', 'instances_open')"),
-            "2\n");
+  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "4\n");
+  EXPECT_EQ(Dump(db, "SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema WHERE name IN "
+                     "('outbox_pending', 'instances_open', 'events_by_key') ORDER BY name)"),
+            "instances_open,outbox_pending\n");
+  EXPECT_EQ(Dump(db, "SELECT last_pos FROM sequences"), "1\n");
   EXPECT_EQ(engine.value()->stats().events, 1u);
+  ASSERT_TRUE(engine.value()->Submit(OneOrder()[1]).ok());
+  EXPECT_EQ(Dump(db, "SELECT pos, prev_pos FROM events ORDER BY pos"), "1|NULL\n2|NULL\n")
+      << "odoo and mes: two (source, key)s, each a chain of one";
 }
 
 TEST(EventInputTest, AnEventGivenAsFieldsIsTheSameAsItsJson) {

@@ -4,6 +4,10 @@
 // tampering.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <map>
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include "store/store_support.h"
@@ -340,6 +344,53 @@ TEST(TraceTest, AnOrderHeldByARuleShowsWhyAndByWhichVersion) {
   }
   EXPECT_TRUE(alert) << doc.dump(2);
   EXPECT_EQ(TraceInstance(db, "MO-404", false).status().code(), Code::kNotFound);
+}
+
+// From schema 4 a key's events are found through chains of the log's rows, not an index of the
+// log by key. Over a plant run with duplicates and events out of sequence, plus a duplicate that
+// is the only event of its (source, key): every key's trace is what the index gave, and a
+// database of schema 3 is migrated to the same chains and sequence positions.
+TEST(TraceTest, TheLogsChainsFindWhatTheIndexByKeyFound) {
+  TempDir dir("store-chains");
+  const std::string db = dir.File("t.db");
+  std::vector<std::string> events = PlantEvents(150, 4);
+  std::string stray = events[0];  // sent again under another key: a duplicate
+  const size_t key_at = stray.find("\"key\":\"") + 7;
+  stray.replace(key_at, stray.find('"', key_at) - key_at, "MO-STRAY");
+  events.push_back(stray);
+  (void)Report(PlantOptions(db), events);
+  ASSERT_EQ(Dump(db, "SELECT outcome FROM events WHERE key = 'MO-STRAY'"), "duplicate\n");
+  ASSERT_NE(Dump(db, "SELECT count(*) FROM events WHERE outcome = 'out_of_sequence'"), "0\n");
+
+  std::vector<std::string> keys;
+  std::istringstream lines(Dump(db, "SELECT key FROM events WHERE key IS NOT NULL "
+                                    "UNION SELECT key FROM audit WHERE key IS NOT NULL"));
+  for (std::string key; std::getline(lines, key);) keys.push_back(key);
+  ASSERT_GT(keys.size(), 150u);
+  std::map<std::string, std::string> traces;
+  for (const std::string& key : keys) traces[key] = TraceInstance(db, key, false).value();
+
+  // The same database as schema 3 had it: the index, no chains, positions of non-duplicates.
+  const std::string old = dir.File("old.db");
+  std::filesystem::copy_file(db, old);
+  test::Execute(old,
+                "CREATE INDEX events_by_key ON events (key); "
+                "DELETE FROM sequences WHERE (source, key) NOT IN (SELECT source, key FROM events "
+                "  WHERE key IS NOT NULL AND outcome <> 'duplicate'); "
+                "ALTER TABLE events DROP COLUMN prev_pos; ALTER TABLE sequences DROP COLUMN last_pos; "
+                "PRAGMA user_version = 3;");
+  for (const std::string& key : keys) {
+    ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "schema 3, " << key;
+  }
+  ASSERT_TRUE(Engine::Open(PlantOptions(old)).ok());  // migrates
+  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "4\n");
+  for (const std::string& key : keys) {
+    ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "migrated, " << key;
+  }
+  const char* const chains = "SELECT pos, prev_pos FROM events ORDER BY pos";
+  EXPECT_EQ(Dump(old, chains), Dump(db, chains));
+  const char* const positions = "SELECT * FROM sequences ORDER BY source, key";
+  EXPECT_EQ(Dump(old, positions), Dump(db, positions));
 }
 
 TEST(StrandedTest, ANewDefinitionThatDropsARunningStateIsFlaggedAndOldInstancesStayOnTheirs) {
