@@ -40,8 +40,7 @@ class WalSync {
   // have dropped the pages it could not write, so no later sync could vouch for them.
   Status WaitDurable(uint64_t ticket);
   // Everything committed is on disk by other means (a checkpoint that folded the WAL into a
-  // synced database file, as at close).
-  // Not after a failed sync, which stays failed.
+  // synced database file, as at close). Ignored after a failed sync, which stays failed.
   void AllDurable();
   // The failed sync's error, or ok.
   Status failure() const;
@@ -52,8 +51,8 @@ class WalSync {
   int fd_ = -1;  // the WAL file, read-only: fdatasync() needs no write access
   mutable std::mutex mu_;
   std::condition_variable synced_cv_;
-  uint64_t tickets_ = 0;   // handed out
-  uint64_t durable_ = 0;    // tickets whose commit is on disk
+  uint64_t tickets_ = 0;  // handed out
+  uint64_t durable_ = 0;  // tickets whose commit is on disk
   bool syncing_ = false;
   uint64_t syncs_ = 0;
   Status failed_;

@@ -123,18 +123,18 @@ TEST(CommitQueueTest, TheNextGroupIsAppliedWhileOneSyncsAndDeliveriesKeepTheirOr
   Submission first{&first_events, &first_results, nullptr, {}, false};
   Submission second{&second_events, &second_results, nullptr, {}, false};
   std::thread first_thread([&] { queue.Run(first, handlers); });
-  for (bool applied = false; !applied;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    std::lock_guard<std::mutex> lock(mu);
-    applied = !delivered.empty() || release_first_sync || first_applied;
-  }
-  std::thread second_thread([&] { queue.Run(second, handlers); });
   {
     std::unique_lock<std::mutex> lock(mu);
-    // Would wait for ever if the first group's sync held the leader's role.
-    cv.wait(lock, [&] { return second_applied; });
-    // Its own sync (ticket 2) is not held up: still it must not be delivered before "first".
+    cv.wait(lock, [&] { return first_applied; });  // so that "first" is the first group
   }
+  std::thread second_thread([&] { queue.Run(second, handlers); });
+  bool applied_meanwhile = false;
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    applied_meanwhile = cv.wait_for(lock, std::chrono::seconds(10), [&] { return second_applied; });
+  }
+  EXPECT_TRUE(applied_meanwhile) << "the second group waited for the first one's sync";
+  // The second group's own sync (ticket 2) is not held up: still it must wait for "first".
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   {
     std::lock_guard<std::mutex> lock(mu);
