@@ -279,15 +279,10 @@ Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
   reorder_.TakeReady(now, ready_, moved_keys_);
   for (const std::string& key : moved_keys_) {  // their next expected seq is stored with them
     if (evicted_sequences_ > 0) {  // a key holding events stays in memory; this is a safeguard
-      const size_t split = key.find('\0');
-      LoadEvictedSequence(std::string_view(key).substr(0, split),
-                          std::string_view(key).substr(split + 1));
+      const auto [source, seq_key] = SplitSequenceKey(key);
+      LoadEvictedSequence(source, seq_key);
     }
-    SequenceState& s = sequences_[key];
-    if (store_ != nullptr && !s.changed) {
-      s.changed = true;
-      changed_sequences_.push_back(key);
-    }
+    MarkSequenceChanged(sequences_[key], key);
   }
   for (const HeldEvent& held : ready_) {
     SubmitResult& r = result.released.emplace_back();
@@ -312,11 +307,26 @@ Result<bool> EngineImpl::Remember(std::string_view id) {
   return seen_ids_.Insert(id);
 }
 
-void EngineImpl::TrackSequence(const Event& event) {
-  sequence_key_.assign(event.source.data(), event.source.size());
+const std::string& EngineImpl::SequenceKey(std::string_view source, std::string_view key) {
+  sequence_key_.assign(source.data(), source.size());
   sequence_key_ += '\0';
-  sequence_key_.append(event.key.data(), event.key.size());
-  SequenceState& s = sequences_[sequence_key_];
+  sequence_key_.append(key.data(), key.size());
+  return sequence_key_;
+}
+
+std::pair<std::string_view, std::string_view> EngineImpl::SplitSequenceKey(std::string_view key) {
+  const size_t split = key.find('\0');
+  return {key.substr(0, split), key.substr(split + 1)};
+}
+
+void EngineImpl::MarkSequenceChanged(SequenceState& s, const std::string& key) {
+  if (store_ == nullptr || s.changed) return;
+  s.changed = true;
+  changed_sequences_.push_back(key);
+}
+
+void EngineImpl::TrackSequence(const Event& event) {
+  SequenceState& s = sequences_[SequenceKey(event.source, event.key)];
   if (event.seq > s.last_seq + 1) {
     ++s.gaps;
     ++stats_.sequence_gaps;
@@ -325,10 +335,7 @@ void EngineImpl::TrackSequence(const Event& event) {
     ++stats_.late_events;
   }
   s.last_seq = std::max(s.last_seq, event.seq);
-  if (store_ != nullptr && !s.changed) {
-    s.changed = true;
-    changed_sequences_.push_back(sequence_key_);
-  }
+  MarkSequenceChanged(s, sequence_key_);
 }
 
 namespace {
@@ -363,6 +370,9 @@ void EngineImpl::NameCommands(SubmitResult& result) const {
 
 Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
                                   SubmitResult& result) {
+  // Whatever its outcome, the event counts in its (source, key)'s sequence position, or (a
+  // duplicate) is chained through it in the log: read it back if it was evicted.
+  if (evicted_sequences_ > 0) LoadEvictedSequence(event.source, event.key);
   // Every well-formed id is remembered, so a re-delivery of a rejected event is a duplicate.
   Result<bool> first = Remember(event.id);
   if (!first.ok()) return first.status();
@@ -370,8 +380,6 @@ Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
     result.reason = "id " + std::string(event.id) + " was seen before";
     return Outcome::kDuplicate;
   }
-  // Whatever its outcome now, the event counts in its (source, key)'s sequence position.
-  if (evicted_sequences_ > 0) LoadEvictedSequence(event.source, event.key);
   const dsl::EventDef& def = definitions_->catalog.events[static_cast<size_t>(event.type_id)];
   if (event.source != def.owner) {
     result.reason = "source " + std::string(event.source) + " does not own " + def.type +

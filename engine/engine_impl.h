@@ -16,7 +16,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "dsl/catalog.h"
@@ -68,6 +70,9 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   uint64_t ApplyGroup(const std::vector<CommitQueue::Submission*>& group);
   // MarkDelivered, MarkFailed: `change` under state_mu_, then its sync.
   Status ChangeDelivery(const std::function<Status()>& change);
+  // Returns once the store's DurabilityTicket() `ticket` is on disk (at once for 0: no store,
+  // or kNormal). Without state_mu_, so that the next group is applied meanwhile.
+  Status WaitDurable(uint64_t ticket) const;
   // Events in order as one unit, with a store in one transaction with the cursors. Caller
   // holds state_mu_.
   Status ApplyBatch(const std::vector<std::string_view>& events, std::vector<SubmitResult>& results,
@@ -207,6 +212,12 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   };
   FlatStringMap<SequenceState> sequences_;
   std::string sequence_key_;  // reused: source + '\0' + key
+  // The key of (source, key) in sequences_, built in sequence_key_.
+  const std::string& SequenceKey(std::string_view source, std::string_view key);
+  // The (source, key) of a key of sequences_.
+  static std::pair<std::string_view, std::string_view> SplitSequenceKey(std::string_view key);
+  // With a store: the position `s`, at `key`, is written at the end of the batch.
+  void MarkSequenceChanged(SequenceState& s, const std::string& key);
   ReorderBuffer reorder_;
   int64_t clock_ = INT64_MIN;  // the latest event time seen, for the reorder policy's waits
   std::vector<HeldEvent> ready_;   // reused by ReleaseHeld()

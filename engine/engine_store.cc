@@ -27,8 +27,7 @@ Status EngineImpl::OpenStore() {
   for (WorkflowRunner& runner : runners_) runner.set_journal(&journal_);
   TAKT_RETURN_IF_ERROR(LoadFromStore());
   TAKT_RETURN_IF_ERROR(RecordDefinitions());
-  const uint64_t ticket = store_->DurabilityTicket();
-  return ticket == 0 ? Status() : wal_sync_->WaitDurable(ticket);
+  return WaitDurable(store_->DurabilityTicket());
 }
 
 Status EngineImpl::RecordDefinitions() {
@@ -190,9 +189,7 @@ WorkflowRunner* EngineImpl::LoadEvicted(std::string_view workflow, std::string_v
 
 void EngineImpl::EvictSequences() {
   auto evict = [&](const std::string& key) {
-    const size_t split = key.find('\0');
-    const std::string_view source = std::string_view(key).substr(0, split);
-    const std::string_view seq_key = std::string_view(key).substr(split + 1);
+    const auto [source, seq_key] = SplitSequenceKey(key);
     bool in_memory = false;
     ForEachRunner([&](const WorkflowRunner& runner) {
       in_memory = in_memory || runner.Find(seq_key) != nullptr;
@@ -216,10 +213,7 @@ void EngineImpl::EvictSequences() {
 }
 
 void EngineImpl::LoadEvictedSequence(std::string_view source, std::string_view key) {
-  sequence_key_.assign(source.data(), source.size());
-  sequence_key_ += '\0';
-  sequence_key_.append(key.data(), key.size());
-  if (sequences_.Lookup(sequence_key_) != nullptr) return;
+  if (sequences_.Lookup(SequenceKey(source, key)) != nullptr) return;
   store::SequenceRow row;
   Result<bool> loaded = store_->LoadSequence(source, key, row);
   if (!loaded.ok()) {
@@ -382,20 +376,13 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
 }
 
 int64_t EngineImpl::ChainEvent(const Event& event, int64_t pos) {
-  // Apply() read the position back already, but not for a duplicate, which moves none.
-  if (evicted_sequences_ > 0) LoadEvictedSequence(event.source, event.key);
-  sequence_key_.assign(event.source.data(), event.source.size());
-  sequence_key_ += '\0';
-  sequence_key_.append(event.key.data(), event.key.size());
-  // A duplicate may be the first event of its (source, key): it starts the chain, and the
-  // position it makes counts nothing (last_seq 0, as if there were none).
-  SequenceState& s = sequences_[sequence_key_];
+  // Apply() read the position back if it was evicted. A duplicate may be the first event of
+  // its (source, key): it starts the chain, and the position it makes counts nothing
+  // (last_seq 0, as if there were none).
+  SequenceState& s = sequences_[SequenceKey(event.source, event.key)];
   const int64_t previous = s.last_pos;
   s.last_pos = pos;
-  if (!s.changed) {
-    s.changed = true;
-    changed_sequences_.push_back(sequence_key_);
-  }
+  MarkSequenceChanged(s, sequence_key_);
   return previous;
 }
 
@@ -516,9 +503,7 @@ Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
   }
   for (const std::string& key : changed_sequences_) {
     const SequenceState& s = sequences_[key];
-    const size_t split = key.find('\0');
-    const std::string_view source = std::string_view(key).substr(0, split);
-    const std::string_view seq_key = std::string_view(key).substr(split + 1);
+    const auto [source, seq_key] = SplitSequenceKey(key);
     TAKT_RETURN_IF_ERROR(store_->PutSequence(store::SequenceRow{
         source, seq_key, s.last_seq, s.gaps, s.late, reorder_.Next(source, seq_key), s.last_pos}));
   }

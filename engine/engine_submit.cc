@@ -90,9 +90,7 @@ CommitQueue::Handlers EngineImpl::QueueHandlers() {
   handlers.apply = [this](const std::vector<CommitQueue::Submission*>& group) {
     return ApplyGroup(group);
   };
-  handlers.await_durable = [this](uint64_t ticket) {
-    return ticket == 0 ? Status() : wal_sync_->WaitDurable(ticket);
-  };
+  handlers.await_durable = [this](uint64_t ticket) { return WaitDurable(ticket); };
   handlers.deliver = [this](const std::vector<CommitQueue::Submission*>& group) {
     for (CommitQueue::Submission* s : group) {
       if (!s->status.ok()) {
@@ -201,7 +199,7 @@ Result<std::vector<PendingCommand>> EngineImpl::PendingCommands(size_t max) {
   }
   // A command is not delivered before the commit that made it is on disk: were that lost, the
   // command would be made again, perhaps differently, by the events sent again.
-  if (ticket != 0) TAKT_RETURN_IF_ERROR(wal_sync_->WaitDurable(ticket));
+  TAKT_RETURN_IF_ERROR(WaitDurable(ticket));
   return pending;
 }
 
@@ -222,6 +220,10 @@ Status EngineImpl::ChangeDelivery(const std::function<Status()>& change) {
     ticket = store_->DurabilityTicket();
   }
   // On disk before the caller moves on, as a commit of events is; outside the lock, as theirs.
+  return WaitDurable(ticket);
+}
+
+Status EngineImpl::WaitDurable(uint64_t ticket) const {
   return ticket == 0 ? Status() : wal_sync_->WaitDurable(ticket);
 }
 
