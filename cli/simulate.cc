@@ -62,6 +62,7 @@ Runner AddSimulate(CLI::App& app) {
     std::string durability = "full";
     size_t batch = 1024;
     int64_t batch_latency_ms = 50;
+    uint64_t max_instances = 0;
     std::vector<std::string> reorder;
     bool quiet = false;
   };
@@ -78,6 +79,9 @@ Runner AddSimulate(CLI::App& app) {
   cmd->add_option("--batch-latency-ms", args->batch_latency_ms,
                   "with --db: longest wait before a partly filled batch commits (default 50)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-instances", args->max_instances,
+                  "with --db: most instances kept in memory; the rest are read back from the "
+                  "database when needed (default 0: every open one)");
   cmd->add_option("--reorder", args->reorder,
                   "SOURCE[:MAX_HELD[:MAX_WAIT_MS]]: put that source's events back in seq order "
                   "(default 16 events, 60000 ms of event time); repeatable");
@@ -98,6 +102,7 @@ Runner AddSimulate(CLI::App& app) {
     }
     options.store_path = args->db;
     options.durability = args->durability == "normal" ? Durability::kNormal : Durability::kFull;
+    options.max_instances_in_memory = args->max_instances;
     options.workflow_paths = args->workflows;
     options.stdlib_dir = args->stdlib;
     options.rules_dir = args->rules;

@@ -209,6 +209,7 @@ Status EngineImpl::ApplyBatch(const std::vector<std::string_view>& events,
   if (status.ok()) {
     ++stats_.batches;
     EvictFinished();
+    EvictLeastRecent();
     EvictSequences();
     ForgetBatch();
     return Status();
@@ -427,6 +428,7 @@ Outcome EngineImpl::ApplyAccepted(const Event& event, std::string_view body,
 }
 
 void EngineImpl::FireTimers(int64_t now, SubmitResult& result) {
+  if (store_ != nullptr) LoadDue(now);
   for (;;) {
     WorkflowRunner* next = nullptr;
     std::pair<int64_t, uint64_t> first;
@@ -543,7 +545,12 @@ std::optional<rules::InstanceRef> EngineImpl::Current(std::string_view workflow,
       best_at = at;
     }
   });
-  return best;
+  if (evicted_open_ == 0) return best;
+  // Bringing an instance back changes where it is held, not what the engine holds (as Find()).
+  const Instance* stored =
+      const_cast<EngineImpl*>(this)->CurrentInStore(workflow, var, value, best ? best_at : 0);
+  if (stored == nullptr) return best;
+  return rules::InstanceRef{&Holding(workflow, stored->key.s)->def(), stored};
 }
 
 std::vector<RuleInfo> EngineImpl::rules() const {
@@ -617,6 +624,7 @@ EngineStats EngineImpl::stats() const {
   });
   s.instances_in_memory = s.instances;
   s.instances += evicted_instances_;
+  s.active_instances += evicted_open_;
   s.syncs = wal_sync_ != nullptr ? wal_sync_->syncs() : 0;
   return s;
 }

@@ -12,6 +12,7 @@
 #define TAKT_ENGINE_ENGINE_IMPL_H_
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -131,6 +132,24 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // which the database now holds, and those read back from it, so that memory holds open
   // instances only.
   void EvictFinished();
+  // With options_.max_instances_in_memory: after a commit that leaves more in memory, forgets
+  // the least recently changed instances down to nine tenths of it (the database holds them),
+  // so that a sweep is not needed after every batch.
+  void EvictLeastRecent();
+  // With a store, before the timers due by `now` fire: brings back the instances not in memory
+  // that have one due, so that every timer fires in due order.
+  void LoadDue(int64_t now);
+  // Current() among the instances not in memory: the one that took `value` for `var` latest,
+  // after `after` on the index clock (0: any), brought back; null when there is none.
+  const Instance* CurrentInStore(std::string_view workflow, std::string_view var,
+                                 const dsl::Value& value, uint64_t after);
+  // Whether instance `key` of `workflow` is in memory, in any version's runner.
+  bool InMemory(std::string_view workflow, std::string_view key) const;
+  // The rows of instance_index for `instance`, which is open: its value of each index variable.
+  Status PutIndexValues(const WorkflowRunner& runner, const Instance& instance);
+  // Fills instance_index from the instances in memory (all open ones), after a migration that
+  // added it (schema.cc, 4 -> 5).
+  Status RebuildInstanceIndex();
   // Brings instance `key` of `workflow` back from the store when it was evicted, and returns
   // the runner holding it, as Holding() does. A failed read is kept in store_read_error_, and
   // fails the event's batch.
@@ -231,7 +250,12 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // The store's, with Durability::kFull (else null); kept past Close() for the submitters
   // still waiting for a sync.
   std::shared_ptr<store::WalSync> wal_sync_;
-  uint64_t evicted_instances_ = 0;  // final instances in the database and not in memory
+  uint64_t evicted_instances_ = 0;  // instances in the database and not in memory
+  uint64_t evicted_open_ = 0;       // of those, the ones not in a final state
+  uint64_t evicted_timed_ = 0;      // of those, the ones with a timer armed
+  // No timer of an instance not in memory is due before it (a bound: the database is asked
+  // again when event time passes it).
+  int64_t evicted_due_ = INT64_MAX;
   // Instances LoadEvicted() read back since the last batch, as (workflow, key): evicted again
   // at the end of the next one.
   std::vector<std::pair<std::string, std::string>> loaded_;

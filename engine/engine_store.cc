@@ -173,7 +173,11 @@ WorkflowRunner* EngineImpl::LoadEvicted(std::string_view workflow, std::string_v
   }
   std::unordered_map<std::string, uint64_t> moved;
   Result<bool> loaded = store_->LoadInstance(workflow, key, [&](const store::InstanceRow& row) {
-    return RestoreInstance(row, moved);
+    TAKT_RETURN_IF_ERROR(RestoreInstance(row, moved));
+    --evicted_instances_;
+    if (!row.final) --evicted_open_;
+    if (row.timers != "[]") --evicted_timed_;
+    return Status();
   });
   if (!loaded.ok()) {
     store_read_error_ = Status::IoError("loading " + std::string(workflow) + " instance " +
@@ -182,9 +186,128 @@ WorkflowRunner* EngineImpl::LoadEvicted(std::string_view workflow, std::string_v
     return holding;
   }
   if (!loaded.value()) return holding;
-  --evicted_instances_;
   loaded_.emplace_back(workflow, key);
   return Holding(workflow, key);  // a pinned version's runner when it started on one
+}
+
+bool EngineImpl::InMemory(std::string_view workflow, std::string_view key) const {
+  const WorkflowRunner* holding = Holding(workflow, key);
+  return holding != nullptr && holding->Find(key) != nullptr;
+}
+
+void EngineImpl::EvictLeastRecent() {
+  const uint64_t cap = options_.max_instances_in_memory;
+  if (cap == 0 || store_ == nullptr) return;
+  size_t in_memory = 0;
+  ForEachRunner([&](const WorkflowRunner& runner) { in_memory += runner.size(); });
+  if (in_memory <= cap) return;
+  struct Candidate {
+    int64_t updated_pos;
+    WorkflowRunner* runner;
+    const Instance* instance;
+  };
+  std::vector<Candidate> all;
+  all.reserve(in_memory);
+  ForEachRunner([&](WorkflowRunner& runner) {
+    runner.ForEachUnordered([&](const Instance& instance) {
+      all.push_back(Candidate{instance.updated_pos, &runner, &instance});
+    });
+  });
+  // The key breaks ties (one event changing several instances), so that a run evicts the same
+  // instances each time.
+  const size_t evict = in_memory - static_cast<size_t>(cap - cap / 10);
+  std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(evict), all.end(),
+                   [](const Candidate& a, const Candidate& b) {
+                     return a.updated_pos != b.updated_pos ? a.updated_pos < b.updated_pos
+                                                           : a.instance->key.s < b.instance->key.s;
+                   });
+  for (size_t i = 0; i < evict; ++i) {
+    const Instance& instance = *all[i].instance;
+    WorkflowRunner& runner = *all[i].runner;
+    if (!instance.timers.empty()) {
+      ++evicted_timed_;
+      for (const ArmedTimer& t : instance.timers) evicted_due_ = std::min(evicted_due_, t.due);
+    }
+    if (!runner.def().states[static_cast<size_t>(instance.state)].final) ++evicted_open_;
+    ++evicted_instances_;
+    evicted_keys_.push_back(instance.key.s);
+    runner.Forget(instance);
+  }
+}
+
+void EngineImpl::LoadDue(int64_t now) {
+  if (evicted_timed_ == 0 || now < evicted_due_) return;
+  std::vector<std::pair<std::string, std::string>> due;
+  Status read = store_->ForEachDue(now, [&](std::string_view workflow, std::string_view key) {
+    if (!InMemory(workflow, key)) due.emplace_back(workflow, key);
+  });
+  for (const auto& [workflow, key] : due) LoadEvicted(workflow, key);
+  // A bound: the instances in memory count too, and the next one due may be one of them.
+  Result<std::optional<int64_t>> next = store_->NextDueAfter(now);
+  if (read.ok() && !next.ok()) read = next.status();
+  if (!read.ok()) {
+    store_read_error_ = Status::IoError("finding the timers due by " + std::to_string(now) +
+                                        " in " + options_.store_path + ": " + read.message());
+    return;
+  }
+  evicted_due_ = next.value().value_or(INT64_MAX);
+}
+
+const Instance* EngineImpl::CurrentInStore(std::string_view workflow, std::string_view var,
+                                           const dsl::Value& value, uint64_t after) {
+  // The database's rows are as of the last commit: right for every instance not in memory,
+  // and memory knows better for the others.
+  std::string value_json;
+  value.AppendJson(value_json);
+  std::string latest;
+  Status read = store_->ForEachIndexed(workflow, var, value_json,
+                                       [&](std::string_view key, uint64_t at) {
+                                         if (at <= after) return false;
+                                         if (InMemory(workflow, key)) return true;
+                                         latest = key;
+                                         return false;
+                                       });
+  if (!read.ok()) {
+    store_read_error_ = Status::IoError("finding the " + std::string(workflow) + " instance with " +
+                                        std::string(var) + " " + value_json + " in " +
+                                        options_.store_path + ": " + read.message());
+    return nullptr;
+  }
+  if (latest.empty()) return nullptr;
+  const WorkflowRunner* runner = LoadEvicted(workflow, latest);
+  return runner != nullptr ? runner->Find(latest) : nullptr;
+}
+
+Status EngineImpl::PutIndexValues(const WorkflowRunner& runner, const Instance& instance) {
+  const dsl::WorkflowDef& def = runner.def();
+  std::string value;
+  for (size_t i = 0; i < def.indexes.size(); ++i) {
+    const auto var = static_cast<size_t>(def.indexes[i]);
+    value.clear();
+    instance.vars[var].AppendJson(value);
+    TAKT_RETURN_IF_ERROR(store_->PutIndexValue(def.name, instance.key.s, def.vars[var].name,
+                                               value, instance.indexed_at[i]));
+  }
+  return Status();
+}
+
+Status EngineImpl::RebuildInstanceIndex() {
+  TAKT_RETURN_IF_ERROR(store_->Begin());
+  Status status;
+  ForEachRunner([&](const WorkflowRunner& runner) {
+    runner.ForEachUnordered([&](const Instance& instance) {
+      if (status.ok()) status = PutIndexValues(runner, instance);
+    });
+  });
+  if (status.ok()) status = store_->RebuildDone("instance_index");
+  if (status.ok()) status = store_->Commit();
+  if (!status.ok()) {
+    store_->Rollback();
+    return Status::IoError("filling instance_index in " + options_.store_path + ": " +
+                           status.message());
+  }
+  Log(LogLevel::kInfo, "instance_index filled from the open instances");
+  return Status();
 }
 
 void EngineImpl::EvictSequences() {
@@ -240,20 +363,44 @@ Status EngineImpl::LoadFromStore() {
   Result<std::vector<store::Store::InstanceTotals>> totals = store_->InstanceTotalsByWorkflow();
   if (!totals.ok()) return totals.status();
   evicted_instances_ = 0;
+  evicted_open_ = 0;
+  evicted_timed_ = 0;
   for (const store::Store::InstanceTotals& t : totals.value()) {
     if (Runner(t.workflow) == nullptr) return UnknownWorkflow(t.workflow);
-    evicted_instances_ += t.final_count;
+    evicted_instances_ += t.final_count + t.open_count;
+    evicted_open_ += t.open_count;
+    evicted_timed_ += t.timed_count;
     index_clock_ = std::max(index_clock_, t.last_indexed_at);
   }
+  // The open instances, or with a cap the most recently changed of them; all of them once
+  // after the migration that added instance_index, which is filled from them.
+  Result<bool> rebuild = store_->RebuildPending("instance_index");
+  if (!rebuild.ok()) return rebuild.status();
   std::unordered_map<std::string, uint64_t> moved;  // workflow -> instances on the loaded version
-  TAKT_RETURN_IF_ERROR(store_->ForEachOpenInstance(
-      [&](const store::InstanceRow& row) { return RestoreInstance(row, moved); }));
-  ForEachRunner([](WorkflowRunner& runner) { runner.FinishRestore(); });
+  Status open = store_->ForEachOpenInstance(
+      [&](const store::InstanceRow& row) {
+        TAKT_RETURN_IF_ERROR(RestoreInstance(row, moved));
+        --evicted_instances_;
+        --evicted_open_;
+        if (row.timers != "[]") --evicted_timed_;
+        return Status();
+      },
+      rebuild.value() ? 0 : options_.max_instances_in_memory);
+  if (!open.ok()) return open;
   for (const auto& [workflow, count] : moved) {
     Log(LogLevel::kWarn, std::to_string(count) + " " + workflow +
                              " instance(s) started on a version that cannot be compiled again "
                              "and continue on the loaded one");
   }
+  if (rebuild.value()) {
+    TAKT_RETURN_IF_ERROR(RebuildInstanceIndex());
+    evicted_keys_.clear();
+    EvictLeastRecent();
+  }
+  // Timers of the instances left in the database (final ones included) fire when due.
+  Result<std::optional<int64_t>> due = store_->NextDueAfter(INT64_MIN);
+  if (!due.ok()) return due.status();
+  evicted_due_ = due.value().value_or(INT64_MAX);
 
   uint64_t unknown_rules = 0;
   if (rules_ != nullptr) {
@@ -495,7 +642,19 @@ Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
     row.timers = timers;
     row.created_pos = instance->created_pos;
     row.updated_pos = instance->updated_pos;
+    for (const ArmedTimer& t : instance->timers) {
+      row.next_due = std::min(row.next_due.value_or(t.due), t.due);
+    }
     TAKT_RETURN_IF_ERROR(store_->PutInstance(row));
+    // instance_index holds open instances only.
+    if (state.final) {
+      if (!runner->def().indexes.empty()) {
+        TAKT_RETURN_IF_ERROR(store_->DropIndexValues(row.workflow, row.key));
+      }
+    } else if (instance->index_changed) {
+      TAKT_RETURN_IF_ERROR(PutIndexValues(*runner, *instance));
+    }
+    instance->index_changed = false;
   }
   for (const auto& [id, s] : changed_rule_states_) {
     TAKT_RETURN_IF_ERROR(rules_->EncodeStateOf(s.rule, s.key, encoded_state_));

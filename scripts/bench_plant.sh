@@ -4,11 +4,15 @@
 # resident memory and, with a database, its size, for the fastest of the runs, and the slowest
 # run's seconds beside them (the spread shows how noisy the machine was). The generation is not
 # timed.
-#   scripts/bench_plant.sh [--rules] [--db full|normal] [--batch N] [--runs N] [ORDERS...]
-#     --rules    the shipped rules run too (the complete plant workload: R1, R2 and R3)
-#     --db       durable: a fresh SQLite database per run, with that durability
-#     --batch    events per transaction with --db (default 1024)
-#     --runs     runs per order count (default 3)
+#   scripts/bench_plant.sh [--rules] [--db full|normal] [--batch N] [--max-instances N]
+#                          [--open-only] [--runs N] [ORDERS...]
+#     --rules          the shipped rules run too (the complete plant workload: R1, R2 and R3)
+#     --db             durable: a fresh SQLite database per run, with that durability
+#     --batch          events per transaction with --db (default 1024)
+#     --max-instances  with --db: most instances kept in memory (default: every open one)
+#     --open-only      only the orders' release events: every order stays open, which shows
+#                      what open instances cost
+#     --runs           runs per order count (default 3)
 #   (default orders: 10000 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +23,15 @@ dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 extra=()
 durable=""
+open_only=""
 runs=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --rules) extra+=(--rules rules); shift ;;
     --db) durable="$2"; extra+=(--durability "$2"); shift 2 ;;
     --batch) extra+=(--batch "$2"); shift 2 ;;
+    --max-instances) extra+=(--max-instances "$2"); shift 2 ;;
+    --open-only) open_only=1; shift ;;
     --runs) runs="$2"; shift 2 ;;
     *) break ;;
   esac
@@ -35,6 +42,10 @@ orders=("$@")
 printf "%-10s %12s %9s %12s %9s %12s %12s %9s\n" orders events seconds events/s us/event peak_rss db_size slowest
 for n in "${orders[@]}"; do
   "$takt" generate plant --orders "$n" --seed 1 --out "$dir/plant.jsonl" 2>/dev/null
+  if [ -n "$open_only" ]; then
+    grep -F '"type":"order.released"' "$dir/plant.jsonl" > "$dir/open.jsonl" || true
+    mv "$dir/open.jsonl" "$dir/plant.jsonl"
+  fi
   events=$(wc -l < "$dir/plant.jsonl")
   best=""
   worst=0

@@ -106,6 +106,9 @@ Result<EngineOptions> OptionsFromJson(std::string_view text) {
       if (!value.is_number_unsigned()) return WrongType(key, "a number of bytes");
       (key == "store_max_bytes" ? options.store_max_bytes : options.rule_max_memory_bytes) =
           value.get<uint64_t>();
+    } else if (key == "max_instances_in_memory") {
+      if (!value.is_number_unsigned()) return WrongType(key, "a number of instances");
+      options.max_instances_in_memory = value.get<uint64_t>();
     } else if (key == "rule_max_instructions" || key == "rule_timeout_ms") {
       if (!value.is_number_unsigned() || value.get<uint64_t>() == 0) {
         return WrongType(key, "a positive integer");

@@ -101,6 +101,28 @@ INSERT OR IGNORE INTO sequences (source, key, last_seq, gaps, late, next_seq, la
   SELECT source, key, 0, 0, 0, 1, max(pos) FROM events WHERE key IS NOT NULL GROUP BY source, key;
 DROP INDEX events_by_key;
 )sql",
+    // 4 -> 5: open instances may stay in the database only (EngineOptions::
+    // max_instances_in_memory), so what memory found among all of them is found here: the next
+    // timer due, through a partial index of next_due; the open instances by index value in
+    // instance_index. That table needs the definitions to know which variables are indexes, so
+    // the migration leaves a row in pending_rebuilds and the engine fills it at its next open,
+    // in one transaction with deleting that row.
+    R"sql(
+ALTER TABLE instances ADD COLUMN next_due INTEGER;  -- the earliest armed timer's due; NULL: none
+UPDATE instances SET next_due =
+  (SELECT min(json_extract(t.value, '$[1]')) FROM json_each(instances.timers) AS t)
+WHERE timers <> '[]';
+CREATE INDEX instances_due ON instances (next_due) WHERE next_due IS NOT NULL;
+CREATE TABLE instance_index (     -- per open instance and index variable: its value (JSON)
+  workflow TEXT, key TEXT, var TEXT,
+  value TEXT NOT NULL,
+  at    INTEGER NOT NULL,         -- when it took the value, on the engine's index clock
+  PRIMARY KEY (workflow, key, var)) WITHOUT ROWID;
+CREATE INDEX instance_index_by_value ON instance_index (workflow, var, value, at);
+CREATE TABLE pending_rebuilds (   -- derived tables a migration left for the engine to fill
+  name TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO pending_rebuilds (name) SELECT 'instance_index' FROM instances WHERE final = 0 LIMIT 1;
+)sql",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kSchemaVersion,
               "one migration per schema version");

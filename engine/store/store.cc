@@ -135,8 +135,8 @@ Status Store::Prepare() {
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
       {&put_instance_,
        "INSERT OR REPLACE INTO instances (workflow, key, version, state, final, variables, "
-       "indexed_at, timers, created_pos, updated_pos) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+       "indexed_at, timers, created_pos, updated_pos, next_due) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
       {&put_rule_state_,
        "INSERT OR REPLACE INTO rule_state (rule, key, state, updated_pos) VALUES (?1, ?2, ?3, ?4)"},
       {&put_sequence_,
@@ -162,6 +162,17 @@ Status Store::Prepare() {
        "status = CASE WHEN ?3 THEN 'dead' ELSE 'pending' END "
        "WHERE id = ?1 AND status = 'pending'"},
       {&load_instance_, load_instance.c_str()},
+      {&put_index_value_,
+       "INSERT OR REPLACE INTO instance_index (workflow, key, var, value, at) "
+       "VALUES (?1, ?2, ?3, ?4, ?5)"},
+      {&drop_index_values_, "DELETE FROM instance_index WHERE workflow = ?1 AND key = ?2"},
+      {&for_each_indexed_,
+       "SELECT key, at FROM instance_index WHERE workflow = ?1 AND var = ?2 AND value = ?3 "
+       "ORDER BY at DESC"},
+      // Through the partial index instances_due: next_due <= ?1 implies it is not NULL.
+      {&for_each_due_,
+       "SELECT workflow, key FROM instances WHERE next_due <= ?1 ORDER BY next_due, workflow, key"},
+      {&next_due_after_, "SELECT min(next_due) FROM instances WHERE next_due > ?1"},
       {&load_sequence_,
        "SELECT last_seq, gaps, late, next_seq, last_pos FROM sequences "
        "WHERE source = ?1 AND key = ?2"},
@@ -249,7 +260,7 @@ Status Store::AppendEvent(const EventRow& row) {
 }
 
 Status Store::PutInstance(const InstanceRow& row) {
-  return put_instance_.Bind(1, row.workflow)
+  put_instance_.Bind(1, row.workflow)
       .Bind(2, row.key)
       .Bind(3, row.version)
       .Bind(4, row.state)
@@ -258,8 +269,13 @@ Status Store::PutInstance(const InstanceRow& row) {
       .Bind(7, row.indexed_at)
       .Bind(8, row.timers)
       .Bind(9, row.created_pos)
-      .Bind(10, row.updated_pos)
-      .Run();
+      .Bind(10, row.updated_pos);
+  if (row.next_due) {
+    put_instance_.Bind(11, *row.next_due);
+  } else {
+    put_instance_.BindNull(11);
+  }
+  return put_instance_.Run();
 }
 
 Status Store::PutRuleState(std::string_view rule, std::string_view key, std::string_view state,
@@ -371,10 +387,17 @@ Result<int64_t> Store::Cursor(std::string_view name) {
   return row.value() ? s.value().Int(0) : int64_t{0};
 }
 
-Status Store::ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit) {
-  // Through the partial index instances_open: the open instances only, in its order.
-  return db_.ForEachRow(std::string("SELECT ") + kInstanceColumns +
-                            " FROM instances WHERE final = 0 ORDER BY workflow, created_pos",
+Status Store::ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit,
+                                  uint64_t most_recent) {
+  // Through the partial index instances_open: the open instances only, in its order. The most
+  // recent are chosen by a sort on updated_pos, which no index keeps (a restart's one sort),
+  // and given in the same order as all would be.
+  std::string open = std::string("SELECT ") + kInstanceColumns + " FROM instances WHERE final = 0";
+  if (most_recent > 0) {
+    open = std::string("SELECT * FROM (") + open + " ORDER BY updated_pos DESC LIMIT " +
+           std::to_string(most_recent) + ")";
+  }
+  return db_.ForEachRow(open + " ORDER BY workflow, created_pos",
                         [&](const Statement& r) { return visit(ReadInstance(r)); });
 }
 
@@ -399,16 +422,79 @@ Result<bool> Store::LoadInstance(std::string_view workflow, std::string_view key
 Result<std::vector<Store::InstanceTotals>> Store::InstanceTotalsByWorkflow() {
   std::vector<InstanceTotals> totals;
   Status status = db_.ForEachRow(
-      "SELECT workflow, sum(final), "
+      "SELECT workflow, sum(final), sum(final = 0), count(next_due), "
       "max((SELECT coalesce(max(value), 0) FROM json_each(indexed_at))) "
       "FROM instances GROUP BY workflow ORDER BY workflow",
       [&](const Statement& r) {
         totals.push_back(InstanceTotals{std::string(r.Text(0)), static_cast<uint64_t>(r.Int(1)),
-                                        static_cast<uint64_t>(r.Int(2))});
+                                        static_cast<uint64_t>(r.Int(2)),
+                                        static_cast<uint64_t>(r.Int(3)),
+                                        static_cast<uint64_t>(r.Int(4))});
         return Status();
       });
   if (!status.ok()) return status;
   return totals;
+}
+
+Status Store::PutIndexValue(std::string_view workflow, std::string_view key,
+                            std::string_view var, std::string_view value, uint64_t at) {
+  return put_index_value_.Bind(1, workflow)
+      .Bind(2, key)
+      .Bind(3, var)
+      .Bind(4, value)
+      .Bind(5, static_cast<int64_t>(at))
+      .Run();
+}
+
+Status Store::DropIndexValues(std::string_view workflow, std::string_view key) {
+  return drop_index_values_.Bind(1, workflow).Bind(2, key).Run();
+}
+
+Status Store::ForEachIndexed(std::string_view workflow, std::string_view var,
+                             std::string_view value,
+                             const std::function<bool(std::string_view, uint64_t)>& visit) {
+  Statement& s = for_each_indexed_;
+  s.Bind(1, workflow).Bind(2, var).Bind(3, value);
+  Result<bool> row = s.Step();
+  while (row.ok() && row.value() && visit(s.Text(0), static_cast<uint64_t>(s.Int(1)))) {
+    row = s.Step();
+  }
+  s.Reset();
+  return row.ok() ? Status() : row.status();
+}
+
+Status Store::ForEachDue(
+    int64_t now, const std::function<void(std::string_view, std::string_view)>& visit) {
+  Statement& s = for_each_due_;
+  s.Bind(1, now);
+  Result<bool> row = s.Step();
+  for (; row.ok() && row.value(); row = s.Step()) visit(s.Text(0), s.Text(1));
+  s.Reset();
+  return row.ok() ? Status() : row.status();
+}
+
+Result<std::optional<int64_t>> Store::NextDueAfter(int64_t now) {
+  Statement& s = next_due_after_;
+  s.Bind(1, now);
+  Result<bool> row = s.Step();
+  std::optional<int64_t> due;
+  if (row.ok() && row.value() && !s.IsNull(0)) due = s.Int(0);
+  s.Reset();
+  if (!row.ok()) return row.status();
+  return due;
+}
+
+Result<bool> Store::RebuildPending(std::string_view name) {
+  Result<Statement> s = db_.Prepare("SELECT 1 FROM pending_rebuilds WHERE name = ?1");
+  if (!s.ok()) return s.status();
+  s.value().Bind(1, name);
+  return s.value().Step();
+}
+
+Status Store::RebuildDone(std::string_view name) {
+  Result<Statement> s = db_.Prepare("DELETE FROM pending_rebuilds WHERE name = ?1");
+  if (!s.ok()) return s.status();
+  return s.value().Bind(1, name).Run();
 }
 
 Status Store::ForEachRuleState(

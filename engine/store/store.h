@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,7 @@ struct InstanceRow {
   std::string_view indexed_at;  // JSON array: per index variable, when the instance took its value
   std::string_view timers;      // JSON array of its armed timers: [after_ms, due, seq]
   int64_t created_pos = 0, updated_pos = 0;
+  std::optional<int64_t> next_due;  // the earliest timer's due (written only)
 };
 
 struct CommandRow {
@@ -141,20 +143,43 @@ class Store {
   Status SetCursor(std::string_view name, int64_t position);
   Result<int64_t> Cursor(std::string_view name);
 
-  // Instances not in a final state, by workflow and creation (the engine holds these in memory).
-  Status ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit);
+  // Instances not in a final state, by workflow and creation; with `most_recent` > 0 only the
+  // `most_recent` last updated, latest first (what a capped engine holds in memory).
+  Status ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit,
+                             uint64_t most_recent = 0);
   // Every instance, by workflow and key.
   Status ForEachInstance(const std::function<Status(const InstanceRow&)>& visit);
   // The instance `key` of `workflow`: visits it and returns true, or false when there is none.
   Result<bool> LoadInstance(std::string_view workflow, std::string_view key,
                             const std::function<Status(const InstanceRow&)>& visit);
-  // Per workflow: how many instances are final, and the latest index time of any instance.
+  // Per workflow: how many instances are final and open, and the latest index time of any.
   struct InstanceTotals {
     std::string workflow;
     uint64_t final_count = 0;
+    uint64_t open_count = 0;
+    uint64_t timed_count = 0;  // with a timer armed
     uint64_t last_indexed_at = 0;
   };
   Result<std::vector<InstanceTotals>> InstanceTotalsByWorkflow();
+  // Open instances by index value, for the engine's Current() over instances not in memory
+  // (schema.cc, 4 -> 5). `value` is the value as JSON text; `at` its time on the index clock.
+  Status PutIndexValue(std::string_view workflow, std::string_view key, std::string_view var,
+                       std::string_view value, uint64_t at);
+  // Forgets every index value of the instance: it is final, or about to be put again.
+  Status DropIndexValues(std::string_view workflow, std::string_view key);
+  // The instances that hold `value` for `var`, latest first, until `visit` returns false.
+  Status ForEachIndexed(std::string_view workflow, std::string_view var, std::string_view value,
+                        const std::function<bool(std::string_view key, uint64_t at)>& visit);
+  // The instances with a timer due at or before `now`, earliest first.
+  Status ForEachDue(int64_t now,
+                    const std::function<void(std::string_view workflow, std::string_view key)>&
+                        visit);
+  // The earliest timer due after `now`, of any instance; none when no timer is that late.
+  Result<std::optional<int64_t>> NextDueAfter(int64_t now);
+  // Derived tables a migration left for the engine to fill (schema.cc): is `name` one?
+  Result<bool> RebuildPending(std::string_view name);
+  // `name` is filled: in the transaction that filled it.
+  Status RebuildDone(std::string_view name);
   Status ForEachRuleState(
       const std::function<Status(std::string_view rule, std::string_view key,
                                  std::string_view state)>& visit);
@@ -211,7 +236,8 @@ class Store {
   int64_t changes_at_ticket_ = 0;  // db_.TotalChanges() then
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
       add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_, mark_delivered_,
-      mark_failed_, load_instance_, load_sequence_;
+      mark_failed_, load_instance_, load_sequence_, put_index_value_, drop_index_values_,
+      for_each_indexed_, for_each_due_, next_due_after_;
 };
 
 }  // namespace takt::store

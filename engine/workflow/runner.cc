@@ -37,6 +37,7 @@ bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, s
       indexes_[var][IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
       instance.indexed_at[i] = ++*index_clock_;
     }
+    instance.index_changed = !def_.indexes.empty();
     if (journal_ != nullptr) instance.created_pos = journal_->pos;
     Run(def_.start_actions, instance, &event.fields, event.id, commands);
     Journal(instance, -1, def_.start_state, event.type);
@@ -206,6 +207,7 @@ void WorkflowRunner::Reindex(int var, const dsl::Value& old_value, Instance& ins
   by_value[IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
   const auto slot = std::find(def_.indexes.begin(), def_.indexes.end(), var) - def_.indexes.begin();
   instance.indexed_at[static_cast<size_t>(slot)] = ++*index_clock_;
+  instance.index_changed = true;
 }
 
 const Instance* WorkflowRunner::Current(int var, const dsl::Value& value) {
@@ -363,28 +365,20 @@ Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
   }
   if (at.final) {
     instance.lifecycle.Fire(LifecycleEvent::kFinish);
-  } else {
-    ++active_;
+    return Status();
   }
-  return Status();
-}
-
-void WorkflowRunner::FinishRestore() {
+  ++active_;
+  // Each list is kept oldest first: the store gives instances back in about that order, so
+  // the place is nearly always the end.
   for (size_t i = 0; i < def_.indexes.size(); ++i) {
     const int var = def_.indexes[i];
-    std::vector<Instance*> live;
-    for (auto& [key, instance] : instances_) {
-      if (!def_.states[static_cast<size_t>(instance.state)].final) live.push_back(&instance);
-    }
-    std::sort(live.begin(), live.end(), [i](const Instance* a, const Instance* b) {
-      return a->indexed_at[i] < b->indexed_at[i];
-    });
-    auto& by_value = indexes_[var];
-    by_value.clear();
-    for (Instance* instance : live) {
-      by_value[IndexKey(instance->vars[static_cast<size_t>(var)])].push_back(instance);
-    }
+    std::vector<Instance*>& list = indexes_[var][IndexKey(instance.vars[static_cast<size_t>(var)])];
+    const uint64_t taken = instance.indexed_at[i];
+    auto place = list.end();
+    while (place != list.begin() && (*std::prev(place))->indexed_at[i] > taken) --place;
+    list.insert(place, &instance);
   }
+  return Status();
 }
 
 bool WorkflowRunner::Evict(const Instance& instance) {
@@ -392,6 +386,20 @@ bool WorkflowRunner::Evict(const Instance& instance) {
     return false;
   }
   // Current() drops final instances from its lists only as it reads them: drop this one now.
+  Forget(instance);
+  return true;
+}
+
+void WorkflowRunner::Forget(const Instance& instance) {
+  Unindex(instance);
+  for (const ArmedTimer& t : instance.timers) {
+    timers_.erase({t.due, t.seq, const_cast<Instance*>(&instance)});
+  }
+  if (!def_.states[static_cast<size_t>(instance.state)].final) --active_;
+  instances_.erase(instances_.find(instance.key.s));
+}
+
+void WorkflowRunner::Unindex(const Instance& instance) {
   for (int var : def_.indexes) {
     auto& by_value = indexes_[var];
     auto list = by_value.find(IndexKey(instance.vars[static_cast<size_t>(var)]));
@@ -400,8 +408,6 @@ bool WorkflowRunner::Evict(const Instance& instance) {
     instances.erase(std::remove(instances.begin(), instances.end(), &instance), instances.end());
     if (instances.empty()) by_value.erase(list);
   }
-  instances_.erase(instances_.find(instance.key.s));
-  return true;
 }
 
 void WorkflowRunner::Clear() {

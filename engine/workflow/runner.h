@@ -59,19 +59,21 @@ class WorkflowRunner {
   void set_version(std::string version) { version_ = std::move(version); }
   const std::string& version() const { return version_; }
 
-  // Puts back an instance the store kept. kInvalidArgument when `state` is not a state of
+  // Puts back an instance the store kept, with its timers and, when it is not final, in the
+  // indexes where its index times place it. kInvalidArgument when `state` is not a state of
   // this definition (the instance would be stranded) or the variables do not fit it.
   Status Restore(std::string_view key, std::string_view state, std::string_view variables_json,
                  std::string_view indexed_at_json, std::string_view timers_json,
                  int64_t created_pos, int64_t updated_pos);
-  // Rebuilds the indexes once every instance is restored.
-  void FinishRestore();
   // Forgets every instance.
   void Clear();
   // Forgets `instance` when it can take nothing more (a final state, no timer armed), for a
   // store that holds it to give it back through Restore() when it is asked for: true when it
   // was forgotten. Pointers to it are then invalid.
   bool Evict(const Instance& instance);
+  // Forgets `instance`, open or not, with its timers and index entries, for a store that holds
+  // all of it (the engine's cap on instances in memory). Pointers to it are then invalid.
+  void Forget(const Instance& instance);
   // The instance's index times as a JSON array.
   static std::string IndexedAtJson(const Instance& instance);
   // The instance's armed timers as a JSON array of [after_ms, due, seq].
@@ -85,6 +87,11 @@ class WorkflowRunner {
   size_t active() const { return active_; }
   // Every instance, in key order.
   void ForEach(const std::function<void(const Instance&)>& visit) const;
+  // Every instance, in no order: cheaper, for what does not depend on one.
+  template <typename Visit>
+  void ForEachUnordered(Visit visit) const {
+    for (const auto& [key, instance] : instances_) visit(instance);
+  }
   // The instance's variables as a JSON object.
   std::string VariablesJson(const Instance& instance) const;
 
@@ -110,6 +117,8 @@ class WorkflowRunner {
            std::vector<Command>& commands);
   // Moves `instance` from `old_value` to its current value of index variable `var`.
   void Reindex(int var, const dsl::Value& old_value, Instance& instance);
+  // Removes `instance` from the list of its value of each index variable.
+  void Unindex(const Instance& instance);
   static std::string IndexKey(const dsl::Value& value);
 
   const dsl::WorkflowDef& def_;

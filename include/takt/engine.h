@@ -202,6 +202,12 @@ struct EngineOptions {
   // Largest size the database may grow to (0: no limit but the disk's). A batch that would
   // pass it fails like one on a full disk: nothing of it is accepted, and the engine goes on.
   uint64_t store_max_bytes = 0;
+  // With a store: the most instances memory holds (0: every open one). After a commit that
+  // leaves more, the least recently changed are forgotten down to nine tenths of it, and read
+  // back from the database when an event, a signal, a rule, a due timer or GetInstance() needs
+  // one; the results are the same as with every instance in memory. Without a store every
+  // instance stays in memory.
+  uint64_t max_instances_in_memory = 0;
   // Sources whose events are put back in seq order (see ReorderPolicy); the others are strict.
   std::vector<ReorderPolicy> reorder;
   // Receives what the engine has to say; takt never prints on its own. May be empty.

@@ -46,6 +46,9 @@ TEST(CApiTest, OpenReportsBadOptionsAndBrokenDefinitionsWithCodeAndMessage) {
       << takt_last_error();
   EXPECT_EQ(takt_open("{\"durability\": \"sometimes\"}", nullptr, &engine), TAKT_INVALID_ARGUMENT);
   EXPECT_NE(std::string(takt_last_error()).find("durability"), std::string::npos);
+  EXPECT_EQ(takt_open("{\"max_instances_in_memory\": -1}", nullptr, &engine),
+            TAKT_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(takt_last_error()).find("max_instances_in_memory"), std::string::npos);
   EXPECT_EQ(takt_open("not json", nullptr, &engine), TAKT_INVALID_ARGUMENT);
   EXPECT_EQ(takt_open(nullptr, nullptr, &engine), TAKT_INVALID_ARGUMENT);
 
@@ -57,6 +60,26 @@ TEST(CApiTest, OpenReportsBadOptionsAndBrokenDefinitionsWithCodeAndMessage) {
   EXPECT_EQ(takt_open("{\"workflows\": [\"no/such/dir\"]}", nullptr, &engine), TAKT_NOT_FOUND);
   EXPECT_EQ(takt_close(nullptr), TAKT_OK);
   EXPECT_STREQ(takt_last_error(), "") << "a call that succeeds clears the last error";
+}
+
+TEST(CApiTest, TheCapOnInstancesInMemoryIsAnOption) {
+  TempDir dir("c-api-cap");
+  const std::string options = R"({"workflows": ["workflows"], "store": ")" + dir.File("t.db") +
+                              R"(", "durability": "normal", "max_instances_in_memory": 1})";
+  takt_engine* engine = nullptr;
+  ASSERT_EQ(takt_open(options.c_str(), nullptr, &engine), TAKT_OK) << takt_last_error();
+  std::string batch = std::string(kReleased) + "\n" + kReleased;
+  const std::string second = "\"MO-2\"";
+  batch.replace(batch.rfind("\"e1\""), 4, "\"e9\"");
+  batch.replace(batch.rfind("\"MO-1\""), 6, second);
+  Owned results;
+  ASSERT_EQ(takt_submit_batch(engine, batch.data(), batch.size(), &results.text), TAKT_OK);
+  ASSERT_EQ(results.json()[1]["outcome"], "applied") << results.json().dump();
+  Owned stats;
+  ASSERT_EQ(takt_stats(engine, &stats.text), TAKT_OK);
+  EXPECT_EQ(stats.json()["active_instances"], 2);
+  EXPECT_EQ(stats.json()["instances_in_memory"], 1);
+  EXPECT_EQ(takt_close(engine), TAKT_OK);
 }
 
 TEST(CApiTest, SubmitsAnswerInJsonAndCommandsReachTheCallbackAfterCommit) {

@@ -109,6 +109,14 @@ TEST(CliTest, SimulateWithADatabaseReportsTheSameAndAGoAgainResumesAtTheEnd) {
   EXPECT_NE(check.out.find("0 errors, 0 warnings"), std::string::npos) << check.out;
 }
 
+TEST(CliTest, SimulateWithFewInstancesInMemoryReportsTheSame) {
+  Scratch scratch("db-cap");
+  auto r = RunCommand(Takt() + " simulate --workflows workflows --rules rules --db " + scratch.dir +
+                      "/plant.db --max-instances 3 examples/plant/events.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, test::ReadFile("examples/plant/report.json"));
+}
+
 TEST(CliTest, SimulateReorderTakesAPolicyPerSource) {
   auto ok = RunCommand(Takt() + " simulate --workflows workflows --reorder mes:8:30000 "
                                 "--reorder qms examples/plant/events.jsonl");

@@ -1,10 +1,12 @@
 // A durable engine keeps its open instances in memory and its final ones in the database only,
 // and the sequence positions of keys without an instance in memory too, so that its memory
-// follows what is running rather than everything that ever ran. Nothing a user sees may change
-// for it: outcomes, reasons, gap and lateness counts, instances read by rules and by
-// GetInstance(), reports.
+// follows what is running rather than everything that ever ran; with max_instances_in_memory it
+// keeps only the most recently changed open ones. Nothing a user sees may change for it:
+// outcomes, reasons, gap and lateness counts, instances read by rules and by GetInstance(),
+// timers, reports, and every row of the database.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 namespace takt {
 namespace {
 
+using test::Dump;
 using test::PlantEvents;
 using test::PlantOptions;
 using test::TempDir;
@@ -172,6 +175,223 @@ return rule "order_state" {
     ASSERT_EQ(result.commands.size(), 1u) << run;
     EXPECT_EQ(result.commands[0].payload_json, R"({"good":7,"state":"complete"})") << run;
   }
+}
+
+// Every table a run leaves that says what happened and what is running, to compare runs by.
+std::string DumpRun(const std::string& db) {
+  std::string out;
+  for (const char* sql : {
+           "SELECT pos, id, outcome, reason, workflow, effect, hash, prev_pos FROM events ORDER BY pos",
+           "SELECT * FROM outbox ORDER BY seq",
+           "SELECT * FROM audit ORDER BY seq",
+           "SELECT * FROM instances ORDER BY workflow, key",
+           "SELECT * FROM instance_index ORDER BY workflow, key, var",
+           "SELECT * FROM sequences ORDER BY source, key",
+           "SELECT * FROM rule_state ORDER BY rule, key",
+       }) {
+    out += std::string(sql) + "\n" + Dump(db, sql);
+  }
+  return out;
+}
+
+// Orders of the plant workload and the rules, in batches, with far fewer instances allowed in
+// memory than are open, opened again halfway: every row equals an uncapped run's, after every
+// batch memory holds at most the cap, and the rules' signals reached evicted orders.
+TEST(InstanceCacheTest, OpenInstancesBeyondTheCapLiveInTheDatabaseAndNothingChanges) {
+  const std::vector<std::string> events = PlantEvents(400, 11);
+  TempDir dir("cache-cap");
+  const std::string reference = dir.File("all.db");
+  {
+    auto engine = Engine::Open(PlantOptions(reference));
+    ASSERT_TRUE(engine.ok());
+    SubmitInBatches(*engine.value(), events, 64);
+  }
+  constexpr uint64_t kCap = 8;
+  EngineOptions capped = PlantOptions(dir.File("capped.db"));
+  capped.max_instances_in_memory = kCap;
+  uint64_t most_open = 0;
+  EngineStats stats;
+  const size_t half = events.size() / 2;
+  for (const auto& [from, to] : {std::make_pair(size_t{0}, half),
+                                 std::make_pair(half, events.size())}) {
+    auto engine = Engine::Open(capped);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    EXPECT_LE(engine.value()->stats().instances_in_memory, kCap) << "after opening";
+    for (size_t i = from; i < to; i += 64) {
+      std::vector<std::string_view> slice(events.begin() + static_cast<std::ptrdiff_t>(i),
+                                          events.begin() +
+                                              static_cast<std::ptrdiff_t>(std::min(to, i + 64)));
+      std::vector<SubmitResult> results;
+      ASSERT_TRUE(engine.value()->SubmitBatch(slice, results).ok());
+      stats = engine.value()->stats();
+      ASSERT_LE(stats.instances_in_memory, kCap) << "after the batch at " << i;
+      most_open = std::max(most_open, stats.active_instances);
+    }
+  }
+  ASSERT_GT(most_open, 4 * kCap) << "the run must have far more orders open than the cap";
+  ASSERT_GT(stats.signals_delivered, 0u) << "R2 held orders it found through the asset index "
+                                            "(counted since the restart)";
+  EXPECT_EQ(DumpRun(dir.File("capped.db")), DumpRun(reference));
+
+  auto all = Engine::Open(PlantOptions(reference));
+  ASSERT_TRUE(all.ok());
+  const EngineStats want = all.value()->stats();
+  EXPECT_EQ(stats.active_instances, want.active_instances);
+  EXPECT_EQ(stats.instances, want.instances);
+  EXPECT_EQ(stats.commands, want.commands);
+}
+
+// R2 asks for the current order on an asset: the one that most recently took the asset among
+// those not final. With room for one instance, the orders on A1 are all in the database when
+// the alarms come, and a scrapped one is no longer current.
+TEST(InstanceCacheTest, TheCurrentOrderOnAnAssetIsFoundAmongEvictedOnes) {
+  auto order = [](const std::string& type, const std::string& key, int seq, int64_t ts,
+                  const std::string& asset) {
+    const std::string source = type == "order.started" ? "mes"
+                               : type == "disposition" ? "qms"
+                                                       : "odoo";
+    return R"({"id":")" + type + "-" + key + R"(","source":")" + source + R"(","type":")" +
+           type + R"(","key":")" + key + R"(","seq":)" + std::to_string(seq) + R"(,"ts":)" +
+           std::to_string(ts) + R"(,"data":{"order":")" + key +
+           R"(","product":"P","qty":1,"asset":")" + asset + R"(","decision":"scrap"}})";
+  };
+  auto alarm = [](int n, int64_t ts) {
+    return R"({"id":"s)" + std::to_string(n) + R"(","source":"scada","type":"alarm","key":"A1","seq":)" +
+           std::to_string(n) + R"(,"ts":)" + std::to_string(ts) +
+           R"(,"data":{"asset":"A1","code":"HOT","severity":5}})";
+  };
+  const std::vector<std::string> events = {
+      order("order.released", "MO-1", 1, 1000, "A1"), order("order.started", "MO-1", 1, 2000, "A1"),
+      order("order.released", "MO-3", 1, 3000, "A1"), order("order.started", "MO-3", 1, 4000, "A1"),
+      order("order.released", "MO-2", 1, 5000, "A2"), order("order.started", "MO-2", 1, 6000, "A2"),
+      alarm(1, 7000),  // holds MO-3, the latest on A1
+      order("disposition", "MO-3", 1, 8000, "A1"),  // scrapped
+      order("order.released", "MO-4", 1, 9000, "A3"),
+      alarm(2, 10000),  // MO-3 is final: holds MO-1
+  };
+  auto memory = Engine::Open(PlantOptions(""));
+  ASSERT_TRUE(memory.ok());
+  TempDir dir("cache-current");
+  EngineOptions options = PlantOptions(dir.File("t.db"));
+  options.max_instances_in_memory = 1;
+  auto capped = Engine::Open(options);
+  ASSERT_TRUE(capped.ok());
+  std::string held;
+  for (const std::string& e : events) {  // one batch each: evicted after each
+    const SubmitResult want = memory.value()->Submit(e).value();
+    const SubmitResult got = capped.value()->Submit(e).value();
+    ASSERT_EQ(got.outcome, want.outcome) << e << ": " << got.reason;
+    ASSERT_EQ(got.signals.size(), want.signals.size()) << e;
+    for (size_t i = 0; i < got.signals.size(); ++i) {
+      EXPECT_EQ(got.signals[i].key, want.signals[i].key) << e;
+      EXPECT_EQ(got.signals[i].delivered, want.signals[i].delivered) << e;
+      held += got.signals[i].key + (got.signals[i].delivered ? " held\n" : " not held\n");
+    }
+    ASSERT_LE(capped.value()->stats().instances_in_memory, 1u) << e;
+  }
+  EXPECT_EQ(held, "MO-3 held\nMO-1 held\n");
+  EXPECT_EQ(capped.value()->GetInstance("production_order", "MO-1").value().state, "on_hold");
+  EXPECT_EQ(capped.value()->stats().active_instances, 3u) << "MO-1, MO-2, MO-4";
+}
+
+constexpr const char* kJobWorkflow = R"(import "plant"
+
+workflow job {
+  key order
+  start released on order.released
+  state released {
+    on order.started -> executing
+    after 1h -> released { emit alert.not_started { order: key } }
+  }
+  state executing {
+    on order.finished -> done
+    after 30m { emit alert.no_output { order: key } }
+  }
+  final done
+}
+)";
+
+// Timers of instances that are only in the database fire at their due time and in due order,
+// across a restart, as they do with every instance in memory.
+TEST(InstanceCacheTest, TimersOfEvictedInstancesFireInDueOrder) {
+  TempDir dir("cache-timers");
+  test::WriteFile(dir.File("job.takt"), kJobWorkflow);
+  auto event = [](const std::string& id, const std::string& source, const std::string& type,
+                  const std::string& key, int64_t ts) {
+    return R"({"id":")" + id + R"(","source":")" + source + R"(","type":")" + type +
+           R"(","key":")" + key + R"(","seq":)" + (source == "scada" ? id.substr(1) : "1") +
+           R"(,"ts":)" + std::to_string(ts) + R"(,"data":{"asset":"A1","code":"X","severity":1}})";
+  };
+  constexpr int64_t kMinute = 60'000;
+  std::vector<std::string> events;
+  for (int i = 1; i <= 6; ++i) {  // released a minute apart; half of them started at once
+    const std::string key = "MO-" + std::to_string(i);
+    events.push_back(event("r" + key, "odoo", "order.released", key, i * kMinute));
+    if (i % 2 == 0) events.push_back(event("s" + key, "mes", "order.started", key, i * kMinute + 1));
+  }
+  for (int t = 1; t <= 20; ++t) events.push_back(event("t" + std::to_string(t), "scada", "alarm", "A9", (30 + t * 7) * kMinute));
+
+  EngineOptions options;
+  options.workflow_paths = {dir.File("job.takt")};
+  options.store_path = "";
+  auto memory = Engine::Open(options);
+  ASSERT_TRUE(memory.ok()) << memory.status().message();
+  options.store_path = dir.File("t.db");
+  options.max_instances_in_memory = 1;
+  std::unique_ptr<Engine> capped = std::move(Engine::Open(options).value());
+  std::string want, got;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i == events.size() / 2) {  // a restart: the timers wait in the database
+      ASSERT_TRUE(capped->Close().ok());
+      capped = std::move(Engine::Open(options).value());
+      ASSERT_LE(capped->stats().instances_in_memory, 1u);
+    }
+    const SubmitResult in_memory = memory.value()->Submit(events[i]).value();
+    const SubmitResult in_store = capped->Submit(events[i]).value();
+    for (const Command& c : in_memory.commands) want += c.id + "\n";
+    for (const Command& c : in_store.commands) got += c.id + "\n";
+    ASSERT_LE(capped->stats().instances_in_memory, 1u) << events[i];
+  }
+  ASSERT_EQ(memory.value()->stats().timers_fired, 3u + 3u * 2u)
+      << "three 30m alerts; three orders never started, whose 1h timer fires twice each";
+  EXPECT_EQ(got, want) << "each timer's command names its instance and due time";
+}
+
+// A database from before schema 5 has no due times: the migration computes them from the armed
+// timers, so that an instance the engine does not load still fires.
+TEST(InstanceCacheTest, TheMigrationGivesArmedTimersTheirDueTime) {
+  TempDir dir("cache-migrate-timers");
+  test::WriteFile(dir.File("job.takt"), kJobWorkflow);
+  EngineOptions options;
+  options.workflow_paths = {dir.File("job.takt")};
+  options.store_path = dir.File("t.db");
+  const std::string released =
+      R"({"id":"r1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":0,"data":{"asset":"A1"}})";
+  const std::string second =
+      R"({"id":"r2","source":"odoo","type":"order.released","key":"MO-2","seq":1,"ts":10,"data":{"asset":"A1"}})";
+  {
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    ASSERT_EQ(engine.value()->Submit(released).value().outcome, Outcome::kApplied);
+    ASSERT_EQ(engine.value()->Submit(second).value().outcome, Outcome::kApplied);
+  }
+  test::Execute(options.store_path,
+                "DROP INDEX instances_due; ALTER TABLE instances DROP COLUMN next_due; "
+                "DROP TABLE instance_index; DROP TABLE pending_rebuilds; PRAGMA user_version = 4;");
+  options.max_instances_in_memory = 1;
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_EQ(Dump(options.store_path, "SELECT key, next_due FROM instances ORDER BY key"),
+            "MO-1|3600000\nMO-2|3600010\n");
+  EXPECT_EQ(engine.value()->stats().instances_in_memory, 1u);
+  const SubmitResult tick =
+      engine.value()
+          ->Submit(R"({"id":"t1","source":"scada","type":"alarm","key":"A9","seq":1,"ts":3600010,)"
+                   R"("data":{"asset":"A9","code":"X","severity":1}})")
+          .value();
+  std::string fired;
+  for (const Command& c : tick.commands) fired += c.id + "\n";
+  EXPECT_EQ(fired, "timer:job/MO-1/1h@3600000/workflow:job/0\ntimer:job/MO-2/1h@3600010/workflow:job/0\n");
 }
 
 }  // namespace

@@ -378,12 +378,14 @@ TEST(TraceTest, TheLogsChainsFindWhatTheIndexByKeyFound) {
                 "DELETE FROM sequences WHERE (source, key) NOT IN (SELECT source, key FROM events "
                 "  WHERE key IS NOT NULL AND outcome <> 'duplicate'); "
                 "ALTER TABLE events DROP COLUMN prev_pos; ALTER TABLE sequences DROP COLUMN last_pos; "
+                "DROP INDEX instances_due; ALTER TABLE instances DROP COLUMN next_due; "
+                "DROP TABLE instance_index; DROP TABLE pending_rebuilds; "
                 "PRAGMA user_version = 3;");
   for (const std::string& key : keys) {
     ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "schema 3, " << key;
   }
   ASSERT_TRUE(Engine::Open(PlantOptions(old)).ok());  // migrates
-  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "4\n");
+  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "5\n");
   for (const std::string& key : keys) {
     ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "migrated, " << key;
   }
