@@ -205,11 +205,12 @@ Status EngineImpl::ApplyBatch(const std::vector<std::string_view>& events,
   Status status = store_->Begin();
   for (size_t i = 0; status.ok() && i < events.size(); ++i) status = SubmitOne(events[i], results[i]);
   if (status.ok()) status = FlushBatch(cursors);
+  if (status.ok()) status = ChooseEvictions();
   if (status.ok()) status = store_->Commit();
   if (status.ok()) {
     ++stats_.batches;
     EvictFinished();
-    EvictLeastRecent();
+    EvictChosen();
     EvictSequences();
     ForgetBatch();
     return Status();

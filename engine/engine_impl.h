@@ -132,10 +132,13 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // which the database now holds, and those read back from it, so that memory holds open
   // instances only.
   void EvictFinished();
-  // With options_.max_instances_in_memory: after a commit that leaves more in memory, forgets
-  // the least recently changed instances down to nine tenths of it (the database holds them),
-  // so that a sweep is not needed after every batch.
-  void EvictLeastRecent();
+  // With options_.max_instances_in_memory, at the end of a batch before its commit: when more
+  // than the cap would stay in memory, chooses the least recently changed down to nine tenths
+  // of it (so that a sweep, which visits every instance, is not needed after every batch), and
+  // writes the instance_index rows of the open ones that have none. EvictChosen() forgets them
+  // after the commit.
+  Status ChooseEvictions();
+  void EvictChosen();
   // With a store, before the timers due by `now` fire: brings back the instances not in memory
   // that have one due, so that every timer fires in due order.
   void LoadDue(int64_t now);
@@ -147,9 +150,10 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   bool InMemory(std::string_view workflow, std::string_view key) const;
   // The rows of instance_index for `instance`, which is open: its value of each index variable.
   Status PutIndexValues(const WorkflowRunner& runner, const Instance& instance);
-  // Fills instance_index from the instances in memory (all open ones), after a migration that
-  // added it (schema.cc, 4 -> 5).
-  Status RebuildInstanceIndex();
+  // At open: with a cap, a row in instance_index for every open instance that has none (a
+  // database that ran without one, or from before schema 5); without, no rows, since nothing
+  // would keep them.
+  Status PrepareIndexValues();
   // Brings instance `key` of `workflow` back from the store when it was evicted, and returns
   // the runner holding it, as Holding() does. A failed read is kept in store_read_error_, and
   // fails the event's batch.
@@ -256,6 +260,8 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // No timer of an instance not in memory is due before it (a bound: the database is asked
   // again when event time passes it).
   int64_t evicted_due_ = INT64_MAX;
+  // Chosen by ChooseEvictions() for EvictChosen(), by (runner, key).
+  std::vector<std::pair<WorkflowRunner*, std::string>> chosen_;
   // Instances LoadEvicted() read back since the last batch, as (workflow, key): evicted again
   // at the end of the next one.
   std::vector<std::pair<std::string, std::string>> loaded_;

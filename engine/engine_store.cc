@@ -25,6 +25,9 @@ Status EngineImpl::OpenStore() {
   wal_sync_ = store_->wal_sync();
   durable_ = true;
   for (WorkflowRunner& runner : runners_) runner.set_journal(&journal_);
+  // Before the state is loaded: restored instances count on it. Not in LoadFromStore(), which
+  // also runs after a failed commit, when writing may well fail again.
+  TAKT_RETURN_IF_ERROR(PrepareIndexValues());
   TAKT_RETURN_IF_ERROR(LoadFromStore());
   TAKT_RETURN_IF_ERROR(RecordDefinitions());
   return WaitDurable(store_->DurabilityTicket());
@@ -135,8 +138,12 @@ Status EngineImpl::RestoreInstance(const store::InstanceRow& row,
       ++moved[std::string(row.workflow)];
     }
   }
-  return runner->Restore(row.key, row.state, row.variables, row.indexed_at, row.timers,
-                         row.created_pos, row.updated_pos);
+  TAKT_RETURN_IF_ERROR(runner->Restore(row.key, row.state, row.variables, row.indexed_at,
+                                       row.timers, row.created_pos, row.updated_pos));
+  // With a cap, every open instance has its rows in instance_index (PrepareIndexValues(),
+  // ChooseEvictions()).
+  runner->Find(row.key)->index_stored = !row.final && options_.max_instances_in_memory > 0;
+  return Status();
 }
 
 Status EngineImpl::UnknownWorkflow(std::string_view workflow) const {
@@ -195,44 +202,65 @@ bool EngineImpl::InMemory(std::string_view workflow, std::string_view key) const
   return holding != nullptr && holding->Find(key) != nullptr;
 }
 
-void EngineImpl::EvictLeastRecent() {
+Status EngineImpl::ChooseEvictions() {
   const uint64_t cap = options_.max_instances_in_memory;
-  if (cap == 0 || store_ == nullptr) return;
+  if (cap == 0) return Status();
   size_t in_memory = 0;
   ForEachRunner([&](const WorkflowRunner& runner) { in_memory += runner.size(); });
-  if (in_memory <= cap) return;
+  if (in_memory <= cap) return Status();
+  // EvictFinished() takes the final instances without a timer after the commit: what would
+  // stay are the others.
   struct Candidate {
     int64_t updated_pos;
     WorkflowRunner* runner;
-    const Instance* instance;
+    Instance* instance;
   };
-  std::vector<Candidate> all;
-  all.reserve(in_memory);
+  std::vector<Candidate> staying;
   ForEachRunner([&](WorkflowRunner& runner) {
-    runner.ForEachUnordered([&](const Instance& instance) {
-      all.push_back(Candidate{instance.updated_pos, &runner, &instance});
+    runner.ForEachUnordered([&](Instance& instance) {
+      if (runner.def().states[static_cast<size_t>(instance.state)].final &&
+          instance.timers.empty()) {
+        return;
+      }
+      staying.push_back(Candidate{instance.updated_pos, &runner, &instance});
     });
   });
+  if (staying.size() <= cap) return Status();
   // The key breaks ties (one event changing several instances), so that a run evicts the same
   // instances each time.
-  const size_t evict = in_memory - static_cast<size_t>(cap - cap / 10);
-  std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(evict), all.end(),
-                   [](const Candidate& a, const Candidate& b) {
+  const size_t evict = staying.size() - static_cast<size_t>(cap - cap / 10);
+  std::nth_element(staying.begin(), staying.begin() + static_cast<std::ptrdiff_t>(evict),
+                   staying.end(), [](const Candidate& a, const Candidate& b) {
                      return a.updated_pos != b.updated_pos ? a.updated_pos < b.updated_pos
                                                            : a.instance->key.s < b.instance->key.s;
                    });
   for (size_t i = 0; i < evict; ++i) {
-    const Instance& instance = *all[i].instance;
-    WorkflowRunner& runner = *all[i].runner;
-    if (!instance.timers.empty()) {
-      ++evicted_timed_;
-      for (const ArmedTimer& t : instance.timers) evicted_due_ = std::min(evicted_due_, t.due);
+    Instance& instance = *staying[i].instance;
+    WorkflowRunner& runner = *staying[i].runner;
+    const bool open = !runner.def().states[static_cast<size_t>(instance.state)].final;
+    if (open && !instance.index_stored) {
+      TAKT_RETURN_IF_ERROR(PutIndexValues(runner, instance));
+      instance.index_stored = true;
     }
-    if (!runner.def().states[static_cast<size_t>(instance.state)].final) ++evicted_open_;
-    ++evicted_instances_;
-    evicted_keys_.push_back(instance.key.s);
-    runner.Forget(instance);
+    chosen_.emplace_back(&runner, instance.key.s);
   }
+  return Status();
+}
+
+void EngineImpl::EvictChosen() {
+  for (const auto& [runner, key] : chosen_) {
+    const Instance* instance = runner->Find(key);
+    if (instance == nullptr) continue;
+    if (!instance->timers.empty()) {
+      ++evicted_timed_;
+      for (const ArmedTimer& t : instance->timers) evicted_due_ = std::min(evicted_due_, t.due);
+    }
+    if (!runner->def().states[static_cast<size_t>(instance->state)].final) ++evicted_open_;
+    ++evicted_instances_;
+    evicted_keys_.push_back(key);
+    runner->Forget(*instance);
+  }
+  chosen_.clear();
 }
 
 void EngineImpl::LoadDue(int64_t now) {
@@ -291,22 +319,23 @@ Status EngineImpl::PutIndexValues(const WorkflowRunner& runner, const Instance& 
   return Status();
 }
 
-Status EngineImpl::RebuildInstanceIndex() {
-  TAKT_RETURN_IF_ERROR(store_->Begin());
-  Status status;
-  ForEachRunner([&](const WorkflowRunner& runner) {
-    runner.ForEachUnordered([&](const Instance& instance) {
-      if (status.ok()) status = PutIndexValues(runner, instance);
-    });
-  });
-  if (status.ok()) status = store_->RebuildDone("instance_index");
-  if (status.ok()) status = store_->Commit();
-  if (!status.ok()) {
-    store_->Rollback();
-    return Status::IoError("filling instance_index in " + options_.store_path + ": " +
-                           status.message());
+Status EngineImpl::PrepareIndexValues() {
+  if (options_.max_instances_in_memory == 0) return store_->ClearIndexValues();
+  Result<std::vector<std::pair<std::string, std::string>>> versions = store_->OpenVersions();
+  if (!versions.ok()) return versions.status();
+  for (const auto& [workflow, version] : versions.value()) {
+    const WorkflowRunner* runner = Runner(workflow);
+    if (runner == nullptr) return UnknownWorkflow(workflow);
+    if (version != runner->version()) {  // the version it runs on, else the loaded one
+      Result<PinnedVersion*> pinned = Pinned(workflow, version);
+      if (pinned.ok()) runner = pinned.value()->runner.get();
+    }
+    const dsl::WorkflowDef& def = runner->def();
+    for (size_t i = 0; i < def.indexes.size(); ++i) {
+      TAKT_RETURN_IF_ERROR(store_->FillIndexValues(
+          workflow, version, def.vars[static_cast<size_t>(def.indexes[i])].name, i));
+    }
   }
-  Log(LogLevel::kInfo, "instance_index filled from the open instances");
   return Status();
 }
 
@@ -372,10 +401,7 @@ Status EngineImpl::LoadFromStore() {
     evicted_timed_ += t.timed_count;
     index_clock_ = std::max(index_clock_, t.last_indexed_at);
   }
-  // The open instances, or with a cap the most recently changed of them; all of them once
-  // after the migration that added instance_index, which is filled from them.
-  Result<bool> rebuild = store_->RebuildPending("instance_index");
-  if (!rebuild.ok()) return rebuild.status();
+  // The open instances, or with a cap the most recently changed of them.
   std::unordered_map<std::string, uint64_t> moved;  // workflow -> instances on the loaded version
   Status open = store_->ForEachOpenInstance(
       [&](const store::InstanceRow& row) {
@@ -385,17 +411,12 @@ Status EngineImpl::LoadFromStore() {
         if (row.timers != "[]") --evicted_timed_;
         return Status();
       },
-      rebuild.value() ? 0 : options_.max_instances_in_memory);
+      options_.max_instances_in_memory);
   if (!open.ok()) return open;
   for (const auto& [workflow, count] : moved) {
     Log(LogLevel::kWarn, std::to_string(count) + " " + workflow +
                              " instance(s) started on a version that cannot be compiled again "
                              "and continue on the loaded one");
-  }
-  if (rebuild.value()) {
-    TAKT_RETURN_IF_ERROR(RebuildInstanceIndex());
-    evicted_keys_.clear();
-    EvictLeastRecent();
   }
   // Timers of the instances left in the database (final ones included) fire when due.
   Result<std::optional<int64_t>> due = store_->NextDueAfter(INT64_MIN);
@@ -646,12 +667,13 @@ Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
       row.next_due = std::min(row.next_due.value_or(t.due), t.due);
     }
     TAKT_RETURN_IF_ERROR(store_->PutInstance(row));
-    // instance_index holds open instances only.
-    if (state.final) {
-      if (!runner->def().indexes.empty()) {
-        TAKT_RETURN_IF_ERROR(store_->DropIndexValues(row.workflow, row.key));
-      }
-    } else if (instance->index_changed) {
+    // The rows of an instance that has them follow it, and go when it ends; one that has none
+    // gets them when it is evicted (ChooseEvictions()). So an engine that never evicts an open
+    // instance never writes one.
+    if (instance->index_stored && state.final) {
+      TAKT_RETURN_IF_ERROR(store_->DropIndexValues(row.workflow, row.key));
+      instance->index_stored = false;
+    } else if (instance->index_stored && instance->index_changed) {
       TAKT_RETURN_IF_ERROR(PutIndexValues(*runner, *instance));
     }
     instance->index_changed = false;
@@ -674,6 +696,7 @@ Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
 }
 
 void EngineImpl::ForgetBatch() {
+  chosen_.clear();
   for (const auto& [runner, instance] : journal_.changed) instance->changed = false;
   journal_.changed.clear();
   journal_.transitions.clear();

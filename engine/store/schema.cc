@@ -104,9 +104,8 @@ DROP INDEX events_by_key;
     // 4 -> 5: open instances may stay in the database only (EngineOptions::
     // max_instances_in_memory), so what memory found among all of them is found here: the next
     // timer due, through a partial index of next_due; the open instances by index value in
-    // instance_index. That table needs the definitions to know which variables are indexes, so
-    // the migration leaves a row in pending_rebuilds and the engine fills it at its next open,
-    // in one transaction with deleting that row.
+    // instance_index. That table holds rows only while a cap is in use, kept by the engine
+    // (engine_store.cc), which knows from the definitions which variables are indexes.
     R"sql(
 ALTER TABLE instances ADD COLUMN next_due INTEGER;  -- the earliest armed timer's due; NULL: none
 UPDATE instances SET next_due =
@@ -119,9 +118,6 @@ CREATE TABLE instance_index (     -- per open instance and index variable: its v
   at    INTEGER NOT NULL,         -- when it took the value, on the engine's index clock
   PRIMARY KEY (workflow, key, var)) WITHOUT ROWID;
 CREATE INDEX instance_index_by_value ON instance_index (workflow, var, value, at);
-CREATE TABLE pending_rebuilds (   -- derived tables a migration left for the engine to fill
-  name TEXT PRIMARY KEY) WITHOUT ROWID;
-INSERT INTO pending_rebuilds (name) SELECT 'instance_index' FROM instances WHERE final = 0 LIMIT 1;
 )sql",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kSchemaVersion,

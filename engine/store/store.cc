@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "dsl/value.h"
 #include "engine/store/audit.h"
 #include "engine/store/schema.h"
 
@@ -484,17 +485,34 @@ Result<std::optional<int64_t>> Store::NextDueAfter(int64_t now) {
   return due;
 }
 
-Result<bool> Store::RebuildPending(std::string_view name) {
-  Result<Statement> s = db_.Prepare("SELECT 1 FROM pending_rebuilds WHERE name = ?1");
+Status Store::FillIndexValues(std::string_view workflow, std::string_view version,
+                              std::string_view var, size_t slot) {
+  // `variables -> path` gives the value as the JSON text it was written as, which is how the
+  // engine writes index values (dsl::Value::AppendJson), so both kinds of row compare equal.
+  Result<Statement> s = db_.Prepare(
+      "INSERT INTO instance_index (workflow, key, var, value, at) "
+      "SELECT workflow, key, ?3, variables -> ?4, indexed_at ->> ?5 FROM instances AS i "
+      "WHERE workflow = ?1 AND version = ?2 AND final = 0 AND NOT EXISTS (SELECT 1 FROM "
+      "instance_index AS x WHERE x.workflow = i.workflow AND x.key = i.key AND x.var = ?3)");
   if (!s.ok()) return s.status();
-  s.value().Bind(1, name);
-  return s.value().Step();
+  std::string path = "$.";
+  dsl::AppendJsonString(path, var);
+  const std::string at = "$[" + std::to_string(slot) + "]";
+  return s.value().Bind(1, workflow).Bind(2, version).Bind(3, var).Bind(4, path).Bind(5, at).Run();
 }
 
-Status Store::RebuildDone(std::string_view name) {
-  Result<Statement> s = db_.Prepare("DELETE FROM pending_rebuilds WHERE name = ?1");
-  if (!s.ok()) return s.status();
-  return s.value().Bind(1, name).Run();
+Status Store::ClearIndexValues() { return db_.Exec("DELETE FROM instance_index"); }
+
+Result<std::vector<std::pair<std::string, std::string>>> Store::OpenVersions() {
+  std::vector<std::pair<std::string, std::string>> versions;
+  Status status = db_.ForEachRow(
+      "SELECT DISTINCT workflow, version FROM instances WHERE final = 0 ORDER BY 1, 2",
+      [&](const Statement& r) {
+        versions.emplace_back(r.Text(0), r.Text(1));
+        return Status();
+      });
+  if (!status.ok()) return status;
+  return versions;
 }
 
 Status Store::ForEachRuleState(

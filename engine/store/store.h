@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/store/checkpointer.h"
@@ -163,6 +164,7 @@ class Store {
   Result<std::vector<InstanceTotals>> InstanceTotalsByWorkflow();
   // Open instances by index value, for the engine's Current() over instances not in memory
   // (schema.cc, 4 -> 5). `value` is the value as JSON text; `at` its time on the index clock.
+  // The engine keeps rows only while it runs with a cap (engine_store.cc).
   Status PutIndexValue(std::string_view workflow, std::string_view key, std::string_view var,
                        std::string_view value, uint64_t at);
   // Forgets every index value of the instance: it is final, or about to be put again.
@@ -176,10 +178,14 @@ class Store {
                         visit);
   // The earliest timer due after `now`, of any instance; none when no timer is that late.
   Result<std::optional<int64_t>> NextDueAfter(int64_t now);
-  // Derived tables a migration left for the engine to fill (schema.cc): is `name` one?
-  Result<bool> RebuildPending(std::string_view name);
-  // `name` is filled: in the transaction that filled it.
-  Status RebuildDone(std::string_view name);
+  // Gives every open instance of `workflow` at `version` that has no row for index variable
+  // `var` (slot `slot` of its index times) one, from its stored variables.
+  Status FillIndexValues(std::string_view workflow, std::string_view version,
+                         std::string_view var, size_t slot);
+  // Forgets every row of instance_index.
+  Status ClearIndexValues();
+  // The (workflow, version) pairs that open instances run on.
+  Result<std::vector<std::pair<std::string, std::string>>> OpenVersions();
   Status ForEachRuleState(
       const std::function<Status(std::string_view rule, std::string_view key,
                                  std::string_view state)>& visit);

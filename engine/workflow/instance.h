@@ -30,7 +30,10 @@ struct Instance {
   int64_t created_pos = 0;  // position of the event that created it (the store's log)
   int64_t updated_pos = 0;  // position of the last event that changed it
   bool changed = false;     // in the runner's journal since it was last taken
-  bool index_changed = false;  // took an index value since it was last written
+  // Store only: instance_index holds rows for it (kept so while it is in memory, from when it
+  // was first evicted), and whether it took an index value since they were written.
+  bool index_stored = false;
+  bool index_changed = false;
   std::vector<ArmedTimer> timers;  // not yet fired; cancelled when the instance leaves its state
 };
 

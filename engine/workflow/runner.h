@@ -80,6 +80,9 @@ class WorkflowRunner {
   static std::string TimersJson(const Instance& instance);
 
   const Instance* Find(std::string_view key) const;
+  Instance* Find(std::string_view key) {
+    return const_cast<Instance*>(static_cast<const WorkflowRunner*>(this)->Find(key));
+  }
   // The instance that most recently took `value` for index variable `var` and is not in a
   // final state; null when there is none. REQUIRES: `var` is one of the workflow's indexes.
   const Instance* Current(int var, const dsl::Value& value);
@@ -87,10 +90,11 @@ class WorkflowRunner {
   size_t active() const { return active_; }
   // Every instance, in key order.
   void ForEach(const std::function<void(const Instance&)>& visit) const;
-  // Every instance, in no order: cheaper, for what does not depend on one.
+  // Every instance, in no order: cheaper, for what does not depend on one. The instances may
+  // be changed, but not so that the runner's indexes or timers would have to follow.
   template <typename Visit>
-  void ForEachUnordered(Visit visit) const {
-    for (const auto& [key, instance] : instances_) visit(instance);
+  void ForEachUnordered(Visit visit) {
+    for (auto& [key, instance] : instances_) visit(instance);
   }
   // The instance's variables as a JSON object.
   std::string VariablesJson(const Instance& instance) const;

@@ -185,7 +185,6 @@ std::string DumpRun(const std::string& db) {
            "SELECT * FROM outbox ORDER BY seq",
            "SELECT * FROM audit ORDER BY seq",
            "SELECT * FROM instances ORDER BY workflow, key",
-           "SELECT * FROM instance_index ORDER BY workflow, key, var",
            "SELECT * FROM sequences ORDER BY source, key",
            "SELECT * FROM rule_state ORDER BY rule, key",
        }) {
@@ -232,6 +231,17 @@ TEST(InstanceCacheTest, OpenInstancesBeyondTheCapLiveInTheDatabaseAndNothingChan
   ASSERT_GT(stats.signals_delivered, 0u) << "R2 held orders it found through the asset index "
                                             "(counted since the restart)";
   EXPECT_EQ(DumpRun(dir.File("capped.db")), DumpRun(reference));
+  // instance_index: kept only with a cap, a row for every open order and none for another.
+  EXPECT_EQ(Dump(reference, "SELECT count(*) FROM instance_index"), "0\n");
+  EXPECT_EQ(Dump(dir.File("capped.db"),
+                 "SELECT count(*) = (SELECT count(*) FROM instances WHERE final = 0) "
+                 "FROM instance_index"),
+            "1\n");
+  EXPECT_EQ(Dump(dir.File("capped.db"),
+                 "SELECT count(*) FROM instance_index x JOIN instances i USING (workflow, key) "
+                 "WHERE i.final = 1 OR x.value <> i.variables -> '$.asset' "
+                 "OR x.at <> i.indexed_at ->> '$[0]'"),
+            "0\n");
 
   auto all = Engine::Open(PlantOptions(reference));
   ASSERT_TRUE(all.ok());
@@ -377,7 +387,7 @@ TEST(InstanceCacheTest, TheMigrationGivesArmedTimersTheirDueTime) {
   }
   test::Execute(options.store_path,
                 "DROP INDEX instances_due; ALTER TABLE instances DROP COLUMN next_due; "
-                "DROP TABLE instance_index; DROP TABLE pending_rebuilds; PRAGMA user_version = 4;");
+                "DROP TABLE instance_index; PRAGMA user_version = 4;");
   options.max_instances_in_memory = 1;
   auto engine = Engine::Open(options);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
