@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -391,37 +392,47 @@ BENCHMARK(BM_PacedSubmitLatency)
     ->UseRealTime()
     ->Iterations(3);
 
-// The same steady 10,000 events/s, gathered by one ingest thread into batches that close
-// range(0) microseconds after their first event arrived (as `takt simulate --batch-latency-ms`
-// does), each committed with SubmitBatch() on a FULL store. Latency runs from an event's
-// arrival to the return of the commit that holds it.
-void BM_PacedBatchLatency(benchmark::State& state) {
+// One ingest thread's part of a paced stream: the events `mine` (indexes into `lines`, in
+// order), gathered into batches that close `window` after their first event arrived (as `takt
+// simulate --batch-latency-ms` does), each committed with SubmitBatch(). Appends each event's
+// latency, from its arrival to the return of the commit that holds it, to `latencies_ms`.
+void IngestPaced(Engine& engine, const std::vector<std::string>& lines,
+                 const std::vector<size_t>& mine, std::chrono::steady_clock::time_point start,
+                 std::chrono::microseconds window, std::vector<double>& latencies_ms) {
   constexpr double kRate = 10'000;
-  const auto window = std::chrono::microseconds(state.range(0));
+  std::vector<std::string_view> batch;
+  std::vector<SubmitResult> results;
+  for (size_t j = 0; j < mine.size();) {
+    std::this_thread::sleep_until(Due(start, mine[j], kRate));  // the batch's first event arrives
+    const auto close = std::max(Due(start, mine[j], kRate) + window, std::chrono::steady_clock::now());
+    const size_t first = j;
+    batch.clear();
+    while (j < mine.size() && Due(start, mine[j], kRate) <= close) batch.push_back(lines[mine[j++]]);
+    std::this_thread::sleep_until(close);
+    if (!engine.SubmitBatch(batch, results).ok()) std::abort();
+    const auto done = std::chrono::steady_clock::now();
+    for (size_t k = first; k < j; ++k) {
+      latencies_ms.push_back(
+          std::chrono::duration<double, std::milli>(done - Due(start, mine[k], kRate)).count());
+    }
+  }
+}
+
+// The same steady 10,000 events/s, gathered by one ingest thread into batches that close
+// range(0) microseconds after their first event arrived, each committed on a FULL store.
+void BM_PacedBatchLatency(benchmark::State& state) {
   const std::vector<std::string> lines = PacedLines();
+  std::vector<size_t> all(lines.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   ScratchDatabase db("paced-batch");
   std::vector<double> latencies_ms;
   Throughput throughput;
-  std::vector<std::string_view> batch;
-  std::vector<SubmitResult> results;
   for (auto _ : state) {
     state.PauseTiming();
     std::unique_ptr<Engine> engine = db.OpenFresh(Durability::kFull);
     state.ResumeTiming();
-    const auto start = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < lines.size();) {
-      std::this_thread::sleep_until(Due(start, i, kRate));  // the batch's first event arrives
-      const auto close = std::max(Due(start, i, kRate) + window, std::chrono::steady_clock::now());
-      const size_t first = i;
-      batch.clear();
-      while (i < lines.size() && Due(start, i, kRate) <= close) batch.push_back(lines[i++]);
-      std::this_thread::sleep_until(close);
-      if (!engine->SubmitBatch(batch, results).ok()) std::abort();
-      const auto done = std::chrono::steady_clock::now();
-      for (size_t k = first; k < i; ++k) {
-        latencies_ms.push_back(std::chrono::duration<double, std::milli>(done - Due(start, k, kRate)).count());
-      }
-    }
+    IngestPaced(*engine, lines, all, std::chrono::steady_clock::now(),
+                std::chrono::microseconds(state.range(0)), latencies_ms);
     throughput.EndIteration(state, engine, lines.size());
   }
   throughput.Report(state);
@@ -430,6 +441,48 @@ void BM_PacedBatchLatency(benchmark::State& state) {
 BENCHMARK(BM_PacedBatchLatency)
     ->ArgName("window_us")
     ->Arg(250)->Arg(500)->Arg(1000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
+
+// The same stream split by key over range(1) ingest threads, each gathering its own batches as
+// above: events of one key stay on one thread, so in order, and while one thread's commit
+// syncs, another's is applied (the commit queue's pipelining).
+void BM_PacedPartitionedBatchLatency(benchmark::State& state) {
+  const auto threads = static_cast<size_t>(state.range(1));
+  const std::vector<std::string> lines = PacedLines();
+  std::vector<std::vector<size_t>> share(threads);  // per thread: its events' indexes, in order
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const size_t key_at = lines[i].find("\"key\":\"") + 7;
+    const std::string_view key(lines[i].data() + key_at, lines[i].find('"', key_at) - key_at);
+    share[std::hash<std::string_view>()(key) % threads].push_back(i);
+  }
+  ScratchDatabase db("paced-partitioned");
+  std::vector<std::vector<double>> latencies_ms(threads);
+  Throughput throughput;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::unique_ptr<Engine> engine = db.OpenFresh(Durability::kFull);
+    state.ResumeTiming();
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> running;
+    for (size_t t = 0; t < threads; ++t) {
+      running.emplace_back([&, t] {
+        IngestPaced(*engine, lines, share[t], start, std::chrono::microseconds(state.range(0)),
+                    latencies_ms[t]);
+      });
+    }
+    for (std::thread& t : running) t.join();
+    throughput.EndIteration(state, engine, lines.size());
+  }
+  throughput.Report(state);
+  std::vector<double> all;
+  for (const std::vector<double>& own : latencies_ms) all.insert(all.end(), own.begin(), own.end());
+  ReportLatencies(state, all, /*tails=*/true);
+}
+BENCHMARK(BM_PacedPartitionedBatchLatency)
+    ->ArgNames({"window_us", "threads"})
+    ->Args({250, 2})->Args({500, 2})->Args({250, 4})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(3);
