@@ -65,26 +65,6 @@ Exit RunSimulate(const std::string& db, const std::string& events, const std::st
   return exit;
 }
 
-// Everything a run leaves that must not depend on how often it was interrupted.
-std::string DumpAll(const std::string& db) {
-  std::string out;
-  for (const char* sql : {
-           "SELECT * FROM events ORDER BY pos",
-           "SELECT * FROM inbox ORDER BY id",
-           "SELECT * FROM sequences ORDER BY source, key",
-           "SELECT * FROM instances ORDER BY workflow, key",
-           "SELECT * FROM rule_state ORDER BY rule, key",
-           "SELECT * FROM outbox ORDER BY seq",
-           "SELECT * FROM audit ORDER BY seq",
-           "SELECT hash, kind, name, first_pos FROM definitions ORDER BY hash",
-           "SELECT * FROM cursors ORDER BY name",
-           "SELECT * FROM held ORDER BY pos",
-       }) {
-    out += std::string("== ") + sql + "\n" + Dump(db, sql);
-  }
-  return out;
-}
-
 TEST(CrashTest, KilledAtAnyPointARunEndsAsIfNeverInterrupted) {
   test::TempDir dir("crash");
   const std::string events = dir.File("events.jsonl");
@@ -147,8 +127,8 @@ TEST(CrashTest, KilledAtAnyPointARunEndsAsIfNeverInterrupted) {
   EXPECT_EQ(test::IntegrityCheck(db), "ok");
   EXPECT_EQ(Dump(db, "SELECT count(*) = count(DISTINCT id) FROM outbox"), "1\n");
   EXPECT_TRUE(VerifyAudit(db).value().ok);
-  const std::string crashed = DumpAll(db);
-  const std::string reference = DumpAll(reference_db);
+  const std::string crashed = test::DumpAll(db);
+  const std::string reference = test::DumpAll(reference_db);
   EXPECT_TRUE(crashed == reference) << "the databases differ after " << kills << " kills";
   std::string events_count = Dump(db, "SELECT count(*) FROM events");
   events_count.pop_back();

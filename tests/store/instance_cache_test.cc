@@ -177,22 +177,6 @@ return rule "order_state" {
   }
 }
 
-// Every table a run leaves that says what happened and what is running, to compare runs by.
-std::string DumpRun(const std::string& db) {
-  std::string out;
-  for (const char* sql : {
-           "SELECT pos, id, outcome, reason, workflow, effect, hash, prev_pos FROM events ORDER BY pos",
-           "SELECT * FROM outbox ORDER BY seq",
-           "SELECT * FROM audit ORDER BY seq",
-           "SELECT * FROM instances ORDER BY workflow, key",
-           "SELECT * FROM sequences ORDER BY source, key",
-           "SELECT * FROM rule_state ORDER BY rule, key",
-       }) {
-    out += std::string(sql) + "\n" + Dump(db, sql);
-  }
-  return out;
-}
-
 // Orders of the plant workload and the rules, in batches, with far fewer instances allowed in
 // memory than are open, opened again halfway: every row equals an uncapped run's, after every
 // batch memory holds at most the cap, and the rules' signals reached evicted orders.
@@ -230,7 +214,7 @@ TEST(InstanceCacheTest, OpenInstancesBeyondTheCapLiveInTheDatabaseAndNothingChan
   ASSERT_GT(most_open, 4 * kCap) << "the run must have far more orders open than the cap";
   ASSERT_GT(stats.signals_delivered, 0u) << "R2 held orders it found through the asset index "
                                             "(counted since the restart)";
-  EXPECT_EQ(DumpRun(dir.File("capped.db")), DumpRun(reference));
+  EXPECT_EQ(test::DumpAll(dir.File("capped.db")), test::DumpAll(reference));
   // instance_index: kept only with a cap, a row for every open order and none for another.
   EXPECT_EQ(Dump(reference, "SELECT count(*) FROM instance_index"), "0\n");
   EXPECT_EQ(Dump(dir.File("capped.db"),

@@ -102,6 +102,25 @@ std::string Dump(const std::string& db, const std::string& sql) {
   return out;
 }
 
+std::string DumpAll(const std::string& db) {
+  std::string out;
+  for (const char* sql : {
+           "SELECT * FROM events ORDER BY pos",
+           "SELECT * FROM inbox ORDER BY id",
+           "SELECT * FROM sequences ORDER BY source, key",
+           "SELECT * FROM instances ORDER BY workflow, key",
+           "SELECT * FROM rule_state ORDER BY rule, key",
+           "SELECT * FROM outbox ORDER BY seq",
+           "SELECT * FROM audit ORDER BY seq",
+           "SELECT hash, kind, name, first_pos FROM definitions ORDER BY hash",
+           "SELECT * FROM cursors ORDER BY name",
+           "SELECT * FROM held ORDER BY pos",
+       }) {
+    out += std::string("== ") + sql + "\n" + Dump(db, sql);
+  }
+  return out;
+}
+
 std::string IntegrityCheck(const std::string& db) {
   std::string result = Dump(db, "PRAGMA integrity_check");
   if (!result.empty() && result.back() == '\n') result.pop_back();

@@ -38,6 +38,9 @@ std::string Report(const EngineOptions& options, const std::vector<std::string>&
 // Rows of `sql` in `db`, one line per row with columns separated by '|': what two runs are
 // compared by.
 std::string Dump(const std::string& db, const std::string& sql);
+// Every table of `db` that says what a run did and left running (all but instance_index, which
+// only a capped engine keeps), in a fixed order: two runs that must end alike compare equal.
+std::string DumpAll(const std::string& db);
 // PRAGMA integrity_check of `db`: "ok" when sound.
 std::string IntegrityCheck(const std::string& db);
 // Runs a statement that changes `db` from outside takt (to tamper with it in tests).
