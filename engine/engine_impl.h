@@ -118,13 +118,14 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status RecordEffects(store::AuditRow& audit, const Transition* own, SubmitResult& result);
   // The end of a batch: changed instances, rule states, sequence positions and the cursor.
   Status FlushBatch(const std::vector<const InputCursor*>& cursors);
-  // Replaces all in-memory state by what the database holds: every instance not yet final, and
+  // Replaces all in-memory state by what the database holds: every instance not yet final (the
+  // most recently changed ones, with max_instances_in_memory), and
   // the sequence positions of held events (the rest stay in the database until they are asked
   // for: LoadEvicted(), LoadEvictedSequence()).
   Status LoadFromStore();
-  // Puts an instance the store holds into the runner of the version it started on. `moved`
-  // counts, by workflow, instances whose version cannot be compiled again (they go on the
-  // loaded one).
+  // Puts an instance the store holds into the runner of the version it started on, and counts
+  // it out of the evicted ones. `moved` counts, by workflow, instances whose version cannot be
+  // compiled again (they go on the loaded one).
   Status RestoreInstance(const store::InstanceRow& row,
                          std::unordered_map<std::string, uint64_t>& moved);
   Status UnknownWorkflow(std::string_view workflow) const;

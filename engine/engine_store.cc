@@ -143,6 +143,10 @@ Status EngineImpl::RestoreInstance(const store::InstanceRow& row,
   // With a cap, every open instance has its rows in instance_index (PrepareIndexValues(),
   // ChooseEvictions()).
   runner->Find(row.key)->index_stored = !row.final && options_.max_instances_in_memory > 0;
+  // It was counted among those in the database only.
+  --evicted_instances_;
+  if (!row.final) --evicted_open_;
+  if (row.timers != "[]") --evicted_timed_;
   return Status();
 }
 
@@ -180,11 +184,7 @@ WorkflowRunner* EngineImpl::LoadEvicted(std::string_view workflow, std::string_v
   }
   std::unordered_map<std::string, uint64_t> moved;
   Result<bool> loaded = store_->LoadInstance(workflow, key, [&](const store::InstanceRow& row) {
-    TAKT_RETURN_IF_ERROR(RestoreInstance(row, moved));
-    --evicted_instances_;
-    if (!row.final) --evicted_open_;
-    if (row.timers != "[]") --evicted_timed_;
-    return Status();
+    return RestoreInstance(row, moved);
   });
   if (!loaded.ok()) {
     store_read_error_ = Status::IoError("loading " + std::string(workflow) + " instance " +
@@ -403,16 +403,9 @@ Status EngineImpl::LoadFromStore() {
   }
   // The open instances, or with a cap the most recently changed of them.
   std::unordered_map<std::string, uint64_t> moved;  // workflow -> instances on the loaded version
-  Status open = store_->ForEachOpenInstance(
-      [&](const store::InstanceRow& row) {
-        TAKT_RETURN_IF_ERROR(RestoreInstance(row, moved));
-        --evicted_instances_;
-        --evicted_open_;
-        if (row.timers != "[]") --evicted_timed_;
-        return Status();
-      },
-      options_.max_instances_in_memory);
-  if (!open.ok()) return open;
+  TAKT_RETURN_IF_ERROR(store_->ForEachOpenInstance(
+      [&](const store::InstanceRow& row) { return RestoreInstance(row, moved); },
+      options_.max_instances_in_memory));
   for (const auto& [workflow, count] : moved) {
     Log(LogLevel::kWarn, std::to_string(count) + " " + workflow +
                              " instance(s) started on a version that cannot be compiled again "

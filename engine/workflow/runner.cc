@@ -37,7 +37,6 @@ bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, s
       indexes_[var][IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
       instance.indexed_at[i] = ++*index_clock_;
     }
-    instance.index_changed = !def_.indexes.empty();
     if (journal_ != nullptr) instance.created_pos = journal_->pos;
     Run(def_.start_actions, instance, &event.fields, event.id, commands);
     Journal(instance, -1, def_.start_state, event.type);
