@@ -22,6 +22,9 @@ Runner AddTest(CLI::App& app);
 Runner AddTrace(CLI::App& app);
 Runner AddAudit(CLI::App& app);
 
+// Sets up the heap for large simulations, before anything is allocated (allocator.cc).
+void TuneAllocator();
+
 }  // namespace takt::cli
 
 #endif  // TAKT_CLI_COMMANDS_H_

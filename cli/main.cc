@@ -4,30 +4,11 @@
 #include <iostream>
 #include <map>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include "cli/commands.h"
 #include "takt/takt.h"
 
-namespace {
-
-// A simulation's tables (ids seen, sequence positions, instances) grow for as long as events
-// come. With glibc's default padding of 128 KiB the heap grows by a thousand small steps over
-// two million events, and the pages at its top are given back and taken again as tables are
-// reallocated; 64 MiB steps took 20% of the page faults and 15% of the time off the
-// 100,000-order stream (docs/performance.md). Address space only: untouched pages cost nothing.
-void TuneAllocator() {
-#if defined(__GLIBC__)
-  mallopt(M_TOP_PAD, 64 << 20);
-#endif
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  TuneAllocator();
+  takt::cli::TuneAllocator();
   CLI::App app{"takt: rules and workflow engine for manufacturing integration"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("takt ") + takt_version());

@@ -7,7 +7,10 @@
 namespace takt {
 namespace {
 
-constexpr size_t kChunkBytes = 1 << 20;
+// Chunks double from the first to the last size, a huge page (see huge_pages.h), so that a
+// small map stays small.
+constexpr size_t kFirstChunkBytes = 64 << 10;
+constexpr size_t kChunkBytes = 2 << 20;
 
 }  // namespace
 
@@ -17,9 +20,12 @@ StringArena::Ref StringArena::Store(std::string_view text) {
   const uint32_t length = static_cast<uint32_t>(text.size());
   const size_t needed = sizeof length + text.size();
   if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < needed) {
+    const size_t size = std::min(kChunkBytes, kFirstChunkBytes << std::min<size_t>(chunks_.size(), 5));
+    const size_t capacity = std::max(size, needed);  // a key larger than a chunk gets its own
     Chunk& chunk = chunks_.emplace_back();
-    chunk.capacity = std::max(kChunkBytes, needed);  // a key larger than a chunk gets its own
-    chunk.bytes.reset(new char[chunk.capacity]);
+    chunk.capacity = capacity;
+    chunk.bytes = std::unique_ptr<char[], Free>(static_cast<char*>(AllocateLarge(capacity)),
+                                                Free{capacity});
   }
   Chunk& chunk = chunks_.back();
   char* at = chunk.bytes.get() + chunk.used;

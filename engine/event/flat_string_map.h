@@ -1,9 +1,9 @@
 // FlatStringMap<V>: a hash map from strings to small values for the per-event paths (seen ids,
 // sequence positions), where a node-based std::unordered_map<std::string, V> costs a heap
-// allocation per key and a cache miss per node. Keys are copied once into an arena of 1 MiB
-// chunks and never moved; entries (where the key is, the value) are kept dense in insertion
-// order, and the table is open addressing with linear probing, at most half full, of 8-byte
-// slots. Exact: a match compares the bytes. Erase() removes a key (the last entry takes its
+// allocation per key and a cache miss per node. Keys are copied once into an arena of chunks
+// and never moved; entries (where the key is, the value) are kept dense in insertion order, and
+// the table is open addressing with linear probing, at most half full, of 8-byte slots. Large
+// tables and chunks are in huge pages (huge_pages.h). Exact: a match compares the bytes. Erase() removes a key (the last entry takes its
 // place, so insertion order is kept only until then); once erased keys' bytes outnumber the
 // live keys', the live ones are copied into a fresh arena, so memory follows what is kept.
 #ifndef TAKT_ENGINE_EVENT_FLAT_STRING_MAP_H_
@@ -15,6 +15,8 @@
 #include <memory>
 #include <string_view>
 #include <vector>
+
+#include "engine/event/huge_pages.h"
 
 namespace takt {
 
@@ -32,8 +34,12 @@ class StringArena {
   size_t used_bytes() const;  // of the keys stored, with their lengths
 
  private:
+  struct Free {
+    size_t bytes;
+    void operator()(char* block) const { FreeLarge(block, bytes); }
+  };
   struct Chunk {
-    std::unique_ptr<char[]> bytes;
+    std::unique_ptr<char[], Free> bytes;
     size_t capacity = 0, used = 0;
   };
   std::vector<Chunk> chunks_;
@@ -168,8 +174,9 @@ class FlatStringMap {
     dead_bytes_ = 0;
   }
 
-  std::vector<Slot> slots_;  // a power of two in size, at most half full
-  std::vector<Entry> entries_;  // dense, in insertion order until the first Erase()
+  std::vector<Slot, LargeAllocator<Slot>> slots_;  // a power of two in size, at most half full
+  std::vector<Entry, LargeAllocator<Entry>> entries_;  // dense, in insertion order until the
+                                                       // first Erase()
   StringArena arena_;
   size_t dead_bytes_ = 0;  // of erased keys, still in the arena
 };

@@ -1,0 +1,42 @@
+#include "engine/event/huge_pages.h"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <new>
+
+namespace takt {
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+size_t RoundUp(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+
+}  // namespace
+
+void* AllocateLarge(size_t bytes) {
+  if (bytes < kHugePage) return ::operator new(bytes);
+  const size_t size = RoundUp(bytes);
+  // One huge page more than needed, so that an aligned start lies within; the rest goes back.
+  void* mapped = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<uintptr_t>(mapped);
+  const uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > start) ::munmap(mapped, aligned - start);
+  const uintptr_t end = start + size + kHugePage;
+  if (end > aligned + size) ::munmap(reinterpret_cast<void*>(aligned + size), end - aligned - size);
+  void* block = reinterpret_cast<void*>(aligned);
+  ::madvise(block, size, MADV_HUGEPAGE);  // a refusal leaves ordinary pages, which work too
+  return block;
+}
+
+void FreeLarge(void* block, size_t bytes) {
+  if (bytes < kHugePage) {
+    ::operator delete(block);
+    return;
+  }
+  ::munmap(block, RoundUp(bytes));
+}
+
+}  // namespace takt
