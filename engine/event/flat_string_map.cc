@@ -20,7 +20,8 @@ StringArena::Ref StringArena::Store(std::string_view text) {
   const uint32_t length = static_cast<uint32_t>(text.size());
   const size_t needed = sizeof length + text.size();
   if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < needed) {
-    const size_t size = std::min(kChunkBytes, kFirstChunkBytes << std::min<size_t>(chunks_.size(), 5));
+    const size_t doublings = std::min<size_t>(chunks_.size(), 5);
+    const size_t size = std::min(kChunkBytes, kFirstChunkBytes << doublings);
     const size_t capacity = std::max(size, needed);  // a key larger than a chunk gets its own
     Chunk& chunk = chunks_.emplace_back();
     chunk.capacity = capacity;

@@ -3,9 +3,10 @@
 // allocation per key and a cache miss per node. Keys are copied once into an arena of chunks
 // and never moved; entries (where the key is, the value) are kept dense in insertion order, and
 // the table is open addressing with linear probing, at most half full, of 8-byte slots. Large
-// tables and chunks are in huge pages (huge_pages.h). Exact: a match compares the bytes. Erase() removes a key (the last entry takes its
-// place, so insertion order is kept only until then); once erased keys' bytes outnumber the
-// live keys', the live ones are copied into a fresh arena, so memory follows what is kept.
+// tables and chunks are in huge pages (huge_pages.h). Exact: a match compares the bytes.
+// Erase() removes a key (the last entry takes its place, so insertion order is kept only until
+// then); once erased keys' bytes outnumber the live keys', the live ones are copied into a
+// fresh arena, so memory follows what is kept.
 #ifndef TAKT_ENGINE_EVENT_FLAT_STRING_MAP_H_
 #define TAKT_ENGINE_EVENT_FLAT_STRING_MAP_H_
 

@@ -127,5 +127,21 @@ TEST(CheckpointerTest, AReaderHoldingTheWalDoesNotStopCommits) {
   EXPECT_EQ(std::filesystem::file_size(path + "-wal"), 0u);
 }
 
+// The writeback after each copy walks the whole database file: small slices while the file is
+// small, and never more than 4,096 calls a copy however large it grows.
+TEST(CheckpointerTest, WriteBackSlicesStayFewForLargeFiles) {
+  constexpr int64_t kKiB = 1 << 10;
+  EXPECT_EQ(WriteBackSliceBytes(0), 64 * kKiB);
+  EXPECT_EQ(WriteBackSliceBytes(10 * 1024 * kKiB), 64 * kKiB);
+  EXPECT_EQ(WriteBackSliceBytes(256 * 1024 * kKiB), 64 * kKiB);
+  for (const int64_t size : {int64_t{256} * 1024 * kKiB + 1, int64_t{8} << 30,
+                             int64_t{8} * 1000 * 1000 * 1000 + 12345}) {
+    const int64_t slice = WriteBackSliceBytes(size);
+    EXPECT_EQ(slice % 4096, 0) << size;
+    EXPECT_LE((size + slice - 1) / slice, 4096) << size;
+    EXPECT_GT(slice, 64 * kKiB) << size;
+  }
+}
+
 }  // namespace
 }  // namespace takt::store
