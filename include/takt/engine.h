@@ -269,7 +269,9 @@ class TAKT_API Engine {
   // Is state kept in a database?
   virtual bool durable() const = 0;
   // Every command in the outbox, in emission order (with a store only: kInvalidArgument
-  // without one, where the caller keeps what Submit() returned).
+  // without one, where the caller keeps what Submit() returned). A read like GetInstance():
+  // with kFull it may list commands whose commit is still being synced. To deliver, use
+  // PendingCommands(), which waits for the sync.
   virtual Status ForEachCommand(const std::function<void(const Command&)>& visit) = 0;
 
   // Delivering commands from the outbox (with a store only; kInvalidArgument without one).
