@@ -49,6 +49,22 @@ Result<ReorderPolicy> ParseReorder(const std::string& spec) {
   return policy;
 }
 
+// One line on standard error: what became of every line read.
+void PrintSummary(const SimulationSummary& s) {
+  const EngineStats& e = s.events;
+  std::cerr << "takt: " << s.lines << " lines";
+  if (s.resumed > 0) std::cerr << " (" << s.resumed << " committed before, skipped)";
+  std::cerr << ": " << e.events << " events, " << e.accepted << " accepted, " << e.duplicates
+            << " duplicates, " << e.malformed << " malformed, " << e.out_of_sequence
+            << " out of sequence, " << e.ownership_violations << " ownership violations";
+  if (e.held > 0) std::cerr << ", " << e.held << " held";
+  if (s.blank > 0) std::cerr << "; " << s.blank << " blank lines";
+  if (s.unterminated_line > 0) {
+    std::cerr << "; line " << s.unterminated_line << " left unread (no newline yet)";
+  }
+  std::cerr << "\n";
+}
+
 }  // namespace
 
 Runner AddSimulate(CLI::App& app) {
@@ -65,6 +81,7 @@ Runner AddSimulate(CLI::App& app) {
     uint64_t max_instances = 0;
     std::vector<std::string> reorder;
     bool quiet = false;
+    bool new_input = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("simulate", "Replay events through workflows; print a report");
@@ -87,7 +104,17 @@ Runner AddSimulate(CLI::App& app) {
                   "(default 16 events, 60000 ms of event time); repeatable");
   cmd->add_option("--report", args->report, "write the report to FILE instead of standard output");
   cmd->add_option("--stdlib", args->stdlib, "directory that overrides the built-in stdlib");
-  cmd->add_flag("--quiet,-q", args->quiet, "no progress line and no per-event warnings");
+  cmd->add_flag("--new-input", args->new_input,
+                "with --db: read the events from their first line even though lines of another "
+                "input under the same name were committed; events seen before are duplicates");
+  cmd->add_flag("--quiet,-q", args->quiet,
+                "no progress line, no per-event warnings and no summary line");
+  cmd->footer(
+      "The summary line on standard error counts what became of every line read.\n"
+      "Exit status: 0 every line was read (malformed events are counted, not fatal); 1 the\n"
+      "workflows or rules have errors; 2 a usage error, a file that cannot be read or written,\n"
+      "or a commit that failed; 3 with --db, the input is not the one whose lines the database\n"
+      "committed under its name (see --new-input).");
   cmd->add_option("events", args->events, "JSON Lines file of events ('-': standard input)")
       ->required();
   return [args] {
@@ -122,6 +149,7 @@ Runner AddSimulate(CLI::App& app) {
     SimulationOptions sim_options;
     sim_options.max_batch = args->batch;
     sim_options.max_latency_ms = args->batch_latency_ms;
+    sim_options.new_input = args->new_input;
     Simulation simulation(*engine.value(), args->events == "-" ? "<stdin>" : args->events,
                           sim_options);
     std::function<void(const SimulationProgress&)> progress;
@@ -135,9 +163,10 @@ Runner AddSimulate(CLI::App& app) {
     }
     Status fed = simulation.FeedFile(args->events, progress);
     if (show_progress) std::fprintf(stderr, "\n");
+    if (!args->quiet) PrintSummary(simulation.summary());
     if (!fed.ok()) {
       std::cerr << "takt simulate: " << fed.message() << "\n";
-      return 2;
+      return fed.code() == Code::kInvalidArgument ? 3 : 2;
     }
     std::ofstream file;
     if (!args->report.empty()) file.open(args->report, std::ios::binary);

@@ -49,6 +49,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status SubmitBatch(const std::vector<std::string_view>& events, std::vector<SubmitResult>& results,
                      const InputCursor* cursor) override;
   Result<uint64_t> CursorPosition(std::string_view name) override;
+  Result<InputCursor> Cursor(std::string_view name) override;
   bool durable() const override { return durable_; }
   Status ForEachCommand(const std::function<void(const Command&)>& visit) override;
   Result<std::vector<PendingCommand>> PendingCommands(size_t max) override;

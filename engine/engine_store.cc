@@ -683,7 +683,7 @@ Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
   }
   for (const InputCursor* cursor : cursors) {
     if (cursor == nullptr) continue;
-    TAKT_RETURN_IF_ERROR(store_->SetCursor(cursor->name, static_cast<int64_t>(cursor->position)));
+    TAKT_RETURN_IF_ERROR(store_->SetCursor(*cursor));
   }
   return Status();
 }

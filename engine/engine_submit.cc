@@ -149,9 +149,19 @@ void EngineImpl::CallOnCommand(const SubmitResult& result) const {
 Result<uint64_t> EngineImpl::CursorPosition(std::string_view name) {
   std::lock_guard<std::mutex> lock(state_mu_);
   if (store_ == nullptr) return uint64_t{0};
-  Result<int64_t> position = store_->Cursor(name);
-  if (!position.ok()) return position.status();
-  return static_cast<uint64_t>(position.value());
+  Result<InputCursor> cursor = store_->Cursor(name);
+  if (!cursor.ok()) return cursor.status();
+  return cursor.value().position;
+}
+
+Result<InputCursor> EngineImpl::Cursor(std::string_view name) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  if (store_ == nullptr) {
+    InputCursor none;
+    none.name = std::string(name);
+    return none;
+  }
+  return store_->Cursor(name);
 }
 
 Status EngineImpl::CheckOutbox() const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dsl/value.h"
+#include "engine/sim/input_fingerprint.h"
 
 namespace takt {
 
@@ -19,6 +20,16 @@ struct Simulation::State {
   std::string source_name;
   SimulationOptions options;
   uint64_t lines = 0;             // read, including those skipped on resume
+  uint64_t blank = 0;
+  uint64_t resumed = 0;
+  uint64_t unterminated_line = 0;
+  EngineStats before;             // the engine's counts when the simulation began
+  bool fed_file = false;          // FeedFile() ran: only the first one may resume
+
+  // With a store: what identifies the lines read so far (input_fingerprint.h), and the check
+  // values of those read since the last commit.
+  std::unique_ptr<sim::PrefixDigest> prefix;
+  std::string line_checks;
   std::vector<Command> commands;  // without a store: every command, in emission order
   SubmitResult result;            // reused for every line
 
@@ -43,6 +54,8 @@ Simulation::Simulation(Engine& engine, std::string source_name, SimulationOption
   state_->source_name = std::move(source_name);
   state_->options = options;
   if (state_->options.max_batch == 0) state_->options.max_batch = 1;
+  state_->before = engine.stats();
+  if (engine.durable()) state_->prefix = std::make_unique<sim::PrefixDigest>();
 }
 
 Simulation::~Simulation() = default;
@@ -50,8 +63,16 @@ Simulation::~Simulation() = default;
 Status Simulation::FeedLine(std::string_view line) {
   State& s = *state_;
   ++s.lines;
+  if (s.prefix) {
+    s.prefix->Update(line);
+    s.prefix->Update("\n");
+    sim::AppendLineCheck(s.line_checks, line);
+  }
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.find_first_not_of(" \t") == std::string_view::npos) return Status();
+  if (line.find_first_not_of(" \t") == std::string_view::npos) {
+    ++s.blank;
+    return Status();
+  }
   if (s.engine->durable()) {
     if (s.batch_lines.empty()) {
       s.batch_started = std::chrono::steady_clock::now();
@@ -87,7 +108,8 @@ Status Simulation::Flush() {
   State& s = *state_;
   if (!s.engine->durable()) return Status();
   // The cursor counts every line read, blank ones too, so a resume skips exactly these.
-  const InputCursor cursor{s.source_name, s.lines};
+  InputCursor cursor{s.source_name, s.lines, s.prefix->bytes(), s.prefix->Hex(), {}};
+  cursor.line_checks.swap(s.line_checks);
   s.batch_events.clear();
   for (size_t i = 0; i + 1 < s.batch_offsets.size(); ++i) {
     s.batch_events.emplace_back(s.batch_text.data() + s.batch_offsets[i],
@@ -107,6 +129,62 @@ Status Simulation::Flush() {
   s.batch_lines.clear();
   s.batch_offsets.assign(1, 0);
   s.batch_text.clear();
+  cursor.line_checks.clear();
+  s.line_checks.swap(cursor.line_checks);  // keeps the buffer
+  return Status();
+}
+
+namespace {
+
+// How to go on from an input that is not the one committed under the same name.
+const char kOtherInputHint[] =
+    ". Nothing of it was read. To read it as new events (those whose id was seen before count "
+    "as duplicates), run again with --new-input; to start "
+    "afresh, use another database";
+
+}  // namespace
+
+Status Simulation::CheckCommittedPrefix(std::istream& in, const InputCursor& committed) {
+  State& s = *state_;
+  const std::string& name = s.source_name;
+  const std::string described = std::to_string(committed.position) + " lines (" +
+                                std::to_string(committed.bytes) + " bytes) committed under " +
+                                "this name";
+  if (committed.sha256.empty()) {
+    return Status::InvalidArgument(
+        name + ": the database has " + std::to_string(committed.position) +
+        " lines committed under this name by an earlier takt, which did not record their "
+        "content, so whether this is the same input cannot be told" + kOtherInputHint);
+  }
+  const uint64_t checked_lines = committed.line_checks.size() / sim::kLineCheckBytes;
+  const uint64_t first_checked = committed.position - checked_lines + 1;
+  std::string line;
+  while (s.lines < committed.position) {
+    if (!std::getline(in, line) || in.eof()) {
+      if (in.bad()) return Status::IoError("error reading " + name);
+      return Status::InvalidArgument(name + " ends after " + std::to_string(s.lines) +
+                                     " complete lines, before the " + described +
+                                     ": not the same input" + kOtherInputHint);
+    }
+    ++s.lines;
+    s.prefix->Update(line);
+    s.prefix->Update("\n");
+    if (s.lines >= first_checked &&
+        sim::LineCheck(line) != sim::LineCheckAt(committed.line_checks,
+                                                  s.lines - first_checked + 1)) {
+      return Status::InvalidArgument(name + ":" + std::to_string(s.lines) +
+                                     ": this line differs from line " + std::to_string(s.lines) +
+                                     " of the input whose " + described +
+                                     ": not the same input" + kOtherInputHint);
+    }
+  }
+  if (s.prefix->bytes() != committed.bytes || s.prefix->Hex() != committed.sha256) {
+    return Status::InvalidArgument(name + ": its first " + std::to_string(committed.position) +
+                                   " lines differ from the " + described +
+                                   " (their SHA-256 does not match): not the same input" +
+                                   kOtherInputHint);
+  }
+  s.resumed = s.lines;
   return Status();
 }
 
@@ -120,22 +198,41 @@ Status Simulation::FeedFile(const std::string& path,
     if (!file) return Status::NotFound("cannot open events file " + path);
     in = &file;
   }
-  Result<uint64_t> committed = s.engine->CursorPosition(s.source_name);
-  if (!committed.ok()) return committed.status();
-  uint64_t skip = committed.value() > s.lines ? committed.value() - s.lines : 0;
-  if (skip > 0) {
-    s.engine->Log(LogLevel::kInfo, s.source_name + ": resuming after line " +
-                                       std::to_string(committed.value()) + ", committed before");
+  const bool may_resume = s.prefix != nullptr && !s.fed_file && s.lines == 0;
+  s.fed_file = true;
+  if (may_resume) {
+    Result<InputCursor> committed = s.engine->Cursor(s.source_name);
+    if (!committed.ok()) return committed.status();
+    if (committed.value().position > 0 && s.options.new_input) {
+      s.engine->Log(LogLevel::kInfo,
+                    s.source_name + ": read as a new input from line 1 (" +
+                        std::to_string(committed.value().position) +
+                        " lines of an input under this name were committed before; events "
+                        "seen before count as duplicates)");
+    } else if (committed.value().position > 0) {
+      TAKT_RETURN_IF_ERROR(CheckCommittedPrefix(*in, committed.value()));
+      s.engine->Log(LogLevel::kInfo, s.source_name + ": resuming after line " +
+                                         std::to_string(s.lines) +
+                                         ", committed before from the same bytes");
+    }
   }
   const auto start = std::chrono::steady_clock::now();
   constexpr uint64_t kProgressEvery = 100'000;
   uint64_t next_progress = s.lines + kProgressEvery;
   std::string line;
   while (std::getline(*in, line)) {
-    if (skip > 0) {
-      --skip;
-      ++s.lines;
-      continue;
+    if (in->eof()) {
+      // The last line has no newline. Read whole, the input has ended and the line is read as
+      // it is; with a store the input may still be being written, so the line waits for a
+      // later run that sees it complete, rather than be committed half and then skipped.
+      if (s.prefix != nullptr) {
+        s.unterminated_line = s.lines + 1;
+        s.engine->Log(LogLevel::kWarn,
+                      s.source_name + ":" + std::to_string(s.unterminated_line) +
+                          ": the last line has no newline yet, so it may be incomplete: left "
+                          "unread; a later run on this input reads it once it ends with one");
+        break;
+      }
     }
     TAKT_RETURN_IF_ERROR(FeedLine(line));
     if (progress && s.lines >= next_progress) {
@@ -145,17 +242,31 @@ Status Simulation::FeedFile(const std::string& path,
     }
   }
   if (in->bad()) return Status::IoError("error reading " + path);
-  if (skip > 0) {
-    return Status::InvalidArgument(s.source_name + " has fewer lines than the " +
-                                   std::to_string(committed.value()) +
-                                   " the database has committed from it: not the same input");
-  }
   TAKT_RETURN_IF_ERROR(Flush());
   if (progress) {
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
     progress({s.lines, s.engine->stats().events, elapsed.count()});
   }
   return Status();
+}
+
+SimulationSummary Simulation::summary() const {
+  const State& s = *state_;
+  SimulationSummary summary;
+  summary.lines = s.lines;
+  summary.resumed = s.resumed;
+  summary.blank = s.blank;
+  summary.unterminated_line = s.unterminated_line;
+  const EngineStats now = s.engine->stats();
+  summary.events.events = now.events - s.before.events;
+  summary.events.accepted = now.accepted - s.before.accepted;
+  summary.events.duplicates = now.duplicates - s.before.duplicates;
+  summary.events.ownership_violations = now.ownership_violations - s.before.ownership_violations;
+  summary.events.out_of_sequence = now.out_of_sequence - s.before.out_of_sequence;
+  summary.events.malformed = now.malformed - s.before.malformed;
+  summary.events.held = now.held;
+  summary.events.commands = now.commands - s.before.commands;
+  return summary;
 }
 
 Result<std::string> Simulation::ReportJson() const {

@@ -119,6 +119,17 @@ CREATE TABLE instance_index (     -- per open instance and index variable: its v
   PRIMARY KEY (workflow, key, var)) WITHOUT ROWID;
 CREATE INDEX instance_index_by_value ON instance_index (workflow, var, value, at);
 )sql",
+    // 5 -> 6: an input is known by its content, not by its name alone: the committed prefix's
+    // length and SHA-256, and a check value per line to name the first line of another input
+    // that differs (sim/input_fingerprint.h). A cursor of an earlier version has neither, and a
+    // resume on it is refused rather than trusted.
+    R"sql(
+ALTER TABLE cursors ADD COLUMN bytes INTEGER;
+ALTER TABLE cursors ADD COLUMN sha256 TEXT;
+CREATE TABLE cursor_lines (       -- per committed batch: 8 bytes a line, lines first_line on
+  name TEXT NOT NULL, first_line INTEGER NOT NULL, checks BLOB NOT NULL,
+  PRIMARY KEY (name, first_line));
+)sql",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kSchemaVersion,
               "one migration per schema version");

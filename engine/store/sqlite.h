@@ -31,6 +31,7 @@ class Statement {
   Statement& Bind(int index, std::string_view text);
   Statement& Bind(int index, int64_t value);
   Statement& BindNull(int index);
+  Statement& BindBlob(int index, std::string_view bytes);  // without a copy, as Bind(text)
 
   // Steps once: true with a row to read, false when done. Fails with SQLite's message.
   Result<bool> Step();
@@ -39,6 +40,7 @@ class Statement {
   void Reset();
 
   std::string_view Text(int column) const;  // empty for NULL
+  std::string_view Blob(int column) const;  // empty for NULL
   int64_t Int(int column) const;
   bool IsNull(int column) const;
 

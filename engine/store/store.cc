@@ -154,7 +154,11 @@ Status Store::Prepare() {
       {&put_definition_,
        "INSERT OR IGNORE INTO definitions (hash, kind, name, file, text, imports, first_pos) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
-      {&set_cursor_, "INSERT OR REPLACE INTO cursors (name, position) VALUES (?1, ?2)"},
+      {&set_cursor_,
+       "INSERT OR REPLACE INTO cursors (name, position, bytes, sha256) VALUES (?1, ?2, ?3, ?4)"},
+      {&drop_cursor_lines_, "DELETE FROM cursor_lines WHERE name = ?1 AND first_line >= ?2"},
+      {&add_cursor_lines_,
+       "INSERT INTO cursor_lines (name, first_line, checks) VALUES (?1, ?2, ?3)"},
       {&mark_delivered_,
        "UPDATE outbox SET status = 'delivered', attempts = attempts + 1 "
        "WHERE id = ?1 AND status = 'pending'"},
@@ -375,17 +379,54 @@ Result<StoredDefinition> Store::Definition(std::string_view hash) {
                           std::string(r.Text(3)), std::string(r.Text(4))};
 }
 
-Status Store::SetCursor(std::string_view name, int64_t position) {
-  return set_cursor_.Bind(1, name).Bind(2, position).Run();
+Status Store::SetCursor(const InputCursor& cursor) {
+  constexpr size_t kCheckBytes = 8;
+  const auto lines = static_cast<int64_t>(cursor.line_checks.size() / kCheckBytes);
+  const int64_t first_line = static_cast<int64_t>(cursor.position) - lines + 1;
+  if (first_line < 1 || cursor.line_checks.size() % kCheckBytes != 0) {
+    return Status::InvalidArgument("cursor " + cursor.name + ": " +
+                                   std::to_string(cursor.line_checks.size()) +
+                                   " bytes of line checks for " +
+                                   std::to_string(cursor.position) + " lines");
+  }
+  set_cursor_.Bind(1, cursor.name).Bind(2, static_cast<int64_t>(cursor.position));
+  set_cursor_.Bind(3, static_cast<int64_t>(cursor.bytes));
+  if (cursor.sha256.empty()) {
+    set_cursor_.BindNull(4);
+  } else {
+    set_cursor_.Bind(4, cursor.sha256);
+  }
+  TAKT_RETURN_IF_ERROR(set_cursor_.Run());
+  TAKT_RETURN_IF_ERROR(drop_cursor_lines_.Bind(1, cursor.name).Bind(2, first_line).Run());
+  if (lines == 0) return Status();
+  return add_cursor_lines_.Bind(1, cursor.name).Bind(2, first_line).BindBlob(3, cursor.line_checks)
+      .Run();
 }
 
-Result<int64_t> Store::Cursor(std::string_view name) {
-  Result<Statement> s = db_.Prepare("SELECT position FROM cursors WHERE name = ?1");
+Result<InputCursor> Store::Cursor(std::string_view name) {
+  InputCursor cursor;
+  cursor.name = std::string(name);
+  Result<Statement> s =
+      db_.Prepare("SELECT position, coalesce(bytes, 0), sha256 FROM cursors WHERE name = ?1");
   if (!s.ok()) return s.status();
   s.value().Bind(1, name);
   Result<bool> row = s.value().Step();
   if (!row.ok()) return row.status();
-  return row.value() ? s.value().Int(0) : int64_t{0};
+  if (!row.value()) return cursor;
+  cursor.position = static_cast<uint64_t>(s.value().Int(0));
+  cursor.bytes = static_cast<uint64_t>(s.value().Int(1));
+  cursor.sha256 = std::string(s.value().Text(2));
+  Result<Statement> lines =
+      db_.Prepare("SELECT checks FROM cursor_lines WHERE name = ?1 ORDER BY first_line");
+  if (!lines.ok()) return lines.status();
+  lines.value().Bind(1, name);
+  for (;;) {
+    Result<bool> more = lines.value().Step();
+    if (!more.ok()) return more.status();
+    if (!more.value()) break;
+    cursor.line_checks += lines.value().Blob(0);
+  }
+  return cursor;
 }
 
 Status Store::ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit,

@@ -141,8 +141,11 @@ class Store {
                        int64_t pos);
   // kNotFound when no version `hash` was stored.
   Result<StoredDefinition> Definition(std::string_view hash);
-  Status SetCursor(std::string_view name, int64_t position);
-  Result<int64_t> Cursor(std::string_view name);
+  // Records the cursor and the check values of its lines since its previous commit; one that
+  // starts again from line 1 replaces the earlier lines' checks (InputCursor, takt/engine.h).
+  Status SetCursor(const InputCursor& cursor);
+  // The cursor with every line's check value; position 0 when there is none.
+  Result<InputCursor> Cursor(std::string_view name);
 
   // Instances not in a final state, by workflow and creation; with `most_recent` > 0 only the
   // `most_recent` last updated, latest first (what a capped engine holds in memory).
@@ -241,7 +244,7 @@ class Store {
   uint64_t ticket_ = 0;            // the last DurabilityTicket()
   int64_t changes_at_ticket_ = 0;  // db_.TotalChanges() then
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
-      add_command_, add_audit_, put_definition_, set_cursor_, hold_, release_, mark_delivered_,
+      add_command_, add_audit_, put_definition_, set_cursor_, drop_cursor_lines_, add_cursor_lines_, hold_, release_, mark_delivered_,
       mark_failed_, load_instance_, load_sequence_, put_index_value_, drop_index_values_,
       for_each_indexed_, for_each_due_, next_due_after_;
 };

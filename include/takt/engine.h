@@ -124,9 +124,19 @@ struct ReorderPolicy {
 
 // How far an input has been consumed, committed with the events it accounts for (a file's
 // lines, a broker's offset), so that a restart resumes exactly where the last commit ended.
+// An input read by content (a file, standard input) also carries what identifies the consumed
+// prefix, so that a resume can tell the same input from another one under the same name
+// before it skips anything (takt::Simulation does this).
 struct InputCursor {
   std::string name;
-  uint64_t position = 0;
+  uint64_t position = 0;  // lines (or messages) consumed, counted from 1
+  uint64_t bytes = 0;     // bytes consumed: the first `position` lines with their newlines
+  std::string sha256;     // of those bytes, 64 lowercase hex digits; empty: not recorded
+  // 8 bytes per line, a check value of each line in order, to name the first line of another
+  // input that differs. Given to SubmitBatch(): those of the lines since the previous commit
+  // of this cursor, that is, lines position - size/8 + 1 to position (a cursor that starts
+  // again at line 1 replaces every earlier one). Read back by Engine::Cursor(): all of them.
+  std::string line_checks;
 };
 
 struct EngineStats {
@@ -266,6 +276,10 @@ class TAKT_API Engine {
                              const InputCursor* cursor = nullptr) = 0;
   // The committed position of cursor `name`; 0 when it was never set or there is no store.
   virtual Result<uint64_t> CursorPosition(std::string_view name) = 0;
+  // The committed cursor `name` whole, with the check value of every line it consumed;
+  // position 0 when it was never set or there is no store. A cursor committed by an earlier
+  // takt (database schema 5 or older) has a position but no sha256.
+  virtual Result<InputCursor> Cursor(std::string_view name) = 0;
   // Is state kept in a database?
   virtual bool durable() const = 0;
   // Every command in the outbox, in emission order (with a store only: kInvalidArgument

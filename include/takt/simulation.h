@@ -27,14 +27,32 @@ struct SimulationProgress {
 struct SimulationOptions {
   size_t max_batch = 1024;
   int64_t max_latency_ms = 50;
+  // With a store, FeedFile() resumes an input only when the lines committed under its name
+  // came from the same bytes, and refuses another input, naming the first line that differs.
+  // Set, it reads the input from its first line as new events instead: those whose id was
+  // seen before count as duplicates, and the cursor starts again from this input.
+  bool new_input = false;
+};
+
+// What became of the lines a simulation read (Simulation::summary()).
+struct SimulationSummary {
+  uint64_t lines = 0;    // lines read, blank ones and resumed ones included
+  uint64_t resumed = 0;  // committed by an earlier run from the same bytes, so not fed again
+  uint64_t blank = 0;    // empty or only spaces and tabs: not events, not counted as events
+  // The number of a last line that had no newline yet, and was left for a later run because
+  // it may still be being written (with a store only; 0: none). It is not counted in `lines`.
+  uint64_t unterminated_line = 0;
+  // The events this simulation submitted and their outcomes: the engine's counts now, less
+  // those it had when the simulation began. `held` is what is held now.
+  EngineStats events;
 };
 
 class TAKT_API Simulation {
  public:
   // `engine` must outlive the simulation. `source_name` names the input in log lines and, with
-  // a store, the cursor that records how many of its lines are committed: feeding the same
-  // input again after an interruption skips those lines and goes on where the last commit
-  // ended.
+  // a store, the cursor that records how many of its lines are committed, with their length
+  // and SHA-256: FeedFile() on the same input again after an interruption checks that its
+  // first lines are those bytes, skips them and goes on where the last commit ended.
   Simulation(Engine& engine, std::string source_name, SimulationOptions options = {});
   ~Simulation();
   Simulation(const Simulation&) = delete;
@@ -48,10 +66,17 @@ class TAKT_API Simulation {
   // Commits the current batch (with a store; nothing to do without).
   Status Flush();
   // Reads `path` ("-": standard input) to the end, calling `progress` about every 100,000
-  // events when set. Fails with kNotFound or kIoError when the file cannot be read, and with
-  // the engine's Status when a commit fails.
+  // events when set. With a store, on the first call of this simulation, lines committed
+  // before under its name are skipped when the input starts with the same bytes; when it does
+  // not, kInvalidArgument names the first line that differs and nothing is fed (see
+  // SimulationOptions::new_input). A last line without a newline is left for a later run
+  // with a store (it may still be being written; summary().unterminated_line) and read
+  // without one. Fails with kNotFound or kIoError when the file cannot be read, and with the
+  // engine's Status when a commit fails.
   Status FeedFile(const std::string& path,
                   const std::function<void(const SimulationProgress&)>& progress = {});
+
+  SimulationSummary summary() const;
 
   // The report as one JSON object; the same events and definitions give the same bytes. With
   // a store it covers everything the database holds, earlier runs included.
@@ -61,6 +86,10 @@ class TAKT_API Simulation {
   Status WriteReport(std::ostream& out) const;
 
  private:
+  // Reads the lines committed before under the source name from `in`, checking that they are
+  // the same bytes.
+  Status CheckCommittedPrefix(std::istream& in, const InputCursor& committed);
+
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -289,12 +289,13 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
               "CREATE INDEX events_by_key ON events (key); ALTER TABLE events DROP COLUMN prev_pos; "
               "ALTER TABLE sequences DROP COLUMN last_pos; DROP INDEX instances_due; "
               "ALTER TABLE instances DROP COLUMN next_due; DROP TABLE instance_index; "
+              "DROP TABLE cursor_lines; ALTER TABLE cursors DROP COLUMN bytes; ALTER TABLE cursors DROP COLUMN sha256; "
               "PRAGMA user_version = 1;");
   EngineOptions capped = WorkflowOnly(db);
   capped.max_instances_in_memory = 1;
   auto engine = Engine::Open(capped);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "5\n");
+  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "6\n");
   // With a cap, the open order's index value is filled in from its variables; it took it at 2
   // on the index clock (1: the initial "", which `set asset` replaced).
   EXPECT_EQ(Dump(db, "SELECT indexed_at FROM instances"), "[2]\n");

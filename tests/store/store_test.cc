@@ -135,7 +135,9 @@ TEST_F(StoreTest, ResultsComeBackOnlyWithTheirCommit) {
   ASSERT_TRUE(engine.ok());
   const std::vector<std::string_view> batch = Slice(0, 100);
   std::vector<SubmitResult> results;
-  const InputCursor cursor{"feed", 100};
+  InputCursor cursor;
+  cursor.name = "feed";
+  cursor.position = 100;
   ASSERT_TRUE(engine.value()->SubmitBatch(batch, results, &cursor).ok());
   ASSERT_EQ(results.size(), 100u);
   // What the results say is what a second connection reads: committed.
@@ -380,12 +382,13 @@ TEST(TraceTest, TheLogsChainsFindWhatTheIndexByKeyFound) {
                 "ALTER TABLE events DROP COLUMN prev_pos; ALTER TABLE sequences DROP COLUMN last_pos; "
                 "DROP INDEX instances_due; ALTER TABLE instances DROP COLUMN next_due; "
                 "DROP TABLE instance_index; "
+                "DROP TABLE cursor_lines; ALTER TABLE cursors DROP COLUMN bytes; ALTER TABLE cursors DROP COLUMN sha256; "
                 "PRAGMA user_version = 3;");
   for (const std::string& key : keys) {
     ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "schema 3, " << key;
   }
   ASSERT_TRUE(Engine::Open(PlantOptions(old)).ok());  // migrates
-  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "5\n");
+  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "6\n");
   for (const std::string& key : keys) {
     ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "migrated, " << key;
   }
