@@ -80,6 +80,7 @@ Runner AddSimulate(CLI::App& app) {
     int64_t batch_latency_ms = 50;
     uint64_t max_instances = 0;
     std::vector<std::string> reorder;
+    std::vector<std::string> monotonic;
     bool quiet = false;
     bool new_input = false;
   };
@@ -102,6 +103,9 @@ Runner AddSimulate(CLI::App& app) {
   cmd->add_option("--reorder", args->reorder,
                   "SOURCE[:MAX_HELD[:MAX_WAIT_MS]]: put that source's events back in seq order "
                   "(default 16 events, 60000 ms of event time); repeatable");
+  cmd->add_option("--monotonic", args->monotonic,
+                  "SOURCE: reject that source's events whose seq is not above the last accepted "
+                  "one of their key, as out of sequence (\"stale\"); repeatable");
   cmd->add_option("--report", args->report, "write the report to FILE instead of standard output");
   cmd->add_option("--stdlib", args->stdlib, "directory that overrides the built-in stdlib");
   cmd->add_flag("--new-input", args->new_input,
@@ -127,6 +131,7 @@ Runner AddSimulate(CLI::App& app) {
       }
       options.reorder.push_back(policy.value());
     }
+    options.monotonic = args->monotonic;
     options.store_path = args->db;
     options.durability = args->durability == "normal" ? Durability::kNormal : Durability::kFull;
     options.max_instances_in_memory = args->max_instances;

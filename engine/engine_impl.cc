@@ -45,6 +45,14 @@ rules::SandboxLimits LimitsOf(const EngineOptions& options) {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
+  for (const std::string& source : options.monotonic) {
+    for (const ReorderPolicy& policy : options.reorder) {
+      if (policy.source == source) {
+        return Status::InvalidArgument("source " + source +
+                                       " has two ordering policies: reorder and monotonic");
+      }
+    }
+  }
   for (const std::string& path : options.workflow_paths) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
@@ -251,6 +259,7 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
   result.outcome = outcome.value();
   Count(result);
   if (result.outcome != Outcome::kDuplicate) TrackSequence(event_);
+  if (result.outcome == Outcome::kApplied) TrackAccepted(event_.source, event_.key, event_.seq);
   NameCommands(result);
   const int64_t ts = event_.ts;
   // Event time moves with events that passed the checks and were applied; a held one moves it
@@ -295,6 +304,7 @@ Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
       return Status::Corruption("held event " + held.id + " no longer decodes: " + error);
     }
     r.outcome = ApplyAccepted(event_, held.body, r);
+    if (r.outcome == Outcome::kApplied) TrackAccepted(event_.source, event_.key, event_.seq);
     clock_ = std::max(clock_, held.ts);
     --stats_.held;
     Count(r);
@@ -325,6 +335,18 @@ void EngineImpl::MarkSequenceChanged(SequenceState& s, const std::string& key) {
   if (store_ == nullptr || s.changed) return;
   s.changed = true;
   changed_sequences_.push_back(key);
+}
+
+bool EngineImpl::IsMonotonic(std::string_view source) const {
+  return std::find(options_.monotonic.begin(), options_.monotonic.end(), source) !=
+         options_.monotonic.end();
+}
+
+void EngineImpl::TrackAccepted(std::string_view source, std::string_view key, int64_t seq) {
+  SequenceState& s = sequences_[SequenceKey(source, key)];
+  if (seq <= s.last_accepted) return;
+  s.last_accepted = seq;
+  MarkSequenceChanged(s, sequence_key_);
 }
 
 void EngineImpl::TrackSequence(const Event& event) {
@@ -387,6 +409,14 @@ Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
     result.reason = "source " + std::string(event.source) + " does not own " + def.type +
                     " (its owner is " + def.owner + ")";
     return Outcome::kOwnershipViolation;
+  }
+  if (!options_.monotonic.empty() && IsMonotonic(event.source)) {
+    const SequenceState* s = sequences_.Lookup(SequenceKey(event.source, event.key));
+    if (s != nullptr && event.seq <= s->last_accepted) {
+      result.reason = "stale: seq " + std::to_string(event.seq) + " after " +
+                      std::to_string(s->last_accepted);
+      return Outcome::kOutOfSequence;
+    }
   }
   int64_t next = 0;
   if (reorder_.PolicyFor(event.source) != nullptr &&

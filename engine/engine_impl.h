@@ -99,6 +99,9 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // Remembers the event's id: false when it was seen before.
   Result<bool> Remember(std::string_view id);
   void TrackSequence(const Event& event);
+  // The `monotonic` policy: the highest seq applied per (source, key), whatever the policy.
+  bool IsMonotonic(std::string_view source) const;
+  void TrackAccepted(std::string_view source, std::string_view key, int64_t seq);
   // engine_store.cc: links the log row at `pos` to the previous one of its (source, key) and
   // returns that one's position (0: none).
   int64_t ChainEvent(const Event& event, int64_t pos);
@@ -233,6 +236,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   struct SequenceState {
     int64_t last_seq = 0, gaps = 0, late = 0;
     int64_t last_pos = 0;  // with a store: its last event in the log, whatever the outcome
+    int64_t last_accepted = 0;  // the highest seq applied: the `monotonic` policy's bar
     bool changed = false;  // in changed_sequences_
   };
   FlatStringMap<SequenceState> sequences_;

@@ -375,7 +375,8 @@ void EngineImpl::LoadEvictedSequence(std::string_view source, std::string_view k
     return;
   }
   if (!loaded.value()) return;
-  sequences_[sequence_key_] = SequenceState{row.last_seq, row.gaps, row.late, row.last_pos, false};
+  sequences_[sequence_key_] =
+      SequenceState{row.last_seq, row.gaps, row.late, row.last_pos, row.last_accepted, false};
   if (row.next_seq != 1) reorder_.SetNext(source, key, row.next_seq);
   --evicted_sequences_;
   loaded_sequences_.push_back(sequence_key_);
@@ -679,7 +680,8 @@ Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
     const SequenceState& s = sequences_[key];
     const auto [source, seq_key] = SplitSequenceKey(key);
     TAKT_RETURN_IF_ERROR(store_->PutSequence(store::SequenceRow{
-        source, seq_key, s.last_seq, s.gaps, s.late, reorder_.Next(source, seq_key), s.last_pos}));
+        source, seq_key, s.last_seq, s.gaps, s.late, reorder_.Next(source, seq_key), s.last_pos,
+        s.last_accepted}));
   }
   for (const InputCursor* cursor : cursors) {
     if (cursor == nullptr) continue;

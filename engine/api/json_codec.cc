@@ -120,6 +120,12 @@ Result<EngineOptions> OptionsFromJson(std::string_view text) {
       options.watch_rules = value.get<bool>();
     } else if (key == "reorder") {
       TAKT_RETURN_IF_ERROR(ReadReorder(value, options.reorder));
+    } else if (key == "monotonic") {
+      if (!value.is_array()) return WrongType(key, "an array of source names");
+      for (const Json& source : value) {
+        if (!source.is_string()) return WrongType(key, "an array of source names");
+        options.monotonic.push_back(source.get<std::string>());
+      }
     } else {
       return Status::InvalidArgument("options: unknown key \"" + key + "\"");
     }

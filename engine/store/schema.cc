@@ -119,7 +119,8 @@ CREATE TABLE instance_index (     -- per open instance and index variable: its v
   PRIMARY KEY (workflow, key, var)) WITHOUT ROWID;
 CREATE INDEX instance_index_by_value ON instance_index (workflow, var, value, at);
 )sql",
-    // 5 -> 6: an input is known by its content, not by its name alone: the committed prefix's
+    // 5 -> 6: the `monotonic` ordering policy's bar, the highest seq applied per (source, key).
+    // And an input is known by its content, not by its name alone: the committed prefix's
     // length and SHA-256, and a check value per line to name the first line of another input
     // that differs (sim/input_fingerprint.h). A cursor of an earlier version has neither, and a
     // resume on it is refused rather than trusted.
@@ -129,6 +130,12 @@ ALTER TABLE cursors ADD COLUMN sha256 TEXT;
 CREATE TABLE cursor_lines (       -- per committed batch: 8 bytes a line, lines first_line on
   name TEXT NOT NULL, first_line INTEGER NOT NULL, checks BLOB NOT NULL,
   PRIMARY KEY (name, first_line));
+ALTER TABLE sequences ADD COLUMN last_accepted_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE sequences SET last_accepted_seq = applied.seq FROM (
+  SELECT e.source, e.key, max(e.seq) AS seq FROM events e LEFT JOIN held h ON h.pos = e.pos
+  WHERE e.key IS NOT NULL AND (e.outcome = 'applied' OR h.outcome = 'applied')
+  GROUP BY e.source, e.key) AS applied
+WHERE sequences.source = applied.source AND sequences.key = applied.key;
 )sql",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kSchemaVersion,

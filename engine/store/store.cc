@@ -141,8 +141,8 @@ Status Store::Prepare() {
       {&put_rule_state_,
        "INSERT OR REPLACE INTO rule_state (rule, key, state, updated_pos) VALUES (?1, ?2, ?3, ?4)"},
       {&put_sequence_,
-       "INSERT OR REPLACE INTO sequences (source, key, last_seq, gaps, late, next_seq, last_pos) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+       "INSERT OR REPLACE INTO sequences (source, key, last_seq, gaps, late, next_seq, last_pos, "
+       "last_accepted_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
       {&hold_, "INSERT INTO held (pos) VALUES (?1)"},
       {&release_, "UPDATE held SET released_pos = ?2, outcome = ?3 WHERE pos = ?1"},
       {&add_command_,
@@ -179,7 +179,7 @@ Status Store::Prepare() {
        "SELECT workflow, key FROM instances WHERE next_due <= ?1 ORDER BY next_due, workflow, key"},
       {&next_due_after_, "SELECT min(next_due) FROM instances WHERE next_due > ?1"},
       {&load_sequence_,
-       "SELECT last_seq, gaps, late, next_seq, last_pos FROM sequences "
+       "SELECT last_seq, gaps, late, next_seq, last_pos, last_accepted_seq FROM sequences "
        "WHERE source = ?1 AND key = ?2"},
   };
   for (const auto& s : statements) {
@@ -296,6 +296,7 @@ Status Store::PutSequence(const SequenceRow& row) {
       .Bind(5, row.late)
       .Bind(6, row.next_seq)
       .Bind(7, row.last_pos)
+      .Bind(8, row.last_accepted)
       .Run();
 }
 
@@ -568,7 +569,7 @@ Result<bool> Store::LoadSequence(std::string_view source, std::string_view key,
   s.Bind(1, source).Bind(2, key);
   Result<bool> found = s.Step();
   if (found.ok() && found.value()) {
-    row = SequenceRow{source, key, s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4)};
+    row = SequenceRow{source, key, s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5)};
   }
   s.Reset();
   return found;

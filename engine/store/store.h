@@ -73,6 +73,7 @@ struct SequenceRow {
   int64_t last_seq = 0, gaps = 0, late = 0;
   int64_t next_seq = 1;  // reorder policy: the next seq to apply in order
   int64_t last_pos = 0;  // the last event of (source, key) in the log, whatever its outcome
+  int64_t last_accepted = 0;  // the highest seq applied
 };
 
 // An event a reorder policy holds, as the store gives it back at open.

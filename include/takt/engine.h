@@ -218,8 +218,13 @@ struct EngineOptions {
   // one; the results are the same as with every instance in memory. Without a store every
   // instance stays in memory.
   uint64_t max_instances_in_memory = 0;
-  // Sources whose events are put back in seq order (see ReorderPolicy); the others are strict.
+  // Sources whose events are put back in seq order (see ReorderPolicy).
   std::vector<ReorderPolicy> reorder;
+  // Ordering policy `monotonic` for these sources: an event whose seq is not above the last
+  // accepted seq of its (source, key) is rejected as out of sequence ("stale: seq 2 after 3"),
+  // so that a late update never overwrites a newer one. A source is in at most one of `reorder`
+  // and `monotonic`; the others are strict (seq decides nothing).
+  std::vector<std::string> monotonic;
   // Receives what the engine has to say; takt never prints on its own. May be empty.
   std::function<void(LogLevel, std::string_view)> on_log;
   // Called once for each command after what caused it is committed (without a store: applied;

@@ -49,6 +49,9 @@ TEST(CApiTest, OpenReportsBadOptionsAndBrokenDefinitionsWithCodeAndMessage) {
   EXPECT_EQ(takt_open("{\"max_instances_in_memory\": -1}", nullptr, &engine),
             TAKT_INVALID_ARGUMENT);
   EXPECT_NE(std::string(takt_last_error()).find("max_instances_in_memory"), std::string::npos);
+  EXPECT_EQ(takt_open("{\"monotonic\": \"mes\"}", nullptr, &engine), TAKT_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(takt_last_error()).find("\"monotonic\" must be an array of source names"),
+            std::string::npos) << takt_last_error();
   EXPECT_EQ(takt_open("not json", nullptr, &engine), TAKT_INVALID_ARGUMENT);
   EXPECT_EQ(takt_open(nullptr, nullptr, &engine), TAKT_INVALID_ARGUMENT);
 

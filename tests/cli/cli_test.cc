@@ -132,6 +132,36 @@ TEST(CliTest, SimulateReorderTakesAPolicyPerSource) {
             std::string::npos) << bad.err;
 }
 
+TEST(CliTest, SimulateMonotonicRejectsAStaleUpdateThatStrictApplies) {
+  Scratch scratch("monotonic");
+  const std::string events = scratch.dir + "/late.jsonl";
+  test::WriteFile(events,
+                  R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":0,"data":{"asset":"A1"}})"
+                  "\n"
+                  R"({"id":"m1","source":"mes","type":"order.started","key":"MO-1","seq":1,"ts":1,"data":{}})"
+                  "\n"
+                  R"({"id":"m3","source":"mes","type":"order.progress","key":"MO-1","seq":3,"ts":3,"data":{"good":7,"scrap":1}})"
+                  "\n"
+                  R"({"id":"m2","source":"mes","type":"order.progress","key":"MO-1","seq":2,"ts":2,"data":{"good":4,"scrap":0}})"
+                  "\n");
+  auto strict = RunCommand(Takt() + " simulate --workflows workflows " + events);
+  ASSERT_EQ(strict.exit_code, 0) << strict.err;
+  EXPECT_NE(strict.err.find("4 accepted, 0 duplicates, 0 malformed, 0 out of sequence"),
+            std::string::npos) << strict.err;
+  auto monotonic = RunCommand(Takt() + " simulate --workflows workflows --monotonic mes --db " +
+                              scratch.dir + "/m.db " + events);
+  ASSERT_EQ(monotonic.exit_code, 0) << monotonic.err;
+  EXPECT_NE(monotonic.err.find("3 accepted, 0 duplicates, 0 malformed, 1 out of sequence"),
+            std::string::npos) << monotonic.err;
+  auto trace = RunCommand(Takt() + " trace --db " + scratch.dir + "/m.db MO-1");
+  EXPECT_NE(trace.out.find("stale: seq 2 after 3"), std::string::npos) << trace.out;
+
+  auto both = RunCommand(Takt() + " simulate --workflows workflows --monotonic mes --reorder mes " +
+                         events);
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("source mes has two ordering policies"), std::string::npos) << both.err;
+}
+
 TEST(CliTest, SimulateRefusesAFileThatIsNotADatabase) {
   Scratch scratch("notdb");
   test::WriteFile(scratch.dir + "/x.db", std::string(4096, 'z'));

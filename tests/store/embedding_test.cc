@@ -290,6 +290,7 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
               "ALTER TABLE sequences DROP COLUMN last_pos; DROP INDEX instances_due; "
               "ALTER TABLE instances DROP COLUMN next_due; DROP TABLE instance_index; "
               "DROP TABLE cursor_lines; ALTER TABLE cursors DROP COLUMN bytes; ALTER TABLE cursors DROP COLUMN sha256; "
+"ALTER TABLE sequences DROP COLUMN last_accepted_seq; "
               "PRAGMA user_version = 1;");
   EngineOptions capped = WorkflowOnly(db);
   capped.max_instances_in_memory = 1;

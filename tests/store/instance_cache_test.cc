@@ -372,6 +372,7 @@ TEST(InstanceCacheTest, TheMigrationGivesArmedTimersTheirDueTime) {
   test::Execute(options.store_path,
                 "DROP INDEX instances_due; ALTER TABLE instances DROP COLUMN next_due; "
                 "DROP TABLE cursor_lines; ALTER TABLE cursors DROP COLUMN bytes; ALTER TABLE cursors DROP COLUMN sha256; "
+"ALTER TABLE sequences DROP COLUMN last_accepted_seq; "
                 "DROP TABLE instance_index; PRAGMA user_version = 4;");
   options.max_instances_in_memory = 1;
   auto engine = Engine::Open(options);
