@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/terminal_text.h"
 #include "takt/store.h"
 
 namespace takt::cli {
@@ -16,7 +17,7 @@ Runner AddAudit(CLI::App& app) {
   return [db] {
     Result<AuditVerification> v = VerifyAudit(*db);
     if (!v.ok()) {
-      std::cerr << "takt audit verify: " << v.status().message() << "\n";
+      std::cerr << "takt audit verify: " << ForTerminal(v.status().message()) << "\n";
       return 2;
     }
     if (!v.value().ok) {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/terminal_text.h"
 #include "takt/definitions.h"
 #include "takt/store.h"
 
@@ -21,7 +22,7 @@ Runner AddCheck(CLI::App& app) {
     if (report.ok() && !db->empty()) {
       Result<std::vector<std::string>> stranded = StrandedInstances(*db, *options);
       if (!stranded.ok()) {
-        std::cerr << "takt check: " << stranded.status().message() << "\n";
+        std::cerr << "takt check: " << ForTerminal(stranded.status().message()) << "\n";
         return 2;
       }
       for (const std::string& s : stranded.value()) {
@@ -33,7 +34,7 @@ Runner AddCheck(CLI::App& app) {
         ++report.warnings;
       }
     }
-    for (const Diagnostic& d : report.diagnostics) std::cout << d.Format();
+    for (const Diagnostic& d : report.diagnostics) std::cout << ForTerminal(d.Format());
     auto plural = [](uint32_t n, const char* word) {
       return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
     };

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/terminal_text.h"
 #include "takt/definitions.h"
 
 namespace takt::cli {
@@ -25,7 +26,7 @@ Runner AddGraph(CLI::App& app) {
     const GraphFormat format = args->format == "dot" ? GraphFormat::kDot : GraphFormat::kMermaid;
     Result<std::string> graph = RenderWorkflowGraph(args->definitions, format, args->workflow);
     if (!graph.ok()) {
-      std::cerr << graph.status().message();
+      std::cerr << ForTerminal(graph.status().message());
       if (graph.status().code() == Code::kNotFound) std::cerr << "\n";
       return graph.status().code() == Code::kParseError ? 1 : 2;
     }

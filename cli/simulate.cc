@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/terminal_text.h"
 #include "takt/engine.h"
 #include "takt/simulation.h"
 
@@ -126,7 +127,8 @@ Runner AddSimulate(CLI::App& app) {
     for (const std::string& spec : args->reorder) {
       Result<ReorderPolicy> policy = ParseReorder(spec);
       if (!policy.ok()) {
-        std::cerr << "takt simulate: --reorder " << spec << ": " << policy.status().message() << "\n";
+        std::cerr << "takt simulate: --reorder " << ForTerminal(spec) << ": " << policy.status().message()
+                  << "\n";
         return 2;
       }
       options.reorder.push_back(policy.value());
@@ -141,12 +143,12 @@ Runner AddSimulate(CLI::App& app) {
     const bool quiet = args->quiet;
     options.on_log = [quiet](LogLevel level, std::string_view message) {
       if (quiet && level < LogLevel::kError) return;
-      std::cerr << "takt: " << LevelName(level) << ": " << message;
+      std::cerr << "takt: " << LevelName(level) << ": " << ForTerminal(message);
       if (message.empty() || message.back() != '\n') std::cerr << "\n";
     };
     Result<std::unique_ptr<Engine>> engine = Engine::Open(options);
     if (!engine.ok()) {
-      std::cerr << engine.status().message();
+      std::cerr << ForTerminal(engine.status().message());
       if (engine.status().message().back() != '\n') std::cerr << "\n";
       const Code code = engine.status().code();
       return code == Code::kParseError || code == Code::kRuleError ? 1 : 2;
@@ -170,7 +172,7 @@ Runner AddSimulate(CLI::App& app) {
     if (show_progress) std::fprintf(stderr, "\n");
     if (!args->quiet) PrintSummary(simulation.summary());
     if (!fed.ok()) {
-      std::cerr << "takt simulate: " << fed.message() << "\n";
+      std::cerr << "takt simulate: " << ForTerminal(fed.message()) << "\n";
       return fed.code() == Code::kInvalidArgument ? 3 : 2;
     }
     std::ofstream file;

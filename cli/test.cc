@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/terminal_text.h"
 #include "takt/rule_tests.h"
 
 namespace takt::cli {
@@ -19,12 +20,13 @@ Runner AddTest(CLI::App& app) {
   return [options] {
     Result<RuleTestReport> report = RunRuleTests(*options);
     if (!report.ok()) {
-      std::cerr << "takt test: " << report.status().message() << "\n";
+      std::cerr << "takt test: " << ForTerminal(report.status().message()) << "\n";
       return 2;
     }
     for (const RuleTestResult& r : report.value().results) {
-      std::cout << (r.passed ? "PASS " : "FAIL ") << r.name << "  (" << r.file << ")\n";
-      if (!r.passed) std::cout << r.diff;
+      std::cout << (r.passed ? "PASS " : "FAIL ") << ForTerminal(r.name) << "  ("
+                << ForTerminal(r.file) << ")\n";
+      if (!r.passed) std::cout << ForTerminal(r.diff);
     }
     std::cout << report.value().passed << " passed, " << report.value().failed << " failed\n";
     return report.value().failed == 0 ? 0 : 1;

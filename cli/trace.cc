@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/terminal_text.h"
 #include "takt/store.h"
 
 namespace takt::cli {
@@ -22,10 +23,11 @@ Runner AddTrace(CLI::App& app) {
   return [args] {
     Result<std::string> trace = TraceInstance(args->db, args->key, args->json);
     if (!trace.ok()) {
-      std::cerr << "takt trace: " << trace.status().message() << "\n";
+      std::cerr << "takt trace: " << ForTerminal(trace.status().message()) << "\n";
       return trace.status().code() == Code::kNotFound ? 1 : 2;
     }
-    std::cout << trace.value();
+    // JSON escapes what it holds; the text quotes ids and bodies as they came.
+    std::cout << (args->json ? trace.value() : ForTerminal(trace.value()));
     return 0;
   };
 }

@@ -3,6 +3,7 @@
 // "type" before "data"; when it comes after, data is decoded in a second pass over its text).
 #include "engine/event/decode.h"
 
+#include <cctype>
 #include <cstring>
 #include <simdjson.h>
 
@@ -34,6 +35,32 @@ std::string Mismatch(const char* expected, od::value& value) {
     got = number == od::number_type::floating_point_number ? "a float" : "an integer out of range";
   }
   return std::string("expected ") + expected + ", got " + got;
+}
+
+// A float field that did not decode: a number too large for a double (1e999), a literal JSON
+// does not have (NaN, Infinity), or another type.
+bool NotAFloat(const dsl::FieldDef& def, od::value& value, std::string& error) {
+  std::string_view token = value.raw_json_token();
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                            token.back() == '\r')) {
+    token.remove_suffix(1);
+  }
+  const std::string shown(token.substr(0, 32));
+  const std::string field = "field data." + def.name + ": ";
+  std::string bare(token);
+  if (!bare.empty() && (bare[0] == '-' || bare[0] == '+')) bare.erase(0, 1);
+  for (char& c : bare) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (bare.rfind("nan", 0) == 0 || bare.rfind("inf", 0) == 0) {
+    error = field + shown + " is not a finite number (JSON has no NaN or Infinity)";
+    return false;
+  }
+  od::json_type type;
+  if (value.type().get(type) == simdjson::SUCCESS && type == od::json_type::number) {
+    error = field + shown + " is out of range for a float";
+    return false;
+  }
+  error = field + Mismatch("float", value);
+  return false;
 }
 
 }  // namespace
@@ -79,6 +106,7 @@ struct EventDecoder::Impl {
       case Type::kFloat:
         ok = value.get_double().get(out.f) == simdjson::SUCCESS;
         out.type = Type::kFloat;
+        if (!ok) return NotAFloat(def, value, error);
         break;
       case Type::kBool:
         ok = value.get_bool().get(out.b) == simdjson::SUCCESS;

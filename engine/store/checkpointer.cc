@@ -45,7 +45,7 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(const std::string& pat
                                                           const char* synchronous,
                                                           Database& writer,
                                                           CheckpointPolicy policy) {
-  Result<Database> connection = Database::Open(path, /*create=*/false);
+  Result<Database> connection = Database::Open(path, Database::Mode::kReadWrite);
   if (!connection.ok()) return connection.status();
   TAKT_RETURN_IF_ERROR(connection.value().Exec(std::string("PRAGMA synchronous = ") + synchronous +
                                                "; PRAGMA busy_timeout = 5000"));

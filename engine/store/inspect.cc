@@ -17,7 +17,7 @@ namespace {
 
 // Opens an existing takt database without changing it.
 Result<store::Database> OpenExisting(const std::string& path) {
-  Result<store::Database> db = store::Database::Open(path, /*create=*/false);
+  Result<store::Database> db = store::Database::Open(path, store::Database::Mode::kReadOnly);
   if (!db.ok()) return db.status();
   Result<int64_t> app = db.value().QueryInt("PRAGMA application_id");
   if (!app.ok()) {

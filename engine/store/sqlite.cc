@@ -1,7 +1,9 @@
 #include "engine/store/sqlite.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <utility>
 
 namespace takt::store {
@@ -15,6 +17,68 @@ Status FromSqlite(int code, std::string message) {
     case SQLITE_CONSTRAINT: return Status::AlreadyExists(std::move(message));
     default: return Status::IoError(std::move(message));
   }
+}
+
+std::string ParentFolder(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+// `path` for a file: URI, with the characters a URI gives a meaning escaped.
+std::string UriPath(const std::string& path) {
+  std::string out;
+  for (const char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static const char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+      out += kHex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// SQLite's own word for these is "unable to open database file" or, later and from whichever
+// statement first writes, "attempt to write a readonly database": this says which file or
+// folder and why, before SQLite is asked. (As root every file is writable, and this passes.)
+Status CheckAccess(const std::string& path, Database::Mode mode) {
+  namespace fs = std::filesystem;
+  const fs::path file(path);
+  const std::string folder = ParentFolder(path);
+  const fs::path parent(folder);
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec)) {
+    return Status::NotFound("cannot open database " + path + ": the folder " + folder +
+                            (fs::exists(parent, ec) ? " is not a folder" : " does not exist"));
+  }
+  const bool exists = fs::exists(file, ec);
+  if (!exists && mode != Database::Mode::kCreate) {
+    return Status::NotFound("cannot open database " + path + ": there is no such file");
+  }
+  if (exists && fs::is_directory(file, ec)) {
+    return Status::InvalidArgument("cannot open database " + path + ": it is a folder");
+  }
+  if (mode == Database::Mode::kReadOnly) {
+    if (::access(path.c_str(), R_OK) != 0) {
+      return Status::IoError("cannot read database " + path + ": permission denied");
+    }
+    return Status();
+  }
+  if (exists && ::access(path.c_str(), W_OK) != 0) {
+    return Status::IoError("database " + path +
+                           " is read-only: takt needs to write to it (takt trace and takt audit "
+                           "verify read a read-only database)");
+  }
+  const auto writable = [](const std::string& p) { return ::access(p.c_str(), W_OK) == 0; };
+  if (!writable(folder) && !(exists && writable(path + "-wal") && writable(path + "-shm"))) {
+    return Status::IoError(
+        "cannot " + std::string(exists ? "write to" : "create") + " database " + path +
+        ": the folder " + folder + " is read-only, and SQLite keeps its write-ahead log (" +
+        file.filename().string() + "-wal) and index (-shm) beside the database");
+  }
+  return Status();
 }
 
 }  // namespace
@@ -113,12 +177,23 @@ Database& Database::operator=(Database&& other) noexcept {
   return *this;
 }
 
-Result<Database> Database::Open(const std::string& path, bool create) {
+Result<Database> Database::Open(const std::string& path, Mode mode) {
+  TAKT_RETURN_IF_ERROR(CheckAccess(path, mode));
   Database db;
   db.path_ = path;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-  if (create) flags |= SQLITE_OPEN_CREATE;
-  const int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
+  int flags = SQLITE_OPEN_NOMUTEX;
+  flags |= mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  if (mode == Mode::kCreate) flags |= SQLITE_OPEN_CREATE;
+  std::string name = path;
+  if (mode == Mode::kReadOnly && ::access(ParentFolder(path).c_str(), W_OK) != 0 &&
+      ::access((path + "-shm").c_str(), F_OK) != 0) {
+    // A WAL database is read through its -shm index, which SQLite cannot create in a
+    // read-only folder. With none there, no writer has the database open (a writer keeps one
+    // until it closes), so the file is all there is and can be read as immutable.
+    flags |= SQLITE_OPEN_URI;
+    name = "file:" + UriPath(path) + "?immutable=1";
+  }
+  const int rc = sqlite3_open_v2(name.c_str(), &db.db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db.db_ != nullptr ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
     return rc == SQLITE_CANTOPEN ? Status::NotFound("cannot open database " + path + ": " + message)

@@ -59,9 +59,15 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  // Opens (creating when `create`) the file at `path`. SQLite opens lazily: a file that is not
-  // a database is found by the first statement, not here.
-  static Result<Database> Open(const std::string& path, bool create);
+  enum class Mode : uint8_t {
+    kCreate,     // read and write, created when missing
+    kReadWrite,  // read and write an existing file
+    kReadOnly,   // read an existing file, which may be read-only and in a read-only folder
+  };
+  // Opens the file at `path`. SQLite opens lazily: a file that is not a database is found by
+  // the first statement, not here. Before SQLite tries, a missing folder, a missing file (not
+  // kCreate) and, for writing, a read-only file or folder are errors that say so.
+  static Result<Database> Open(const std::string& path, Mode mode);
 
   // Runs one or more statements that return no rows.
   Status Exec(std::string_view sql);

@@ -55,7 +55,7 @@ Store::~Store() {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
-  Result<Database> db = Database::Open(options.path, /*create=*/true);
+  Result<Database> db = Database::Open(options.path, Database::Mode::kCreate);
   if (!db.ok()) return db.status();
   std::unique_ptr<Store> store(new Store(std::move(db).value()));
   Database& d = store->db_;

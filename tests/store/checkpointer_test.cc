@@ -113,7 +113,7 @@ TEST(CheckpointerTest, AReaderHoldingTheWalDoesNotStopCommits) {
 
   // A reader in the middle of a read transaction pins the frames of its snapshot: no
   // checkpoint may copy past them, and the WAL cannot start over. Commits go on regardless.
-  Result<Database> reader = Database::Open(path, /*create=*/false);
+  Result<Database> reader = Database::Open(path, Database::Mode::kReadWrite);
   ASSERT_TRUE(reader.ok());
   Result<Statement> scan = reader.value().Prepare("SELECT pos FROM events ORDER BY pos");
   ASSERT_TRUE(scan.ok());
