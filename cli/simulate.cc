@@ -80,6 +80,7 @@ Runner AddSimulate(CLI::App& app) {
     size_t batch = 1024;
     int64_t batch_latency_ms = 50;
     uint64_t max_instances = 0;
+    size_t max_event_bytes = size_t{1} << 20;
     std::vector<std::string> reorder;
     std::vector<std::string> monotonic;
     bool quiet = false;
@@ -101,6 +102,9 @@ Runner AddSimulate(CLI::App& app) {
   cmd->add_option("--max-instances", args->max_instances,
                   "with --db: most instances kept in memory; the rest are read back from the "
                   "database when needed (default 0: every open one)");
+  cmd->add_option("--max-event-bytes", args->max_event_bytes,
+                  "longest event line taken; a longer one is malformed (default 1048576)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 31));
   cmd->add_option("--reorder", args->reorder,
                   "SOURCE[:MAX_HELD[:MAX_WAIT_MS]]: put that source's events back in seq order "
                   "(default 16 events, 60000 ms of event time); repeatable");
@@ -137,6 +141,7 @@ Runner AddSimulate(CLI::App& app) {
     options.store_path = args->db;
     options.durability = args->durability == "normal" ? Durability::kNormal : Durability::kFull;
     options.max_instances_in_memory = args->max_instances;
+    options.max_event_bytes = args->max_event_bytes;
     options.workflow_paths = args->workflows;
     options.stdlib_dir = args->stdlib;
     options.rules_dir = args->rules;

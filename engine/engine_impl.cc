@@ -246,6 +246,14 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
   result.position = ++position_;
   journal_.pos = static_cast<int64_t>(position_);
   ++stats_.events;
+  if (!WithinLimits(event_json, result.reason)) {
+    // Too large or too deep to read: malformed, with nothing read from it, and only its first
+    // bytes logged, so that one huge event cannot fill the database.
+    result.event_id.clear();
+    result.outcome = Outcome::kMalformed;
+    ++stats_.malformed;
+    return store_ != nullptr ? Record(LoggedPrefix(event_json), nullptr, result) : Status();
+  }
   if (!decoder_.Decode(event_json, event_, result.reason)) {
     // A malformed event's id is not remembered: a valid re-send of it is accepted.
     result.event_id.assign(event_.id.data(), event_.id.size());
@@ -312,6 +320,51 @@ Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
     if (store_ != nullptr) TAKT_RETURN_IF_ERROR(RecordRelease(held, event_, r));
   }
   return Status();
+}
+
+bool EngineImpl::WithinLimits(std::string_view json, std::string& reason) const {
+  if (json.size() > options_.max_event_bytes) {
+    reason = "event of " + std::to_string(json.size()) + " bytes is over the limit of " +
+             std::to_string(options_.max_event_bytes) + " bytes (max_event_bytes)";
+    return false;
+  }
+  // Nested deeper than the limit only if it opens more objects and arrays than the limit:
+  // counting them is a fast pass, and the exact one, which must skip strings, runs only then.
+  const auto opens = static_cast<size_t>(std::count(json.begin(), json.end(), '{') +
+                                         std::count(json.begin(), json.end(), '['));
+  if (opens <= options_.max_json_depth) return true;
+  uint32_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > options_.max_json_depth) {
+        reason = "JSON nested deeper than " + std::to_string(options_.max_json_depth) +
+                 " objects and arrays (max_json_depth), at byte " + std::to_string(i + 1);
+        return false;
+      }
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+std::string_view EngineImpl::LoggedPrefix(std::string_view json) {
+  constexpr size_t kLogged = 256;
+  if (json.size() <= kLogged) return json;
+  size_t end = kLogged;
+  // Not in the middle of a UTF-8 sequence: back over continuation bytes.
+  while (end > 0 && (static_cast<unsigned char>(json[end]) & 0xc0) == 0x80) --end;
+  return json.substr(0, end);
 }
 
 Result<bool> EngineImpl::Remember(std::string_view id) {

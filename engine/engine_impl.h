@@ -99,6 +99,10 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // Remembers the event's id: false when it was seen before.
   Result<bool> Remember(std::string_view id);
   void TrackSequence(const Event& event);
+  // The limits on an event's text (EngineOptions::max_event_bytes, max_json_depth): false, with
+  // the reason, when it is over one. What of such an event is logged: its first bytes.
+  bool WithinLimits(std::string_view json, std::string& reason) const;
+  static std::string_view LoggedPrefix(std::string_view json);
   // The `monotonic` policy: the highest seq applied per (source, key), whatever the policy.
   bool IsMonotonic(std::string_view source) const;
   void TrackAccepted(std::string_view source, std::string_view key, int64_t seq);

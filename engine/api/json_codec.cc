@@ -106,6 +106,17 @@ Result<EngineOptions> OptionsFromJson(std::string_view text) {
       if (!value.is_number_unsigned()) return WrongType(key, "a number of bytes");
       (key == "store_max_bytes" ? options.store_max_bytes : options.rule_max_memory_bytes) =
           value.get<uint64_t>();
+    } else if (key == "max_event_bytes" || key == "max_json_depth") {
+      if (!value.is_number_unsigned() || value.get<uint64_t>() == 0 ||
+          value.get<uint64_t>() > (key == "max_json_depth" ? 100000u : uint64_t{1} << 31)) {
+        return WrongType(key, key == "max_json_depth" ? "an integer from 1 to 100000"
+                                                      : "a number of bytes from 1 to 2^31");
+      }
+      if (key == "max_event_bytes") {
+        options.max_event_bytes = value.get<size_t>();
+      } else {
+        options.max_json_depth = value.get<uint32_t>();
+      }
     } else if (key == "max_instances_in_memory") {
       if (!value.is_number_unsigned()) return WrongType(key, "a number of instances");
       options.max_instances_in_memory = value.get<uint64_t>();

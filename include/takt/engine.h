@@ -225,6 +225,10 @@ struct EngineOptions {
   // so that a late update never overwrites a newer one. A source is in at most one of `reorder`
   // and `monotonic`; the others are strict (seq decides nothing).
   std::vector<std::string> monotonic;
+  // Limits on one event's text: over either it is malformed, its reason giving the size or
+  // depth, and only its first bytes are logged (docs/operations.md, Limits on input).
+  size_t max_event_bytes = 1u << 20;
+  uint32_t max_json_depth = 64;  // objects and arrays within one another, the event's own included
   // Receives what the engine has to say; takt never prints on its own. May be empty.
   std::function<void(LogLevel, std::string_view)> on_log;
   // Called once for each command after what caused it is committed (without a store: applied;

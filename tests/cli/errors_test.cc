@@ -129,6 +129,23 @@ TEST(ErrorsTest, FloatsOutOfRangeOrNotFiniteNameTheFieldAndInputIsShownEscaped) 
   EXPECT_EQ(r.err.find('\x01'), std::string::npos) << "a raw control byte reached the terminal";
 }
 
+TEST(ErrorsTest, AnEventOverTheSizeLimitIsNamedByLineAndSize) {
+  Scratch scratch("size");
+  const std::string events = scratch.dir + "/big.jsonl";
+  const std::string big = R"({"id":"o2","source":"odoo","type":"order.released","key":"MO-2",)"
+                          R"("seq":1,"ts":0,"data":{"asset":"A1","product":")" +
+                          std::string(2000, 'x') + "\"}}";
+  test::WriteFile(events, R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":0,"data":{"asset":"A1"}})"
+                  "\n" + big + "\n");
+  auto r = RunCommand(Takt() + " simulate --workflows workflows --max-event-bytes 1000 " + events);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(events + ":2: malformed event: event of " + std::to_string(big.size()) +
+                       " bytes is over the limit of 1000 bytes"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("1 accepted, 0 duplicates, 1 malformed"), std::string::npos) << r.err;
+}
+
 TEST(ErrorsTest, CheckShowsBytesThatAreNotUtf8Escaped) {
   Scratch scratch("utf8");
   const std::string file = scratch.dir + "/bad.takt";
