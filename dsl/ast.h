@@ -124,11 +124,20 @@ struct AstImport {
   Name path;  // as written, without quotes
 };
 
+// A top-level declaration lost to a syntax error: its keyword ("event", "source", "import",
+// "workflow"; empty when not found) and the name after it, so that the compiler does not
+// report what only its absence causes (an unknown event type it declared, say).
+struct BrokenDeclaration {
+  std::string keyword;
+  std::string name;
+};
+
 struct AstFile {
   std::vector<AstImport> imports;
   std::vector<AstSource> sources;
   std::vector<AstEvent> events;
   std::vector<AstWorkflow> workflows;
+  std::vector<BrokenDeclaration> broken;
 };
 
 }  // namespace takt::dsl

@@ -244,13 +244,26 @@ bool Assignable(const Expr& from, Type to) {
 class Compiler {
  public:
   Compiler(const std::vector<const AstFile*>& files, Catalog& out, Diagnostics& diagnostics)
-      : files_(files), out_(out), diagnostics_(diagnostics), errors_at_start_(diagnostics.errors()) {}
+      : files_(files), out_(out), diagnostics_(diagnostics), errors_at_start_(diagnostics.errors()) {
+    for (const AstFile* file : files_) {
+      for (const BrokenDeclaration& broken : file->broken) {
+        if (broken.keyword == "event") {
+          broken_events_.insert(broken.name);
+        } else if (broken.keyword == "source") {
+          broken_source_ = true;
+        } else if (broken.keyword != "workflow") {
+          broken_import_ = true;  // or a declaration whose keyword was not found
+        }
+      }
+    }
+  }
 
   void Run() {
     Events();
     Sources();
     for (const EventDef& e : out_.events) {
-      if (e.owner.empty()) {
+      // A source declaration lost to a syntax error may have been its owner.
+      if (e.owner.empty() && !broken_source_ && !broken_import_) {
         diagnostics_.Error(e.where, "event type '" + e.type +
                                         "' has no owner: name it in a 'source NAME owns " +
                                         e.type + "' declaration");
@@ -342,6 +355,9 @@ class Compiler {
   }
 
   void UnknownEvent(const Name& type) {
+    // Declared, perhaps, by a declaration or an import lost to a syntax error: that error is
+    // the one to fix.
+    if (broken_import_ || broken_events_.count(type.text) != 0) return;
     std::vector<std::string> names;
     for (const EventDef& e : out_.events) names.push_back(e.type);
     diagnostics_.Error(type.where, "unknown event type '" + type.text + "' (declared: " +
@@ -731,6 +747,9 @@ class Compiler {
   Catalog& out_;
   Diagnostics& diagnostics_;
   const uint32_t errors_at_start_;
+  std::set<std::string> broken_events_;  // event types whose declaration a syntax error broke
+  bool broken_source_ = false;
+  bool broken_import_ = false;
 };
 
 }  // namespace

@@ -33,13 +33,11 @@ class Loader {
     file->name = main.name;
     file->text = main.text;
     LoadFile(main.name, std::move(file));
-    if (defs_.diagnostics.errors() != 0) return;
-    std::vector<const AstFile*> files;
-    for (const AstFile& ast : asts_) files.push_back(&ast);
-    Compile(files, defs_.catalog, defs_.diagnostics);
+    CompileLoaded();
   }
 
   void Run() {
+    std::vector<std::string> given;
     for (const std::string& path : options_.paths) {
       std::error_code ec;
       if (fs::is_directory(path, ec)) {
@@ -50,23 +48,52 @@ class Loader {
           }
         }
         std::sort(found.begin(), found.end());
-        if (found.empty()) {
-          defs_.diagnostics.FileError(path, "no .takt files in this directory");
-        }
-        for (const std::string& file : found) LoadPath(file, nullptr);
+        if (found.empty()) LoadError(path, "no .takt files in this directory");
+        given.insert(given.end(), found.begin(), found.end());
       } else if (fs::exists(path, ec)) {
-        LoadPath(path, nullptr);
+        given.push_back(path);
       } else {
-        defs_.diagnostics.FileError(path, "no such file or directory");
+        LoadError(path, "no such file or directory");
       }
     }
-    if (defs_.diagnostics.errors() != 0) return;
+    for (const std::string& path : given) FindShadow(path);
+    for (const std::string& path : given) LoadPath(path, nullptr);
+    CompileLoaded();
+  }
+
+ private:
+  // After syntax errors too, so that one run reports the other declarations' errors (the
+  // compiler leaves out what only a broken declaration's absence causes); not after a file or
+  // an import that could not be read, whose absence would be reported everywhere it is used.
+  void CompileLoaded() {
+    if (load_failed_) return;
     std::vector<const AstFile*> files;
     for (const AstFile& ast : asts_) files.push_back(&ast);
     Compile(files, defs_.catalog, defs_.diagnostics);
   }
 
- private:
+  void LoadError(const std::string& file, std::string message) {
+    load_failed_ = true;
+    defs_.diagnostics.FileError(file, std::move(message));
+  }
+
+  // A file given to load that has the name of a built-in stdlib file (stdlib/plant.takt beside
+  // `import "plant"`) is what that import reads: the same text is then loaded once, and other
+  // text shadows the built-in, which a warning says.
+  void FindShadow(const std::string& path) {
+    const std::string stem = fs::path(path).stem().string();
+    for (const EmbeddedFile& embedded : EmbeddedStdlib()) {
+      if (stem != embedded.name || shadows_.count(stem) != 0) continue;
+      shadows_[stem] = path;
+      std::ifstream in(path, std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (in && text.str() != embedded.text) {
+        shadow_warnings_.insert(path);
+      }
+    }
+  }
+
   // Loads the file at `path` on disk unless it was loaded already. `from` is the import that
   // asked for it, for the cycle message.
   void LoadPath(const std::string& path, const AstImport* from) {
@@ -77,13 +104,20 @@ class Loader {
     std::stringstream text;
     text << in.rdbuf();
     if (!in) {
-      defs_.diagnostics.FileError(path, "cannot read the file");
+      LoadError(path, "cannot read the file");
       return;
     }
     auto file = std::make_unique<SourceFile>();
     file->name = path;
     file->path = path;
     file->text = text.str();
+    if (shadow_warnings_.count(path) != 0) {
+      defs_.diagnostics.Warning(
+          Location{file.get(), 1, 1},
+          "this file has the name of the built-in \"" + fs::path(path).stem().string() +
+              "\" and other text: it shadows it, and import \"" + fs::path(path).stem().string() +
+              "\" reads this file");
+    }
     LoadFile(id, std::move(file));
   }
 
@@ -95,6 +129,7 @@ class Loader {
     std::string chain;
     for (auto it = on_stack; it != stack_.end(); ++it) chain += DisplayName(*it) + " -> ";
     chain += DisplayName(id);
+    load_failed_ = true;
     defs_.diagnostics.Error(from->path.where, "import cycle: " + chain);
     return true;
   }
@@ -143,6 +178,9 @@ class Loader {
       if (fs::exists(in_stdlib)) return LoadPath(in_stdlib.string(), &import);
     }
     const std::string stem = fs::path(name).replace_extension().string();
+    if (auto shadow = shadows_.find(stem); shadow != shadows_.end()) {
+      return LoadPath(shadow->second, &import);
+    }
     for (const EmbeddedFile& embedded : EmbeddedStdlib()) {
       if (stem != embedded.name) continue;
       const std::string id = kEmbeddedPrefix + stem + ".takt";
@@ -155,6 +193,7 @@ class Loader {
     tried.push_back(std::string(kEmbeddedPrefix) + name);
     std::string where;
     for (const std::string& t : tried) where += (where.empty() ? "" : ", ") + t;
+    load_failed_ = true;
     defs_.diagnostics.Error(import.path.where,
                             "import \"" + import.path.text + "\" not found (looked in: " + where + ")");
   }
@@ -166,6 +205,9 @@ class Loader {
   std::vector<std::string> stack_;  // ids of the files being loaded, outermost first
   std::set<std::string> done_;
   std::map<std::string, std::string> names_;  // id -> name shown in messages
+  std::map<std::string, std::string> shadows_;  // built-in stdlib name -> file given to load
+  std::set<std::string> shadow_warnings_;       // those files whose text differs from it
+  bool load_failed_ = false;  // a file or import could not be read, or imports form a cycle
 };
 
 }  // namespace

@@ -318,6 +318,31 @@ size_t ResyncPoint(const std::string& text, size_t byte, size_t last_start, uint
   return std::string::npos;
 }
 
+// The declaration that a syntax error at `error` broke, which began at or after `start`: the
+// last line before the error that begins with a top-level keyword. (An error right at such a
+// line is the previous declaration's: it ended early.)
+BrokenDeclaration BrokenAt(const std::string& text, size_t start, size_t error) {
+  BrokenDeclaration broken;
+  size_t line = start;
+  while (line != std::string::npos && (line < error || line == start) && line < text.size()) {
+    const std::string_view rest = std::string_view(text).substr(line);
+    const bool line_start = line == 0 || text[line - 1] == '\n';
+    if (line_start && IsTopLevelKeyword(rest)) {
+      const size_t keyword_end = rest.find_first_of(" \t\"");
+      broken.keyword = std::string(rest.substr(0, keyword_end));
+      const size_t name_start = rest.find_first_not_of(" \t\"", keyword_end);
+      const size_t name_end =
+          name_start == std::string_view::npos ? name_start : rest.find_first_of(" \t\"{\n", name_start);
+      broken.name = name_start == std::string_view::npos
+                        ? std::string()
+                        : std::string(rest.substr(name_start, name_end - name_start));
+    }
+    const size_t next = text.find('\n', line);
+    line = next == std::string::npos ? next : next + 1;
+  }
+  return broken;
+}
+
 }  // namespace
 
 void ParseFile(const SourceFile& file, AstFile& out, Diagnostics& diagnostics) {
@@ -328,8 +353,10 @@ void ParseFile(const SourceFile& file, AstFile& out, Diagnostics& diagnostics) {
   while (offset != std::string::npos) {
     p::memory_input in(text.data() + offset, text.data() + text.size(), file.name, offset, line,
                        1);
+    size_t declaration_start = offset;
     try {
       while (true) {
+        declaration_start = in.byte();
         std::unique_ptr<Node> root = pt::parse<g::top_item, Selector, p::nothing, Control>(in);
         if (!root || root->children.empty()) return;  // end of file
         reader.Declaration(*root->children.front(), out);
@@ -339,6 +366,7 @@ void ParseFile(const SourceFile& file, AstFile& out, Diagnostics& diagnostics) {
       diagnostics.Error(Location{&file, static_cast<uint32_t>(pos.line),
                                  static_cast<uint32_t>(pos.column)},
                         std::string(e.message()));
+      out.broken.push_back(BrokenAt(text, declaration_start, pos.byte));
       line = static_cast<uint32_t>(pos.line);
       offset = ResyncPoint(text, pos.byte, offset, line);
     }

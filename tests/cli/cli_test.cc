@@ -38,6 +38,29 @@ TEST(CliTest, CheckWithOnlyWarningsExitsZero) {
   EXPECT_NE(r.out.find("0 errors, 3 warnings"), std::string::npos) << r.out;
 }
 
+TEST(CliTest, CheckLoadsTheBuiltInStdlibOnceWhenItIsAlsoGivenAsAFile) {
+  auto r = RunCommand(Takt() + " check workflows stdlib");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("checked 2 files, 1 workflow: 0 errors, 0 warnings"), std::string::npos)
+      << r.out;
+}
+
+TEST(CliTest, CheckSaysInOneLineThatAFileShadowsTheBuiltInStdlib) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("takt-shadow-" + std::to_string(::getpid())))
+          .string();
+  std::filesystem::create_directories(dir);
+  test::WriteFile(dir + "/plant.takt", test::ReadFile("stdlib/plant.takt") + "\n# a local copy\n");
+  auto r = RunCommand(Takt() + " check workflows " + dir + "/plant.takt");
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("plant.takt:1:1: warning: this file has the name of the built-in \"plant\" "
+                       "and other text: it shadows it"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("0 errors, 1 warning"), std::string::npos) << r.out;
+}
+
 TEST(CliTest, SimulateTheExampleAsTheReadmeShows) {
   auto r = RunCommand(Takt() + " simulate --workflows workflows --rules rules examples/plant/events.jsonl");
   EXPECT_EQ(r.exit_code, 0) << r.err;
