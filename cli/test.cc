@@ -1,6 +1,7 @@
-// takt test RULES_DIR: runs the test vectors kept beside the rules (RULES_DIR/tests/*.test.json)
-// and shows what differs when one fails. Exit 0 when all pass, 1 when one fails, 2 when the
-// tests or the rules cannot be loaded.
+// takt test RULES_DIR: loads the rules, runs the test vectors kept beside them
+// (RULES_DIR/tests/*.test.json) and shows what differs when one fails. Exit 0 when all pass
+// (or there are none, which it says), 1 when one fails or the rules or workflows have errors, 2
+// when a folder or a test file cannot be read.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -17,11 +18,22 @@ Runner AddTest(CLI::App& app) {
   cmd->add_option("--workflows", options->workflow_paths, ".takt files or directories")
       ->capture_default_str();
   cmd->add_option("--stdlib", options->stdlib_dir, "directory that overrides the built-in stdlib");
+  cmd->footer(
+      "Exit status: 0 every vector passed, or there are none (it says so); 1 a vector failed, or\n"
+      "the rules or workflows have errors; 2 a folder or a test file cannot be read.");
   return [options] {
     Result<RuleTestReport> report = RunRuleTests(*options);
     if (!report.ok()) {
-      std::cerr << "takt test: " << ForTerminal(report.status().message()) << "\n";
-      return 2;
+      const std::string& message = report.status().message();
+      std::cerr << (message.find('\n') == std::string::npos ? "takt test: " : "")
+                << ForTerminal(message);
+      if (message.empty() || message.back() != '\n') std::cerr << "\n";
+      const Code code = report.status().code();
+      return code == Code::kParseError || code == Code::kRuleError ? 1 : 2;
+    }
+    if (report.value().results.empty()) {
+      std::cout << "no test vectors in " << ForTerminal(report.value().tests_dir)
+                << " (*.test.json); the rules loaded\n";
     }
     for (const RuleTestResult& r : report.value().results) {
       std::cout << (r.passed ? "PASS " : "FAIL ") << ForTerminal(r.name) << "  ("

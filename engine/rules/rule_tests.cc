@@ -121,7 +121,19 @@ Status RunOne(const RuleTestOptions& options, const std::string& file, RuleTestR
 Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options) {
   const fs::path dir = fs::path(options.rules_dir) / "tests";
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return Status::NotFound("no test directory " + dir.string());
+  if (!fs::is_directory(options.rules_dir, ec)) {
+    return Status::NotFound("no rules directory " + options.rules_dir);
+  }
+  // The rules are loaded even when no vector would load them, so that their errors show.
+  EngineOptions load;
+  load.workflow_paths = options.workflow_paths;
+  load.stdlib_dir = options.stdlib_dir;
+  load.rules_dir = options.rules_dir;
+  Result<std::unique_ptr<Engine>> loaded = Engine::Open(load);
+  if (!loaded.ok()) return loaded.status();
+  RuleTestReport report;
+  report.tests_dir = dir.string();
+  if (!fs::is_directory(dir, ec)) return report;
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
@@ -131,7 +143,6 @@ Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options) {
     }
   }
   std::sort(files.begin(), files.end());
-  RuleTestReport report;
   for (const std::string& file : files) {
     RuleTestResult result;
     TAKT_RETURN_IF_ERROR(RunOne(options, file, result));

@@ -29,10 +29,13 @@ struct RuleTestReport {
   std::vector<RuleTestResult> results;  // in file name order
   size_t passed = 0;
   size_t failed = 0;
+  std::string tests_dir;  // where the vectors were looked for: rules_dir/tests
 };
 
-// Runs every test vector, each on a fresh engine. Fails (as a call) only when the definitions or
-// rules do not load, or a test file cannot be read or parsed (naming the file and the problem).
+// Loads the definitions and rules once, then runs every test vector, each on a fresh engine; a
+// folder without tests/ or without vectors in it gives an empty report. Fails (as a call) when
+// the definitions or rules do not load (kParseError, kRuleError, kNotFound), or a test file
+// cannot be read or parsed (naming the file and the problem).
 TAKT_API Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options);
 
 }  // namespace takt

@@ -280,10 +280,24 @@ TEST(CliTest, TestShowsWhatDiffersWhenAVectorFails) {
   EXPECT_NE(r.out.find("0 passed, 1 failed"), std::string::npos);
 }
 
-TEST(CliTest, TestWithoutVectorsExitsTwo) {
-  auto r = RunCommand(Takt() + " test workflows");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("no test directory"), std::string::npos);
+TEST(CliTest, TestWithoutVectorsStillLoadsTheRulesAndSaysNoneWereFound) {
+  Scratch scratch("novectors");
+  std::filesystem::copy_file("rules/alarm_to_maintenance.lua",
+                             scratch.dir + "/alarm_to_maintenance.lua");
+  auto fine = RunCommand(Takt() + " test " + scratch.dir);
+  EXPECT_EQ(fine.exit_code, 0) << fine.out << fine.err;
+  EXPECT_NE(fine.out.find("no test vectors in " + scratch.dir + "/tests (*.test.json)"),
+            std::string::npos)
+      << fine.out;
+
+  test::WriteFile(scratch.dir + "/broken.lua", "return { on = {'alarm'}, decide = function( }\n");
+  auto broken = RunCommand(Takt() + " test " + scratch.dir);
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.err.find(scratch.dir + "/broken.lua:1:"), std::string::npos) << broken.err;
+
+  auto missing = RunCommand(Takt() + " test " + scratch.dir + "/nothing-here");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no rules directory"), std::string::npos) << missing.err;
 }
 
 TEST(CliTest, UsageErrorsExitTwo) {
