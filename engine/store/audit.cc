@@ -102,7 +102,10 @@ namespace {
 // Walks the events in position order and, after each, the audit rows of its position.
 class ChainWalk {
  public:
-  explicit ChainWalk(Database& db) : db_(db) {}
+  ChainWalk(Database& db, uint64_t anchor_rows) : db_(db), anchor_rows_(anchor_rows) {}
+
+  // The hash of link anchor_rows_, once the walk passed it.
+  const std::string& anchor_hash() const { return anchor_hash_; }
 
   Result<AuditVerification> Run() {
     Result<Statement> events = db_.Prepare(
@@ -190,6 +193,7 @@ class ChainWalk {
     if (computed != stored) return false;
     prev_ = computed;
     ++v_.rows;
+    if (v_.rows == anchor_rows_) anchor_hash_ = computed;
     return true;
   }
   AuditVerification Broken(std::string problem) {
@@ -200,12 +204,34 @@ class ChainWalk {
   }
 
   Database& db_;
+  const uint64_t anchor_rows_;
+  std::string anchor_hash_;
   AuditVerification v_;
   std::string prev_;
 };
 
 }  // namespace
 
-Result<AuditVerification> VerifyChain(Database& db) { return ChainWalk(db).Run(); }
+Result<AuditVerification> VerifyChain(Database& db) { return ChainWalk(db, 0).Run(); }
+
+Result<AuditVerification> VerifyChain(Database& db, const AuditHead& expected) {
+  ChainWalk walk(db, expected.rows);
+  Result<AuditVerification> v = walk.Run();
+  if (!v.ok() || !v.value().ok) return v;
+  AuditVerification& result = v.value();
+  if (result.rows < expected.rows) {
+    result.ok = false;
+    result.first_bad_row = result.rows + 1;
+    result.problem = "the chain has " + std::to_string(result.rows) + " rows, fewer than the " +
+                     std::to_string(expected.rows) +
+                     " of the expected head: rows were removed from its end";
+  } else if (walk.anchor_hash() != expected.hash) {
+    result.ok = false;
+    result.first_bad_row = expected.rows;
+    result.problem = "row " + std::to_string(expected.rows) + " has hash " + walk.anchor_hash() +
+                     ", not the expected " + expected.hash + ": the chain was rewritten";
+  }
+  return v;
+}
 
 }  // namespace takt::store

@@ -49,6 +49,28 @@ Result<AuditVerification> VerifyAudit(const std::string& db_path) {
   return store::VerifyChain(db.value());
 }
 
+Result<AuditVerification> VerifyAudit(const std::string& db_path, const AuditHead& expected) {
+  Result<store::Database> db = OpenExisting(db_path);
+  if (!db.ok()) return db.status();
+  return store::VerifyChain(db.value(), expected);
+}
+
+Result<AuditHead> ParseAuditHead(std::string_view text) {
+  const size_t colon = text.find(':');
+  const std::string_view hash = text.substr(0, colon);
+  const std::string_view rows = colon == std::string_view::npos ? "" : text.substr(colon + 1);
+  const bool hex = hash.size() == 64 && hash.find_first_not_of("0123456789abcdef") ==
+                                            std::string_view::npos;
+  const bool digits = !rows.empty() && rows.size() <= 19 &&
+                      rows.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!hex || !digits || std::stoull(std::string(rows)) == 0) {
+    return Status::InvalidArgument(
+        "expected HASH:ROWS as takt audit head prints it (64 lowercase hex digits, a colon, a "
+        "row count of 1 or more)");
+  }
+  return AuditHead{std::stoull(std::string(rows)), std::string(hash)};
+}
+
 Result<std::string> TraceInstance(const std::string& db_path, std::string_view key, bool json) {
   Result<store::Database> db = OpenExisting(db_path);
   if (!db.ok()) return db.status();

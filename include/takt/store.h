@@ -27,6 +27,20 @@ struct AuditVerification {
 // position order, each followed by the audit rows of what it caused.
 TAKT_API Result<AuditVerification> VerifyAudit(const std::string& db_path);
 
+// A point of the chain kept outside the database (takt audit head): the hash of link `rows`.
+// A chain verifies whole even when its last rows were deleted; against an anchor it does not.
+struct AuditHead {
+  uint64_t rows = 0;
+  std::string hash;
+};
+// "HASH:ROWS" as takt audit head prints it; kInvalidArgument for anything else.
+TAKT_API Result<AuditHead> ParseAuditHead(std::string_view text);
+// VerifyAudit(), and the chain must also reach `expected.rows` links with `expected.hash` as
+// the hash of that link: fewer links (rows deleted from the end) or another hash (the chain
+// rewritten) is a broken chain, with the problem saying which.
+TAKT_API Result<AuditVerification> VerifyAudit(const std::string& db_path,
+                                               const AuditHead& expected);
+
 // What happened to instance `key` (of any workflow) and why: every event that touched it (sent
 // to its key, or reaching it through a rule's signal) with its outcome, and all that event
 // caused: transitions, signals and rule failures (with rule versions), commands with their

@@ -121,6 +121,17 @@ TEST(CliTest, SimulateWithADatabaseReportsTheSameAndAGoAgainResumesAtTheEnd) {
   auto verify = RunCommand(Takt() + " audit verify --db " + scratch.dir + "/plant.db");
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   EXPECT_NE(verify.out.find("audit chain ok: "), std::string::npos) << verify.out;
+  auto head = RunCommand(Takt() + " audit head --db " + scratch.dir + "/plant.db");
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  ASSERT_EQ(head.out.size(), 64u + 1 + std::to_string(749).size() + 1) << head.out;
+  auto anchored = RunCommand(Takt() + " audit verify --db " + scratch.dir +
+                             "/plant.db --expect-head " + head.out.substr(0, head.out.size() - 1));
+  EXPECT_EQ(anchored.exit_code, 0) << anchored.out << anchored.err;
+  EXPECT_NE(anchored.out.find("through the expected head"), std::string::npos) << anchored.out;
+  auto longer = RunCommand(Takt() + " audit verify --db " + scratch.dir + "/plant.db --expect-head " +
+                           head.out.substr(0, 65) + "100000");
+  EXPECT_EQ(longer.exit_code, 1) << longer.out;
+  EXPECT_NE(longer.out.find("rows were removed from its end"), std::string::npos) << longer.out;
 
   auto trace = RunCommand(Takt() + " trace --db " + scratch.dir + "/plant.db MO-000001");
   EXPECT_EQ(trace.exit_code, 0) << trace.err;

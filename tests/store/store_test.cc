@@ -279,6 +279,40 @@ TEST_F(AuditTest, AnUntouchedChainVerifies) {
   EXPECT_EQ(Dump(db_, "SELECT count(*) FROM events WHERE hash IS NULL"), "0\n");
 }
 
+TEST_F(AuditTest, TheLastRowsDeletedVerifyAloneButNotAgainstTheKeptHead) {
+  const AuditVerification before = VerifyAudit(db_).value();
+  const AuditHead kept = ParseAuditHead(before.head + ":" + std::to_string(before.rows)).value();
+  EXPECT_TRUE(VerifyAudit(db_, kept).value().ok);
+  // The last event and what it caused go: what is left is a sound chain, only shorter.
+  test::Execute(db_, "DELETE FROM audit WHERE pos = (SELECT max(pos) FROM events); "
+                     "DELETE FROM events WHERE pos = (SELECT max(pos) FROM events)");
+  EXPECT_TRUE(VerifyAudit(db_).value().ok);
+  const AuditVerification v = VerifyAudit(db_, kept).value();
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.problem.find("fewer than the " + std::to_string(before.rows) +
+                           " of the expected head: rows were removed from its end"),
+            std::string::npos)
+      << v.problem;
+}
+
+TEST_F(AuditTest, AChainRewrittenFromTheStartDoesNotPassThroughTheKeptHead) {
+  const AuditVerification before = VerifyAudit(db_).value();
+  // Another database of the same length: a chain that verifies on its own, but is not this one.
+  TempDir other_dir("store-audit-other");
+  const std::string other = other_dir.File("t.db");
+  (void)Report(PlantOptions(other), PlantEvents(40, 4));
+  AuditHead kept{before.rows / 2, ""};
+  kept.hash = before.head;  // a hash the other chain does not have at that row
+  const AuditVerification v = VerifyAudit(other, kept).value();
+  EXPECT_FALSE(v.ok);
+  EXPECT_NE(v.problem.find("not the expected " + before.head + ": the chain was rewritten"),
+            std::string::npos)
+      << v.problem;
+  EXPECT_FALSE(ParseAuditHead("abc:1").ok());
+  EXPECT_FALSE(ParseAuditHead(before.head + ":0").ok());
+  EXPECT_FALSE(ParseAuditHead(before.head).ok());
+}
+
 TEST_F(AuditTest, AnEditedEventIsFound) {
   test::Execute(db_, "UPDATE events SET outcome = 'applied', reason = NULL WHERE pos = "
                      "(SELECT min(pos) FROM events WHERE outcome = 'out_of_sequence')");
