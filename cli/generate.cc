@@ -1,4 +1,4 @@
-// takt generate plant: the plant workload (workloads/PLANT.md) as JSON Lines.
+// takt generate plant: the plant workload (docs/workload.md) as JSON Lines.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -17,7 +17,7 @@ Runner AddGenerate(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("generate", "Generate a synthetic workload");
   cmd->require_subcommand(1);
   CLI::App* plant = cmd->add_subcommand(
-      "plant", "The plant workload: production orders, alarms, maintenance (see docs/dsl.md)");
+      "plant", "The plant workload: production orders, alarms, maintenance (see docs/workload.md)");
   PlantWorkloadOptions& o = args->plant;
   plant->add_option("--orders", o.orders, "production orders to simulate")->capture_default_str();
   plant->add_option("--assets", o.assets, "assets (A01, A02, ...)")->capture_default_str();

@@ -1,6 +1,6 @@
-// Synthetic workloads for tests, benchmarks and trying takt out. The plant workload follows
-// workloads/PLANT.md: for the same options and seed it writes the same bytes as the reference
-// generator gen_plant.py.
+// Synthetic workloads for tests, benchmarks and trying takt out. The plant workload is described
+// in docs/workload.md: for the same options and seed it writes the same bytes on every machine
+// (and the same as the workload's reference generator, which the tests compare it with).
 #ifndef TAKT_WORKLOAD_H_
 #define TAKT_WORKLOAD_H_
 
