@@ -116,6 +116,9 @@ Status Simulation::Flush() {
                                 s.batch_offsets[i + 1] - s.batch_offsets[i]);
   }
   Status status = s.engine->SubmitBatch(s.batch_events, s.batch_results, &cursor);
+  // The checks go back: kept for a retry of a failed commit (the cursor's lines must stay
+  // contiguous), emptied after a good one with the buffer kept.
+  s.line_checks.swap(cursor.line_checks);
   if (!status.ok()) {
     const uint64_t first = s.batch_lines.empty() ? s.lines : s.batch_lines.front();
     return Status::IoError(s.source_name + ": lines " + std::to_string(first) + " to " +
@@ -129,8 +132,7 @@ Status Simulation::Flush() {
   s.batch_lines.clear();
   s.batch_offsets.assign(1, 0);
   s.batch_text.clear();
-  cursor.line_checks.clear();
-  s.line_checks.swap(cursor.line_checks);  // keeps the buffer
+  s.line_checks.clear();
   return Status();
 }
 
