@@ -19,6 +19,7 @@
 #include "dsl/load.h"
 #include "engine/event/decode.h"
 #include "engine/rules/rule_set.h"
+#include "engine/sim/input_fingerprint.h"
 #include "engine/workflow/evaluate.h"
 #include "engine/workflow/runner.h"
 #include "takt/engine.h"
@@ -68,6 +69,29 @@ void BM_DecodeEvent(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
 BENCHMARK(BM_DecodeEvent);
+
+// What a durable simulation adds per line read so that a resume can tell its input by content
+// (engine/sim/input_fingerprint.h): the line and its newline into the prefix's SHA-256, and the
+// line's check value.
+void BM_InputFingerprint(benchmark::State& state) {
+  const std::vector<std::string> lines = PlantLines(200);
+  sim::PrefixDigest prefix;
+  std::string checks;
+  size_t i = 0;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string& line = lines[i++ % lines.size()];
+    bytes += line.size() + 1;
+    prefix.Update(line);
+    prefix.Update("\n");
+    sim::AppendLineCheck(checks, line);
+    if (checks.size() >= (1u << 20)) checks.clear();
+  }
+  benchmark::DoNotOptimize(prefix.Hex());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_InputFingerprint);
 
 void BM_EvaluateGuard(benchmark::State& state) {
   // `event.decision == "release"`, the guard every disposition evaluates.
