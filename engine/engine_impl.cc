@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <utility>
 
@@ -328,11 +329,21 @@ bool EngineImpl::WithinLimits(std::string_view json, std::string& reason) const 
              std::to_string(options_.max_event_bytes) + " bytes (max_event_bytes)";
     return false;
   }
-  // Nested deeper than the limit only if it opens more objects and arrays than the limit:
-  // counting them is one branch-free pass the compiler vectorises, and the exact walk, which
-  // must skip strings, runs only past it.
+  // Nested deeper than the limit only if it opens more objects and arrays than the limit. An
+  // event opens two or three: memchr (SIMD in the C library) finds them in a few calls, where
+  // a loop over every byte cost 3% of an in-memory run; the exact walk, which must skip
+  // strings, runs only past the limit.
   size_t opens = 0;
-  for (const char c : json) opens += static_cast<size_t>((c == '{') | (c == '['));
+  for (const char open : {'{', '['}) {
+    const char* at = json.data();
+    const char* const end = json.data() + json.size();
+    while (opens <= options_.max_json_depth &&
+           (at = static_cast<const char*>(std::memchr(at, open, static_cast<size_t>(end - at)))) !=
+               nullptr) {
+      ++opens;
+      ++at;
+    }
+  }
   if (opens <= options_.max_json_depth) return true;
   uint32_t depth = 0;
   bool in_string = false;
