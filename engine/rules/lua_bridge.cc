@@ -16,6 +16,9 @@ namespace {
 
 constexpr const char* kDecisionMeta = "takt.decision";
 constexpr int kMaxDepth = 16;
+constexpr size_t kMaxNameBytes = 128;     // command, signal and workflow names
+constexpr size_t kMaxTargetBytes = 1024;  // a signal's target key
+constexpr size_t kMaxPayloadBytes = 64 * 1024;  // a command's data, as JSON
 
 template <int (*Fn)(lua_State*)>
 int Guarded(lua_State* L) {
@@ -40,45 +43,131 @@ void PushValue(lua_State* L, const dsl::Value& v) {
 
 void PushString(lua_State* L, std::string_view s) { lua_pushlstring(L, s.data(), s.size()); }
 
-// A table tagged as a decision: {kind = "command" | "signal", ...}.
+// A decision is checked and copied when command() or signal() makes it, inside the rule's
+// protected and budgeted call: a userdata whose one user value is the table of its fields
+// (strings and scalars only), which a rule can read through __index but never reach or change.
+// What the engine takes from it after decide() returns is what was checked.
+// Pushes the userdata, then its fields table {kind = kind} above it.
 void PushDecision(lua_State* L, const char* kind, int fields) {
+  lua_newuserdatauv(L, 0, 1);
+  luaL_setmetatable(L, kDecisionMeta);
   lua_createtable(L, 0, fields + 1);
   lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
-  luaL_setmetatable(L, kDecisionMeta);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, -3, 1);
 }
 
-// command(name, data): a command for the outbox.
+// `text` for an error message: at most 40 bytes, control characters and other bytes outside
+// printable ASCII as \xNN.
+std::string Quoted(std::string_view text) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < 40; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  out += text.size() > 40 ? "\"..." : "\"";
+  return out;
+}
+
+// The string argument `arg`, a name of 1 to 128 letters, digits, '_', '-' and '.': what a
+// command, signal or workflow may be called. Raises an error naming `what` otherwise.
+std::string_view CheckName(lua_State* L, int arg, const char* what) {
+  size_t size = 0;
+  const char* name = luaL_checklstring(L, arg, &size);
+  const std::string_view view(name, size);
+  const bool fits = size >= 1 && size <= kMaxNameBytes &&  // the length first: it is cheap
+                    view.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789_-.") == std::string_view::npos;
+  if (!fits) {
+    const std::string message = std::string(what) + " must be 1 to " +
+                                std::to_string(kMaxNameBytes) +
+                                " letters, digits, '_', '-' or '.', not " + Quoted(view) +
+                                (size > kMaxNameBytes ? " (" + std::to_string(size) + " bytes)" : "");
+    luaL_argerror(L, arg, message.c_str());
+  }
+  return view;
+}
+
+// command(name, data): a command for the outbox; `data` is written as JSON here, once.
 int Command(lua_State* L) {
   lua_settop(L, 2);  // what is pushed below lands above the arguments
-  luaL_checkstring(L, 1);
-  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  const std::string_view name = CheckName(L, 1, "a command name");
+  std::string payload = "{}";
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    payload.clear();
+    std::string error;
+    if (!AppendJson(L, 2, payload, kMaxPayloadBytes, error)) {
+      const std::string message = "command " + std::string(name) + ": " + error;
+      return luaL_error(L, "%s", message.c_str());
+    }
+  }
   PushDecision(L, "command", 2);
   lua_pushvalue(L, 1);
   lua_setfield(L, -2, "name");
-  if (lua_istable(L, 2)) {
-    lua_pushvalue(L, 2);
-    lua_setfield(L, -2, "data");
-  }
+  PushString(L, payload);
+  lua_setfield(L, -2, "data");
+  lua_pop(L, 1);  // the fields; the decision stays
   return 1;
 }
 
 // signal(workflow, target, name): `target` is an instance key, or {index_variable = value}.
 int Signal(lua_State* L) {
   lua_settop(L, 3);
-  luaL_checkstring(L, 1);
-  if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TTABLE) {
-    return luaL_argerror(L, 2, "expected an instance key or {index_variable = value}");
-  }
-  luaL_checkstring(L, 3);
-  PushDecision(L, "signal", 3);
+  CheckName(L, 1, "a workflow name");
+  CheckName(L, 3, "a signal name");
+  PushDecision(L, "signal", 4);
   lua_pushvalue(L, 1);
   lua_setfield(L, -2, "workflow");
-  lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "target");
   lua_pushvalue(L, 3);
   lua_setfield(L, -2, "name");
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    size_t size = 0;
+    const char* key = lua_tolstring(L, 2, &size);
+    if (size == 0 || size > kMaxTargetBytes || std::string_view(key, size).find('\0') !=
+                                                     std::string_view::npos) {
+      return luaL_argerror(L, 2, ("an instance key must be 1 to " +
+                                  std::to_string(kMaxTargetBytes) + " bytes without NUL")
+                                     .c_str());
+    }
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "target");
+  } else if (lua_type(L, 2) == LUA_TTABLE) {
+    // {index_variable = value}: one entry, a name and a scalar, read without metamethods.
+    lua_pushnil(L);
+    dsl::Value value;
+    if (lua_next(L, 2) == 0 || lua_type(L, -2) != LUA_TSTRING || !ToValue(L, -1, value) ||
+        lua_type(L, -1) == LUA_TNIL) {
+      return luaL_argerror(L, 2, "expected an instance key or {index_variable = value}");
+    }
+    CheckName(L, lua_absindex(L, -2), "an index variable");
+    lua_setfield(L, -3, "index_value");  // pops the value
+    lua_setfield(L, -2, "index_var");    // pops the name
+  } else {
+    return luaL_argerror(L, 2, "expected an instance key or {index_variable = value}");
+  }
+  lua_pop(L, 1);  // the fields; the decision stays
   return 1;
+}
+
+// Reading a decision's field from a rule: d.kind, d.name, d.data (JSON text), ...
+int DecisionIndex(lua_State* L) {
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+int DecisionNewIndex(lua_State* L) {
+  return luaL_error(L, "a decision cannot be changed once command() or signal() made it");
 }
 
 // rule "name" { on = ..., key = ..., decide = ... }: returns the spec with its name.
@@ -295,6 +384,10 @@ int InstallRuleApi(Sandbox& sandbox, const InstanceLookup* const* lookup) {
   luaL_newmetatable(L, kDecisionMeta);
   lua_pushliteral(L, "read-only");
   lua_setfield(L, -2, "__metatable");
+  lua_pushcfunction(L, DecisionIndex);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, DecisionNewIndex);
+  lua_setfield(L, -2, "__newindex");
   lua_pop(L, 1);
   lua_pushcfunction(L, Guarded<Command>);
   sandbox.AddGlobal("command");
@@ -314,6 +407,8 @@ int InstallRuleApi(Sandbox& sandbox, const InstanceLookup* const* lookup) {
   sandbox.MakeReadOnly();
   return luaL_ref(L, LUA_REGISTRYINDEX);
 }
+
+void PushDecisionFields(lua_State* L, int index) { lua_getiuservalue(L, index, 1); }
 
 bool IsDecision(lua_State* L, int index) {
   if (lua_getmetatable(L, index) == 0) return false;

@@ -54,6 +54,10 @@ int InstallRuleApi(Sandbox& sandbox, const InstanceLookup* const* lookup);
 
 // Is the value at `index` a decision made by command() or signal()?
 bool IsDecision(lua_State* L, int index);
+// Pushes the fields of the decision at `index`, as command() or signal() checked and set them:
+// a plain table of strings and scalars {kind = "command", name, data = JSON text} or
+// {kind = "signal", workflow, name, target = key} or {..., index_var, index_value}.
+void PushDecisionFields(lua_State* L, int index);
 
 }  // namespace takt::rules
 

@@ -19,8 +19,42 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The string field `name` of the table on the stack top, read raw; empty when absent.
+std::string RawString(lua_State* L, const char* name) {
+  lua_pushstring(L, name);
+  lua_rawget(L, -2);
+  size_t size = 0;
+  const char* text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &size) : nullptr;
+  std::string value = text != nullptr ? std::string(text, size) : std::string();
+  lua_pop(L, 1);
+  return value;
+}
+
+// The decision at `index`, from the fields command() or signal() checked when it was made.
+RuleDecision TakeDecision(lua_State* L, int index) {
+  RuleDecision d;
+  PushDecisionFields(L, index);
+  d.name = RawString(L, "name");
+  if (RawString(L, "kind") == "command") {
+    d.kind = RuleDecision::Kind::kCommand;
+    d.payload_json = RawString(L, "data");
+  } else {
+    d.kind = RuleDecision::Kind::kSignal;
+    d.workflow = RawString(L, "workflow");
+    d.target_key = RawString(L, "target");
+    d.index_var = RawString(L, "index_var");
+    if (!d.index_var.empty()) {
+      lua_pushliteral(L, "index_value");
+      lua_rawget(L, -2);
+      (void)ToValue(L, -1, d.index_value);  // a scalar: signal() checked it
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return d;
+}
+
 constexpr int kMaxDecisions = 64;
-constexpr size_t kMaxPayloadBytes = 64 * 1024;
 constexpr int kMaxStateDepth = 32;
 
 
@@ -475,71 +509,58 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
 
 Status RuleSet::Decisions(const LoadedRule& rule, int first, int last,
                           std::vector<RuleDecision>& out) {
+  // Outside the rule's protected call: nothing here may run rule code or raise a Lua error, so
+  // only raw reads of what decide returned, and of fields command() and signal() set.
   lua_State* L = sandbox_.state();
   const size_t start = out.size();
   auto fail = [&](std::string message) {
     out.resize(start);
     return Status::RuleError(std::move(message));
   };
+  auto too_many = [&] {
+    return fail("decide returned more than " + std::to_string(kMaxDecisions) + " decisions");
+  };
+  auto not_a_decision = [&](int index) {
+    return fail(std::string("decide returned a ") + luaL_typename(L, index) +
+                "; it returns command(...), signal(...), a list of them, or nothing");
+  };
   // decide may return decisions one by one, or one list of them.
-  std::vector<int> items;
   for (int i = first; i <= last; ++i) {
     if (lua_isnil(L, i)) continue;
-    if (lua_istable(L, i) && !IsDecision(L, i)) {
-      const auto n = static_cast<lua_Integer>(lua_rawlen(L, i));
-      if (n > kMaxDecisions) return fail("decide returned more than " + std::to_string(kMaxDecisions) + " decisions");
-      for (lua_Integer j = 1; j <= n; ++j) {
-        lua_rawgeti(L, i, j);
-        items.push_back(lua_gettop(L));
-      }
+    if (IsDecision(L, i)) {
+      if (out.size() - start >= static_cast<size_t>(kMaxDecisions)) return too_many();
+      out.push_back(TakeDecision(L, i));
       continue;
     }
-    items.push_back(i);
-  }
-  if (items.size() > static_cast<size_t>(kMaxDecisions)) {
-    return fail("decide returned more than " + std::to_string(kMaxDecisions) + " decisions");
-  }
-  for (int index : items) {
-    if (!IsDecision(L, index)) {
-      return fail(std::string("decide returned a ") + luaL_typename(L, index) +
-                  "; it returns command(...), signal(...), a list of them, or nothing");
+    if (!lua_istable(L, i)) return not_a_decision(i);
+    const auto n = static_cast<lua_Integer>(lua_rawlen(L, i));
+    if (n > kMaxDecisions) return too_many();
+    // A list has its n items and nothing else: count its entries (raw) up to one past n.
+    lua_Integer entries = 0;
+    lua_pushnil(L);
+    while (entries <= n && lua_next(L, i) != 0) {
+      lua_pop(L, 1);
+      ++entries;
     }
-    RuleDecision d;
-    lua_getfield(L, index, "kind");
-    const bool is_command = std::string_view(lua_tostring(L, -1)) == "command";
-    lua_pop(L, 1);
-    lua_getfield(L, index, "name");
-    d.name = lua_tostring(L, -1);
-    lua_pop(L, 1);
-    if (is_command) {
-      d.kind = RuleDecision::Kind::kCommand;
-      lua_getfield(L, index, "data");
-      std::string error;
-      if (lua_isnil(L, -1)) {
-        d.payload_json = "{}";
-      } else if (!AppendJson(L, -1, d.payload_json, kMaxPayloadBytes, error)) {
-        return fail("command " + d.name + ": " + error);
+    if (entries > n) {
+      lua_pop(L, 1);  // the key where counting stopped
+      return fail("decide returned a table with fields; it returns command(...), signal(...), "
+                  "a list of them, or nothing");
+    }
+    for (lua_Integer j = 1; j <= n; ++j) {
+      lua_rawgeti(L, i, j);  // one at a time: the stack holds one more slot, whatever n is
+      if (!IsDecision(L, -1)) {
+        const Status s = not_a_decision(lua_gettop(L));
+        lua_pop(L, 1);
+        return s;
       }
-      lua_pop(L, 1);
-    } else {
-      d.kind = RuleDecision::Kind::kSignal;
-      lua_getfield(L, index, "workflow");
-      d.workflow = lua_tostring(L, -1);
-      lua_pop(L, 1);
-      lua_getfield(L, index, "target");
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        d.target_key = lua_tostring(L, -1);
-      } else {
-        lua_pushnil(L);
-        if (lua_next(L, -2) == 0 || lua_type(L, -2) != LUA_TSTRING || !ToValue(L, -1, d.index_value)) {
-          return fail("signal " + d.name + ": the target must be a key or {index_variable = value}");
-        }
-        d.index_var = lua_tostring(L, -2);
-        lua_pop(L, 2);
+      if (out.size() - start >= static_cast<size_t>(kMaxDecisions)) {
+        lua_pop(L, 1);
+        return too_many();
       }
+      out.push_back(TakeDecision(L, lua_gettop(L)));
       lua_pop(L, 1);
     }
-    out.push_back(std::move(d));
   }
   (void)rule;
   return Status();

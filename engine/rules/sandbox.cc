@@ -36,15 +36,23 @@ int ReadOnlyError(lua_State* L) {
   return luaL_error(L, "attempt to change a read-only table (keep state in the state table)");
 }
 
+// The iterator of a read-only proxy's pairs(): next() over the table it stands for, which is
+// its upvalue and never one of the values it returns, so no rule can reach that table and
+// change what every other rule sees.
+int ProxyNext(lua_State* L) {
+  lua_settop(L, 2);  // the proxy (ignored) and the last key
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, 2);
+  return lua_next(L, -2) != 0 ? 2 : 0;
+}
+
 int ProxyPairs(lua_State* L) {
-  // __pairs of a read-only proxy: iterate the table it stands for.
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__index");
-  lua_pushcfunction(L, [](lua_State* S) -> int {
-    lua_settop(S, 2);
-    return lua_next(S, 1) != 0 ? 2 : 0;
-  });
-  lua_insert(L, -2);
+  // __pairs of a read-only proxy: ProxyNext with the table it stands for, the proxy as the
+  // iteration's state.
+  lua_getmetatable(L, 1);           // a rule's getmetatable() sees only "read-only"
+  lua_getfield(L, -1, "__index");   // the table the proxy stands for
+  lua_pushcclosure(L, ProxyNext, 1);
+  lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
 }

@@ -1,0 +1,184 @@
+// Hostile and careless rules beside the shipped ones, on the recorded plant stream: each fails
+// alone with an error naming it, the engine goes on, and the shipped rules decide exactly what
+// they decide without it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/test_support.h"
+
+namespace takt {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Hostile {
+  const char* name;
+  const char* code;   // the rule file, run before the shipped rules (its name sorts first)
+  const char* error;  // part of the rule error it must give; "" when it must give none
+};
+
+void PrintTo(const Hostile& h, std::ostream* os) { *os << h.name; }
+
+struct PlantRun {
+  std::vector<std::string> shipped_commands;  // "cause name payload" of the shipped rules' commands
+  std::vector<std::string> hostile_errors;    // messages of the hostile rule's failures
+  std::vector<std::string> hostile_commands;  // names of the commands it got out
+  uint64_t events = 0;
+};
+
+// Runs examples/plant/events.jsonl through the shipped workflow and the rules in `rules_dir`.
+PlantRun RunPlant(const std::string& rules_dir) {
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = rules_dir;
+  options.rule_max_instructions = 200'000;
+  options.rule_timeout_ms = 2000;
+  Result<std::unique_ptr<Engine>> engine = Engine::Open(options);
+  EXPECT_TRUE(engine.ok()) << engine.status().message();
+  PlantRun run;
+  if (!engine.ok()) return run;
+  std::ifstream in("examples/plant/events.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    Result<SubmitResult> r = engine.value()->Submit(line);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    if (!r.ok()) continue;
+    ++run.events;
+    for (const Command& c : r.value().commands) {
+      if (c.emitted_by.rfind("rule 000_hostile", 0) == 0) {
+        run.hostile_commands.push_back(c.name);
+      } else {
+        run.shipped_commands.push_back(c.caused_by + " " + c.name + " " + c.payload_json);
+      }
+    }
+    for (const RuleError& e : r.value().rule_errors) {
+      if (e.rule == "000_hostile") run.hostile_errors.push_back(e.message);
+    }
+  }
+  return run;
+}
+
+class HostileRuleTest : public testing::TestWithParam<Hostile> {
+ protected:
+  static void SetUpTestSuite() { baseline_ = new PlantRun(RunPlant("rules")); }
+  static void TearDownTestSuite() {
+    delete baseline_;
+    baseline_ = nullptr;
+  }
+  static PlantRun* baseline_;
+};
+PlantRun* HostileRuleTest::baseline_ = nullptr;
+
+TEST_P(HostileRuleTest, FailsAloneAndTheShippedRulesDecideAsWithoutIt) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("takt-hostile-" + std::string(GetParam().name) + "-" +
+                        std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& entry : fs::directory_iterator("rules")) {
+    if (entry.path().extension() == ".lua") fs::copy_file(entry.path(), dir / entry.path().filename());
+  }
+  test::WriteFile((dir / "000_hostile.lua").string(), GetParam().code);
+  const PlantRun run = RunPlant(dir.string());
+  fs::remove_all(dir);
+
+  ASSERT_GT(baseline_->shipped_commands.size(), 0u);
+  EXPECT_EQ(run.events, baseline_->events);
+  EXPECT_EQ(run.shipped_commands, baseline_->shipped_commands)
+      << GetParam().name << " changed what the shipped rules decide";
+  if (std::string(GetParam().error).empty()) {
+    EXPECT_TRUE(run.hostile_errors.empty()) << run.hostile_errors.front();
+  } else {
+    ASSERT_FALSE(run.hostile_errors.empty()) << GetParam().name << " gave no error";
+    EXPECT_NE(run.hostile_errors.front().find(GetParam().error), std::string::npos)
+        << GetParam().name << ": " << run.hostile_errors.front();
+    EXPECT_TRUE(run.hostile_commands.empty()) << run.hostile_commands.front();
+  }
+}
+
+// Each rule runs on alarms, before the shipped rules (R1, R2) do.
+#define HOSTILE(body) "return rule \"000_hostile\" { on = {\"alarm\"}, decide = function(ev, state, ctx)\n" body "\nend }\n"
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, HostileRuleTest,
+    testing::Values(
+        // 1. Read-only tables: pairs() gives no way to the table behind the proxy.
+        Hostile{"pairs_string_state",
+                HOSTILE("local f, s = pairs(string)\n"
+                        "if type(s) == 'table' then s.upper = function() return 'PWNED' end\n"
+                        "  s.format = nil end\n"
+                        "for k, v in pairs(string) do if type(v) == 'table' then v.x = 1 end end\n"
+                        "error('no way in')"),
+                "attempt to change a read-only table"},
+        Hostile{"pairs_window_module",
+                HOSTILE("local window = require 'takt.window'\n"
+                        "local f, s = pairs(window)\n"
+                        "assert(s == window, 'the state is the proxy')\n"
+                        "s.count = function() return 0 end"),
+                "attempt to change a read-only table"},
+        Hostile{"pairs_ctx",
+                HOSTILE("local f, s = pairs(ctx)\n"
+                        "assert(s == ctx, 'the state is the proxy')\n"
+                        "s.current = function() return nil end"),
+                "attempt to change a read-only table"},
+        Hostile{"pairs_iterator_state_is_the_proxy",
+                HOSTILE("local f, s = pairs(table)\n"
+                        "assert(s == table, 'the state is the proxy')\n"
+                        "s.insert = nil"),
+                "read-only table"},
+        Hostile{"string_metatable",
+                HOSTILE("local mt = getmetatable('')\n"
+                        "assert(type(mt) == 'string', 'the metatable is hidden')\n"
+                        "string.upper = function() return 'PWNED' end"),
+                "read-only table"},
+        // 2. Decisions are checked and copied when made.
+        Hostile{"decision_kind_set_to_nil",
+                HOSTILE("local c = command('alert.x', {a = 1})\nc.kind = nil\nreturn c"),
+                "cannot be changed once command() or signal() made it"},
+        Hostile{"decision_name_changed",
+                HOSTILE("local c = command('alert.x')\nc.name = 'odoo.maintenance.create'\nreturn c"),
+                "cannot be changed once command() or signal() made it"},
+        Hostile{"decision_data_changed_after",
+                HOSTILE("local d = {a = 1}\nlocal c = command('alert.x', d)\nd.a = function() end\n"
+                        "error('data was copied: ' .. c.data)"),
+                "data was copied: {\"a\":1}"},
+        Hostile{"signal_target_number",
+                HOSTILE("return signal('production_order', 42, 'hold')"),
+                "expected an instance key or {index_variable = value}"},
+        Hostile{"forty_commands",
+                HOSTILE("local list = {}\nfor i = 1, 40 do list[i] = command('alert.n' .. i) end\n"
+                        "error('made ' .. #list)"),
+                "made 40"},
+        Hostile{"sixty_five_commands",
+                HOSTILE("local list = {}\nfor i = 1, 65 do list[i] = command('alert.n') end\nreturn list"),
+                "decide returned more than 64 decisions"},
+        Hostile{"a_list_with_something_else",
+                HOSTILE("return {command('alert.x'), 'shell.exec'}"),
+                "decide returned a string"},
+        Hostile{"a_decision_from_a_table",
+                HOSTILE("return {kind = 'command', name = 'odoo.maintenance.create'}"),
+                "decide returned a table with fields"},
+        // 3. Names are checked for characters and length.
+        Hostile{"name_with_nul",
+                HOSTILE("return command('odoo.maintenance.create\\0shell')"),
+                "a command name must be 1 to 128 letters, digits"},
+        Hostile{"name_with_space",
+                HOSTILE("return command('shell exec')"),
+                "not \"shell exec\""},
+        Hostile{"name_of_1_mb",
+                HOSTILE("return command(string.rep('a', 1024 * 1024))"),
+                "(1048576 bytes)"},
+        Hostile{"signal_name_with_nul",
+                HOSTILE("return signal('production_order', ev.key, 'hold\\0x')"),
+                "a signal name must be"},
+        Hostile{"signal_target_with_nul",
+                HOSTILE("return signal('production_order', 'MO\\0-1', 'hold')"),
+                "an instance key must be 1 to 1024 bytes without NUL"}));
+
+}  // namespace
+}  // namespace takt
