@@ -4,6 +4,7 @@
 #include "engine/rules/rule_set.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -55,7 +56,6 @@ RuleDecision TakeDecision(lua_State* L, int index) {
 }
 
 constexpr int kMaxDecisions = 64;
-constexpr int kMaxStateDepth = 32;
 
 
 // require "takt.window": the built-in modules only, loaded once per sandbox.
@@ -460,6 +460,13 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
                                  lua_type(L, top + 1) != LUA_TNUMBER)) {
       return Status::RuleError("key() must return a string or a number");
     }
+    // NaN cannot index a table (raising outside any protected call), and infinities cannot be
+    // kept: a state key is a string or a finite number.
+    if (lua_type(L, top + 1) == LUA_TNUMBER && !lua_isinteger(L, top + 1) &&
+        !std::isfinite(lua_tonumber(L, top + 1))) {
+      return Status::RuleError("key() must return a string or a finite number, not " +
+                               std::string(std::isnan(lua_tonumber(L, top + 1)) ? "NaN" : "an infinity"));
+    }
     lua_settop(L, top + 1);
   } else {
     lua_pushlstring(L, event.key.data(), event.key.size());
@@ -488,9 +495,11 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
   const size_t before = decisions.size();
   Status called = sandbox_.Call(3);
   Status extracted = called.ok() ? Decisions(rule, base, lua_gettop(L), decisions) : Status();
-  if (called.ok() && extracted.ok() && state_key != nullptr) {
-    state_key->clear();
-    if (!CheckStorable(L, state, error) || !EncodeState(L, key, *state_key, error)) {
+  // With a store or without: a state that could not be kept (or walked again) fails the
+  // evaluation here, not the next one or the commit.
+  if (called.ok() && extracted.ok()) {
+    if (!CheckStorable(L, state, error) ||
+        (state_key != nullptr && (state_key->clear(), !EncodeState(L, key, *state_key, error)))) {
       decisions.resize(before);
       extracted = Status::RuleError(error);
     }

@@ -239,12 +239,17 @@ class Decoder {
 
 namespace {
 
-bool Storable(lua_State* L, int index, std::unordered_set<const void*>& seen, std::string& error) {
+bool Storable(lua_State* L, int index, std::unordered_set<const void*>& seen, int depth,
+              std::string& error) {
   const int type = lua_type(L, index);
   if (type == LUA_TBOOLEAN || type == LUA_TNUMBER || type == LUA_TSTRING) return true;
   if (type != LUA_TTABLE) {
     error = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
             lua_typename(L, type);
+    return false;
+  }
+  if (depth > kMaxStateDepth) {
+    error = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
     return false;
   }
   if (!seen.insert(lua_topointer(L, index)).second) return true;
@@ -259,7 +264,7 @@ bool Storable(lua_State* L, int index, std::unordered_set<const void*>& seen, st
       lua_pop(L, 2);
       return false;
     }
-    if (!Storable(L, -1, seen, error)) {
+    if (!Storable(L, -1, seen, depth + 1, error)) {
       lua_pop(L, 2);
       return false;
     }
@@ -274,7 +279,7 @@ bool CheckStorable(lua_State* L, int index, std::string& error) {
   // Runs after every evaluation: the set keeps its buckets from one call to the next.
   thread_local std::unordered_set<const void*> seen;
   seen.clear();
-  return Storable(L, index, seen, error);
+  return Storable(L, index, seen, 0, error);
 }
 
 bool EncodeState(lua_State* L, int index, std::string& out, std::string& error) {

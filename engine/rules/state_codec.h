@@ -18,8 +18,13 @@ namespace takt::rules {
 // a table used as a key.
 bool EncodeState(lua_State* L, int index, std::string& out, std::string& error);
 
-// Checks, without encoding, that EncodeState() would succeed on the value at `index`: the
-// cheap test made after every evaluation, the encoding being left to the end of the batch.
+// How deep tables may nest in a rule's state: the state is walked recursively (checked, copied,
+// encoded), so its depth must be bounded for the walk to be.
+constexpr int kMaxStateDepth = 32;
+
+// Checks, without encoding, that EncodeState() would succeed on the value at `index`, and that
+// it nests at most kMaxStateDepth tables deep: the cheap test made after every evaluation, the
+// encoding being left to the end of the batch.
 bool CheckStorable(lua_State* L, int index, std::string& error);
 
 // Pushes the value encoded in `text`. False with `error` (and nothing pushed) when `text` is not

@@ -176,9 +176,55 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{"signal_name_with_nul",
                 HOSTILE("return signal('production_order', ev.key, 'hold\\0x')"),
                 "a signal name must be"},
+        // 6. What a rule returns is checked before anything outside its protected call uses it.
+        Hostile{"key_nan",
+                "return rule \"000_hostile\" { on = {\"alarm\"}, key = function(ev) return 0/0 end,\n"
+                "  decide = function(ev, state) state.n = 1 end }\n",
+                "key() must return a string or a finite number, not NaN"},
+        Hostile{"key_infinity",
+                "return rule \"000_hostile\" { on = {\"alarm\"}, key = function(ev) return -1/0 end,\n"
+                "  decide = function(ev, state) state.n = 1 end }\n",
+                "not an infinity"},
+        Hostile{"state_nested_deep",
+                HOSTILE("local t = state\nfor i = 1, 5000 do t.n = {} t = t.n end"),
+                "rule state is nested deeper than 32 levels"},
         Hostile{"signal_target_with_nul",
                 HOSTILE("return signal('production_order', 'MO\\0-1', 'hold')"),
                 "an instance key must be 1 to 1024 bytes without NUL"}));
+
+// With a store the state is also encoded, recursively: a state 200,000 tables deep is refused
+// when the evaluation ends, before any walk of it could exhaust the C stack.
+TEST(HostileRuleStoreTest, AStateNestedVeryDeepIsRefusedAndTheEngineGoesOn) {
+  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-deep-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "rules");
+  test::WriteFile((dir / "rules" / "deep.lua").string(),
+                  "return rule \"deep\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                  "  local t = state\n  for i = 1, 200000 do t.n = {} t = t.n end\n"
+                  "  return command('alert.deep')\nend }\n");
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = (dir / "rules").string();
+  options.store_path = (dir / "t.db").string();
+  options.rule_max_instructions = 50'000'000;
+  options.rule_timeout_ms = 20'000;
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  const std::string alarm =
+      R"({"id":"s1","source":"scada","type":"alarm","key":"A1","seq":1,"ts":1,"data":{"asset":"A1","code":"X","severity":1}})";
+  Result<SubmitResult> r = engine.value()->Submit(alarm);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r.value().rule_errors.size(), 1u);
+  EXPECT_NE(r.value().rule_errors[0].message.find("nested deeper than 32 levels"), std::string::npos)
+      << r.value().rule_errors[0].message;
+  EXPECT_TRUE(r.value().commands.empty());
+  // The engine goes on, and the rule's state is what it was: empty.
+  const std::string next =
+      R"({"id":"s2","source":"scada","type":"alarm","key":"A1","seq":2,"ts":2,"data":{"asset":"A1","code":"X","severity":1}})";
+  EXPECT_EQ(engine.value()->Submit(next).value().outcome, Outcome::kApplied);
+  engine.value().reset();
+  fs::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace takt

@@ -236,11 +236,14 @@ TEST(RuleEvalTest, StateHoldsOnlyData) {
     decide = function(ev, state) state.f = function() end end })");
   auto engine = Open(dir);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  EXPECT_TRUE(Submit(*engine.value(), Alarm("s1", "A1", 1)).rule_errors.empty());
-  SubmitResult r = Submit(*engine.value(), Alarm("s2", "A1", 1));
-  ASSERT_EQ(r.rule_errors.size(), 1u);
-  EXPECT_NE(r.rule_errors[0].message.find("rule state may hold tables, strings, numbers and booleans"),
-            std::string::npos);
+  // Refused when the evaluation that put it there ends, with or without a store; the state is
+  // put back, so the next event meets the same refusal and not a state that cannot be kept.
+  for (const char* id : {"s1", "s2"}) {
+    SubmitResult r = Submit(*engine.value(), Alarm(id, "A1", 1));
+    ASSERT_EQ(r.rule_errors.size(), 1u) << id;
+    EXPECT_NE(r.rule_errors[0].message.find("rule state may hold tables, strings, numbers and booleans"),
+              std::string::npos);
+  }
 }
 
 TEST(RuleEvalTest, ARuleCannotReachAnotherRulesState) {
