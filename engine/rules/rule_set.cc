@@ -265,7 +265,13 @@ Status RuleSet::LoadRule(const std::string& path) {
     lua_settop(L, top);
     return Status::RuleError(path + ": " + what);
   };
-  if (!lua_istable(L, -1) || lua_getfield(L, -1, "name") != LUA_TSTRING) {
+  // The spec is read raw: outside the sandbox's protected call, a metamethod of the rule's
+  // (an __index that loops or raises) must not run.
+  const auto field = [L](const char* name) {
+    lua_pushstring(L, name);
+    return lua_rawget(L, -2);
+  };
+  if (!lua_istable(L, -1) || field("name") != LUA_TSTRING) {
     return fail("the file must end with 'return rule \"NAME\" { on = ..., decide = ... }'");
   }
   auto rule = std::make_unique<LoadedRule>();
@@ -282,7 +288,7 @@ Status RuleSet::LoadRule(const std::string& path) {
   const std::string what = "rule '" + rule->name + "'";
   // on = "alarm" or on = {"alarm", "maintenance.done"}
   std::vector<std::string> types;
-  const int on_type = lua_getfield(L, -1, "on");
+  const int on_type = field("on");
   if (on_type == LUA_TSTRING) {
     types.emplace_back(lua_tostring(L, -1));
   } else if (on_type == LUA_TTABLE) {
@@ -299,11 +305,11 @@ Status RuleSet::LoadRule(const std::string& path) {
     if (id < 0) return fail(what + ": 'on' names unknown event type '" + type + "'");
     rule->on.push_back(id);
   }
-  if (lua_getfield(L, -1, "decide") != LUA_TFUNCTION) {
+  if (field("decide") != LUA_TFUNCTION) {
     return fail(what + ": 'decide' must be a function(event, state, ctx)");
   }
   rule->decide_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  const int key_type = lua_getfield(L, -1, "key");
+  const int key_type = field("key");
   if (key_type == LUA_TFUNCTION) {
     rule->key_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   } else if (key_type != LUA_TNIL) {

@@ -32,6 +32,25 @@ const LibraryAllowlist kLibraries[] = {{"string", kStringRemoved}, {"math", kMat
                                        {"table", kNoneRemoved},    {"utf8", kNoneRemoved},
                                        {"coroutine", kNoneRemoved}};
 
+// setmetatable() for rules: a metatable with __gc is refused, since its finalizer would run
+// whenever the collector gets to the object, outside the evaluation and its budget (Lua 5.4
+// marks an object for finalization only if __gc is there when the metatable is set). The
+// library's own setmetatable is the upvalue.
+int SetMetatableWithoutGc(lua_State* L) {
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL) {
+      return luaL_error(L, "a metatable with __gc is not allowed in a rule (a finalizer would run "
+                           "outside the evaluation)");
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
 int ReadOnlyError(lua_State* L) {
   return luaL_error(L, "attempt to change a read-only table (keep state in the state table)");
 }
@@ -125,6 +144,7 @@ void Sandbox::BuildAllowlist() {
   lua_newtable(L);  // the allowlist
   for (const char* name : kBaseFunctions) {
     lua_getglobal(L, name);
+    if (std::string_view(name) == "setmetatable") lua_pushcclosure(L, SetMetatableWithoutGc, 1);
     lua_setfield(L, -2, name);
   }
   for (const LibraryAllowlist& lib : kLibraries) {
@@ -222,7 +242,9 @@ Status Sandbox::Call(int nargs) {
   const int rc = lua_pcall(L_, nargs, LUA_MULTRET, 0);
   lua_sethook(L_, nullptr, 0, 0);
   armed_ = false;
-  if (rc == LUA_OK) return Status();
+  // A limit ends the evaluation whatever caught its error on the way (coroutine.resume does,
+  // and the rule may then return before the hook fires again): its results are dropped.
+  if (rc == LUA_OK && !out_of_budget_ && !out_of_time_) return Status();
   std::string message;
   if (out_of_budget_) {
     message = "instruction limit exceeded (" + std::to_string(limits_.max_instructions) + ")";

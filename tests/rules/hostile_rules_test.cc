@@ -176,6 +176,20 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{"signal_name_with_nul",
                 HOSTILE("return signal('production_order', ev.key, 'hold\\0x')"),
                 "a signal name must be"},
+        // 4. Budgets that cannot be escaped.
+        Hostile{"budget_caught_by_a_coroutine",
+                HOSTILE("local co = coroutine.create(function() while true do end end)\n"
+                        "local ok, err = coroutine.resume(co)\n"
+                        "return command('alert.escaped', {caught = tostring(err)})"),
+                "instruction limit exceeded"},
+        Hostile{"finalizer",
+                HOSTILE("setmetatable({}, {__gc = function() while true do end end})"),
+                "a metatable with __gc is not allowed in a rule"},
+        Hostile{"spec_with_index_metamethod",
+                "return setmetatable(rule \"000_hostile\" { on = {\"alarm\"},\n"
+                "  decide = function(ev, state) error('ran') end },\n"
+                "  {__index = function(t, k) while true do end end})\n",
+                "ran"},
         // 6. What a rule returns is checked before anything outside its protected call uses it.
         Hostile{"key_nan",
                 "return rule \"000_hostile\" { on = {\"alarm\"}, key = function(ev) return 0/0 end,\n"
