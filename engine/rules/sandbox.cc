@@ -51,6 +51,49 @@ int SetMetatableWithoutGc(lua_State* L) {
   return 1;
 }
 
+// tostring() for rules: what Lua's would give, except that a table, function, coroutine or
+// userdata without __tostring is written as its type alone, without the address that Lua adds
+// and that differs from run to run. The library's own tostring is the upvalue.
+int TostringWithoutAddress(lua_State* L) {
+  luaL_checkany(L, 1);
+  const int type = lua_type(L, 1);
+  const bool addressed = type == LUA_TTABLE || type == LUA_TFUNCTION || type == LUA_TTHREAD ||
+                         type == LUA_TUSERDATA || type == LUA_TLIGHTUSERDATA;
+  if (addressed && luaL_getmetafield(L, 1, "__tostring") == LUA_TNIL) {
+    lua_pushstring(L, luaL_typename(L, 1));
+    return 1;
+  }
+  if (addressed) lua_pop(L, 1);  // the __tostring found
+  lua_settop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+// string.format() for rules: refuses %p, which writes an address. The library's own format is
+// the upvalue.
+int FormatWithoutAddress(lua_State* L) {
+  size_t size = 0;
+  const char* format = luaL_checklstring(L, 1, &size);
+  for (size_t i = 0; i + 1 < size; ++i) {
+    if (format[i] != '%') continue;
+    size_t j = i + 1;
+    while (j < size && std::string_view("-+ #0123456789.").find(format[j]) != std::string_view::npos) {
+      ++j;
+    }
+    if (j < size && format[j] == 'p') {
+      return luaL_error(L, "string.format: %%p is not available in a rule (an address differs "
+                           "from run to run)");
+    }
+    i = j;  // past the conversion, "%%" included
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
 int ReadOnlyError(lua_State* L) {
   return luaL_error(L, "attempt to change a read-only table (keep state in the state table)");
 }
@@ -145,6 +188,7 @@ void Sandbox::BuildAllowlist() {
   for (const char* name : kBaseFunctions) {
     lua_getglobal(L, name);
     if (std::string_view(name) == "setmetatable") lua_pushcclosure(L, SetMetatableWithoutGc, 1);
+    if (std::string_view(name) == "tostring") lua_pushcclosure(L, TostringWithoutAddress, 1);
     lua_setfield(L, -2, name);
   }
   for (const LibraryAllowlist& lib : kLibraries) {
@@ -166,6 +210,9 @@ void Sandbox::BuildAllowlist() {
     }
     lua_pop(L, 1);
     if (std::string_view(lib.library) == "string") {
+      lua_getfield(L, -1, "format");
+      lua_pushcclosure(L, FormatWithoutAddress, 1);
+      lua_setfield(L, -2, "format");
       // Strings index this copy (s:upper()); the metatable itself is hidden and locked.
       lua_pushliteral(L, "");
       lua_getmetatable(L, -1);

@@ -206,6 +206,43 @@ INSTANTIATE_TEST_SUITE_P(
                 HOSTILE("return signal('production_order', 'MO\\0-1', 'hold')"),
                 "an instance key must be 1 to 1024 bytes without NUL"}));
 
+// 7. Determinism: no address reaches what a rule decides.
+TEST(HostileRuleDeterminismTest, NoAddressReachesADecision) {
+  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-addr-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  test::WriteFile((dir / "addr.lua").string(),
+                  "return rule \"addr\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                  "  if ev.data.severity == 2 then return command('alert.p', {p = string.format('%5p', {})}) end\n"
+                  "  return command('alert.addr', {t = tostring({}), f = tostring(tostring),\n"
+                  "    c = tostring(coroutine.create(function() end)), d = tostring(command('alert.x')),\n"
+                  "    n = tostring(12.5), pct = string.format('%%p %d', 3),\n"
+                  "    named = tostring(setmetatable({}, {__tostring = function() return 'mine' end}))})\n"
+                  "end }\n");
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = dir.string();
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  auto alarm = [](const char* id, int severity) {
+    return std::string(R"({"id":")") + id +
+           R"(","source":"scada","type":"alarm","key":"A1","seq":1,"ts":1,"data":{"asset":"A1","code":"X","severity":)" +
+           std::to_string(severity) + "}}";
+  };
+  Result<SubmitResult> r = engine.value()->Submit(alarm("s1", 1));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.value().commands.size(), 1u) << (r.value().rule_errors.empty() ? "" : r.value().rule_errors[0].message);
+  EXPECT_EQ(r.value().commands[0].payload_json,
+            R"({"c":"thread","d":"userdata","f":"function","n":"12.5","named":"mine","pct":"%p 3","t":"table"})");
+  Result<SubmitResult> p = engine.value()->Submit(alarm("s2", 2));
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p.value().rule_errors.size(), 1u);
+  EXPECT_NE(p.value().rule_errors[0].message.find("%p is not available in a rule"), std::string::npos)
+      << p.value().rule_errors[0].message;
+  engine.value().reset();
+  fs::remove_all(dir);
+}
+
 // With a store the state is also encoded, recursively: a state 200,000 tables deep is refused
 // when the evaluation ends, before any walk of it could exhaust the C stack.
 TEST(HostileRuleStoreTest, AStateNestedVeryDeepIsRefusedAndTheEngineGoesOn) {
