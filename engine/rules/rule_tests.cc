@@ -50,6 +50,15 @@ std::vector<std::string> Lines(const json& list) {
   return out;
 }
 
+// A fresh engine on the definitions and rules under test, in memory.
+Result<std::unique_ptr<Engine>> OpenEngine(const RuleTestOptions& options) {
+  EngineOptions engine_options;
+  engine_options.workflow_paths = options.workflow_paths;
+  engine_options.stdlib_dir = options.stdlib_dir;
+  engine_options.rules_dir = options.rules_dir;
+  return Engine::Open(engine_options);
+}
+
 Status RunOne(const RuleTestOptions& options, const std::string& file, RuleTestResult& result) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream text;
@@ -66,11 +75,7 @@ Status RunOne(const RuleTestOptions& options, const std::string& file, RuleTestR
   result.file = file;
   result.name = test.value("description", fs::path(file).filename().string());
 
-  EngineOptions engine_options;
-  engine_options.workflow_paths = options.workflow_paths;
-  engine_options.stdlib_dir = options.stdlib_dir;
-  engine_options.rules_dir = options.rules_dir;
-  Result<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
+  Result<std::unique_ptr<Engine>> engine = OpenEngine(options);
   if (!engine.ok()) return engine.status();
 
   json commands = json::array();
@@ -125,11 +130,7 @@ Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options) {
     return Status::NotFound("no rules directory " + options.rules_dir);
   }
   // The rules are loaded even when no vector would load them, so that their errors show.
-  EngineOptions load;
-  load.workflow_paths = options.workflow_paths;
-  load.stdlib_dir = options.stdlib_dir;
-  load.rules_dir = options.rules_dir;
-  Result<std::unique_ptr<Engine>> loaded = Engine::Open(load);
+  Result<std::unique_ptr<Engine>> loaded = OpenEngine(options);
   if (!loaded.ok()) return loaded.status();
   RuleTestReport report;
   report.tests_dir = dir.string();

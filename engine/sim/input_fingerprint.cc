@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include "engine/store/audit.h"
+
 #include <cstring>
 #include <stdexcept>
 
@@ -37,13 +39,7 @@ std::string PrefixDigest::Hex() const {
   if (EVP_MD_CTX_copy_ex(scratch_, ctx_) != 1 || EVP_DigestFinal_ex(scratch_, digest, &size) != 1) {
     throw std::runtime_error("SHA-256 is not available from OpenSSL");
   }
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex(size * 2, '0');
-  for (unsigned int i = 0; i < size; ++i) {
-    hex[2 * i] = kHex[digest[i] >> 4];
-    hex[2 * i + 1] = kHex[digest[i] & 0xf];
-  }
-  return hex;
+  return store::HexOf(digest, size);
 }
 
 uint64_t LineCheck(std::string_view line) {

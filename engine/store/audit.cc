@@ -18,6 +18,16 @@ void AppendField(std::string& out, std::string_view field) {
 
 }  // namespace
 
+std::string HexOf(const unsigned char* bytes, size_t size) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex(size * 2, '0');
+  for (size_t i = 0; i < size; ++i) {
+    hex[2 * i] = kHex[bytes[i] >> 4];
+    hex[2 * i + 1] = kHex[bytes[i] & 0xf];
+  }
+  return hex;
+}
+
 namespace {
 
 // SHA-256 with the algorithm fetched once and one context per thread, reused. EVP_Digest()
@@ -43,13 +53,7 @@ class Sha256 {
       // the commit queue turns this into a failed batch.
       throw std::runtime_error("SHA-256 is not available from OpenSSL");
     }
-    static const char kHex[] = "0123456789abcdef";
-    std::string hex(size * 2, '0');
-    for (unsigned int i = 0; i < size; ++i) {
-      hex[2 * i] = kHex[digest[i] >> 4];
-      hex[2 * i + 1] = kHex[digest[i] & 0xf];
-    }
-    return hex;
+    return HexOf(digest, size);
   }
 
  private:

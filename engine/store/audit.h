@@ -1,8 +1,8 @@
 // The audit chain runs through the event log and the audit table: for each position, the
 // event's row, then the audit rows of what it caused. Each row carries SHA-256(the previous
-// link's hash, the row's fields), so that editing or deleting a row breaks the chain there. Removing the newest rows leaves a valid
-// shorter chain: whoever must detect that keeps the head (last seq and hash, which takt audit
-// verify prints) somewhere else and compares.
+// link's hash, the row's fields), so that editing or deleting a row breaks the chain there.
+// Removing the newest rows leaves a valid shorter chain: whoever must detect that keeps the
+// head (takt audit head: HASH:ROWS) somewhere else and verifies against it (--expect-head).
 #ifndef TAKT_ENGINE_STORE_AUDIT_H_
 #define TAKT_ENGINE_STORE_AUDIT_H_
 
@@ -14,6 +14,9 @@
 #include "takt/store.h"
 
 namespace takt::store {
+
+// `size` bytes as lowercase hex digits (a digest as the chain and the input cursors keep it).
+std::string HexOf(const unsigned char* bytes, size_t size);
 
 // The hash of audit row `seq` following the link whose hash is `prev` ("" for the first).
 std::string AuditHash(std::string_view prev, int64_t seq, const AuditRow& row);

@@ -92,21 +92,8 @@ TEST(CliTest, SimulateReadsStandardInput) {
   EXPECT_EQ(r.err, "");  // --quiet
 }
 
-// A scratch directory for one test, removed at its end.
-struct Scratch {
-  explicit Scratch(const std::string& name)
-      : dir((std::filesystem::temp_directory_path() /
-             ("takt-cli-" + name + "-" + std::to_string(::getpid())))
-                .string()) {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  ~Scratch() { std::filesystem::remove_all(dir); }
-  std::string dir;
-};
-
 TEST(CliTest, SimulateWithADatabaseReportsTheSameAndAGoAgainResumesAtTheEnd) {
-  Scratch scratch("db");
+  test::ScratchDir scratch("cli-db");
   const std::string simulate = Takt() + " simulate --workflows workflows --rules rules --db " +
                                scratch.dir + "/plant.db examples/plant/events.jsonl";
   auto first = RunCommand(simulate);
@@ -147,7 +134,7 @@ TEST(CliTest, SimulateWithADatabaseReportsTheSameAndAGoAgainResumesAtTheEnd) {
 }
 
 TEST(CliTest, SimulateWithFewInstancesInMemoryReportsTheSame) {
-  Scratch scratch("db-cap");
+  test::ScratchDir scratch("cli-db-cap");
   auto r = RunCommand(Takt() + " simulate --workflows workflows --rules rules --db " + scratch.dir +
                       "/plant.db --max-instances 3 examples/plant/events.jsonl");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -167,7 +154,7 @@ TEST(CliTest, SimulateReorderTakesAPolicyPerSource) {
 }
 
 TEST(CliTest, SimulateMonotonicRejectsAStaleUpdateThatStrictApplies) {
-  Scratch scratch("monotonic");
+  test::ScratchDir scratch("cli-monotonic");
   const std::string events = scratch.dir + "/late.jsonl";
   test::WriteFile(events,
                   R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":0,"data":{"asset":"A1"}})"
@@ -197,7 +184,7 @@ TEST(CliTest, SimulateMonotonicRejectsAStaleUpdateThatStrictApplies) {
 }
 
 TEST(CliTest, SimulateRefusesAFileThatIsNotADatabase) {
-  Scratch scratch("notdb");
+  test::ScratchDir scratch("cli-notdb");
   test::WriteFile(scratch.dir + "/x.db", std::string(4096, 'z'));
   auto r = RunCommand(Takt() + " simulate --workflows workflows --db " + scratch.dir +
                       "/x.db examples/plant/events.jsonl");
@@ -292,7 +279,7 @@ TEST(CliTest, TestShowsWhatDiffersWhenAVectorFails) {
 }
 
 TEST(CliTest, TestWithoutVectorsStillLoadsTheRulesAndSaysNoneWereFound) {
-  Scratch scratch("novectors");
+  test::ScratchDir scratch("cli-novectors");
   std::filesystem::copy_file("rules/alarm_to_maintenance.lua",
                              scratch.dir + "/alarm_to_maintenance.lua");
   auto fine = RunCommand(Takt() + " test " + scratch.dir);

@@ -15,22 +15,6 @@ namespace {
 using test::RunCommand;
 using test::Takt;
 
-struct Scratch {
-  explicit Scratch(const std::string& name)
-      : dir((std::filesystem::temp_directory_path() /
-             ("takt-errors-" + name + "-" + std::to_string(::getpid())))
-                .string()) {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  ~Scratch() {
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::add);
-    std::filesystem::remove_all(dir);
-  }
-  std::string dir;
-};
-
 // Runs `command` as a user who may not write what the test made read-only: as root, whom
 // permissions do not stop, through setpriv as nobody; otherwise as the user running the test.
 std::string AsReader(const std::string& command) {
@@ -55,7 +39,7 @@ std::string SimulateInto(const std::string& db) {
 }
 
 TEST(ErrorsTest, ADatabaseInAFolderThatDoesNotExistSaysSo) {
-  Scratch scratch("nodir");
+  test::ScratchDir scratch("errors-nodir");
   auto r = RunCommand(SimulateInto(scratch.dir + "/missing/plant.db"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("cannot open database " + scratch.dir +
@@ -70,7 +54,7 @@ TEST(ErrorsTest, ADatabaseInAFolderThatDoesNotExistSaysSo) {
 }
 
 TEST(ErrorsTest, AReadOnlyDatabaseIsNamedAndStillReadByTraceAndAudit) {
-  Scratch scratch("ro");
+  test::ScratchDir scratch("errors-ro");
   // The scratch folder is the test's, readable by all; the reader below may not write in it.
   std::filesystem::permissions(scratch.dir, std::filesystem::perms::all,
                                std::filesystem::perm_options::replace);
@@ -103,7 +87,7 @@ TEST(ErrorsTest, AReadOnlyDatabaseIsNamedAndStillReadByTraceAndAudit) {
 }
 
 TEST(ErrorsTest, FloatsOutOfRangeOrNotFiniteNameTheFieldAndInputIsShownEscaped) {
-  Scratch scratch("numbers");
+  test::ScratchDir scratch("errors-numbers");
   const std::string events = scratch.dir + "/bad.jsonl";
   const std::string head = R"({"source":"scada","type":"telemetry","key":"A1","ts":1,)";
   test::WriteFile(events,
@@ -130,7 +114,7 @@ TEST(ErrorsTest, FloatsOutOfRangeOrNotFiniteNameTheFieldAndInputIsShownEscaped) 
 }
 
 TEST(ErrorsTest, AnEventOverTheSizeLimitIsNamedByLineAndSize) {
-  Scratch scratch("size");
+  test::ScratchDir scratch("errors-size");
   const std::string events = scratch.dir + "/big.jsonl";
   const std::string big = R"({"id":"o2","source":"odoo","type":"order.released","key":"MO-2",)"
                           R"("seq":1,"ts":0,"data":{"asset":"A1","product":")" +
@@ -147,7 +131,7 @@ TEST(ErrorsTest, AnEventOverTheSizeLimitIsNamedByLineAndSize) {
 }
 
 TEST(ErrorsTest, CheckShowsBytesThatAreNotUtf8Escaped) {
-  Scratch scratch("utf8");
+  test::ScratchDir scratch("errors-utf8");
   const std::string file = scratch.dir + "/bad.takt";
   test::WriteFile(file, "workflow w {\n  key order\n  start a on order.released\n  state \xff\xfe {}\n}\n");
   auto r = RunCommand(Takt() + " check " + file);

@@ -16,18 +16,6 @@ namespace {
 using test::RunCommand;
 using test::Takt;
 
-struct Scratch {
-  explicit Scratch(const std::string& name)
-      : dir((std::filesystem::temp_directory_path() /
-             ("takt-resume-" + name + "-" + std::to_string(::getpid())))
-                .string()) {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  ~Scratch() { std::filesystem::remove_all(dir); }
-  std::string dir;
-};
-
 // One order.released line per order, numbered from `first`.
 std::string Orders(int first, int count) {
   std::string lines;
@@ -49,13 +37,13 @@ int Accepted(const std::string& report) {
   return std::stoi(report.substr(at + field.size()));
 }
 
-std::string Simulate(const Scratch& scratch, const std::string& flags = "") {
+std::string Simulate(const test::ScratchDir& scratch, const std::string& flags = "") {
   return Takt() + " simulate --workflows workflows --db " + scratch.dir + "/plant.db " + flags +
          " ";
 }
 
 TEST(ResumeTest, AnotherFileUnderTheSameNameIsRefusedNamingTheFirstLineThatDiffers) {
-  Scratch scratch("other-file");
+  test::ScratchDir scratch("resume-other-file");
   const std::string events = scratch.dir + "/events.jsonl";
   test::WriteFile(events, Orders(1, 7));
   auto first = RunCommand(Simulate(scratch) + events);
@@ -88,7 +76,7 @@ TEST(ResumeTest, AnotherFileUnderTheSameNameIsRefusedNamingTheFirstLineThatDiffe
 }
 
 TEST(ResumeTest, AFileThatChangedWithinTheCommittedLinesOrShrankIsRefused) {
-  Scratch scratch("changed");
+  test::ScratchDir scratch("resume-changed");
   const std::string events = scratch.dir + "/events.jsonl";
   test::WriteFile(events, Orders(1, 5));
   ASSERT_EQ(RunCommand(Simulate(scratch) + events).exit_code, 0);
@@ -109,7 +97,7 @@ TEST(ResumeTest, AFileThatChangedWithinTheCommittedLinesOrShrankIsRefused) {
 }
 
 TEST(ResumeTest, StandardInputResumesTheSameEventsAndRefusesOthers) {
-  Scratch scratch("stdin");
+  test::ScratchDir scratch("resume-stdin");
   const std::string first_events = scratch.dir + "/first.jsonl";
   const std::string other = scratch.dir + "/other.jsonl";
   test::WriteFile(first_events, Orders(1, 7));
@@ -136,7 +124,7 @@ TEST(ResumeTest, StandardInputResumesTheSameEventsAndRefusesOthers) {
 }
 
 TEST(ResumeTest, ALastLineWithoutItsNewlineWaitsForTheRunThatSeesItWhole) {
-  Scratch scratch("partial");
+  test::ScratchDir scratch("resume-partial");
   const std::string events = scratch.dir + "/events.jsonl";
   const std::string third = Orders(3, 1);
   const std::string half = third.substr(0, third.size() / 2);

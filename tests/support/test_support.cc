@@ -62,6 +62,23 @@ CommandResult RunCommand(const std::string& command) {
 
 std::string Takt() { return std::string("'") + TAKT_BINARY + "'"; }
 
+ScratchDir::ScratchDir(const std::string& name)
+    : dir((fs::temp_directory_path() / ("takt-" + name + "-" + std::to_string(::getpid())))
+              .string()) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec)) fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+  }
+  fs::remove_all(dir, ec);
+}
+
 std::string SharedDir() {
   const std::string dir = TAKT_SHARED_DIR;
   return fs::exists(fs::path(dir) / "workloads" / "PLANT.md") ? dir : "";

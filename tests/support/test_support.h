@@ -29,6 +29,17 @@ CommandResult RunCommand(const std::string& command);
 // The takt binary under test, quoted for the shell.
 std::string Takt();
 
+// A scratch folder for one test, in the temporary folder, made empty at the start and removed
+// (with whatever permissions the test took from it) at the end.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string dir;
+};
+
 // The shared/ directory beside the project, or "" when it is not there.
 std::string SharedDir();
 
