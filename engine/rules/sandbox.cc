@@ -94,6 +94,38 @@ int FormatWithoutAddress(lua_State* L) {
   return 1;
 }
 
+// table.insert, remove, move, concat and unpack loop in C over the range a table's length or
+// the arguments give, with no instruction counted: for rules they refuse a table whose length
+// comes from __len (which may claim anything), and a range longer than the instruction limit
+// (table.move(t, 1, 1 << 40, 2)). The library's own function is upvalue 1; upvalue 2 is the
+// argument where the range begins (move and unpack: 2, concat: 3; 0: none), upvalue 3 the
+// argument that may hold a second table (move: 5; 0: none).
+int TableFunctionBounded(lua_State* L) {
+  const auto range = static_cast<int>(lua_tointeger(L, lua_upvalueindex(2)));
+  const auto second = static_cast<int>(lua_tointeger(L, lua_upvalueindex(3)));
+  for (int i : {1, second}) {
+    if (i > 0 && lua_type(L, i) == LUA_TTABLE && luaL_getmetafield(L, i, "__len") != LUA_TNIL) {
+      return luaL_error(L, "a table with __len cannot be given to the table library in a rule");
+    }
+  }
+  if (range > 0 && lua_isinteger(L, range) && lua_isinteger(L, range + 1)) {
+    void* ud = nullptr;
+    lua_getallocf(L, &ud);
+    const int64_t budget = static_cast<const Sandbox*>(ud)->limits().max_instructions;
+    const lua_Integer from = lua_tointeger(L, range);
+    const lua_Integer to = lua_tointeger(L, range + 1);
+    if (to >= from && static_cast<lua_Unsigned>(to) - static_cast<lua_Unsigned>(from) >=
+                          static_cast<lua_Unsigned>(budget)) {
+      return luaL_error(L, "a range of more elements than the instruction limit (%d) allows",
+                        static_cast<int>(budget));
+    }
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
 int ReadOnlyError(lua_State* L) {
   return luaL_error(L, "attempt to change a read-only table (keep state in the state table)");
 }
@@ -209,6 +241,22 @@ void Sandbox::BuildAllowlist() {
       lua_settable(L, -5);
     }
     lua_pop(L, 1);
+    if (std::string_view(lib.library) == "table") {
+      struct Bounded {
+        const char* name;
+        int range;   // the argument where a range begins; 0: none
+        int second;  // the argument that may hold a second table; 0: none
+      };
+      for (const Bounded& f : {Bounded{"insert", 0, 0}, Bounded{"remove", 0, 0},
+                               Bounded{"move", 2, 5}, Bounded{"concat", 3, 0},
+                               Bounded{"unpack", 2, 0}}) {
+        lua_getfield(L, -1, f.name);
+        lua_pushinteger(L, f.range);
+        lua_pushinteger(L, f.second);
+        lua_pushcclosure(L, TableFunctionBounded, 3);
+        lua_setfield(L, -2, f.name);
+      }
+    }
     if (std::string_view(lib.library) == "string") {
       lua_getfield(L, -1, "format");
       lua_pushcclosure(L, FormatWithoutAddress, 1);

@@ -31,6 +31,7 @@ class Sandbox {
   Sandbox& operator=(const Sandbox&) = delete;
 
   lua_State* state() const { return L_; }
+  const SandboxLimits& limits() const { return limits_; }
 
   // Compiles `source` (text only, never bytecode) with a fresh environment of its own, runs it
   // under the limits, and leaves its first result on the stack. kParseError with "name:line:

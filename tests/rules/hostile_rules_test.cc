@@ -182,6 +182,16 @@ INSTANTIATE_TEST_SUITE_P(
                         "local ok, err = coroutine.resume(co)\n"
                         "return command('alert.escaped', {caught = tostring(err)})"),
                 "instruction limit exceeded"},
+        Hostile{"table_move_of_a_huge_range",
+                HOSTILE("table.move({1}, 1, 1 << 40, 2)"),
+                "a range of more elements than the instruction limit"},
+        Hostile{"table_insert_with_a_lying_len",
+                HOSTILE("local t = setmetatable({}, {__len = function() return 1 << 62 end})\n"
+                        "table.insert(t, 1, 'x')"),
+                "a table with __len cannot be given to the table library"},
+        Hostile{"table_unpack_of_a_huge_range",
+                HOSTILE("return table.unpack({}, 1, 1 << 30)"),
+                "a range of more elements than the instruction limit"},
         Hostile{"finalizer",
                 HOSTILE("setmetatable({}, {__gc = function() while true do end end})"),
                 "a metatable with __gc is not allowed in a rule"},
