@@ -4,6 +4,8 @@
 
 #include "engine/rules/sandbox.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cmath>
 #include <lauxlib.h>
@@ -236,12 +238,20 @@ bool AppendJsonAt(lua_State* L, int index, std::string& out, size_t max_bytes, i
     case LUA_TNUMBER: {
       dsl::Value v;
       ToValue(L, index, v);
+      if (v.type == dsl::Type::kFloat && !std::isfinite(v.f)) {
+        error = "command data holds a number JSON cannot write (NaN or an infinity)";
+        return false;
+      }
       v.AppendJson(out);
       return true;
     }
     case LUA_TSTRING: {
       size_t len = 0;
       const char* s = lua_tolstring(L, index, &len);
+      if (!simdjson::validate_utf8(s, len)) {
+        error = "command data holds a string that is not UTF-8";
+        return false;
+      }
       dsl::AppendJsonString(out, {s, len});
       return true;
     }
@@ -263,7 +273,14 @@ bool AppendJsonAt(lua_State* L, int index, std::string& out, size_t max_bytes, i
   while (lua_next(L, index) != 0) {
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TSTRING) {
-      keys.emplace_back(lua_tostring(L, -1));
+      size_t len = 0;
+      const char* key = lua_tolstring(L, -1, &len);  // whole: a key may hold a NUL
+      if (!simdjson::validate_utf8(key, len)) {
+        lua_pop(L, 1);
+        error = "command data has a field name that is not UTF-8";
+        return false;
+      }
+      keys.emplace_back(key, len);
       array = false;
     } else if (lua_isinteger(L, -1) != 0 && lua_tointeger(L, -1) >= 1) {
       ++count;
@@ -299,7 +316,8 @@ bool AppendJsonAt(lua_State* L, int index, std::string& out, size_t max_bytes, i
     if (i > 0) out += ',';
     dsl::AppendJsonString(out, keys[i]);
     out += ':';
-    lua_getfield(L, index, keys[i].c_str());
+    PushString(L, keys[i]);
+    lua_rawget(L, index);  // the value lua_next saw, whatever the table's metatable says
     const bool ok = AppendJsonAt(L, -1, out, max_bytes, depth + 1, error);
     lua_pop(L, 1);
     if (!ok) return false;

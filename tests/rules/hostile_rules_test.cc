@@ -150,6 +150,16 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{"signal_target_number",
                 HOSTILE("return signal('production_order', 42, 'hold')"),
                 "expected an instance key or {index_variable = value}"},
+        Hostile{"data_not_utf8",
+                HOSTILE("return command('alert.x', {s = 'ok\\xff'})"),
+                "command data holds a string that is not UTF-8"},
+        Hostile{"data_nan",
+                HOSTILE("return command('alert.x', {v = 0/0})"),
+                "NaN or an infinity"},
+        Hostile{"data_key_with_nul",
+                HOSTILE("local d = setmetatable({['a\\0b'] = 1, a = 2}, {__index = function() while true do end end})\n"
+                        "error('data: ' .. command('alert.x', d).data)"),
+                "data: {\"a\":2,\"a\\u0000b\":1}"},
         Hostile{"forty_commands",
                 HOSTILE("local list = {}\nfor i = 1, 40 do list[i] = command('alert.n' .. i) end\n"
                         "error('made ' .. #list)"),
