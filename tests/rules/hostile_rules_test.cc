@@ -107,6 +107,23 @@ TEST_P(HostileRuleTest, FailsAloneAndTheShippedRulesDecideAsWithoutIt) {
 INSTANTIATE_TEST_SUITE_P(
     Kinds, HostileRuleTest,
     testing::Values(
+        // What the sandbox does not have, and what it stops.
+        Hostile{"os_execute", HOSTILE("os.execute('touch /tmp/takt-pwned')"), "global 'os'"},
+        Hostile{"io_open", HOSTILE("io.open('/etc/passwd')"), "global 'io'"},
+        Hostile{"load_code", HOSTILE("load('return 1')()"), "global 'load'"},
+        Hostile{"debug_registry", HOSTILE("debug.getregistry()"), "global 'debug'"},
+        Hostile{"string_dump", HOSTILE("string.dump(tostring)"), "field 'dump'"},
+        Hostile{"assign_global", HOSTILE("counter = 1"), "assignment to global 'counter'"},
+        Hostile{"endless_loop", HOSTILE("while true do end"), "instruction limit exceeded"},
+        Hostile{"endless_loop_under_pcall",
+                HOSTILE("while true do pcall(function() while true do end end) end"),
+                "instruction limit exceeded"},
+        Hostile{"error_with_a_table", HOSTILE("error({code = 1})"), "error object is a table"},
+        Hostile{"memory_bomb", HOSTILE("local s = string.rep('x', 1 << 30)"), "memory limit exceeded"},
+        Hostile{"returns_a_function", HOSTILE("return function() end"), "decide returned a function"},
+        // Careless but harmless: no error, and the shipped rules still decide the same.
+        Hostile{"changes_its_event", HOSTILE("ev.data.severity = 4\nev.key = 'A01'"), ""},
+        Hostile{"signal_to_no_workflow", HOSTILE("return signal('no_such_workflow', ev.key, 'hold')"), ""},
         // 1. Read-only tables: pairs() gives no way to the table behind the proxy.
         Hostile{"pairs_string_state",
                 HOSTILE("local f, s = pairs(string)\n"
