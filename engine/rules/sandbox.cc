@@ -5,7 +5,9 @@
 // destructors. No C++ exception may escape into Lua from our C functions (see lua_bridge.cc).
 #include "engine/rules/sandbox.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -126,6 +128,173 @@ int TableFunctionBounded(lua_State* L) {
   return lua_gettop(L);
 }
 
+// Determinism. Lua 5.4 seeds its string hashes anew in every process, so next() and Lua's
+// pairs() visit string keys in an order that changes from run to run, and table.sort takes its
+// pivots from the clock. For rules, pairs() visits keys in a defined order and table.sort is
+// stable, so that the same events and rules make the same decisions on every run.
+
+// The order of keys in a rule's pairs(): numbers by value, then strings bytewise, then false
+// and true; keys of other types (tables, functions) last, in the order next() gives them.
+int KeyRank(lua_State* L, int index) {
+  switch (lua_type(L, index)) {
+    case LUA_TNUMBER: return 0;
+    case LUA_TSTRING: return 1;
+    case LUA_TBOOLEAN: return 2;
+    default: return 3;
+  }
+}
+
+bool KeyBefore(lua_State* L, int a, int b) {
+  const int rank = KeyRank(L, a);
+  if (rank != KeyRank(L, b)) return rank < KeyRank(L, b);
+  switch (rank) {
+    case 0: return lua_compare(L, a, b, LUA_OPLT) != 0;  // numbers: no metamethod
+    case 1: {
+      size_t la = 0;
+      size_t lb = 0;
+      const char* sa = lua_tolstring(L, a, &la);
+      const char* sb = lua_tolstring(L, b, &lb);
+      const int c = std::memcmp(sa, sb, std::min(la, lb));
+      return c < 0 || (c == 0 && la < lb);
+    }
+    case 2: return lua_toboolean(L, a) == 0 && lua_toboolean(L, b) != 0;
+    default: return false;
+  }
+}
+
+// Sorts items 1..n of the table at `list`, stably, by `before` (which compares two values on
+// the stack top: -2 is the earlier item). A bottom-up merge sort through a buffer table: no
+// pivot, so no clock, and ties keep their order.
+template <typename Before>
+void MergeSort(lua_State* L, int list, lua_Integer n, Before before) {
+  if (n < 2) return;
+  luaL_checkstack(L, 4, "sorting");
+  lua_createtable(L, static_cast<int>(std::min<lua_Integer>(n, 1 << 20)), 0);
+  int src = list;
+  int dst = lua_gettop(L);
+  const int buffer = dst;
+  for (lua_Integer width = 1; width < n; width *= 2) {
+    for (lua_Integer lo = 1; lo <= n; lo += 2 * width) {
+      const lua_Integer mid = std::min(lo + width, n + 1);
+      const lua_Integer hi = std::min(lo + 2 * width, n + 1);
+      lua_Integer i = lo;
+      lua_Integer j = mid;
+      lua_Integer k = lo;
+      while (i < mid && j < hi) {
+        lua_rawgeti(L, src, i);
+        lua_rawgeti(L, src, j);
+        if (before(L)) {  // the right one first: strictly before, so ties keep their order
+          lua_rawseti(L, dst, k++);
+          lua_pop(L, 1);
+          ++j;
+        } else {
+          lua_pop(L, 1);
+          lua_rawseti(L, dst, k++);
+          ++i;
+        }
+      }
+      for (; i < mid; ++i) {
+        lua_rawgeti(L, src, i);
+        lua_rawseti(L, dst, k++);
+      }
+      for (; j < hi; ++j) {
+        lua_rawgeti(L, src, j);
+        lua_rawseti(L, dst, k++);
+      }
+    }
+    std::swap(src, dst);
+  }
+  if (src != list) {
+    for (lua_Integer i = 1; i <= n; ++i) {
+      lua_rawgeti(L, src, i);
+      lua_rawseti(L, list, i);
+    }
+  }
+  lua_remove(L, buffer);
+}
+
+// The iterator of a rule's pairs(): upvalues the sorted keys, the table and the position.
+int OrderedNext(lua_State* L) {
+  lua_Integer i = lua_tointeger(L, lua_upvalueindex(3));
+  for (;;) {
+    ++i;
+    if (lua_rawgeti(L, lua_upvalueindex(1), i) == LUA_TNIL) return 0;
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) {
+      lua_pushinteger(L, i);
+      lua_replace(L, lua_upvalueindex(3));
+      return 2;
+    }
+    lua_pop(L, 2);  // removed while iterating
+  }
+}
+
+// pairs() for rules: a __pairs metamethod (a read-only proxy's) as Lua's pairs, otherwise the
+// keys in KeyBefore's order, taken when the loop starts.
+int OrderedPairs(lua_State* L) {
+  luaL_checkany(L, 1);
+  if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 3);
+    return 3;
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_newtable(L);  // 2: the keys
+  lua_Integer n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, 2, ++n);
+  }
+  MergeSort(L, 2, n, [](lua_State* S) { return KeyBefore(S, -1, -2); });
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, OrderedNext, 3);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+// table.sort for rules: the same contract (in place, by `comp` or by <), stable, and with no
+// pivot from the clock. The items are read and written with their metamethods, as Lua's sort
+// does; the comparisons run in the rule's budget.
+int StableSort(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const bool has_comp = !lua_isnoneornil(L, 2);
+  if (has_comp) luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  const lua_Integer n = luaL_len(L, 1);
+  void* ud = nullptr;
+  lua_getallocf(L, &ud);
+  if (n > static_cast<const Sandbox*>(ud)->limits().max_instructions) {
+    return luaL_error(L, "table.sort of more elements than the instruction limit allows");
+  }
+  lua_createtable(L, static_cast<int>(std::min<lua_Integer>(n, 1 << 20)), 0);  // 3: a copy
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_geti(L, 1, i);
+    lua_rawseti(L, 3, i);
+  }
+  MergeSort(L, 3, n, [has_comp](lua_State* S) {
+    // Is the right item (top) before the left one (below it)?
+    if (!has_comp) return lua_compare(S, -1, -2, LUA_OPLT) != 0;
+    lua_pushvalue(S, 2);
+    lua_pushvalue(S, -2);
+    lua_pushvalue(S, -4);
+    lua_call(S, 2, 1);
+    const bool before = lua_toboolean(S, -1) != 0;
+    lua_pop(S, 1);
+    return before;
+  });
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_rawgeti(L, 3, i);
+    lua_seti(L, 1, i);
+  }
+  return 0;
+}
+
 int ReadOnlyError(lua_State* L) {
   return luaL_error(L, "attempt to change a read-only table (keep state in the state table)");
 }
@@ -221,6 +390,10 @@ void Sandbox::BuildAllowlist() {
     lua_getglobal(L, name);
     if (std::string_view(name) == "setmetatable") lua_pushcclosure(L, SetMetatableWithoutGc, 1);
     if (std::string_view(name) == "tostring") lua_pushcclosure(L, TostringWithoutAddress, 1);
+    if (std::string_view(name) == "pairs") {
+      lua_pop(L, 1);
+      lua_pushcfunction(L, OrderedPairs);
+    }
     lua_setfield(L, -2, name);
   }
   for (const LibraryAllowlist& lib : kLibraries) {
@@ -242,6 +415,8 @@ void Sandbox::BuildAllowlist() {
     }
     lua_pop(L, 1);
     if (std::string_view(lib.library) == "table") {
+      lua_pushcfunction(L, StableSort);
+      lua_setfield(L, -2, "sort");
       struct Bounded {
         const char* name;
         int range;   // the argument where a range begins; 0: none

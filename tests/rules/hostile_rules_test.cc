@@ -280,6 +280,54 @@ TEST(HostileRuleDeterminismTest, NoAddressReachesADecision) {
   fs::remove_all(dir);
 }
 
+// pairs() visits keys in a defined order and table.sort keeps ties in their order, whatever
+// Lua's per-process string hash seed and its clock-drawn pivots would make of them.
+TEST(HostileRuleDeterminismTest, PairsOrderAndSortTiesAreTheSameOnEveryRun) {
+  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-order-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  test::WriteFile((dir / "order.lua").string(),
+                  "return rule \"order\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                  "  local t = {zeta = 1, alpha = 2, [3] = 3, [1.5] = 4, [true] = 5, mid = 6,\n"
+                  "             [false] = 7, [-2] = 8, Beta = 9}\n"
+                  "  for i = 1, 200 do t['k' .. (i * 7919 % 200)] = i end\n"
+                  "  local seen = {}\n"
+                  "  for k in pairs(t) do seen[#seen + 1] = tostring(k) end\n"
+                  "  local rows = {}\n"
+                  "  for i = 1, 300 do rows[i] = {id = i, group = i % 3} end\n"
+                  "  table.sort(rows, function(a, b) return a.group < b.group end)\n"
+                  "  local ids = {}\n"
+                  "  for i = 1, 6 do ids[i] = rows[i].id end\n"
+                  "  for i = 101, 103 do ids[#ids + 1] = rows[i].id end\n"
+                  "  local plain = {5, 3, 9, 1}\n"
+                  "  table.sort(plain)\n"
+                  "  return command('alert.order', {first = table.concat(seen, ',', 1, 9),\n"
+                  "    count = #seen, ties = table.concat(ids, ','), plain = table.concat(plain, ',')})\n"
+                  "end }\n");
+  std::string first;
+  for (int run = 0; run < 3; ++run) {  // each engine is a new Lua state, with a new seed
+    EngineOptions options;
+    options.workflow_paths = {"workflows"};
+    options.rules_dir = dir.string();
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    Result<SubmitResult> r = engine.value()->Submit(
+        R"({"id":"s1","source":"scada","type":"alarm","key":"A1","seq":1,"ts":1,"data":{"asset":"A1","code":"X","severity":1}})");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().commands.size(), 1u)
+        << (r.value().rule_errors.empty() ? "" : r.value().rule_errors[0].message);
+    const std::string payload = r.value().commands[0].payload_json;
+    if (run == 0) {
+      first = payload;
+      EXPECT_EQ(payload,
+                R"({"count":209,"first":"-2,1.5,3,Beta,alpha,k0,k1,k10,k100",)"
+                R"("plain":"1,3,5,9","ties":"3,6,9,12,15,18,1,4,7"})");
+    }
+    EXPECT_EQ(payload, first) << "run " << run;
+  }
+  fs::remove_all(dir);
+}
+
 // With a store the state is also encoded, recursively: a state 200,000 tables deep is refused
 // when the evaluation ends, before any walk of it could exhaust the C stack.
 TEST(HostileRuleStoreTest, AStateNestedVeryDeepIsRefusedAndTheEngineGoesOn) {
