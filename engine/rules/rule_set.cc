@@ -196,6 +196,8 @@ Result<std::unique_ptr<RuleSet>> RuleSet::Load(const std::string& dir, const dsl
   std::unique_ptr<RuleSet> set(new RuleSet(catalog, limits));
   lua_State* L = set->sandbox_.state();
   set->ctx_ref_ = InstallRuleApi(set->sandbox_, &set->lookup_);
+  lua_createtable(set->sandbox_.state(), 2, 0);
+  set->pending_ref_ = luaL_ref(set->sandbox_.state(), LUA_REGISTRYINDEX);
   lua_pushcfunction(L, Require);
   set->sandbox_.AddGlobal("require");
   TAKT_RETURN_IF_ERROR(set->LoadModules());
@@ -441,20 +443,80 @@ Status RuleSet::TransferStateTo(RuleSet& next) const {
   return Status();
 }
 
+namespace {
+
+struct EvaluationFrame {
+  RuleSet* set;
+  const LoadedRule* rule;
+  const Event* event;
+  std::vector<RuleDecision>* decisions;
+  std::string* state_key;
+  Status status;
+};
+
+}  // namespace
+
+int RuleSet::EvaluateProtected(lua_State* L) {
+  auto* frame = static_cast<EvaluationFrame*>(lua_touserdata(L, 1));
+  lua_settop(L, 0);
+  frame->status =
+      frame->set->EvaluateInLua(*frame->rule, *frame->event, *frame->decisions, frame->state_key);
+  return 0;
+}
+
 Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const InstanceLookup& lookup,
                          std::vector<RuleDecision>& decisions, std::string* state_key) {
   lua_State* L = sandbox_.state();
   const int top = lua_gettop(L);
   lookup_ = &lookup;
-  struct Reset {
-    RuleSet* self;
-    lua_State* L;
-    int top;
-    ~Reset() {
-      self->lookup_ = nullptr;
-      lua_settop(L, top);
+  const size_t before = decisions.size();
+  EvaluationFrame frame{this, &rule, &event, &decisions, state_key, Status()};
+  lua_pushcfunction(L, &RuleSet::EvaluateProtected);  // neither allocates
+  lua_pushlightuserdata(L, &frame);
+  const int rc = lua_pcall(L, 1, 0, 0);
+  lookup_ = nullptr;
+  if (rc == LUA_OK) {
+    lua_settop(L, top);
+    return frame.status;
+  }
+  // Broken off by a Lua error in the engine's own work for the rule: out of memory, most
+  // likely, with the sandbox full. The state goes back to its backup if one was made and the
+  // state is in the table of states (putting back an existing key allocates nothing).
+  std::string message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
+  lua_settop(L, top);
+  decisions.resize(before);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, pending_ref_);
+  const int pending = lua_gettop(L);
+  if (lua_rawgeti(L, pending, 1) != LUA_TNIL && lua_rawgeti(L, pending, 2) != LUA_TNIL) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rule.states_ref);
+    lua_pushvalue(L, pending + 1);
+    if (lua_rawget(L, -2) != LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, pending + 1);
+      lua_pushvalue(L, pending + 2);
+      lua_rawset(L, -3);
     }
-  } reset{this, L, top};
+  }
+  lua_settop(L, pending);
+  lua_pushnil(L);
+  lua_rawseti(L, pending, 1);
+  lua_pushnil(L);
+  lua_rawseti(L, pending, 2);
+  lua_settop(L, top);
+  lua_gc(L, LUA_GCCOLLECT);
+  if (rc == LUA_ERRMEM) {
+    return Status::LimitExceeded("memory limit exceeded (" +
+                                 std::to_string(sandbox_.limits().max_memory_bytes >> 20) +
+                                 " MiB) while the engine passed the event to the rule or kept "
+                                 "its state");
+  }
+  return Status::RuleError(message);
+}
+
+Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
+                              std::vector<RuleDecision>& decisions, std::string* state_key) {
+  lua_State* L = sandbox_.state();
+  const int top = lua_gettop(L);
   const dsl::EventDef& def = catalog_.events[static_cast<size_t>(event.type_id)];
 
   // The state's key: key(event), or the event's key.
@@ -492,6 +554,22 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
   std::string error;
   if (!CopyState(L, state, top + 4, 0, error)) return Status::RuleError(error);
   const int backup = top + 5;
+  // Kept where Evaluate() finds them if what follows is broken off by a Lua error; the table
+  // has room for both, so this allocates nothing.
+  lua_rawgeti(L, LUA_REGISTRYINDEX, pending_ref_);
+  lua_pushvalue(L, key);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, backup);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 1);
+  const auto forget_pending = [&] {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, pending_ref_);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, 1);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, 2);
+    lua_pop(L, 1);
+  };
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, rule.decide_ref);
   PushEvent(L, event, def);
@@ -514,11 +592,13 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
     lua_pushvalue(L, key);
     lua_pushvalue(L, backup);
     lua_rawset(L, states);
+    forget_pending();
     return called.ok() ? extracted : called;
   }
   lua_pushvalue(L, key);
   lua_pushvalue(L, state);
   lua_rawset(L, states);
+  forget_pending();
   return Status();
 }
 

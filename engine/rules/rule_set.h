@@ -83,11 +83,20 @@ class RuleSet {
   Status LoadModules();
   Status LoadRule(const std::string& path);
   Status Decisions(const LoadedRule& rule, int first, int last, std::vector<RuleDecision>& out);
+  // Evaluate()'s work, run inside a protected call (EvaluateProtected in rule_set.cc) so that
+  // an allocation the engine makes for the rule (the event, the state's backup) fails as a
+  // rule error when the sandbox is full, never as an abort.
+  Status EvaluateInLua(const LoadedRule& rule, const Event& event,
+                       std::vector<RuleDecision>& decisions, std::string* state_key);
+  static int EvaluateProtected(lua_State* L);
 
   const dsl::Catalog& catalog_;
   Sandbox sandbox_;
   const InstanceLookup* lookup_ = nullptr;  // set during Evaluate(), read by ctx's functions
   int ctx_ref_ = -1;
+  // A table with room for two items, made at load: during an evaluation, the state's key and
+  // backup, so that an evaluation broken off by a Lua error can still put the state back.
+  int pending_ref_ = -1;
   std::vector<std::unique_ptr<LoadedRule>> rules_;
   std::vector<std::vector<const LoadedRule*>> by_type_;
 };

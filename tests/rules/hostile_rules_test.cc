@@ -328,6 +328,52 @@ TEST(HostileRuleDeterminismTest, PairsOrderAndSortTiesAreTheSameOnEveryRun) {
   fs::remove_all(dir);
 }
 
+// 5. A rule that keeps the sandbox full (memory held by chunk-level locals) makes the engine's
+// own allocations for the next events (the event table it passes) fail outside the rule's
+// code: each is a rule error, never an abort, and the engine goes on.
+TEST(HostileRuleMemoryTest, AFullSandboxFailsTheRuleNotTheProcess) {
+  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-full-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // It keeps every event it is given and fills what is left with a chain of small tables, so
+  // that when it returns almost nothing is garbage the collector could give back.
+  test::WriteFile((dir / "hoard.lua").string(),
+                  "local kept, chain = {}, nil\n"
+                  "return rule \"hoard\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                  "  kept[#kept + 1] = ev\n"
+                  "  pcall(function() while true do chain = {chain} end end)\n"
+                  "end }\n");
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = dir.string();
+  options.rule_max_memory_bytes = 4u << 20;
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  int full = 0;
+  for (int i = 1; i <= 5; ++i) {
+    const std::string alarm = R"({"id":"s)" + std::to_string(i) +
+                              R"(","source":"scada","type":"alarm","key":"A1","seq":)" +
+                              std::to_string(i) + R"(,"ts":)" + std::to_string(i) +
+                              R"(,"data":{"asset":"A1","code":"X","severity":1}})";
+    Result<SubmitResult> r = engine.value()->Submit(alarm);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r.value().outcome, Outcome::kApplied);
+    for (const RuleError& e : r.value().rule_errors) {
+      EXPECT_NE(e.message.find("memory limit exceeded"), std::string::npos) << e.message;
+      ++full;
+    }
+  }
+  EXPECT_GE(full, 3) << "the sandbox was full for most events";
+  // The workflow side goes on as if the rule were not there.
+  EXPECT_EQ(engine.value()->Submit(
+                R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":9,"data":{"asset":"A1"}})")
+                .value()
+                .outcome,
+            Outcome::kApplied);
+  engine.value().reset();
+  fs::remove_all(dir);
+}
+
 // With a store the state is also encoded, recursively: a state 200,000 tables deep is refused
 // when the evaluation ends, before any walk of it could exhaust the C stack.
 TEST(HostileRuleStoreTest, AStateNestedVeryDeepIsRefusedAndTheEngineGoesOn) {
