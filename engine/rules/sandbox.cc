@@ -363,6 +363,16 @@ void* Sandbox::Allocate(void* ud, void* ptr, size_t old_size, size_t new_size) {
   if (new_size > old && self->used_ + (new_size - old) > self->limits_.max_memory_bytes) {
     return nullptr;  // Lua raises "not enough memory"
   }
+  // The count hook sees the clock only every kHookEvery instructions, and one instruction can
+  // be a C call that copies megabytes (string.rep, a concatenation): a loop of those ran for
+  // 10 s under a 100 ms limit. Such calls allocate big buffers, so a big allocation looks at
+  // the clock too, and past the deadline fails, which ends the call.
+  constexpr size_t kTimedAllocation = 64u << 10;
+  if (self->armed_ && new_size >= kTimedAllocation && new_size > old &&
+      std::chrono::steady_clock::now() >= self->deadline_) {
+    self->out_of_time_ = true;
+    return nullptr;
+  }
   void* grown = std::realloc(ptr, new_size);
   if (grown == nullptr) return nullptr;
   self->used_ = self->used_ - old + new_size;

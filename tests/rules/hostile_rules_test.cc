@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -325,6 +326,46 @@ TEST(HostileRuleDeterminismTest, PairsOrderAndSortTiesAreTheSameOnEveryRun) {
     }
     EXPECT_EQ(payload, first) << "run " << run;
   }
+  fs::remove_all(dir);
+}
+
+// 4. One instruction can be a C call that copies megabytes: a loop of them ran for 10 s under a
+// 100 ms limit, because the count hook looks at the clock only every thousand instructions.
+// Big allocations look at it too now, so the limit holds (within a few of those calls).
+TEST(HostileRuleTimeTest, HeavyCCallsBetweenHookChecksStillEndAtTheTimeLimit) {
+  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-heavy-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  test::WriteFile((dir / "heavy.lua").string(),
+                  "return rule \"heavy\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                  "  if ev.data.severity == 1 then\n"
+                  "    while true do local s = string.rep('x', 16 << 20) end\n"
+                  "  end\n"
+                  "  while true do pcall(string.rep, 'x', 16 << 20) end\n"
+                  "end }\n");
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = dir.string();
+  options.rule_timeout_ms = 100;
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  for (int severity : {1, 2}) {
+    const std::string alarm = R"({"id":"s)" + std::to_string(severity) +
+                              R"(","source":"scada","type":"alarm","key":"A1","seq":)" +
+                              std::to_string(severity) +
+                              R"(,"ts":1,"data":{"asset":"A1","code":"X","severity":)" +
+                              std::to_string(severity) + "}}";
+    const auto start = std::chrono::steady_clock::now();
+    Result<SubmitResult> r = engine.value()->Submit(alarm);
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_EQ(r.value().rule_errors.size(), 1u);
+    EXPECT_NE(r.value().rule_errors[0].message.find("time limit exceeded (100 ms)"), std::string::npos)
+        << r.value().rule_errors[0].message;
+    // The limit, give or take a few 16 MiB copies; before, 10 s and more.
+    EXPECT_LT(took, std::chrono::seconds(2)) << "severity " << severity;
+  }
+  engine.value().reset();
   fs::remove_all(dir);
 }
 
