@@ -82,8 +82,7 @@ void BM_InputFingerprint(benchmark::State& state) {
   for (auto _ : state) {
     const std::string& line = lines[i++ % lines.size()];
     bytes += line.size() + 1;
-    prefix.Update(line);
-    prefix.Update("\n");
+    prefix.UpdateLine(line);
     sim::AppendLineCheck(checks, line);
     if (checks.size() >= (1u << 20)) checks.clear();
   }

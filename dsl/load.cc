@@ -79,18 +79,11 @@ class Loader {
 
   // A file given to load that has the name of a built-in stdlib file (stdlib/plant.takt beside
   // `import "plant"`) is what that import reads: the same text is then loaded once, and other
-  // text shadows the built-in, which a warning says.
+  // text shadows the built-in, which a warning says when the file is read (LoadPath()).
   void FindShadow(const std::string& path) {
     const std::string stem = fs::path(path).stem().string();
     for (const EmbeddedFile& embedded : EmbeddedStdlib()) {
-      if (stem != embedded.name || shadows_.count(stem) != 0) continue;
-      shadows_[stem] = path;
-      std::ifstream in(path, std::ios::binary);
-      std::stringstream text;
-      text << in.rdbuf();
-      if (in && text.str() != embedded.text) {
-        shadow_warnings_.insert(path);
-      }
+      if (stem == embedded.name) shadows_.emplace(stem, Shadow{path, embedded.text});
     }
   }
 
@@ -111,12 +104,14 @@ class Loader {
     file->name = path;
     file->path = path;
     file->text = text.str();
-    if (shadow_warnings_.count(path) != 0) {
-      defs_.diagnostics.Warning(
-          Location{file.get(), 1, 1},
-          "this file has the name of the built-in \"" + fs::path(path).stem().string() +
-              "\" and other text: it shadows it, and import \"" + fs::path(path).stem().string() +
-              "\" reads this file");
+    const std::string stem = fs::path(path).stem().string();
+    const auto shadow = shadows_.find(stem);
+    if (shadow != shadows_.end() && shadow->second.path == path &&
+        file->text != shadow->second.builtin) {
+      defs_.diagnostics.Warning(Location{file.get(), 1, 1},
+                                "this file has the name of the built-in \"" + stem +
+                                    "\" and other text: it shadows it, and import \"" + stem +
+                                    "\" reads this file");
     }
     LoadFile(id, std::move(file));
   }
@@ -179,7 +174,7 @@ class Loader {
     }
     const std::string stem = fs::path(name).replace_extension().string();
     if (auto shadow = shadows_.find(stem); shadow != shadows_.end()) {
-      return LoadPath(shadow->second, &import);
+      return LoadPath(shadow->second.path, &import);
     }
     for (const EmbeddedFile& embedded : EmbeddedStdlib()) {
       if (stem != embedded.name) continue;
@@ -205,8 +200,11 @@ class Loader {
   std::vector<std::string> stack_;  // ids of the files being loaded, outermost first
   std::set<std::string> done_;
   std::map<std::string, std::string> names_;  // id -> name shown in messages
-  std::map<std::string, std::string> shadows_;  // built-in stdlib name -> file given to load
-  std::set<std::string> shadow_warnings_;       // those files whose text differs from it
+  struct Shadow {
+    std::string path;     // the file given to load
+    const char* builtin;  // the text of the built-in file of the same name
+  };
+  std::map<std::string, Shadow> shadows_;  // by the built-in stdlib file's name
   bool load_failed_ = false;  // a file or import could not be read, or imports form a cycle
 };
 

@@ -267,8 +267,9 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
   if (!outcome.ok()) return outcome.status();
   result.outcome = outcome.value();
   Count(result);
-  if (result.outcome != Outcome::kDuplicate) TrackSequence(event_);
-  if (result.outcome == Outcome::kApplied) TrackAccepted(event_.source, event_.key, event_.seq);
+  if (result.outcome != Outcome::kDuplicate) {
+    TrackSequence(event_, result.outcome == Outcome::kApplied);
+  }
   NameCommands(result);
   const int64_t ts = event_.ts;
   // Event time moves with events that passed the checks and were applied; a held one moves it
@@ -414,7 +415,7 @@ void EngineImpl::TrackAccepted(std::string_view source, std::string_view key, in
   MarkSequenceChanged(s, sequence_key_);
 }
 
-void EngineImpl::TrackSequence(const Event& event) {
+void EngineImpl::TrackSequence(const Event& event, bool applied) {
   SequenceState& s = sequences_[SequenceKey(event.source, event.key)];
   if (event.seq > s.last_seq + 1) {
     ++s.gaps;
@@ -424,6 +425,7 @@ void EngineImpl::TrackSequence(const Event& event) {
     ++stats_.late_events;
   }
   s.last_seq = std::max(s.last_seq, event.seq);
+  if (applied) s.last_accepted = std::max(s.last_accepted, event.seq);
   MarkSequenceChanged(s, sequence_key_);
 }
 

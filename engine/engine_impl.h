@@ -98,13 +98,16 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status ReleaseHeld(int64_t now, SubmitResult& result);
   // Remembers the event's id: false when it was seen before.
   Result<bool> Remember(std::string_view id);
-  void TrackSequence(const Event& event);
+  // Counts the event in its (source, key)'s sequence position; `applied` also raises the bar
+  // of the `monotonic` policy, the highest seq applied, which is kept whatever the policy.
+  void TrackSequence(const Event& event, bool applied);
   // The limits on an event's text (EngineOptions::max_event_bytes, max_json_depth): false, with
   // the reason, when it is over one. What of such an event is logged: its first bytes.
   bool WithinLimits(std::string_view json, std::string& reason) const;
   static std::string_view LoggedPrefix(std::string_view json);
-  // The `monotonic` policy: the highest seq applied per (source, key), whatever the policy.
   bool IsMonotonic(std::string_view source) const;
+  // Raises the `monotonic` bar for a held event applied on its release (it was counted in its
+  // sequence position when it arrived).
   void TrackAccepted(std::string_view source, std::string_view key, int64_t seq);
   // engine_store.cc: links the log row at `pos` to the previous one of its (source, key) and
   // returns that one's position (0: none).

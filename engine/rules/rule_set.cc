@@ -196,8 +196,8 @@ Result<std::unique_ptr<RuleSet>> RuleSet::Load(const std::string& dir, const dsl
   std::unique_ptr<RuleSet> set(new RuleSet(catalog, limits));
   lua_State* L = set->sandbox_.state();
   set->ctx_ref_ = InstallRuleApi(set->sandbox_, &set->lookup_);
-  lua_createtable(set->sandbox_.state(), 2, 0);
-  set->pending_ref_ = luaL_ref(set->sandbox_.state(), LUA_REGISTRYINDEX);
+  lua_createtable(L, 2, 0);
+  set->pending_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushcfunction(L, Require);
   set->sandbox_.AddGlobal("require");
   TAKT_RETURN_IF_ERROR(set->LoadModules());
@@ -497,12 +497,8 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
       lua_rawset(L, -3);
     }
   }
-  lua_settop(L, pending);
-  lua_pushnil(L);
-  lua_rawseti(L, pending, 1);
-  lua_pushnil(L);
-  lua_rawseti(L, pending, 2);
   lua_settop(L, top);
+  SetPending(0, 0);
   lua_gc(L, LUA_GCCOLLECT);
   if (rc == LUA_ERRMEM) {
     return Status::LimitExceeded("memory limit exceeded (" +
@@ -511,6 +507,21 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
                                  "its state");
   }
   return Status::RuleError(message);
+}
+
+void RuleSet::SetPending(int key, int backup) {
+  lua_State* L = sandbox_.state();
+  lua_rawgeti(L, LUA_REGISTRYINDEX, pending_ref_);
+  int slot = 1;
+  for (int index : {key, backup}) {
+    if (index == 0) {
+      lua_pushnil(L);
+    } else {
+      lua_pushvalue(L, index);
+    }
+    lua_rawseti(L, -2, slot++);  // the table has room for both: nothing is allocated
+  }
+  lua_pop(L, 1);
 }
 
 Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
@@ -554,22 +565,8 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   std::string error;
   if (!CopyState(L, state, top + 4, 0, error)) return Status::RuleError(error);
   const int backup = top + 5;
-  // Kept where Evaluate() finds them if what follows is broken off by a Lua error; the table
-  // has room for both, so this allocates nothing.
-  lua_rawgeti(L, LUA_REGISTRYINDEX, pending_ref_);
-  lua_pushvalue(L, key);
-  lua_rawseti(L, -2, 1);
-  lua_pushvalue(L, backup);
-  lua_rawseti(L, -2, 2);
-  lua_pop(L, 1);
-  const auto forget_pending = [&] {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, pending_ref_);
-    lua_pushnil(L);
-    lua_rawseti(L, -2, 1);
-    lua_pushnil(L);
-    lua_rawseti(L, -2, 2);
-    lua_pop(L, 1);
-  };
+  // Kept where Evaluate() finds them if what follows is broken off by a Lua error.
+  SetPending(key, backup);
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, rule.decide_ref);
   PushEvent(L, event, def);
@@ -592,20 +589,20 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
     lua_pushvalue(L, key);
     lua_pushvalue(L, backup);
     lua_rawset(L, states);
-    forget_pending();
+    SetPending(0, 0);
     return called.ok() ? extracted : called;
   }
   lua_pushvalue(L, key);
   lua_pushvalue(L, state);
   lua_rawset(L, states);
-  forget_pending();
+  SetPending(0, 0);
   return Status();
 }
 
 Status RuleSet::Decisions(const LoadedRule& rule, int first, int last,
                           std::vector<RuleDecision>& out) {
-  // Outside the rule's protected call: nothing here may run rule code or raise a Lua error, so
-  // only raw reads of what decide returned, and of fields command() and signal() set.
+  // After the rule's budgeted call: nothing here may run rule code, so only raw reads of what
+  // decide returned, and of the fields command() and signal() set.
   lua_State* L = sandbox_.state();
   const size_t start = out.size();
   auto fail = [&](std::string message) {

@@ -89,6 +89,9 @@ class RuleSet {
   Status EvaluateInLua(const LoadedRule& rule, const Event& event,
                        std::vector<RuleDecision>& decisions, std::string* state_key);
   static int EvaluateProtected(lua_State* L);
+  // Keeps the state's key and backup (stack indices; 0, 0: forgets them) where Evaluate()
+  // finds them after a Lua error.
+  void SetPending(int key, int backup);
 
   const dsl::Catalog& catalog_;
   Sandbox sandbox_;

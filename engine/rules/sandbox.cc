@@ -34,6 +34,22 @@ const LibraryAllowlist kLibraries[] = {{"string", kStringRemoved}, {"math", kMat
                                        {"table", kNoneRemoved},    {"utf8", kNoneRemoved},
                                        {"coroutine", kNoneRemoved}};
 
+// The sandbox a Lua state belongs to: the allocator's user data.
+Sandbox& SandboxOf(lua_State* L) {
+  void* ud = nullptr;
+  lua_getallocf(L, &ud);
+  return *static_cast<Sandbox*>(ud);
+}
+
+// The tail of each wrapper below: calls the library's own function, its upvalue 1, with the
+// arguments on the stack, and returns what it returns.
+int CallLibraryFunction(lua_State* L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
 // setmetatable() for rules: a metatable with __gc is refused, since its finalizer would run
 // whenever the collector gets to the object, outside the evaluation and its budget (Lua 5.4
 // marks an object for finalization only if __gc is there when the metatable is set). The
@@ -47,10 +63,7 @@ int SetMetatableWithoutGc(lua_State* L) {
     }
     lua_pop(L, 1);
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 1);
-  return 1;
+  return CallLibraryFunction(L);
 }
 
 // tostring() for rules: what Lua's would give, except that a table, function, coroutine or
@@ -65,12 +78,8 @@ int TostringWithoutAddress(lua_State* L) {
     lua_pushstring(L, luaL_typename(L, 1));
     return 1;
   }
-  if (addressed) lua_pop(L, 1);  // the __tostring found
-  lua_settop(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, 1, 1);
-  return 1;
+  lua_settop(L, 1);  // the __tostring found, if any, goes too
+  return CallLibraryFunction(L);
 }
 
 // string.format() for rules: refuses %p, which writes an address. The library's own format is
@@ -90,10 +99,7 @@ int FormatWithoutAddress(lua_State* L) {
     }
     i = j;  // past the conversion, "%%" included
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 1);
-  return 1;
+  return CallLibraryFunction(L);
 }
 
 // table.insert, remove, move, concat and unpack loop in C over the range a table's length or
@@ -111,9 +117,7 @@ int TableFunctionBounded(lua_State* L) {
     }
   }
   if (range > 0 && lua_isinteger(L, range) && lua_isinteger(L, range + 1)) {
-    void* ud = nullptr;
-    lua_getallocf(L, &ud);
-    const int64_t budget = static_cast<const Sandbox*>(ud)->limits().max_instructions;
+    const int64_t budget = SandboxOf(L).limits().max_instructions;
     const lua_Integer from = lua_tointeger(L, range);
     const lua_Integer to = lua_tointeger(L, range + 1);
     if (to >= from && static_cast<lua_Unsigned>(to) - static_cast<lua_Unsigned>(from) >=
@@ -122,10 +126,7 @@ int TableFunctionBounded(lua_State* L) {
                         static_cast<int>(budget));
     }
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+  return CallLibraryFunction(L);
 }
 
 // Determinism. Lua 5.4 seeds its string hashes anew in every process, so next() and Lua's
@@ -146,7 +147,8 @@ int KeyRank(lua_State* L, int index) {
 
 bool KeyBefore(lua_State* L, int a, int b) {
   const int rank = KeyRank(L, a);
-  if (rank != KeyRank(L, b)) return rank < KeyRank(L, b);
+  const int other = KeyRank(L, b);
+  if (rank != other) return rank < other;
   switch (rank) {
     case 0: return lua_compare(L, a, b, LUA_OPLT) != 0;  // numbers: no metamethod
     case 1: {
@@ -267,9 +269,7 @@ int StableSort(lua_State* L) {
   if (has_comp) luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_settop(L, 2);
   const lua_Integer n = luaL_len(L, 1);
-  void* ud = nullptr;
-  lua_getallocf(L, &ud);
-  if (n > static_cast<const Sandbox*>(ud)->limits().max_instructions) {
+  if (n > SandboxOf(L).limits().max_instructions) {
     return luaL_error(L, "table.sort of more elements than the instruction limit allows");
   }
   lua_createtable(L, static_cast<int>(std::min<lua_Integer>(n, 1 << 20)), 0);  // 3: a copy
@@ -380,9 +380,7 @@ void* Sandbox::Allocate(void* ud, void* ptr, size_t old_size, size_t new_size) {
 }
 
 void Sandbox::OnCount(lua_State* L, lua_Debug*) {
-  void* ud = nullptr;
-  lua_getallocf(L, &ud);
-  auto* self = static_cast<Sandbox*>(ud);
+  Sandbox* self = &SandboxOf(L);
   if (!self->armed_) return;
   self->budget_ -= kHookEvery;
   if (self->budget_ <= 0) self->out_of_budget_ = true;

@@ -33,6 +33,11 @@ void PrefixDigest::Update(std::string_view bytes) {
   bytes_ += bytes.size();
 }
 
+void PrefixDigest::UpdateLine(std::string_view line) {
+  Update(line);
+  Update("\n");
+}
+
 std::string PrefixDigest::Hex() const {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;

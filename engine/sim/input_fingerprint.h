@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "takt/engine.h"
+
 struct evp_md_ctx_st;
 struct evp_md_st;
 
@@ -23,6 +25,8 @@ class PrefixDigest {
   PrefixDigest& operator=(const PrefixDigest&) = delete;
 
   void Update(std::string_view bytes);
+  // Update() with the line as read and the newline that ended it.
+  void UpdateLine(std::string_view line);
   uint64_t bytes() const { return bytes_; }
   std::string Hex() const;
 
@@ -33,8 +37,7 @@ class PrefixDigest {
   uint64_t bytes_ = 0;
 };
 
-// Bytes per line in InputCursor::line_checks.
-constexpr size_t kLineCheckBytes = 8;
+constexpr size_t kLineCheckBytes = InputCursor::kLineCheckBytes;
 
 // A 64-bit check value of one line as read (without its newline): a locator, not a proof. Two
 // inputs are the same only when their SHA-256 agree.

@@ -64,8 +64,7 @@ Status Simulation::FeedLine(std::string_view line) {
   State& s = *state_;
   ++s.lines;
   if (s.prefix) {
-    s.prefix->Update(line);
-    s.prefix->Update("\n");
+    s.prefix->UpdateLine(line);
     sim::AppendLineCheck(s.line_checks, line);
   }
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -141,8 +140,7 @@ namespace {
 // How to go on from an input that is not the one committed under the same name.
 const char kOtherInputHint[] =
     ". Nothing of it was read. To read it as new events (those whose id was seen before count "
-    "as duplicates), run again with --new-input; to start "
-    "afresh, use another database";
+    "as duplicates), run again with --new-input; to start afresh, use another database";
 
 }  // namespace
 
@@ -169,8 +167,7 @@ Status Simulation::CheckCommittedPrefix(std::istream& in, const InputCursor& com
                                      ": not the same input" + kOtherInputHint);
     }
     ++s.lines;
-    s.prefix->Update(line);
-    s.prefix->Update("\n");
+    s.prefix->UpdateLine(line);
     if (s.lines >= first_checked &&
         sim::LineCheck(line) != sim::LineCheckAt(committed.line_checks,
                                                   s.lines - first_checked + 1)) {

@@ -23,9 +23,9 @@ std::string AuditHash(std::string_view prev, int64_t seq, const AuditRow& row);
 // The hash of an event's row following the link whose hash is `prev`.
 std::string EventHash(std::string_view prev, const EventRow& row);
 
-// Recomputes the chain of `db`; with `expected`, it must also pass through that head.
-Result<AuditVerification> VerifyChain(Database& db);
-Result<AuditVerification> VerifyChain(Database& db, const AuditHead& expected);
+// Recomputes the chain of `db`; with an `expected` head (rows > 0), the chain must also pass
+// through it.
+Result<AuditVerification> VerifyChain(Database& db, const AuditHead& expected = {});
 
 }  // namespace takt::store
 

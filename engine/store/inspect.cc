@@ -44,9 +44,7 @@ std::string IsoTime(int64_t ms) {
 }  // namespace
 
 Result<AuditVerification> VerifyAudit(const std::string& db_path) {
-  Result<store::Database> db = OpenExisting(db_path);
-  if (!db.ok()) return db.status();
-  return store::VerifyChain(db.value());
+  return VerifyAudit(db_path, AuditHead{});
 }
 
 Result<AuditVerification> VerifyAudit(const std::string& db_path, const AuditHead& expected) {
@@ -63,12 +61,13 @@ Result<AuditHead> ParseAuditHead(std::string_view text) {
                                             std::string_view::npos;
   const bool digits = !rows.empty() && rows.size() <= 19 &&
                       rows.find_first_not_of("0123456789") == std::string_view::npos;
-  if (!hex || !digits || std::stoull(std::string(rows)) == 0) {
+  const uint64_t count = hex && digits ? std::stoull(std::string(rows)) : 0;
+  if (count == 0) {
     return Status::InvalidArgument(
         "expected HASH:ROWS as takt audit head prints it (64 lowercase hex digits, a colon, a "
         "row count of 1 or more)");
   }
-  return AuditHead{std::stoull(std::string(rows)), std::string(hash)};
+  return AuditHead{count, std::string(hash)};
 }
 
 Result<std::string> TraceInstance(const std::string& db_path, std::string_view key, bool json) {

@@ -381,7 +381,7 @@ Result<StoredDefinition> Store::Definition(std::string_view hash) {
 }
 
 Status Store::SetCursor(const InputCursor& cursor) {
-  constexpr size_t kCheckBytes = 8;
+  constexpr size_t kCheckBytes = InputCursor::kLineCheckBytes;
   const auto lines = static_cast<int64_t>(cursor.line_checks.size() / kCheckBytes);
   const int64_t first_line = static_cast<int64_t>(cursor.position) - lines + 1;
   if (first_line < 1 || cursor.line_checks.size() % kCheckBytes != 0) {

@@ -245,8 +245,8 @@ class Store {
   uint64_t ticket_ = 0;            // the last DurabilityTicket()
   int64_t changes_at_ticket_ = 0;  // db_.TotalChanges() then
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
-      add_command_, add_audit_, put_definition_, set_cursor_, drop_cursor_lines_, add_cursor_lines_, hold_, release_, mark_delivered_,
-      mark_failed_, load_instance_, load_sequence_, put_index_value_, drop_index_values_,
+      add_command_, add_audit_, put_definition_, set_cursor_, drop_cursor_lines_,
+      add_cursor_lines_, hold_, release_, mark_delivered_, mark_failed_, load_instance_, load_sequence_, put_index_value_, drop_index_values_,
       for_each_indexed_, for_each_due_, next_due_after_;
 };
 

@@ -128,6 +128,8 @@ struct ReorderPolicy {
 // prefix, so that a resume can tell the same input from another one under the same name
 // before it skips anything (takt::Simulation does this).
 struct InputCursor {
+  static constexpr size_t kLineCheckBytes = 8;  // per line in line_checks
+
   std::string name;
   uint64_t position = 0;  // lines (or messages) consumed, counted from 1
   uint64_t bytes = 0;     // bytes consumed: the first `position` lines with their newlines
