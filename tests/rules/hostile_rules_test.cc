@@ -2,7 +2,6 @@
 // alone with an error naming it, the engine goes on, and the shipped rules decide exactly what
 // they decide without it.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -76,17 +75,14 @@ class HostileRuleTest : public testing::TestWithParam<Hostile> {
 PlantRun* HostileRuleTest::baseline_ = nullptr;
 
 TEST_P(HostileRuleTest, FailsAloneAndTheShippedRulesDecideAsWithoutIt) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("takt-hostile-" + std::string(GetParam().name) + "-" +
-                        std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const test::ScratchDir scratch("hostile-" + std::string(GetParam().name));
   for (const auto& entry : fs::directory_iterator("rules")) {
-    if (entry.path().extension() == ".lua") fs::copy_file(entry.path(), dir / entry.path().filename());
+    if (entry.path().extension() == ".lua") {
+      fs::copy_file(entry.path(), fs::path(scratch.dir) / entry.path().filename());
+    }
   }
-  test::WriteFile((dir / "000_hostile.lua").string(), GetParam().code);
-  const PlantRun run = RunPlant(dir.string());
-  fs::remove_all(dir);
+  test::WriteFile(scratch.dir + "/000_hostile.lua", GetParam().code);
+  const PlantRun run = RunPlant(scratch.dir);
 
   ASSERT_GT(baseline_->shipped_commands.size(), 0u);
   EXPECT_EQ(run.events, baseline_->events);
@@ -244,79 +240,86 @@ INSTANTIATE_TEST_SUITE_P(
                 HOSTILE("return signal('production_order', 'MO\\0-1', 'hold')"),
                 "an instance key must be 1 to 1024 bytes without NUL"}));
 
+// The tests below run one rule alone, on alarms of asset A1.
+
+// The n-th alarm on A1: id "s<n>", seq n, event time n.
+std::string Alarm(int n, int severity = 1) {
+  return R"({"id":"s)" + std::to_string(n) + R"(","source":"scada","type":"alarm","key":"A1","seq":)" +
+         std::to_string(n) + R"(,"ts":)" + std::to_string(n) +
+         R"(,"data":{"asset":"A1","code":"X","severity":)" + std::to_string(severity) + "}}";
+}
+
+// An engine on the shipped workflow and the one rule `code`, written to a rules folder in
+// `scratch`; `options` gives the limits and the store.
+std::unique_ptr<Engine> OpenOnRule(const test::ScratchDir& scratch, const std::string& code,
+                                   EngineOptions options = {}) {
+  options.rules_dir = scratch.dir + "/rules";
+  fs::create_directories(options.rules_dir);
+  test::WriteFile(options.rules_dir + "/rule.lua", code);
+  Result<std::unique_ptr<Engine>> engine = Engine::Open(options);
+  EXPECT_TRUE(engine.ok()) << engine.status().message();
+  return engine.ok() ? std::move(engine).value() : nullptr;
+}
+
+// The message of a result's first rule error, for assertion messages.
+std::string FirstError(const SubmitResult& r) {
+  return r.rule_errors.empty() ? "" : r.rule_errors[0].message;
+}
+
 // 7. Determinism: no address reaches what a rule decides.
 TEST(HostileRuleDeterminismTest, NoAddressReachesADecision) {
-  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-addr-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  test::WriteFile((dir / "addr.lua").string(),
-                  "return rule \"addr\" { on = {\"alarm\"}, decide = function(ev, state)\n"
-                  "  if ev.data.severity == 2 then return command('alert.p', {p = string.format('%5p', {})}) end\n"
-                  "  return command('alert.addr', {t = tostring({}), f = tostring(tostring),\n"
-                  "    c = tostring(coroutine.create(function() end)), d = tostring(command('alert.x')),\n"
-                  "    n = tostring(12.5), pct = string.format('%%p %d', 3),\n"
-                  "    named = tostring(setmetatable({}, {__tostring = function() return 'mine' end}))})\n"
-                  "end }\n");
-  EngineOptions options;
-  options.workflow_paths = {"workflows"};
-  options.rules_dir = dir.string();
-  auto engine = Engine::Open(options);
-  ASSERT_TRUE(engine.ok()) << engine.status().message();
-  auto alarm = [](const char* id, int severity) {
-    return std::string(R"({"id":")") + id +
-           R"(","source":"scada","type":"alarm","key":"A1","seq":1,"ts":1,"data":{"asset":"A1","code":"X","severity":)" +
-           std::to_string(severity) + "}}";
-  };
-  Result<SubmitResult> r = engine.value()->Submit(alarm("s1", 1));
+  const test::ScratchDir scratch("hostile-addr");
+  auto engine = OpenOnRule(
+      scratch,
+      "return rule \"addr\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+      "  if ev.data.severity == 2 then return command('alert.p', {p = string.format('%5p', {})}) end\n"
+      "  return command('alert.addr', {t = tostring({}), f = tostring(tostring),\n"
+      "    c = tostring(coroutine.create(function() end)), d = tostring(command('alert.x')),\n"
+      "    n = tostring(12.5), pct = string.format('%%p %d', 3),\n"
+      "    named = tostring(setmetatable({}, {__tostring = function() return 'mine' end}))})\n"
+      "end }\n");
+  ASSERT_NE(engine, nullptr);
+  Result<SubmitResult> r = engine->Submit(Alarm(1, 1));
   ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r.value().commands.size(), 1u) << (r.value().rule_errors.empty() ? "" : r.value().rule_errors[0].message);
+  ASSERT_EQ(r.value().commands.size(), 1u) << FirstError(r.value());
   EXPECT_EQ(r.value().commands[0].payload_json,
             R"({"c":"thread","d":"userdata","f":"function","n":"12.5","named":"mine","pct":"%p 3","t":"table"})");
-  Result<SubmitResult> p = engine.value()->Submit(alarm("s2", 2));
+  Result<SubmitResult> p = engine->Submit(Alarm(2, 2));
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p.value().rule_errors.size(), 1u);
-  EXPECT_NE(p.value().rule_errors[0].message.find("%p is not available in a rule"), std::string::npos)
-      << p.value().rule_errors[0].message;
-  engine.value().reset();
-  fs::remove_all(dir);
+  EXPECT_NE(FirstError(p.value()).find("%p is not available in a rule"), std::string::npos)
+      << FirstError(p.value());
 }
 
 // pairs() visits keys in a defined order and table.sort keeps ties in their order, whatever
 // Lua's per-process string hash seed and its clock-drawn pivots would make of them.
 TEST(HostileRuleDeterminismTest, PairsOrderAndSortTiesAreTheSameOnEveryRun) {
-  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-order-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  test::WriteFile((dir / "order.lua").string(),
-                  "return rule \"order\" { on = {\"alarm\"}, decide = function(ev, state)\n"
-                  "  local t = {zeta = 1, alpha = 2, [3] = 3, [1.5] = 4, [true] = 5, mid = 6,\n"
-                  "             [false] = 7, [-2] = 8, Beta = 9}\n"
-                  "  for i = 1, 200 do t['k' .. (i * 7919 % 200)] = i end\n"
-                  "  local seen = {}\n"
-                  "  for k in pairs(t) do seen[#seen + 1] = tostring(k) end\n"
-                  "  local rows = {}\n"
-                  "  for i = 1, 300 do rows[i] = {id = i, group = i % 3} end\n"
-                  "  table.sort(rows, function(a, b) return a.group < b.group end)\n"
-                  "  local ids = {}\n"
-                  "  for i = 1, 6 do ids[i] = rows[i].id end\n"
-                  "  for i = 101, 103 do ids[#ids + 1] = rows[i].id end\n"
-                  "  local plain = {5, 3, 9, 1}\n"
-                  "  table.sort(plain)\n"
-                  "  return command('alert.order', {first = table.concat(seen, ',', 1, 9),\n"
-                  "    count = #seen, ties = table.concat(ids, ','), plain = table.concat(plain, ',')})\n"
-                  "end }\n");
+  const test::ScratchDir scratch("hostile-order");
+  const std::string rule =
+      "return rule \"order\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+      "  local t = {zeta = 1, alpha = 2, [3] = 3, [1.5] = 4, [true] = 5, mid = 6,\n"
+      "             [false] = 7, [-2] = 8, Beta = 9}\n"
+      "  for i = 1, 200 do t['k' .. (i * 7919 % 200)] = i end\n"
+      "  local seen = {}\n"
+      "  for k in pairs(t) do seen[#seen + 1] = tostring(k) end\n"
+      "  local rows = {}\n"
+      "  for i = 1, 300 do rows[i] = {id = i, group = i % 3} end\n"
+      "  table.sort(rows, function(a, b) return a.group < b.group end)\n"
+      "  local ids = {}\n"
+      "  for i = 1, 6 do ids[i] = rows[i].id end\n"
+      "  for i = 101, 103 do ids[#ids + 1] = rows[i].id end\n"
+      "  local plain = {5, 3, 9, 1}\n"
+      "  table.sort(plain)\n"
+      "  return command('alert.order', {first = table.concat(seen, ',', 1, 9),\n"
+      "    count = #seen, ties = table.concat(ids, ','), plain = table.concat(plain, ',')})\n"
+      "end }\n";
   std::string first;
   for (int run = 0; run < 3; ++run) {  // each engine is a new Lua state, with a new seed
-    EngineOptions options;
-    options.workflow_paths = {"workflows"};
-    options.rules_dir = dir.string();
-    auto engine = Engine::Open(options);
-    ASSERT_TRUE(engine.ok()) << engine.status().message();
-    Result<SubmitResult> r = engine.value()->Submit(
-        R"({"id":"s1","source":"scada","type":"alarm","key":"A1","seq":1,"ts":1,"data":{"asset":"A1","code":"X","severity":1}})");
+    auto engine = OpenOnRule(scratch, rule);
+    ASSERT_NE(engine, nullptr);
+    Result<SubmitResult> r = engine->Submit(Alarm(1));
     ASSERT_TRUE(r.ok());
-    ASSERT_EQ(r.value().commands.size(), 1u)
-        << (r.value().rule_errors.empty() ? "" : r.value().rule_errors[0].message);
+    ASSERT_EQ(r.value().commands.size(), 1u) << FirstError(r.value());
     const std::string payload = r.value().commands[0].payload_json;
     if (run == 0) {
       first = payload;
@@ -326,77 +329,57 @@ TEST(HostileRuleDeterminismTest, PairsOrderAndSortTiesAreTheSameOnEveryRun) {
     }
     EXPECT_EQ(payload, first) << "run " << run;
   }
-  fs::remove_all(dir);
 }
 
 // 4. One instruction can be a C call that copies megabytes: a loop of them ran for 10 s under a
 // 100 ms limit, because the count hook looks at the clock only every thousand instructions.
 // Big allocations look at it too now, so the limit holds (within a few of those calls).
 TEST(HostileRuleTimeTest, HeavyCCallsBetweenHookChecksStillEndAtTheTimeLimit) {
-  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-heavy-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  test::WriteFile((dir / "heavy.lua").string(),
-                  "return rule \"heavy\" { on = {\"alarm\"}, decide = function(ev, state)\n"
-                  "  if ev.data.severity == 1 then\n"
-                  "    while true do local s = string.rep('x', 16 << 20) end\n"
-                  "  end\n"
-                  "  while true do pcall(string.rep, 'x', 16 << 20) end\n"
-                  "end }\n");
+  const test::ScratchDir scratch("hostile-heavy");
   EngineOptions options;
-  options.workflow_paths = {"workflows"};
-  options.rules_dir = dir.string();
   options.rule_timeout_ms = 100;
-  auto engine = Engine::Open(options);
-  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  auto engine = OpenOnRule(scratch,
+                           "return rule \"heavy\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                           "  if ev.data.severity == 1 then\n"
+                           "    while true do local s = string.rep('x', 16 << 20) end\n"
+                           "  end\n"
+                           "  while true do pcall(string.rep, 'x', 16 << 20) end\n"
+                           "end }\n",
+                           options);
+  ASSERT_NE(engine, nullptr);
   for (int severity : {1, 2}) {
-    const std::string alarm = R"({"id":"s)" + std::to_string(severity) +
-                              R"(","source":"scada","type":"alarm","key":"A1","seq":)" +
-                              std::to_string(severity) +
-                              R"(,"ts":1,"data":{"asset":"A1","code":"X","severity":)" +
-                              std::to_string(severity) + "}}";
     const auto start = std::chrono::steady_clock::now();
-    Result<SubmitResult> r = engine.value()->Submit(alarm);
+    Result<SubmitResult> r = engine->Submit(Alarm(severity, severity));
     const auto took = std::chrono::steady_clock::now() - start;
     ASSERT_TRUE(r.ok()) << r.status().message();
     ASSERT_EQ(r.value().rule_errors.size(), 1u);
-    EXPECT_NE(r.value().rule_errors[0].message.find("time limit exceeded (100 ms)"), std::string::npos)
-        << r.value().rule_errors[0].message;
+    EXPECT_NE(FirstError(r.value()).find("time limit exceeded (100 ms)"), std::string::npos)
+        << FirstError(r.value());
     // The limit, give or take a few 16 MiB copies; before, 10 s and more.
     EXPECT_LT(took, std::chrono::seconds(2)) << "severity " << severity;
   }
-  engine.value().reset();
-  fs::remove_all(dir);
 }
 
 // 5. A rule that keeps the sandbox full (memory held by chunk-level locals) makes the engine's
 // own allocations for the next events (the event table it passes) fail outside the rule's
 // code: each is a rule error, never an abort, and the engine goes on.
 TEST(HostileRuleMemoryTest, AFullSandboxFailsTheRuleNotTheProcess) {
-  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-full-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const test::ScratchDir scratch("hostile-full");
+  EngineOptions options;
+  options.rule_max_memory_bytes = 4u << 20;
   // It keeps every event it is given and fills what is left with a chain of small tables, so
   // that when it returns almost nothing is garbage the collector could give back.
-  test::WriteFile((dir / "hoard.lua").string(),
-                  "local kept, chain = {}, nil\n"
-                  "return rule \"hoard\" { on = {\"alarm\"}, decide = function(ev, state)\n"
-                  "  kept[#kept + 1] = ev\n"
-                  "  pcall(function() while true do chain = {chain} end end)\n"
-                  "end }\n");
-  EngineOptions options;
-  options.workflow_paths = {"workflows"};
-  options.rules_dir = dir.string();
-  options.rule_max_memory_bytes = 4u << 20;
-  auto engine = Engine::Open(options);
-  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  auto engine = OpenOnRule(scratch,
+                           "local kept, chain = {}, nil\n"
+                           "return rule \"hoard\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                           "  kept[#kept + 1] = ev\n"
+                           "  pcall(function() while true do chain = {chain} end end)\n"
+                           "end }\n",
+                           options);
+  ASSERT_NE(engine, nullptr);
   int full = 0;
   for (int i = 1; i <= 5; ++i) {
-    const std::string alarm = R"({"id":"s)" + std::to_string(i) +
-                              R"(","source":"scada","type":"alarm","key":"A1","seq":)" +
-                              std::to_string(i) + R"(,"ts":)" + std::to_string(i) +
-                              R"(,"data":{"asset":"A1","code":"X","severity":1}})";
-    Result<SubmitResult> r = engine.value()->Submit(alarm);
+    Result<SubmitResult> r = engine->Submit(Alarm(i));
     ASSERT_TRUE(r.ok()) << r.status().message();
     EXPECT_EQ(r.value().outcome, Outcome::kApplied);
     for (const RuleError& e : r.value().rule_errors) {
@@ -406,47 +389,35 @@ TEST(HostileRuleMemoryTest, AFullSandboxFailsTheRuleNotTheProcess) {
   }
   EXPECT_GE(full, 3) << "the sandbox was full for most events";
   // The workflow side goes on as if the rule were not there.
-  EXPECT_EQ(engine.value()->Submit(
+  EXPECT_EQ(engine->Submit(
                 R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":9,"data":{"asset":"A1"}})")
                 .value()
                 .outcome,
             Outcome::kApplied);
-  engine.value().reset();
-  fs::remove_all(dir);
 }
 
 // With a store the state is also encoded, recursively: a state 200,000 tables deep is refused
 // when the evaluation ends, before any walk of it could exhaust the C stack.
 TEST(HostileRuleStoreTest, AStateNestedVeryDeepIsRefusedAndTheEngineGoesOn) {
-  const fs::path dir = fs::temp_directory_path() / ("takt-hostile-deep-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir / "rules");
-  test::WriteFile((dir / "rules" / "deep.lua").string(),
-                  "return rule \"deep\" { on = {\"alarm\"}, decide = function(ev, state)\n"
-                  "  local t = state\n  for i = 1, 200000 do t.n = {} t = t.n end\n"
-                  "  return command('alert.deep')\nend }\n");
+  const test::ScratchDir scratch("hostile-deep");
   EngineOptions options;
-  options.workflow_paths = {"workflows"};
-  options.rules_dir = (dir / "rules").string();
-  options.store_path = (dir / "t.db").string();
+  options.store_path = scratch.dir + "/t.db";
   options.rule_max_instructions = 50'000'000;
   options.rule_timeout_ms = 20'000;
-  auto engine = Engine::Open(options);
-  ASSERT_TRUE(engine.ok()) << engine.status().message();
-  const std::string alarm =
-      R"({"id":"s1","source":"scada","type":"alarm","key":"A1","seq":1,"ts":1,"data":{"asset":"A1","code":"X","severity":1}})";
-  Result<SubmitResult> r = engine.value()->Submit(alarm);
+  auto engine = OpenOnRule(scratch,
+                           "return rule \"deep\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                           "  local t = state\n  for i = 1, 200000 do t.n = {} t = t.n end\n"
+                           "  return command('alert.deep')\nend }\n",
+                           options);
+  ASSERT_NE(engine, nullptr);
+  Result<SubmitResult> r = engine->Submit(Alarm(1));
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r.value().rule_errors.size(), 1u);
-  EXPECT_NE(r.value().rule_errors[0].message.find("nested deeper than 32 levels"), std::string::npos)
-      << r.value().rule_errors[0].message;
+  EXPECT_NE(FirstError(r.value()).find("nested deeper than 32 levels"), std::string::npos)
+      << FirstError(r.value());
   EXPECT_TRUE(r.value().commands.empty());
   // The engine goes on, and the rule's state is what it was: empty.
-  const std::string next =
-      R"({"id":"s2","source":"scada","type":"alarm","key":"A1","seq":2,"ts":2,"data":{"asset":"A1","code":"X","severity":1}})";
-  EXPECT_EQ(engine.value()->Submit(next).value().outcome, Outcome::kApplied);
-  engine.value().reset();
-  fs::remove_all(dir);
+  EXPECT_EQ(engine->Submit(Alarm(2)).value().outcome, Outcome::kApplied);
 }
 
 }  // namespace
