@@ -10,6 +10,7 @@ local TEN_MINUTES = 600000
 
 return rule "alarm_to_maintenance" {
   on = { "alarm", "maintenance.done" },
+  commands = { "odoo.maintenance.create" },
   -- key: the event's key, the asset
 
   decide = function(ev, state)

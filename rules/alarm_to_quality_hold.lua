@@ -5,6 +5,7 @@
 -- held; one already on hold gets no second alert.
 return rule "alarm_to_quality_hold" {
   on = "alarm",
+  commands = { "odoo.quality.alert" },
 
   decide = function(ev, state, ctx)
     if ev.data.severity < 3 then return end

@@ -19,6 +19,7 @@ local REARM_MS = 30000
 
 return rule "telemetry_limits" {
   on = { "telemetry", "maintenance.done" },
+  commands = { "odoo.maintenance.create" },
   -- key: the event's key, the asset
 
   decide = function(ev, state)

@@ -1,6 +1,6 @@
-// Loading and running rules. One sandbox holds every rule of the set; each file runs in an
-// environment of its own, and each rule keeps its state per key in a registry table only it is
-// handed, so no rule can reach another's state.
+// Loading and running rules. Each rule file runs in a sandbox of its own (its own Lua state,
+// memory budget and copies of the libraries), so no rule can reach another's state, starve it
+// of memory or change what it sees.
 #include "engine/rules/rule_set.h"
 
 #include <algorithm>
@@ -56,6 +56,27 @@ RuleDecision TakeDecision(lua_State* L, int index) {
 }
 
 constexpr int kMaxDecisions = 64;
+
+// A command name as command() accepts it (1 to 128 letters, digits, '_', '-', '.'), or such a
+// prefix, possibly empty, followed by '*': what a rule's `commands` may list.
+bool IsCommandPattern(std::string_view pattern) {
+  if (!pattern.empty() && pattern.back() == '*') pattern.remove_suffix(1);
+  else if (pattern.empty()) return false;
+  return pattern.size() <= 128 &&
+         pattern.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_-.") == std::string_view::npos;
+}
+
+bool Declares(const LoadedRule& rule, std::string_view command) {
+  for (std::string_view pattern : rule.commands) {
+    if (pattern.back() == '*') {
+      if (command.substr(0, pattern.size() - 1) == pattern.substr(0, pattern.size() - 1)) return true;
+    } else if (command == pattern) {
+      return true;
+    }
+  }
+  return false;
+}
 
 
 // require "takt.window": the built-in modules only, loaded once per sandbox.
@@ -185,7 +206,7 @@ std::string ReadFile(const std::string& path, bool& ok) {
 }  // namespace
 
 RuleSet::RuleSet(const dsl::Catalog& catalog, const SandboxLimits& limits)
-    : catalog_(catalog), sandbox_(limits), by_type_(catalog.events.size()) {}
+    : catalog_(catalog), limits_(limits), by_type_(catalog.events.size()) {}
 
 RuleSet::~RuleSet() = default;
 
@@ -194,14 +215,6 @@ Result<std::unique_ptr<RuleSet>> RuleSet::Load(const std::string& dir, const dsl
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return Status::NotFound("rules directory " + dir + " not found");
   std::unique_ptr<RuleSet> set(new RuleSet(catalog, limits));
-  lua_State* L = set->sandbox_.state();
-  set->ctx_ref_ = InstallRuleApi(set->sandbox_, &set->lookup_);
-  lua_createtable(L, 2, 0);
-  set->pending_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_pushcfunction(L, Require);
-  set->sandbox_.AddGlobal("require");
-  TAKT_RETURN_IF_ERROR(set->LoadModules());
-
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (entry.is_regular_file() && entry.path().extension() == ".lua") {
@@ -225,8 +238,15 @@ Result<std::unique_ptr<RuleSet>> RuleSet::Load(const std::string& dir, const dsl
   return set;
 }
 
-Status RuleSet::LoadModules() {
-  lua_State* L = sandbox_.state();
+Status RuleSet::MakeSandbox(LoadedRule& rule) {
+  rule.sandbox = std::make_unique<Sandbox>(limits_);
+  Sandbox* sandbox = rule.sandbox.get();
+  lua_State* L = sandbox->state();
+  rule.ctx_ref = InstallRuleApi(*sandbox, &lookup_);
+  lua_createtable(L, 2, 0);
+  rule.pending_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushcfunction(L, Require);
+  sandbox->AddGlobal("require");
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "takt.modules");
   // Modules may require the window module, so it loads first; the rest in name order.
@@ -236,9 +256,9 @@ Status RuleSet::LoadModules() {
   });
   for (const EmbeddedModule& module : modules) {
     const std::string name = std::string("takt.") + module.name;
-    Status s = sandbox_.LoadChunk("<stdlib>/takt/" + std::string(module.name) + ".lua", module.text);
+    Status s = sandbox->LoadChunk("<stdlib>/takt/" + std::string(module.name) + ".lua", module.text);
     if (!s.ok()) return s;  // a broken stdlib is a build error; tests load every module
-    if (lua_istable(L, -1)) sandbox_.MakeReadOnly();
+    if (lua_istable(L, -1)) sandbox->MakeReadOnly();
     lua_getfield(L, LUA_REGISTRYINDEX, "takt.modules");
     lua_insert(L, -2);
     lua_setfield(L, -2, name.c_str());
@@ -248,15 +268,18 @@ Status RuleSet::LoadModules() {
 }
 
 Status RuleSet::LoadRule(const std::string& path) {
-  lua_State* L = sandbox_.state();
   bool read_ok = false;
   const std::string text = ReadFile(path, read_ok);
   if (!read_ok) return Status::NotFound(path + ": cannot read the file");
+  auto rule = std::make_unique<LoadedRule>();
+  TAKT_RETURN_IF_ERROR(MakeSandbox(*rule));
+  Sandbox* sandbox = rule->sandbox.get();
+  lua_State* L = sandbox->state();
   const int top = lua_gettop(L);
   // The chunk is named by its file name, which Lua keeps whole in messages (it shortens long
   // paths); messages that start with it are given the full path back.
   const std::string file_name = fs::path(path).filename().string();
-  Status s = sandbox_.LoadChunk(file_name, text);
+  Status s = sandbox->LoadChunk(file_name, text);
   if (!s.ok()) {
     const bool located = s.message().compare(0, file_name.size() + 1, file_name + ":") == 0;
     std::string message = located ? path + s.message().substr(file_name.size())
@@ -276,7 +299,6 @@ Status RuleSet::LoadRule(const std::string& path) {
   if (!lua_istable(L, -1) || field("name") != LUA_TSTRING) {
     return fail("the file must end with 'return rule \"NAME\" { on = ..., decide = ... }'");
   }
-  auto rule = std::make_unique<LoadedRule>();
   rule->name = lua_tostring(L, -1);
   rule->file = path;
   rule->version = dsl::ContentHash(text);
@@ -307,6 +329,29 @@ Status RuleSet::LoadRule(const std::string& path) {
     if (id < 0) return fail(what + ": 'on' names unknown event type '" + type + "'");
     rule->on.push_back(id);
   }
+  // commands = "odoo.maintenance.create" or {"odoo.maintenance.create", "alert.*"}
+  const auto bad_commands = [&] {
+    return fail(what + ": 'commands' must name the commands the rule may emit, or list them "
+                       "(names of letters, digits, '_', '-' and '.'; a final '*' matches any "
+                       "ending)");
+  };
+  const int commands_type = field("commands");
+  if (commands_type == LUA_TSTRING) {
+    if (!IsCommandPattern(lua_tostring(L, -1))) return bad_commands();
+    rule->commands.emplace_back(lua_tostring(L, -1));
+  } else if (commands_type == LUA_TTABLE) {
+    for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; ++i) {
+      if (lua_type(L, -1) != LUA_TSTRING || !IsCommandPattern(lua_tostring(L, -1))) {
+        return bad_commands();
+      }
+      rule->commands.emplace_back(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  } else if (commands_type != LUA_TNIL) {
+    return bad_commands();
+  }
+  lua_pop(L, 1);
   if (field("decide") != LUA_TFUNCTION) {
     return fail(what + ": 'decide' must be a function(event, state, ctx)");
   }
@@ -322,6 +367,8 @@ Status RuleSet::LoadRule(const std::string& path) {
   lua_newtable(L);
   rule->states_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_settop(L, top);
+  Status frozen = FreezeChunkLocals(*sandbox, {rule->decide_ref, rule->key_ref}, rule->chunk_locals);
+  if (!frozen.ok()) return fail(what + ": " + frozen.message());
   rules_.push_back(std::move(rule));
   return Status();
 }
@@ -371,14 +418,18 @@ int RestoreOne(lua_State* L) {
 
 }  // namespace
 
+const LoadedRule* RuleSet::Find(std::string_view name) const {
+  for (const auto& rule : rules_) {
+    if (rule->name == name) return rule.get();
+  }
+  return nullptr;
+}
+
 Result<bool> RuleSet::RestoreState(std::string_view rule, std::string_view key,
                                    std::string_view state) {
-  const LoadedRule* target = nullptr;
-  for (const auto& r : rules_) {
-    if (r->name == rule) target = r.get();
-  }
+  const LoadedRule* target = Find(rule);
   if (target == nullptr) return false;
-  lua_State* L = sandbox_.state();
+  lua_State* L = target->sandbox->state();
   Restore restore{target->states_ref, key, state, {}};
   lua_pushcfunction(L, RestoreOne);
   lua_pushlightuserdata(L, &restore);
@@ -395,12 +446,9 @@ Result<bool> RuleSet::RestoreState(std::string_view rule, std::string_view key,
 
 Status RuleSet::EncodeStateOf(std::string_view rule, std::string_view state_key,
                               std::string& out) {
-  const LoadedRule* target = nullptr;
-  for (const auto& r : rules_) {
-    if (r->name == rule) target = r.get();
-  }
+  const LoadedRule* target = Find(rule);
   if (target == nullptr) return Status::NotFound("no rule " + std::string(rule));
-  lua_State* L = sandbox_.state();
+  lua_State* L = target->sandbox->state();
   const int top = lua_gettop(L);
   std::string error;
   lua_rawgeti(L, LUA_REGISTRYINDEX, target->states_ref);
@@ -418,19 +466,19 @@ Status RuleSet::EncodeStateOf(std::string_view rule, std::string_view state_key,
 }
 
 void RuleSet::ClearStates() {
-  lua_State* L = sandbox_.state();
   for (const auto& rule : rules_) {
+    lua_State* L = rule->sandbox->state();
     lua_newtable(L);
     lua_rawseti(L, LUA_REGISTRYINDEX, rule->states_ref);
   }
 }
 
 Status RuleSet::TransferStateTo(RuleSet& next) const {
-  lua_State* to = next.sandbox_.state();
   for (const auto& rule : rules_) {
     for (const auto& successor : next.rules_) {
       if (successor->name != rule->name) continue;
-      Transfer transfer{sandbox_.state(), rule->states_ref, successor->states_ref};
+      lua_State* to = successor->sandbox->state();
+      Transfer transfer{rule->sandbox->state(), rule->states_ref, successor->states_ref};
       lua_pushcfunction(to, TransferStates);
       lua_pushlightuserdata(to, &transfer);
       if (lua_pcall(to, 1, 0, 0) != LUA_OK) {
@@ -466,7 +514,7 @@ int RuleSet::EvaluateProtected(lua_State* L) {
 
 Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const InstanceLookup& lookup,
                          std::vector<RuleDecision>& decisions, std::string* state_key) {
-  lua_State* L = sandbox_.state();
+  lua_State* L = rule.sandbox->state();
   const int top = lua_gettop(L);
   lookup_ = &lookup;
   const size_t before = decisions.size();
@@ -485,7 +533,7 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
   std::string message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
   lua_settop(L, top);
   decisions.resize(before);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, pending_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rule.pending_ref);
   const int pending = lua_gettop(L);
   if (lua_rawgeti(L, pending, 1) != LUA_TNIL && lua_rawgeti(L, pending, 2) != LUA_TNIL) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, rule.states_ref);
@@ -498,20 +546,28 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const Insta
     }
   }
   lua_settop(L, top);
-  SetPending(0, 0);
+  SetPending(rule, 0, 0);
   lua_gc(L, LUA_GCCOLLECT);
   if (rc == LUA_ERRMEM) {
     return Status::LimitExceeded("memory limit exceeded (" +
-                                 std::to_string(sandbox_.limits().max_memory_bytes >> 20) +
+                                 std::to_string(limits_.max_memory_bytes >> 20) +
                                  " MiB) while the engine passed the event to the rule or kept "
                                  "its state");
   }
   return Status::RuleError(message);
 }
 
-void RuleSet::SetPending(int key, int backup) {
-  lua_State* L = sandbox_.state();
-  lua_rawgeti(L, LUA_REGISTRYINDEX, pending_ref_);
+Status RuleSet::CheckChunkLocals(const LoadedRule& rule, Status called) {
+  const std::string changed = RestoreChunkLocals(rule.sandbox->state(), rule.chunk_locals);
+  if (changed.empty() || !called.ok()) return called;
+  return Status::RuleError("the chunk-level local '" + changed + "' was changed; what lasts from "
+                           "one event to the next belongs in the state table (a local is not "
+                           "saved, so after a restart the rule would decide differently)");
+}
+
+void RuleSet::SetPending(const LoadedRule& rule, int key, int backup) {
+  lua_State* L = rule.sandbox->state();
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rule.pending_ref);
   int slot = 1;
   for (int index : {key, backup}) {
     if (index == 0) {
@@ -526,7 +582,8 @@ void RuleSet::SetPending(int key, int backup) {
 
 Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
                               std::vector<RuleDecision>& decisions, std::string* state_key) {
-  lua_State* L = sandbox_.state();
+  Sandbox& sandbox = *rule.sandbox;
+  lua_State* L = sandbox.state();
   const int top = lua_gettop(L);
   const dsl::EventDef& def = catalog_.events[static_cast<size_t>(event.type_id)];
 
@@ -534,7 +591,8 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   if (rule.key_ref >= 0) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, rule.key_ref);
     PushEvent(L, event, def);
-    TAKT_RETURN_IF_ERROR(sandbox_.Call(1));
+    Status called = sandbox.Call(1);
+    TAKT_RETURN_IF_ERROR(CheckChunkLocals(rule, called));
     if (lua_gettop(L) == top || (lua_type(L, top + 1) != LUA_TSTRING &&
                                  lua_type(L, top + 1) != LUA_TNUMBER)) {
       return Status::RuleError("key() must return a string or a number");
@@ -566,15 +624,16 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   if (!CopyState(L, state, top + 4, 0, error)) return Status::RuleError(error);
   const int backup = top + 5;
   // Kept where Evaluate() finds them if what follows is broken off by a Lua error.
-  SetPending(key, backup);
+  SetPending(rule, key, backup);
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, rule.decide_ref);
   PushEvent(L, event, def);
   lua_pushvalue(L, state);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, ctx_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rule.ctx_ref);
   const int base = lua_gettop(L) - 3;
   const size_t before = decisions.size();
-  Status called = sandbox_.Call(3);
+  Status called = sandbox.Call(3);
+  called = CheckChunkLocals(rule, called);
   Status extracted = called.ok() ? Decisions(rule, base, lua_gettop(L), decisions) : Status();
   // With a store or without: a state that could not be kept (or walked again) fails the
   // evaluation here, not the next one or the commit.
@@ -589,13 +648,13 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
     lua_pushvalue(L, key);
     lua_pushvalue(L, backup);
     lua_rawset(L, states);
-    SetPending(0, 0);
+    SetPending(rule, 0, 0);
     return called.ok() ? extracted : called;
   }
   lua_pushvalue(L, key);
   lua_pushvalue(L, state);
   lua_rawset(L, states);
-  SetPending(0, 0);
+  SetPending(rule, 0, 0);
   return Status();
 }
 
@@ -603,7 +662,7 @@ Status RuleSet::Decisions(const LoadedRule& rule, int first, int last,
                           std::vector<RuleDecision>& out) {
   // After the rule's budgeted call: nothing here may run rule code, so only raw reads of what
   // decide returned, and of the fields command() and signal() set.
-  lua_State* L = sandbox_.state();
+  lua_State* L = rule.sandbox->state();
   const size_t start = out.size();
   auto fail = [&](std::string message) {
     out.resize(start);
@@ -616,12 +675,25 @@ Status RuleSet::Decisions(const LoadedRule& rule, int first, int last,
     return fail(std::string("decide returned a ") + luaL_typename(L, index) +
                 "; it returns command(...), signal(...), a list of them, or nothing");
   };
+  // Takes the decision at `index`; a command the rule does not declare fails the evaluation.
+  auto take = [&](int index) {
+    out.push_back(TakeDecision(L, index));
+    const RuleDecision& d = out.back();
+    if (d.kind != RuleDecision::Kind::kCommand || Declares(rule, d.name)) return Status();
+    if (rule.commands.empty()) {
+      return fail("command '" + d.name + "' is not declared: the rule declares no commands "
+                  "(add commands = { \"" + d.name + "\" } to it)");
+    }
+    std::string declared;
+    for (const std::string& c : rule.commands) declared += (declared.empty() ? "" : ", ") + c;
+    return fail("command '" + d.name + "' is not declared: the rule may emit only " + declared);
+  };
   // decide may return decisions one by one, or one list of them.
   for (int i = first; i <= last; ++i) {
     if (lua_isnil(L, i)) continue;
     if (IsDecision(L, i)) {
       if (out.size() - start >= static_cast<size_t>(kMaxDecisions)) return too_many();
-      out.push_back(TakeDecision(L, i));
+      TAKT_RETURN_IF_ERROR(take(i));
       continue;
     }
     if (!lua_istable(L, i)) return not_a_decision(i);
@@ -650,11 +722,11 @@ Status RuleSet::Decisions(const LoadedRule& rule, int first, int last,
         lua_pop(L, 1);
         return too_many();
       }
-      out.push_back(TakeDecision(L, lua_gettop(L)));
+      const Status taken = take(lua_gettop(L));
       lua_pop(L, 1);
+      TAKT_RETURN_IF_ERROR(taken);
     }
   }
-  (void)rule;
   return Status();
 }
 

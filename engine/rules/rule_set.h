@@ -1,7 +1,7 @@
-// A set of business rules loaded from a directory of .lua files into one sandbox. Each rule
-// subscribes to event types, keys its durable state (by default the event's key), and decides:
-// it returns commands and signals, and changes its state. A failed evaluation leaves the state
-// as it was before.
+// A set of business rules loaded from a directory of .lua files, each rule in a sandbox of its
+// own. Each rule subscribes to event types, keys its durable state (by default the event's
+// key), and decides: it returns commands and signals, and changes its state. A failed
+// evaluation leaves the state as it was before.
 #ifndef TAKT_ENGINE_RULES_RULE_SET_H_
 #define TAKT_ENGINE_RULES_RULE_SET_H_
 
@@ -11,6 +11,7 @@
 
 #include "dsl/catalog.h"
 #include "engine/event/event.h"
+#include "engine/rules/chunk_locals.h"
 #include "engine/rules/lua_bridge.h"
 #include "engine/rules/sandbox.h"
 #include "takt/status.h"
@@ -23,9 +24,19 @@ struct LoadedRule {
   std::string version;  // content hash of the file, 16 hex digits
   std::string text;     // the file, as loaded (the store keeps every version that ran)
   std::vector<int> on;  // event type indexes
-  int decide_ref = -1;  // registry references
-  int key_ref = -1;     // -1: the event's key
-  int states_ref = -1;  // key -> state table
+  // The commands it may emit, from its `commands` field: names, or prefixes ending in '*'.
+  std::vector<std::string> commands;
+  // The rule's own Lua state: its memory, its copies of the libraries and of the stdlib, its
+  // garbage. What one rule holds or breaks there cannot starve or change another.
+  std::unique_ptr<Sandbox> sandbox;
+  int decide_ref = -1;   // references in the sandbox's registry
+  int key_ref = -1;      // -1: the event's key
+  int states_ref = -1;   // key -> state table
+  int ctx_ref = -1;      // the ctx table handed to decide
+  // A table with room for two items: during an evaluation, the state's key and backup, so
+  // that an evaluation broken off by a Lua error can still put the state back.
+  int pending_ref = -1;
+  ChunkLocals chunk_locals;  // frozen at load; compared after each evaluation
 };
 
 struct RuleDecision {
@@ -58,7 +69,7 @@ class RuleSet {
 
   // Copies the state of every rule into the rule of the same name in `next` (a set loaded from
   // newer files), so that a reload keeps what rules remember. Rules that `next` lacks lose it.
-  // Fails with kLimitExceeded when `next`'s sandbox has no room for it.
+  // Fails with kLimitExceeded when a rule's sandbox in `next` has no room for it.
   Status TransferStateTo(RuleSet& next) const;
 
   // Runs `rule` on `event`. On success appends its decisions; on failure returns kRuleError or
@@ -72,7 +83,7 @@ class RuleSet {
   Status EncodeStateOf(std::string_view rule, std::string_view state_key, std::string& out);
 
   // Puts back a state the store kept: `key` and `state` as Evaluate() encoded them. A rule
-  // this set does not have is skipped (false); kLimitExceeded when the sandbox has no room,
+  // this set does not have is skipped (false); kLimitExceeded when its sandbox has no room,
   // kCorruption when the bytes do not decode.
   Result<bool> RestoreState(std::string_view rule, std::string_view key, std::string_view state);
   // Forgets every rule's state (before restoring all of it from the store again).
@@ -80,7 +91,8 @@ class RuleSet {
 
  private:
   RuleSet(const dsl::Catalog& catalog, const SandboxLimits& limits);
-  Status LoadModules();
+  // Gives `rule` its sandbox: the rule API, require and the stdlib modules.
+  Status MakeSandbox(LoadedRule& rule);
   Status LoadRule(const std::string& path);
   Status Decisions(const LoadedRule& rule, int first, int last, std::vector<RuleDecision>& out);
   // Evaluate()'s work, run inside a protected call (EvaluateProtected in rule_set.cc) so that
@@ -91,15 +103,15 @@ class RuleSet {
   static int EvaluateProtected(lua_State* L);
   // Keeps the state's key and backup (stack indices; 0, 0: forgets them) where Evaluate()
   // finds them after a Lua error.
-  void SetPending(int key, int backup);
+  static void SetPending(const LoadedRule& rule, int key, int backup);
+  // Puts back the chunk-level locals the call changed (chunk_locals.h): when it succeeded and
+  // one changed, fails it naming the local.
+  static Status CheckChunkLocals(const LoadedRule& rule, Status called);
+  const LoadedRule* Find(std::string_view name) const;
 
   const dsl::Catalog& catalog_;
-  Sandbox sandbox_;
+  SandboxLimits limits_;
   const InstanceLookup* lookup_ = nullptr;  // set during Evaluate(), read by ctx's functions
-  int ctx_ref_ = -1;
-  // A table with room for two items, made at load: during an evaluation, the state's key and
-  // backup, so that an evaluation broken off by a Lua error can still put the state back.
-  int pending_ref_ = -1;
   std::vector<std::unique_ptr<LoadedRule>> rules_;
   std::vector<std::vector<const LoadedRule*>> by_type_;
 };

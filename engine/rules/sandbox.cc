@@ -12,6 +12,8 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "engine/rules/lua_patterns.h"
+
 namespace takt::rules {
 namespace {
 
@@ -231,6 +233,26 @@ int OrderedNext(lua_State* L) {
   }
 }
 
+// Pushes the iterator of the keys of the table at `table` in KeyBefore's order, taken now, as
+// OrderedNext with its upvalues.
+void PushOrderedIterator(lua_State* L, int table) {
+  table = lua_absindex(L, table);
+  luaL_checkstack(L, 8, "pairs");
+  lua_newtable(L);  // the keys
+  const int keys = lua_gettop(L);
+  lua_Integer n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, table) != 0) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, keys, ++n);
+  }
+  MergeSort(L, keys, n, [](lua_State* S) { return KeyBefore(S, -1, -2); });
+  lua_pushvalue(L, table);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, OrderedNext, 3);
+}
+
 // pairs() for rules: a __pairs metamethod (a read-only proxy's) as Lua's pairs, otherwise the
 // keys in KeyBefore's order, taken when the loop starts.
 int OrderedPairs(lua_State* L) {
@@ -242,19 +264,7 @@ int OrderedPairs(lua_State* L) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  lua_newtable(L);  // 2: the keys
-  lua_Integer n = 0;
-  lua_pushnil(L);
-  while (lua_next(L, 1) != 0) {
-    lua_pop(L, 1);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, 2, ++n);
-  }
-  MergeSort(L, 2, n, [](lua_State* S) { return KeyBefore(S, -1, -2); });
-  lua_pushvalue(L, 2);
-  lua_pushvalue(L, 1);
-  lua_pushinteger(L, 0);
-  lua_pushcclosure(L, OrderedNext, 3);
+  PushOrderedIterator(L, 1);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -299,37 +309,47 @@ int ReadOnlyError(lua_State* L) {
   return luaL_error(L, "attempt to change a read-only table (keep state in the state table)");
 }
 
-// The iterator of a read-only proxy's pairs(): next() over the table it stands for, which is
-// its upvalue and never one of the values it returns, so no rule can reach that table and
-// change what every other rule sees.
-int ProxyNext(lua_State* L) {
-  lua_settop(L, 2);  // the proxy (ignored) and the last key
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushvalue(L, 2);
-  return lua_next(L, -2) != 0 ? 2 : 0;
+// The table a read-only proxy (at `proxy`) stands for, pushed. A rule's getmetatable() sees
+// only "read-only", so only our C functions get here.
+void PushProxied(lua_State* L, int proxy) {
+  lua_getmetatable(L, proxy);
+  lua_pushliteral(L, "__index");
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
 }
 
+// __pairs of a read-only proxy: the keys of the table it stands for in pairs()'s order, with
+// the proxy as the iteration's state. The table itself is an upvalue of the iterator, never
+// one of the values it returns, so no rule can reach it and change what others see.
 int ProxyPairs(lua_State* L) {
-  // __pairs of a read-only proxy: ProxyNext with the table it stands for, the proxy as the
-  // iteration's state.
-  lua_getmetatable(L, 1);           // a rule's getmetatable() sees only "read-only"
-  lua_getfield(L, -1, "__index");   // the table the proxy stands for
-  lua_pushcclosure(L, ProxyNext, 1);
+  lua_settop(L, 1);
+  PushProxied(L, 1);
+  PushOrderedIterator(L, 2);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
 }
 
+// __len of a read-only proxy: the length of the table it stands for, so that # and ipairs see
+// a frozen list as it is.
+int ProxyLen(lua_State* L) {
+  PushProxied(L, 1);
+  lua_pushinteger(L, static_cast<lua_Integer>(lua_rawlen(L, -1)));
+  return 1;
+}
+
 // Replaces the table on the stack top by a read-only proxy of it.
 void MakeReadOnlyProxy(lua_State* L) {
   lua_newtable(L);                 // proxy
-  lua_createtable(L, 0, 4);        // its metatable
+  lua_createtable(L, 0, 5);        // its metatable
   lua_pushvalue(L, -3);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, ReadOnlyError);
   lua_setfield(L, -2, "__newindex");
   lua_pushcfunction(L, ProxyPairs);
   lua_setfield(L, -2, "__pairs");
+  lua_pushcfunction(L, ProxyLen);
+  lua_setfield(L, -2, "__len");
   lua_pushliteral(L, "read-only");
   lua_setfield(L, -2, "__metatable");  // getmetatable sees a string; setmetatable fails
   lua_setmetatable(L, -2);
@@ -379,16 +399,19 @@ void* Sandbox::Allocate(void* ud, void* ptr, size_t old_size, size_t new_size) {
   return grown;
 }
 
-void Sandbox::OnCount(lua_State* L, lua_Debug*) {
-  Sandbox* self = &SandboxOf(L);
-  if (!self->armed_) return;
-  self->budget_ -= kHookEvery;
-  if (self->budget_ <= 0) self->out_of_budget_ = true;
-  if (std::chrono::steady_clock::now() >= self->deadline_) self->out_of_time_ = true;
-  if (!self->out_of_budget_ && !self->out_of_time_) return;
+void Sandbox::OnCount(lua_State* L, lua_Debug*) { SandboxOf(L).Spend(L, kHookEvery); }
+
+void Sandbox::Charge(lua_State* L, int64_t instructions) { SandboxOf(L).Spend(L, instructions); }
+
+void Sandbox::Spend(lua_State* L, int64_t instructions) {
+  if (!armed_) return;
+  budget_ -= instructions;
+  if (budget_ <= 0) out_of_budget_ = true;
+  if (std::chrono::steady_clock::now() >= deadline_) out_of_time_ = true;
+  if (!out_of_budget_ && !out_of_time_) return;
   // From now on every instruction fails, so a pcall in the rule cannot carry on.
   lua_sethook(L, &Sandbox::OnCount, LUA_MASKCOUNT, 1);
-  luaL_error(L, self->out_of_budget_ ? "instruction limit exceeded" : "time limit exceeded");
+  luaL_error(L, out_of_budget_ ? "instruction limit exceeded" : "time limit exceeded");
 }
 
 void Sandbox::BuildAllowlist() {
@@ -444,6 +467,7 @@ void Sandbox::BuildAllowlist() {
       lua_getfield(L, -1, "format");
       lua_pushcclosure(L, FormatWithoutAddress, 1);
       lua_setfield(L, -2, "format");
+      ReplacePatternFunctions(L, -1);
       // Strings index this copy (s:upper()); the metatable itself is hidden and locked.
       lua_pushliteral(L, "");
       lua_getmetatable(L, -1);

@@ -19,7 +19,7 @@ namespace takt::rules {
 
 struct SandboxLimits {
   int64_t max_instructions = 1'000'000;  // per evaluation
-  size_t max_memory_bytes = 64u << 20;   // the whole state: code, rule state, garbage
+  size_t max_memory_bytes = 64u << 20;   // the whole Lua state: code, rule state, garbage
   std::chrono::milliseconds timeout{100};  // per evaluation, wall clock
 };
 
@@ -53,9 +53,17 @@ class Sandbox {
 
   size_t memory_used() const { return used_; }
 
+  // Charges `instructions` to the running evaluation from C code that loops without running
+  // Lua instructions (pattern matching), and reads the clock: raises the limit's error once
+  // the budget or the time is spent, as the count hook does. Outside an evaluation, nothing.
+  static void Charge(lua_State* L, int64_t instructions);
+
  private:
   static void* Allocate(void* ud, void* ptr, size_t old_size, size_t new_size);
   static void OnCount(lua_State* L, lua_Debug* ar);
+  // Takes `instructions` from the budget and reads the clock; raises the limit's error when
+  // either is spent.
+  void Spend(lua_State* L, int64_t instructions);
   void BuildAllowlist();
 
   SandboxLimits limits_;

@@ -199,7 +199,7 @@ struct EngineOptions {
   std::string stdlib_dir;
   // Directory of Lua business rules (*.lua, run in file name order); empty: no rules.
   std::string rules_dir;
-  // Limits of one rule evaluation. Memory is the whole rule sandbox's: code, state, garbage.
+  // Limits of one rule evaluation. Memory is each rule's sandbox's: its code, state, garbage.
   int64_t rule_max_instructions = 1'000'000;
   size_t rule_max_memory_bytes = 64u << 20;
   int64_t rule_timeout_ms = 100;

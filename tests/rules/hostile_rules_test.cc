@@ -99,7 +99,7 @@ TEST_P(HostileRuleTest, FailsAloneAndTheShippedRulesDecideAsWithoutIt) {
 }
 
 // Each rule runs on alarms, before the shipped rules (R1, R2) do.
-#define HOSTILE(body) "return rule \"000_hostile\" { on = {\"alarm\"}, decide = function(ev, state, ctx)\n" body "\nend }\n"
+#define HOSTILE(body) "return rule \"000_hostile\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state, ctx)\n" body "\nend }\n"
 
 INSTANTIATE_TEST_SUITE_P(
     Kinds, HostileRuleTest,
@@ -117,6 +117,26 @@ INSTANTIATE_TEST_SUITE_P(
                 "instruction limit exceeded"},
         Hostile{"error_with_a_table", HOSTILE("error({code = 1})"), "error object is a table"},
         Hostile{"memory_bomb", HOSTILE("local s = string.rep('x', 1 << 30)"), "memory limit exceeded"},
+        // 5. Each rule has a memory budget of its own: one that fills it starves no other.
+        Hostile{"hoards_memory_in_its_state",
+                HOSTILE("local t = state.kept or {}\nstate.kept = t\n"
+                        "local block = string.rep('x', 1 << 16)\n"
+                        "for i = 1, #t == 0 and 14 or 1 do t[#t + 1] = string.rep(block, 64) end"),
+                "memory limit exceeded"},
+        // 7. What lasts from one event to the next is in state: a chunk-level local is not saved,
+        // so changing one is refused (and it is put back), and chunk-level tables are frozen.
+        Hostile{"counts_in_a_chunk_local",
+                "local count = 0\n"
+                "return rule \"000_hostile\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
+                "  count = count + 1\n"
+                "  if count > 1 then return command('alert.counted', {count = count}) end\nend }\n",
+                "the chunk-level local 'count' was changed"},
+        Hostile{"caches_in_a_chunk_table",
+                "local seen = {}\n"
+                "local function remember(id) seen[id] = true end\n"
+                "return rule \"000_hostile\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
+                "  remember(ev.id)\nend }\n",
+                "attempt to change a read-only table"},
         Hostile{"returns_a_function", HOSTILE("return function() end"), "decide returned a function"},
         // Careless but harmless: no error, and the shipped rules still decide the same.
         Hostile{"changes_its_event", HOSTILE("ev.data.severity = 4\nev.key = 'A01'"), ""},
@@ -188,6 +208,12 @@ INSTANTIATE_TEST_SUITE_P(
                 HOSTILE("return {kind = 'command', name = 'odoo.maintenance.create'}"),
                 "decide returned a table with fields"},
         // 3. Names are checked for characters and length.
+        Hostile{"undeclared_command",
+                HOSTILE("return command('shell.exec', {cmd = 'rm -rf /'})"),
+                "command 'shell.exec' is not declared: the rule may emit only alert.*"},
+        Hostile{"another_rules_command",
+                HOSTILE("return command('odoo.maintenance.create', {asset = ev.key, priority = 'high'})"),
+                "command 'odoo.maintenance.create' is not declared"},
         Hostile{"name_with_nul",
                 HOSTILE("return command('odoo.maintenance.create\\0shell')"),
                 "a command name must be 1 to 128 letters, digits"},
@@ -216,6 +242,26 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{"table_unpack_of_a_huge_range",
                 HOSTILE("return table.unpack({}, 1, 1 << 30)"),
                 "a range of more elements than the instruction limit"},
+        // Pattern matching loops and backtracks in C: each step counts against the budget.
+        Hostile{"pattern_find_backtracking",
+                HOSTILE("string.find(string.rep('a', 3000), '.-.-.-.-b')"),
+                "instruction limit exceeded"},
+        Hostile{"pattern_match_captures_backtracking",
+                HOSTILE("return command('alert.x', {m = string.match(string.rep('a', 3000), '(a*)(a*)(a*)b')})"),
+                "instruction limit exceeded"},
+        Hostile{"pattern_gmatch_under_pcall",
+                HOSTILE("pcall(function() for w in string.gmatch(string.rep('a', 3000), '.-.-.-b') do end end)\n"
+                        "return command('alert.escaped')"),
+                "instruction limit exceeded"},
+        Hostile{"pattern_gsub_backtracking",
+                HOSTILE("local s = ('a'):rep(3000):gsub('a-a-a-b', 'x')"),
+                "instruction limit exceeded"},
+        Hostile{"pattern_balance_quadratic",
+                HOSTILE("string.find(string.rep('(', 100000), '%b()')"),
+                "instruction limit exceeded"},
+        Hostile{"plain_find_quadratic",
+                HOSTILE("string.find(string.rep('a', 1 << 18), string.rep('a', 1 << 14) .. 'b', 1, true)"),
+                "instruction limit exceeded"},
         Hostile{"finalizer",
                 HOSTILE("setmetatable({}, {__gc = function() while true do end end})"),
                 "a metatable with __gc is not allowed in a rule"},
@@ -271,7 +317,7 @@ TEST(HostileRuleDeterminismTest, NoAddressReachesADecision) {
   const test::ScratchDir scratch("hostile-addr");
   auto engine = OpenOnRule(
       scratch,
-      "return rule \"addr\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+      "return rule \"addr\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
       "  if ev.data.severity == 2 then return command('alert.p', {p = string.format('%5p', {})}) end\n"
       "  return command('alert.addr', {t = tostring({}), f = tostring(tostring),\n"
       "    c = tostring(coroutine.create(function() end)), d = tostring(command('alert.x')),\n"
@@ -296,7 +342,7 @@ TEST(HostileRuleDeterminismTest, NoAddressReachesADecision) {
 TEST(HostileRuleDeterminismTest, PairsOrderAndSortTiesAreTheSameOnEveryRun) {
   const test::ScratchDir scratch("hostile-order");
   const std::string rule =
-      "return rule \"order\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+      "return rule \"order\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
       "  local t = {zeta = 1, alpha = 2, [3] = 3, [1.5] = 4, [true] = 5, mid = 6,\n"
       "             [false] = 7, [-2] = 8, Beta = 9}\n"
       "  for i = 1, 200 do t['k' .. (i * 7919 % 200)] = i end\n"
@@ -339,7 +385,7 @@ TEST(HostileRuleTimeTest, HeavyCCallsBetweenHookChecksStillEndAtTheTimeLimit) {
   EngineOptions options;
   options.rule_timeout_ms = 100;
   auto engine = OpenOnRule(scratch,
-                           "return rule \"heavy\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                           "return rule \"heavy\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
                            "  if ev.data.severity == 1 then\n"
                            "    while true do local s = string.rep('x', 16 << 20) end\n"
                            "  end\n"
@@ -360,20 +406,19 @@ TEST(HostileRuleTimeTest, HeavyCCallsBetweenHookChecksStillEndAtTheTimeLimit) {
   }
 }
 
-// 5. A rule that keeps the sandbox full (memory held by chunk-level locals) makes the engine's
-// own allocations for the next events (the event table it passes) fail outside the rule's
-// code: each is a rule error, never an abort, and the engine goes on.
+// 5. A rule that keeps its sandbox full (memory held in its state) makes the engine's own
+// allocations for the next events (the event table it passes, the state's backup) fail
+// outside the rule's code: each is a rule error, never an abort, and the engine goes on.
 TEST(HostileRuleMemoryTest, AFullSandboxFailsTheRuleNotTheProcess) {
   const test::ScratchDir scratch("hostile-full");
   EngineOptions options;
   options.rule_max_memory_bytes = 4u << 20;
-  // It keeps every event it is given and fills what is left with a chain of small tables, so
-  // that when it returns almost nothing is garbage the collector could give back.
+  // It fills what is left with small tables it keeps in its state, so that when it returns
+  // almost nothing is garbage the collector could give back.
   auto engine = OpenOnRule(scratch,
-                           "local kept, chain = {}, nil\n"
-                           "return rule \"hoard\" { on = {\"alarm\"}, decide = function(ev, state)\n"
-                           "  kept[#kept + 1] = ev\n"
-                           "  pcall(function() while true do chain = {chain} end end)\n"
+                           "return rule \"hoard\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
+                           "  state.kept = state.kept or {}\n"
+                           "  pcall(function() local t = state.kept while true do t[#t + 1] = {} end end)\n"
                            "end }\n",
                            options);
   ASSERT_NE(engine, nullptr);
@@ -396,6 +441,34 @@ TEST(HostileRuleMemoryTest, AFullSandboxFailsTheRuleNotTheProcess) {
             Outcome::kApplied);
 }
 
+// Each rule has a sandbox, and a memory budget, of its own: a rule that holds most of its
+// budget in its state leaves every other rule the whole of theirs. (With one sandbox for all,
+// the second rule's 4 MiB string, copied once more when made, did not fit.)
+TEST(HostileRuleMemoryTest, EachRuleHasAMemoryBudgetOfItsOwn) {
+  const test::ScratchDir scratch("hostile-budget");
+  test::WriteFile(scratch.dir + "/a_hoard.lua",
+                  "return rule \"hoard\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
+                  "  state.kept = state.kept or {}\n"
+                  "  local block = string.rep('x', 1 << 16)\n"
+                  "  for i = 1, 12 do state.kept[#state.kept + 1] = string.rep(block, 16) end\n"
+                  "end }\n");
+  test::WriteFile(scratch.dir + "/b_big.lua",
+                  "return rule \"big\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
+                  "  return command('alert.big', {n = #string.rep(string.rep('y', 1 << 16), 64)})\nend }\n");
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = scratch.dir;
+  options.rule_max_memory_bytes = 16u << 20;
+  options.rule_timeout_ms = 10'000;  // memory is the limit here, also under sanitizers
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Result<SubmitResult> r = engine.value()->Submit(Alarm(1));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  for (const RuleError& e : r.value().rule_errors) ADD_FAILURE() << e.rule << ": " << e.message;
+  ASSERT_EQ(r.value().commands.size(), 1u);
+  EXPECT_EQ(r.value().commands[0].payload_json, R"({"n":4194304})");
+}
+
 // With a store the state is also encoded, recursively: a state 200,000 tables deep is refused
 // when the evaluation ends, before any walk of it could exhaust the C stack.
 TEST(HostileRuleStoreTest, AStateNestedVeryDeepIsRefusedAndTheEngineGoesOn) {
@@ -405,7 +478,7 @@ TEST(HostileRuleStoreTest, AStateNestedVeryDeepIsRefusedAndTheEngineGoesOn) {
   options.rule_max_instructions = 50'000'000;
   options.rule_timeout_ms = 20'000;
   auto engine = OpenOnRule(scratch,
-                           "return rule \"deep\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                           "return rule \"deep\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
                            "  local t = state\n  for i = 1, 200000 do t.n = {} t = t.n end\n"
                            "  return command('alert.deep')\nend }\n",
                            options);

@@ -40,7 +40,7 @@ class ReloadTest : public testing::Test {
 
   static std::string Good(int version) {
     return "-- version " + std::to_string(version) + R"(
-return rule 'counter' { on = 'alarm',
+return rule 'counter' { on = 'alarm', commands = 'count',
   decide = function(ev, state)
     state.n = (state.n or 0) + 1
     return command('count', { asset = ev.key, n = state.n })
@@ -89,7 +89,7 @@ TEST_F(ReloadTest, HundredReplacementsWhileAHundredThousandEventsFlow) {
       if (kind == 1) {
         WriteRule("return rule 'counter' { on = 'alarm', decide = function(ev, state) oops end }");
       } else if (kind == 2) {  // loads, but counts twice: the vector catches it
-        WriteRule("return rule 'counter' { on = 'alarm', decide = function(ev, state) "
+        WriteRule("return rule 'counter' { on = 'alarm', commands = 'count', decide = function(ev, state) "
                   "state.n = (state.n or 0) + 2 return command('count', { asset = ev.key, n = state.n }) end }");
       } else if (kind == 3) {
         WriteRule("error('this version refuses to load')");

@@ -64,12 +64,12 @@ TEST(RuleLoadTest, SyntaxErrorNamesFileAndLine) {
 TEST(RuleLoadTest, EveryInvalidFileIsReported) {
   RuleDir dir;
   dir.Write("a_not_a_rule.lua", "return 42");
-  dir.Write("b_unknown_type.lua", "return rule 'b' { on = 'alarm.raised', decide = function() end }");
+  dir.Write("b_unknown_type.lua", "return rule 'b' { on = 'alarm.raised', commands = '*', decide = function() end }");
   dir.Write("c_no_decide.lua", "return rule 'c' { on = 'alarm' }");
-  dir.Write("d_dup.lua", "return rule 'e' { on = 'alarm', decide = function() end }");
-  dir.Write("e_dup.lua", "return rule 'e' { on = 'alarm', decide = function() end }");
+  dir.Write("d_dup.lua", "return rule 'e' { on = 'alarm', commands = '*', decide = function() end }");
+  dir.Write("e_dup.lua", "return rule 'e' { on = 'alarm', commands = '*', decide = function() end }");
   dir.Write("f_raises.lua", "error('refusing to load')");
-  dir.Write("g_bad_key.lua", "return rule 'g' { on = 'alarm', key = 'asset', decide = function() end }");
+  dir.Write("g_bad_key.lua", "return rule 'g' { on = 'alarm', commands = '*', key = 'asset', decide = function() end }");
   dir.Write("h_no_on.lua", "return rule 'h' { decide = function() end }");
   auto engine = Open(dir);
   ASSERT_FALSE(engine.ok());
@@ -85,6 +85,87 @@ TEST(RuleLoadTest, EveryInvalidFileIsReported) {
   }
 }
 
+// Chunk-level tables are frozen at load, all the way down; reading them works as before (#,
+// ipairs, pairs in a defined order), and a chunk-level coroutine, which would carry state
+// between events, is refused when the rule loads.
+TEST(RuleLoadTest, ChunkLevelTablesAreReadOnlyAndCoroutinesAreRefused) {
+  RuleDir dir;
+  dir.Write("config.lua", R"(
+local LIMITS = { b = { on = 2 }, a = { on = 1 }, list = { 10, 20, 30 } }
+local NAME = "config"
+return rule "config" { on = "alarm", commands = '*', decide = function(ev, state)
+  local keys = {}
+  for k in pairs(LIMITS) do keys[#keys + 1] = k end
+  local sum = 0
+  for _, v in ipairs(LIMITS.list) do sum = sum + v end
+  local nested_write = pcall(function() LIMITS.a.on = 5 end)
+  return command("alert.config", { keys = table.concat(keys, ","), n = #LIMITS.list, sum = sum,
+                                   on = LIMITS.a.on, nested_write = nested_write, name = NAME })
+end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  SubmitResult r = Submit(*engine.value(), Alarm("a1", "P1", 2));
+  ASSERT_EQ(r.commands.size(), 1u) << (r.rule_errors.empty() ? "" : r.rule_errors[0].message);
+  EXPECT_EQ(r.commands[0].payload_json,
+            R"({"keys":"a,b,list","n":3,"name":"config","nested_write":false,"on":1,"sum":60})");
+
+  RuleDir coroutine;
+  coroutine.Write("gen.lua", R"(
+local next_id = coroutine.wrap(function() local i = 0 while true do i = i + 1 coroutine.yield(i) end end)
+return rule "gen" { on = "alarm", commands = '*', decide = function(ev, state) return command("alert.n", { n = next_id() }) end })");
+  auto refused = Open(coroutine);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("gen.lua: rule 'gen': chunk-level local 'next_id' holds "
+                                            "a coroutine"),
+            std::string::npos)
+      << refused.status().message();
+}
+
+// A rule emits only the commands it declares: names, or prefixes ending in '*'.
+TEST(RuleEvalTest, ARuleEmitsOnlyTheCommandsItDeclares) {
+  RuleDir dir;
+  dir.Write("a.lua", R"(return rule "declared" { on = "alarm", commands = { "odoo.maintenance.create", "alert.*" },
+    decide = function(ev)
+      if ev.data.severity == 1 then return command("odoo.maintenance.create"), command("alert.anything") end
+      if ev.data.severity == 2 then return command("odoo.quality.alert") end
+      return command("alert")  -- "alert.*" covers names that start with "alert.", not "alert"
+    end })");
+  dir.Write("b.lua", R"(return rule "silent" { on = "alarm", decide = function(ev) return command("x.y") end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  SubmitResult r = Submit(*engine.value(), Alarm("a1", "P1", 1));
+  ASSERT_EQ(r.commands.size(), 2u);
+  EXPECT_EQ(r.commands[0].name, "odoo.maintenance.create");
+  EXPECT_EQ(r.commands[1].name, "alert.anything");
+  ASSERT_EQ(r.rule_errors.size(), 1u);
+  EXPECT_EQ(r.rule_errors[0].rule, "silent");
+  EXPECT_NE(r.rule_errors[0].message.find("command 'x.y' is not declared: the rule declares no "
+                                          "commands (add commands = { \"x.y\" } to it)"),
+            std::string::npos)
+      << r.rule_errors[0].message;
+  for (int severity : {2, 3}) {
+    r = Submit(*engine.value(), Alarm("a" + std::to_string(severity + 1), "P1", severity));
+    EXPECT_TRUE(r.commands.empty()) << r.commands[0].name;
+    ASSERT_EQ(r.rule_errors.size(), 2u);
+    EXPECT_NE(r.rule_errors[0].message.find(
+                  "is not declared: the rule may emit only odoo.maintenance.create, alert.*"),
+              std::string::npos)
+        << r.rule_errors[0].message;
+  }
+
+  for (const char* bad : {"commands = 42", "commands = { 'ok', 7 }", "commands = 'shell exec'",
+                          "commands = 'a*b'", "commands = ''"}) {
+    RuleDir broken;
+    broken.Write("c.lua", std::string("return rule 'c' { on = 'alarm', ") + bad +
+                              ", decide = function() end }");
+    auto refused = Open(broken);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("c.lua: rule 'c': 'commands' must name the commands"),
+              std::string::npos)
+        << bad << ": " << refused.status().message();
+  }
+}
+
 TEST(RuleLoadTest, MissingDirectoryIsNotFound) {
   EngineOptions options;
   options.workflow_paths = {"workflows"};
@@ -94,8 +175,8 @@ TEST(RuleLoadTest, MissingDirectoryIsNotFound) {
 
 TEST(RuleLoadTest, RulesRunInFileNameOrderAndHaveVersions) {
   RuleDir dir;
-  dir.Write("b.lua", "return rule 'second' { on = 'alarm', decide = function() return command('two') end }");
-  dir.Write("a.lua", "return rule 'first' { on = 'alarm', decide = function() return command('one') end }");
+  dir.Write("b.lua", "return rule 'second' { on = 'alarm', commands = '*', decide = function() return command('two') end }");
+  dir.Write("a.lua", "return rule 'first' { on = 'alarm', commands = '*', decide = function() return command('one') end }");
   auto engine = Open(dir);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
   std::vector<RuleInfo> rules = engine.value()->rules();
@@ -113,7 +194,7 @@ TEST(RuleLoadTest, RulesRunInFileNameOrderAndHaveVersions) {
 
 TEST(RuleEvalTest, StateIsKeptPerKey) {
   RuleDir dir;
-  dir.Write("count.lua", R"(return rule 'count' { on = 'alarm',
+  dir.Write("count.lua", R"(return rule 'count' { on = 'alarm', commands = '*',
     decide = function(ev, state)
       state.n = (state.n or 0) + 1
       return command('counted', { asset = ev.key, n = state.n })
@@ -129,7 +210,7 @@ TEST(RuleEvalTest, StateIsKeptPerKey) {
 
 TEST(RuleEvalTest, KeyFunctionChoosesTheState) {
   RuleDir dir;
-  dir.Write("by_code.lua", R"(return rule 'by_code' { on = 'alarm',
+  dir.Write("by_code.lua", R"(return rule 'by_code' { on = 'alarm', commands = '*',
     key = function(ev) return ev.data.code end,
     decide = function(ev, state)
       state.n = (state.n or 0) + 1
@@ -144,7 +225,7 @@ TEST(RuleEvalTest, KeyFunctionChoosesTheState) {
 
 TEST(RuleEvalTest, AFailedEvaluationLeavesStateAsItWasAndOthersRun) {
   RuleDir dir;
-  dir.Write("a_flaky.lua", R"(return rule 'flaky' { on = 'alarm',
+  dir.Write("a_flaky.lua", R"(return rule 'flaky' { on = 'alarm', commands = '*',
     decide = function(ev, state)
       state.n = (state.n or 0) + 1
       state.list = state.list or {}
@@ -152,9 +233,9 @@ TEST(RuleEvalTest, AFailedEvaluationLeavesStateAsItWasAndOthersRun) {
       if ev.data.severity == 4 then error('severity 4 is not handled') end
       return command('seen', { n = state.n, ids = state.list })
     end })");
-  dir.Write("b_loops.lua", R"(return rule 'loops' { on = 'alarm',
+  dir.Write("b_loops.lua", R"(return rule 'loops' { on = 'alarm', commands = '*',
     decide = function(ev) if ev.data.severity == 4 then while true do end end end })");
-  dir.Write("c_steady.lua", R"(return rule 'steady' { on = 'alarm',
+  dir.Write("c_steady.lua", R"(return rule 'steady' { on = 'alarm', commands = '*',
     decide = function(ev) return command('steady') end })");
   auto engine = Open(dir);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -175,7 +256,7 @@ TEST(RuleEvalTest, AFailedEvaluationLeavesStateAsItWasAndOthersRun) {
 
 TEST(RuleEvalTest, DecisionsAsValuesOrAList) {
   RuleDir dir;
-  dir.Write("many.lua", R"(return rule 'many' { on = 'alarm',
+  dir.Write("many.lua", R"(return rule 'many' { on = 'alarm', commands = '*',
     decide = function(ev)
       if ev.data.severity == 1 then return command('a'), nil, command('b') end
       if ev.data.severity == 2 then return { command('c'), command('d') } end
@@ -199,7 +280,7 @@ TEST(RuleEvalTest, DecisionsAsValuesOrAList) {
 
 TEST(RuleEvalTest, CommandDataBecomesDeterministicJson) {
   RuleDir dir;
-  dir.Write("data.lua", R"(return rule 'data' { on = 'alarm',
+  dir.Write("data.lua", R"(return rule 'data' { on = 'alarm', commands = '*',
     decide = function(ev)
       if ev.data.severity == 1 then
         return command('ok', { z = 1, a = 'x', m = { 1, 2.5, true }, n = { deep = { k = 'v' } }, q = 'say "hi"\n' })
@@ -232,7 +313,7 @@ TEST(RuleEvalTest, CommandDataBecomesDeterministicJson) {
 
 TEST(RuleEvalTest, StateHoldsOnlyData) {
   RuleDir dir;
-  dir.Write("fn.lua", R"(return rule 'fn' { on = 'alarm',
+  dir.Write("fn.lua", R"(return rule 'fn' { on = 'alarm', commands = '*',
     decide = function(ev, state) state.f = function() end end })");
   auto engine = Open(dir);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -248,14 +329,14 @@ TEST(RuleEvalTest, StateHoldsOnlyData) {
 
 TEST(RuleEvalTest, ARuleCannotReachAnotherRulesState) {
   RuleDir dir;
-  dir.Write("a_keeper.lua", R"(return rule 'keeper' { on = 'alarm',
+  dir.Write("a_keeper.lua", R"(return rule 'keeper' { on = 'alarm', commands = '*',
     decide = function(ev, state)
       state.secret = state.secret or 'mine'
       return command('kept', { secret = state.secret })
     end })");
   // Everything a rule can reach: its globals, the libraries, ctx, the event. None leads to the
   // keeper's state, and writes to shared tables fail.
-  dir.Write("b_thief.lua", R"(return rule 'thief' { on = 'alarm',
+  dir.Write("b_thief.lua", R"(return rule 'thief' { on = 'alarm', commands = '*',
     decide = function(ev, state, ctx)
       local found = 0
       for _, t in ipairs({ _ENV, string, table, math, ctx, ev }) do
@@ -280,7 +361,7 @@ TEST(RuleEvalTest, RequireOnlyFindsTheStdlib) {
   dir.Write("req.lua", R"(
     local window = require "takt.window"
     local ok, err = pcall(require, "os")
-    return rule 'req' { on = 'alarm',
+    return rule 'req' { on = 'alarm', commands = '*',
       decide = function(ev) return command('r', { window = type(window.count), err = err }) end })");
   auto engine = Open(dir);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -291,7 +372,7 @@ TEST(RuleEvalTest, RequireOnlyFindsTheStdlib) {
 
 TEST(RuleEvalTest, RejectedEventsNeverReachRules) {
   RuleDir dir;
-  dir.Write("count.lua", R"(return rule 'count' { on = 'alarm',
+  dir.Write("count.lua", R"(return rule 'count' { on = 'alarm', commands = '*',
     decide = function(ev, state) state.n = (state.n or 0) + 1 return command('n', { n = state.n }) end })");
   auto engine = Open(dir);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -303,7 +384,7 @@ TEST(RuleEvalTest, RejectedEventsNeverReachRules) {
 
 TEST(RuleEvalTest, CtxShowsInstancesReadOnly) {
   RuleDir dir;
-  dir.Write("look.lua", R"(return rule 'look' { on = 'alarm',
+  dir.Write("look.lua", R"(return rule 'look' { on = 'alarm', commands = '*',
     decide = function(ev, state, ctx)
       local byKey = ctx.instance('production_order', 'MO-1')
       local current = ctx.current('production_order', { asset = ev.key })

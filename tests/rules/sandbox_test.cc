@@ -2,7 +2,9 @@
 // what went wrong, and the sandbox must stay usable afterwards.
 #include <gtest/gtest.h>
 
+#include <lauxlib.h>
 #include <lua.h>
+#include <lualib.h>
 
 #include "engine/rules/sandbox.h"
 
@@ -161,6 +163,74 @@ TEST(SandboxTest, AllowlistedLibrariesWork) {
            tostring(ok) .. "|" .. math.floor(2.5) .. "|" .. utf8.char(72) .. "|" .. _VERSION)");
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_STREQ(lua_tostring(sandbox.state(), -1), "a1,b2|ABC|1|false|2|H|Lua 5.4");
+}
+
+// string.find, match, gmatch and gsub are Lua's matcher with a budget (lua_patterns.cc): each
+// call gives what the same call gives in a plain Lua state.
+TEST(SandboxTest, PatternFunctionsGiveWhatLuasOwnGive) {
+  const char* const calls[] = {
+      "string.find('hello world', 'o w')",
+      "string.find('hello world', 'o', 6)",
+      "string.find('hello world', 'l+', -5)",
+      "string.find('a.b', '.', 1, true)",
+      "string.find('abc', '', 10)",
+      "string.find('key=value', '(%w+)=(%w+)')",
+      "string.find('  x', '()x()')",
+      "string.match('2026-12-04', '^(%d+)-(%d+)-(%d+)$')",
+      "string.match('THE (quick) fox', '%((%a+)%)')",
+      "string.match('f(a(b)c)d', '%b()')",
+      "string.match('THE (quick) fox', '%f[%a]%a+', 5)",
+      "string.match('abcabc', '(abc)%1')",
+      "string.match('x', '[%a-]')",
+      "string.match('aaa', 'a-b')",
+      "string.match('aaab', 'a-b')",
+      "string.match('[]', '[]]')",
+      "string.gsub('hello world', 'o', '0')",
+      "string.gsub('hello world', '(%w+)', '<%1>')",
+      "string.gsub('hello world', '%w+', '%0 %0', 1)",
+      "string.gsub('abc', '', '-')",
+      "string.gsub('$x $y', '%$(%w+)', {x = 'X'})",
+      "string.gsub('a1b22', '%d+', function(d) return #d end)",
+      "string.gsub('^a^a', '^%^a', 'b')",
+      "table.concat({string.match('  a ', '^%s*(.-)%s*$')})",
+  };
+  lua_State* plain = luaL_newstate();
+  luaL_openlibs(plain);
+  Sandbox sandbox(TestLimits());
+  for (const char* call : calls) {
+    // Every result, as text, joined by '|'.
+    const std::string chunk = std::string("local r = table.pack(") + call +
+                              ") local t = {} for i = 1, r.n do t[i] = tostring(r[i]) end "
+                              "return table.concat(t, '|')";
+    ASSERT_EQ(luaL_dostring(plain, chunk.c_str()), LUA_OK) << call << ": " << lua_tostring(plain, -1);
+    Status s = sandbox.LoadChunk("p.lua", chunk);
+    ASSERT_TRUE(s.ok()) << call << ": " << s.message();
+    EXPECT_STREQ(lua_tostring(sandbox.state(), -1), lua_tostring(plain, -1)) << call;
+    lua_pop(plain, 1);
+    lua_pop(sandbox.state(), 1);
+  }
+  // gmatch, with an anchor and with a start.
+  const std::string gmatch = "local t = {} for k, v in string.gmatch('a=1, b=2, c=3', '(%w+)=(%w+)', 3) "
+                             "do t[#t + 1] = k .. v end return table.concat(t, ',')";
+  ASSERT_EQ(luaL_dostring(plain, gmatch.c_str()), LUA_OK);
+  ASSERT_TRUE(sandbox.LoadChunk("g.lua", gmatch).ok());
+  EXPECT_STREQ(lua_tostring(sandbox.state(), -1), lua_tostring(plain, -1));
+  EXPECT_STREQ(lua_tostring(sandbox.state(), -1), "b2,c3");
+  // Errors are Lua's too.
+  Status bad = sandbox.LoadChunk("e.lua", "return string.find('x', '%')");
+  EXPECT_NE(bad.message().find("malformed pattern (ends with '%')"), std::string::npos) << bad.message();
+  lua_close(plain);
+}
+
+// Backtracking in the matcher counts against the budget, so a pattern that would run for
+// minutes ends at the instruction limit.
+TEST(SandboxTest, PatternMatchingIsBoundedByTheBudget) {
+  Sandbox sandbox(TestLimits());
+  const auto start = std::chrono::steady_clock::now();
+  Status s = sandbox.LoadChunk("p.lua", "return string.find(string.rep('a', 5000), '.-.-.-.-b')");
+  EXPECT_EQ(s.code(), Code::kLimitExceeded) << s.message();
+  EXPECT_NE(s.message().find("instruction limit exceeded"), std::string::npos) << s.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST(SandboxTest, PairsOverAReadOnlyLibraryListsItsFunctions) {

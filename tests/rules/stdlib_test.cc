@@ -26,7 +26,7 @@ std::vector<std::string> Probe(const std::string& body,
     local latch = require "takt.latch"
     local rate = require "takt.rate"
     local alarm = require "takt.alarm"
-    return rule 'probe' { on = 'telemetry', decide = function(ev, state)
+    return rule 'probe' { on = 'telemetry', commands = 'out', decide = function(ev, state)
       local t, v = ev.ts, ev.data.value
       local result = (function() )" + body + R"( end)()
       return command('out', { r = result })

@@ -143,6 +143,7 @@ TEST(InstanceCacheTest, ARuleReadsAFinishedInstanceFromTheDatabase) {
   test::WriteFile(rules + "/order_state.lua", R"(
 return rule "order_state" {
   on = "alarm",
+  commands = "test.order_state",
   decide = function(ev, state, ctx)
     local order = ctx.instance("production_order", "MO-1")
     return command("test.order_state", { state = order and order.state or "none",
