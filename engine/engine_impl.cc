@@ -46,6 +46,17 @@ rules::SandboxLimits LimitsOf(const EngineOptions& options) {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
+  // Each rule's sandbox needs room for its own copies of the libraries and the stdlib (about
+  // 40 KiB) before the rule allocates anything: below 1 MiB, loading could fail outside any
+  // protected call.
+  if (options.rule_max_memory_bytes < (1u << 20)) {
+    return Status::InvalidArgument("rule_max_memory_bytes is " +
+                                   std::to_string(options.rule_max_memory_bytes) +
+                                   "; it must be at least 1048576 (1 MiB for each rule)");
+  }
+  if (options.rule_max_instructions <= 0 || options.rule_timeout_ms <= 0) {
+    return Status::InvalidArgument("rule_max_instructions and rule_timeout_ms must be positive");
+  }
   for (const std::string& source : options.monotonic) {
     for (const ReorderPolicy& policy : options.reorder) {
       if (policy.source == source) {

@@ -166,6 +166,27 @@ TEST(RuleEvalTest, ARuleEmitsOnlyTheCommandsItDeclares) {
   }
 }
 
+// Limits that leave a rule no room to load are refused when the engine opens, naming them.
+TEST(RuleLoadTest, LimitsTooSmallToLoadARuleAreRefused) {
+  RuleDir dir;
+  dir.Write("a.lua", "return rule 'a' { on = 'alarm', decide = function() end }");
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = dir.path();
+  options.rule_max_memory_bytes = 1000;
+  auto engine = Engine::Open(options);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(engine.status().message().find("rule_max_memory_bytes is 1000; it must be at least"),
+            std::string::npos)
+      << engine.status().message();
+  options.rule_max_memory_bytes = 1u << 20;
+  options.rule_timeout_ms = 0;
+  EXPECT_EQ(Engine::Open(options).status().code(), Code::kInvalidArgument);
+  options.rule_timeout_ms = 100;
+  EXPECT_TRUE(Engine::Open(options).ok());
+}
+
 TEST(RuleLoadTest, MissingDirectoryIsNotFound) {
   EngineOptions options;
   options.workflow_paths = {"workflows"};
