@@ -20,23 +20,12 @@ struct Walk {
   const char* name = "?";  // the local being walked from, for messages
 };
 
-// Is the value at `index` a table or userdata of ours: a read-only proxy, a decision, the
-// string metatable? Their metatables are locked with "read-only".
-bool IsLocked(lua_State* L, int index) {
-  if (lua_getmetatable(L, index) == 0) return false;
-  lua_pushliteral(L, "__metatable");
-  lua_rawget(L, -2);
-  const bool locked = lua_type(L, -1) == LUA_TSTRING && std::strcmp(lua_tostring(L, -1), "read-only") == 0;
-  lua_pop(L, 2);
-  return locked;
-}
-
 void Freeze(lua_State* L, Walk& walk, int depth);
 
 // Replaces the table on the stack top by a read-only proxy of it, after freezing the tables
 // and functions it holds. Shared and cyclic tables get one proxy each.
 void FreezeTable(lua_State* L, Walk& walk, int depth) {
-  if (IsLocked(L, -1)) return;
+  if (Sandbox::IsReadOnlyProxy(L, -1)) return;  // a library, a module, or frozen already
   lua_pushvalue(L, -1);
   if (lua_rawget(L, walk.seen) != LUA_TNIL) {
     lua_replace(L, -2);

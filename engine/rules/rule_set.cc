@@ -335,16 +335,20 @@ Status RuleSet::LoadRule(const std::string& path) {
                        "(names of letters, digits, '_', '-' and '.'; a final '*' matches any "
                        "ending)");
   };
+  // Takes the pattern on the stack top (a NUL in it is not a character a name may have).
+  const auto take_pattern = [&] {
+    size_t size = 0;
+    const char* pattern = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &size) : nullptr;
+    if (pattern == nullptr || !IsCommandPattern(std::string_view(pattern, size))) return false;
+    rule->commands.emplace_back(pattern, size);
+    return true;
+  };
   const int commands_type = field("commands");
   if (commands_type == LUA_TSTRING) {
-    if (!IsCommandPattern(lua_tostring(L, -1))) return bad_commands();
-    rule->commands.emplace_back(lua_tostring(L, -1));
+    if (!take_pattern()) return bad_commands();
   } else if (commands_type == LUA_TTABLE) {
     for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; ++i) {
-      if (lua_type(L, -1) != LUA_TSTRING || !IsCommandPattern(lua_tostring(L, -1))) {
-        return bad_commands();
-      }
-      rule->commands.emplace_back(lua_tostring(L, -1));
+      if (!take_pattern()) return bad_commands();
       lua_pop(L, 1);
     }
     lua_pop(L, 1);

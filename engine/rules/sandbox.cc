@@ -492,6 +492,15 @@ void Sandbox::BuildAllowlist() {
 
 void Sandbox::MakeReadOnly() { MakeReadOnlyProxy(L_); }
 
+bool Sandbox::IsReadOnlyProxy(lua_State* L, int index) {
+  if (lua_type(L, index) != LUA_TTABLE || lua_getmetatable(L, index) == 0) return false;
+  lua_pushliteral(L, "__newindex");
+  lua_rawget(L, -2);
+  const bool proxy = lua_tocfunction(L, -1) == &ReadOnlyError;
+  lua_pop(L, 2);
+  return proxy;
+}
+
 void Sandbox::AddGlobal(const char* name) {
   lua_rawgeti(L_, LUA_REGISTRYINDEX, allowlist_ref_);
   lua_insert(L_, -2);

@@ -48,6 +48,9 @@ class Sandbox {
   void PushEnvironment();
   // Replaces the table on the top of the stack by a read-only proxy of it.
   void MakeReadOnly();
+  // Is the value at `index` a proxy MakeReadOnly() made? (A rule cannot forge one: it never
+  // sees a proxy's metatable.)
+  static bool IsReadOnlyProxy(lua_State* L, int index);
   // Adds the value on the top of the stack (popped) to the allowlist as `name`.
   void AddGlobal(const char* name);
 

@@ -137,6 +137,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "return rule \"000_hostile\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
                 "  remember(ev.id)\nend }\n",
                 "attempt to change a read-only table"},
+        Hostile{"caches_in_a_table_that_claims_to_be_read_only",
+                "local seen = setmetatable({}, {__metatable = 'read-only'})\n"
+                "return rule \"000_hostile\" { on = {\"alarm\"}, decide = function(ev, state)\n"
+                "  seen[ev.id] = true\nend }\n",
+                "attempt to change a read-only table"},
         Hostile{"returns_a_function", HOSTILE("return function() end"), "decide returned a function"},
         // Careless but harmless: no error, and the shipped rules still decide the same.
         Hostile{"changes_its_event", HOSTILE("ev.data.severity = 4\nev.key = 'A01'"), ""},

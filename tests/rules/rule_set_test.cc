@@ -154,7 +154,7 @@ TEST(RuleEvalTest, ARuleEmitsOnlyTheCommandsItDeclares) {
   }
 
   for (const char* bad : {"commands = 42", "commands = { 'ok', 7 }", "commands = 'shell exec'",
-                          "commands = 'a*b'", "commands = ''"}) {
+                          "commands = 'a*b'", "commands = ''", "commands = 'odoo.\\0x'"}) {
     RuleDir broken;
     broken.Write("c.lua", std::string("return rule 'c' { on = 'alarm', ") + bad +
                               ", decide = function() end }");
