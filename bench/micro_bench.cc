@@ -19,7 +19,7 @@
 #include "dsl/load.h"
 #include "engine/event/decode.h"
 #include "engine/rules/rule_set.h"
-#include "engine/sim/input_fingerprint.h"
+#include "engine/harness/input_fingerprint.h"
 #include "engine/workflow/evaluate.h"
 #include "engine/workflow/runner.h"
 #include "takt/engine.h"

@@ -1,5 +1,5 @@
 # libtakt: the library embedders link, static and shared, built from one set of objects
-# (the dsl/ and engine/ object libraries), and how it is installed: headers, both libraries,
+# (the object library of every layer, cmake/takt_objects.cmake), and how it is installed: headers, both libraries,
 # a CMake package (find_package(takt) -> takt::takt) and pkg-config's takt.pc.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -10,7 +10,9 @@ set(TAKT_LIBRARY_DEPENDENCIES
   Threads::Threads SQLite::SQLite3 OpenSSL::Crypto PkgConfig::LUA simdjson::simdjson)
 
 function(takt_add_library target kind)
-  add_library(${target} ${kind} $<TARGET_OBJECTS:takt_dsl> $<TARGET_OBJECTS:takt_engine>)
+  get_property(layers GLOBAL PROPERTY TAKT_LAYERS)
+  list(TRANSFORM layers REPLACE "(.+)" "$<TARGET_OBJECTS:\\1>" OUTPUT_VARIABLE objects)
+  add_library(${target} ${kind} ${objects})
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)

@@ -14,18 +14,6 @@
 
 namespace takt {
 
-const char* OutcomeName(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::kApplied: return "applied";
-    case Outcome::kDuplicate: return "duplicate";
-    case Outcome::kOwnershipViolation: return "ownership_violation";
-    case Outcome::kOutOfSequence: return "out_of_sequence";
-    case Outcome::kMalformed: return "malformed";
-    case Outcome::kHeld: return "held";
-  }
-  return "?";
-}
-
 Result<SubmitResult> Engine::Submit(std::string_view event_json) {
   SubmitResult result;
   Status status = Submit(event_json, result);

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "dsl/value.h"
-#include "engine/sim/input_fingerprint.h"
+#include "engine/harness/input_fingerprint.h"
 
 namespace takt {
 

@@ -1,4 +1,4 @@
-#include "engine/sim/input_fingerprint.h"
+#include "engine/harness/input_fingerprint.h"
 
 #include <openssl/evp.h>
 

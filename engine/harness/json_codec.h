@@ -1,8 +1,8 @@
 // The JSON documents of the C API (include/takt/takt.h, docs/embedding.md): engine options in,
 // results, commands, instances and stats out. Field order is fixed, so that the same values
 // give the same bytes.
-#ifndef TAKT_ENGINE_API_JSON_CODEC_H_
-#define TAKT_ENGINE_API_JSON_CODEC_H_
+#ifndef TAKT_ENGINE_HARNESS_JSON_CODEC_H_
+#define TAKT_ENGINE_HARNESS_JSON_CODEC_H_
 
 #include <string>
 #include <string_view>
@@ -25,4 +25,4 @@ std::string StatsJson(const EngineStats& stats);
 
 }  // namespace takt::api
 
-#endif  // TAKT_ENGINE_API_JSON_CODEC_H_
+#endif  // TAKT_ENGINE_HARNESS_JSON_CODEC_H_

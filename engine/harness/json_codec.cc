@@ -1,4 +1,4 @@
-#include "engine/api/json_codec.h"
+#include "engine/harness/json_codec.h"
 
 #include <nlohmann/json.hpp>
 

@@ -2,8 +2,8 @@
 // read before from another one under the same name before it skips a line: the prefix's length,
 // its SHA-256, and a check value per line that names the first line of another input that
 // differs (the SHA-256 alone says only that something does).
-#ifndef TAKT_ENGINE_SIM_INPUT_FINGERPRINT_H_
-#define TAKT_ENGINE_SIM_INPUT_FINGERPRINT_H_
+#ifndef TAKT_ENGINE_HARNESS_INPUT_FINGERPRINT_H_
+#define TAKT_ENGINE_HARNESS_INPUT_FINGERPRINT_H_
 
 #include <cstdint>
 #include <string>
@@ -49,4 +49,4 @@ uint64_t LineCheckAt(std::string_view checks, uint64_t n);
 
 }  // namespace takt::sim
 
-#endif  // TAKT_ENGINE_SIM_INPUT_FINGERPRINT_H_
+#endif  // TAKT_ENGINE_HARNESS_INPUT_FINGERPRINT_H_

@@ -1,5 +1,5 @@
 // MT19937 as in CPython's Modules/_randommodule.c (itself the reference mt19937ar.c).
-#include "engine/workload/python_random.h"
+#include "engine/harness/python_random.h"
 
 #include <cstddef>
 #include <vector>

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/workload/python_random.h"
+#include "engine/harness/python_random.h"
 #include "takt/workload.h"
 
 namespace takt {

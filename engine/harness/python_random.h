@@ -1,8 +1,8 @@
 // Python's random.Random(seed).random(), bit for bit: MT19937 seeded by init_by_array over the
 // 32-bit words of |seed|, and 53-bit doubles from two draws. The plant generator draws from it
 // so that it writes the same bytes as the reference generator gen_plant.py.
-#ifndef TAKT_ENGINE_WORKLOAD_PYTHON_RANDOM_H_
-#define TAKT_ENGINE_WORKLOAD_PYTHON_RANDOM_H_
+#ifndef TAKT_ENGINE_HARNESS_PYTHON_RANDOM_H_
+#define TAKT_ENGINE_HARNESS_PYTHON_RANDOM_H_
 
 #include <array>
 #include <cstddef>
@@ -27,4 +27,4 @@ class PythonRandom {
 
 }  // namespace takt
 
-#endif  // TAKT_ENGINE_WORKLOAD_PYTHON_RANDOM_H_
+#endif  // TAKT_ENGINE_HARNESS_PYTHON_RANDOM_H_

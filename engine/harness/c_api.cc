@@ -10,7 +10,7 @@
 #include <new>
 #include <string>
 
-#include "engine/api/json_codec.h"
+#include "engine/harness/json_codec.h"
 #include "takt/engine.h"
 
 struct takt_engine {
