@@ -30,6 +30,7 @@
 #include "engine/rules/reloader.h"
 #include "engine/rules/rule_set.h"
 #include "engine/store/store.h"
+#include "engine/store/wal_sync.h"
 #include "engine/workflow/runner.h"
 #include "takt/engine.h"
 

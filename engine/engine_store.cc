@@ -10,6 +10,7 @@
 
 #include "dsl/load.h"
 #include "engine/engine_impl.h"
+#include "engine/store/sqlite_store.h"
 
 namespace takt {
 
@@ -19,7 +20,7 @@ Status EngineImpl::OpenStore() {
   options.path = options_.store_path;
   options.durability = options_.durability;
   options.max_bytes = options_.store_max_bytes;
-  Result<std::unique_ptr<store::Store>> opened = store::Store::Open(options);
+  Result<std::unique_ptr<store::SqliteStore>> opened = store::OpenSqliteStore(options);
   if (!opened.ok()) return opened.status();
   store_ = std::move(opened).value();
   wal_sync_ = store_->wal_sync();
@@ -447,11 +448,7 @@ Status EngineImpl::LoadFromStore() {
   if (!store_read_error_.ok()) return std::exchange(store_read_error_, Status());
   clock_ = INT64_MIN;
   if (reorder_.held() > 0) {  // held events wait in event time: where had it got to?
-    Result<int64_t> clock = store_->db().QueryInt(
-        "SELECT coalesce(max(e.ts), -9223372036854775807) FROM events e "
-        "LEFT JOIN held h ON h.pos = e.pos "
-        "WHERE e.outcome NOT IN ('duplicate', 'ownership_violation', 'malformed') "
-        "AND (e.outcome <> 'held' OR h.released_pos IS NOT NULL)");
+    Result<int64_t> clock = store_->AppliedClock();
     if (!clock.ok()) return clock.status();
     clock_ = clock.value();
   }

@@ -1,7 +1,6 @@
-// The durable store: one SQLite file holding the event log, the inbox (dedup by id), sequence
-// positions, workflow instances, rule state, the outbox, the audit chain, the definitions that
-// ran and input cursors. The engine writes each batch of events in one transaction (Begin ...
-// Commit) and reads everything back when it opens. Schema and migrations: schema.cc.
+// The durable store's interface and the rows it speaks: what the engine writes with each batch
+// of events, and reads back when it opens. No SQL and no database handle cross it, so that a
+// store for another database is another implementation of it.
 #ifndef TAKT_ENGINE_STORE_STORE_H_
 #define TAKT_ENGINE_STORE_STORE_H_
 
@@ -14,30 +13,22 @@
 #include <utility>
 #include <vector>
 
-#include "engine/store/checkpointer.h"
-#include "engine/store/sqlite.h"
-#include "engine/store/wal_sync.h"
 #include "takt/engine.h"
 
 namespace takt::store {
 
-struct StoreOptions {
-  std::string path;
-  Durability durability = Durability::kFull;
-  uint64_t max_bytes = 0;  // 0: no limit
-  CheckpointPolicy checkpoint;  // when the WAL is copied back (checkpointer.h)
-};
+class WalSync;
 
 // One row of the event log: every submitted event, whatever became of it.
 struct EventRow {
-  int64_t pos = 0;                 // arrival order, from 1
-  std::string_view id;             // empty: a malformed event without one
+  int64_t pos = 0;      // arrival order, from 1
+  std::string_view id;  // empty: a malformed event without one
   std::string_view source, type, key;
   int64_t seq = 0, ts = 0;
-  bool envelope = false;           // source..ts hold values (the event was well-formed)
+  bool envelope = false;  // source..ts hold values (the event was well-formed)
   Outcome outcome = Outcome::kApplied;
   std::string_view reason;
-  std::string_view body;           // the event as received
+  std::string_view body;  // the event as received
   // The transition it fired on its own key's instance, if any.
   std::string_view workflow, version, effect;
   // The previous event of its (source, key) in the log (0: none): the chain that takt trace
@@ -57,7 +48,7 @@ struct InstanceRow {
 
 struct CommandRow {
   std::string_view id, name, payload, caused_by, emitted_by, status;
-  int64_t pos = 0;  // the causing event's position
+  int64_t pos = 0;              // the causing event's position
   int64_t attempts = 0;         // deliveries tried (read back only)
   std::string_view last_error;  // of the last failed one (read back only)
 };
@@ -71,8 +62,8 @@ struct AuditRow {
 struct SequenceRow {
   std::string_view source, key;
   int64_t last_seq = 0, gaps = 0, late = 0;
-  int64_t next_seq = 1;  // reorder policy: the next seq to apply in order
-  int64_t last_pos = 0;  // the last event of (source, key) in the log, whatever its outcome
+  int64_t next_seq = 1;       // reorder policy: the next seq to apply in order
+  int64_t last_pos = 0;       // the last event of (source, key) in the log, whatever its outcome
   int64_t last_accepted = 0;  // the highest seq applied
 };
 
@@ -100,63 +91,66 @@ struct OutcomeCounts {
   uint64_t last_pos = 0;
 };
 
+// What the engine keeps durably, in takt's own types: the event log and the inbox of ids, the
+// sequence positions, instances and their index values and timers, rule state, the outbox and
+// its delivery state, the audit chain, the definitions that ran, and input cursors. A batch of
+// events is written between Begin() and Commit() and is durable as one unit, or not at all
+// (Rollback()). Not thread-safe: the engine calls it under its lock, and delivery calls under
+// the same lock. SqliteStore (sqlite_store.h) implements it; tests/store/
+// store_conformance_test.cc holds every implementation to the same cases.
 class Store {
  public:
-  // Opens or creates the database, checks that it is takt's, and migrates it to the current
-  // schema. kCorruption for a file that is not a database or is damaged, kInvalidArgument for
-  // another application's database or one from a newer takt.
-  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
-  ~Store();
+  virtual ~Store() = default;
 
-  Status Begin();
+  virtual Status Begin() = 0;
   // With Durability::kFull the commit is written, not yet synced: see DurabilityTicket().
-  Status Commit();
-  void Rollback();
+  virtual Status Commit() = 0;
+  virtual void Rollback() = 0;
   // With Durability::kFull: a ticket standing for everything written so far (the last commit,
   // a delivery marked), for wal_sync()->WaitDurable(), which the caller waits on outside its
   // lock so that the next commit can be prepared meanwhile. 0 with kNormal: nothing to wait for.
-  uint64_t DurabilityTicket();
+  virtual uint64_t DurabilityTicket() = 0;
   // Shared: a waiter may outlive the store (Close() while a submission waits); null with kNormal.
-  std::shared_ptr<WalSync> wal_sync() const { return wal_sync_; }
+  virtual std::shared_ptr<WalSync> wal_sync() const = 0;
 
   // Remembers `id` for dedup; false when it was remembered before (the event is a duplicate).
-  Result<bool> RememberId(std::string_view id, int64_t pos);
+  virtual Result<bool> RememberId(std::string_view id, int64_t pos) = 0;
   // Appends the event to the log and to the audit chain (see audit.h); its audit rows follow.
-  Status AppendEvent(const EventRow& row);
-  Status PutInstance(const InstanceRow& row);
-  Status PutRuleState(std::string_view rule, std::string_view key, std::string_view state,
-                      int64_t pos);
-  Status PutSequence(const SequenceRow& row);
+  virtual Status AppendEvent(const EventRow& row) = 0;
+  virtual Status PutInstance(const InstanceRow& row) = 0;
+  virtual Status PutRuleState(std::string_view rule, std::string_view key, std::string_view state,
+                              int64_t pos) = 0;
+  virtual Status PutSequence(const SequenceRow& row) = 0;
   // The event at `pos` is held by a reorder policy; later it is released with `outcome` while
   // the event at `released_pos` is processed.
-  Status Hold(int64_t pos);
-  Status Release(int64_t pos, Outcome outcome, int64_t released_pos);
-  Status ForEachHeld(const std::function<void(const HeldRow&)>& visit);
-  Status AddCommand(const CommandRow& row);
+  virtual Status Hold(int64_t pos) = 0;
+  virtual Status Release(int64_t pos, Outcome outcome, int64_t released_pos) = 0;
+  virtual Status ForEachHeld(const std::function<void(const HeldRow&)>& visit) = 0;
+  virtual Status AddCommand(const CommandRow& row) = 0;
   // Appends to the hash chain (see audit.h), after the row of its event.
-  Status AddAudit(const AuditRow& row);
+  virtual Status AddAudit(const AuditRow& row) = 0;
   // Records a definition (workflow or rule) by content hash, once, with the declaration files
   // a workflow imports (`imports`: JSON [[file, text], ...]; "[]" for a rule).
-  Status PutDefinition(std::string_view hash, std::string_view kind, std::string_view name,
-                       std::string_view file, std::string_view text, std::string_view imports,
-                       int64_t pos);
+  virtual Status PutDefinition(std::string_view hash, std::string_view kind, std::string_view name,
+                               std::string_view file, std::string_view text,
+                               std::string_view imports, int64_t pos) = 0;
   // kNotFound when no version `hash` was stored.
-  Result<StoredDefinition> Definition(std::string_view hash);
+  virtual Result<StoredDefinition> Definition(std::string_view hash) = 0;
   // Records the cursor and the check values of its lines since its previous commit; one that
   // starts again from line 1 replaces the earlier lines' checks (InputCursor, takt/engine.h).
-  Status SetCursor(const InputCursor& cursor);
+  virtual Status SetCursor(const InputCursor& cursor) = 0;
   // The cursor with every line's check value; position 0 when there is none.
-  Result<InputCursor> Cursor(std::string_view name);
+  virtual Result<InputCursor> Cursor(std::string_view name) = 0;
 
   // Instances not in a final state, by workflow and creation; with `most_recent` > 0 only the
   // `most_recent` last updated, latest first (what a capped engine holds in memory).
-  Status ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit,
-                             uint64_t most_recent = 0);
+  virtual Status ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit,
+                                     uint64_t most_recent = 0) = 0;
   // Every instance, by workflow and key.
-  Status ForEachInstance(const std::function<Status(const InstanceRow&)>& visit);
+  virtual Status ForEachInstance(const std::function<Status(const InstanceRow&)>& visit) = 0;
   // The instance `key` of `workflow`: visits it and returns true, or false when there is none.
-  Result<bool> LoadInstance(std::string_view workflow, std::string_view key,
-                            const std::function<Status(const InstanceRow&)>& visit);
+  virtual Result<bool> LoadInstance(std::string_view workflow, std::string_view key,
+                                    const std::function<Status(const InstanceRow&)>& visit) = 0;
   // Per workflow: how many instances are final and open, and the latest index time of any.
   struct InstanceTotals {
     std::string workflow;
@@ -165,89 +159,67 @@ class Store {
     uint64_t timed_count = 0;  // with a timer armed
     uint64_t last_indexed_at = 0;
   };
-  Result<std::vector<InstanceTotals>> InstanceTotalsByWorkflow();
+  virtual Result<std::vector<InstanceTotals>> InstanceTotalsByWorkflow() = 0;
   // Open instances by index value, for the engine's Current() over instances not in memory
   // (schema.cc, 4 -> 5). `value` is the value as JSON text; `at` its time on the index clock.
   // The engine keeps rows only while it runs with a cap (engine_store.cc).
-  Status PutIndexValue(std::string_view workflow, std::string_view key, std::string_view var,
-                       std::string_view value, uint64_t at);
+  virtual Status PutIndexValue(std::string_view workflow, std::string_view key,
+                               std::string_view var, std::string_view value, uint64_t at) = 0;
   // Forgets every index value of the instance: it is final, or about to be put again.
-  Status DropIndexValues(std::string_view workflow, std::string_view key);
+  virtual Status DropIndexValues(std::string_view workflow, std::string_view key) = 0;
   // The instances that hold `value` for `var`, latest first, until `visit` returns false.
-  Status ForEachIndexed(std::string_view workflow, std::string_view var, std::string_view value,
-                        const std::function<bool(std::string_view key, uint64_t at)>& visit);
+  virtual Status ForEachIndexed(
+      std::string_view workflow, std::string_view var, std::string_view value,
+      const std::function<bool(std::string_view key, uint64_t at)>& visit) = 0;
   // The instances with a timer due at or before `now`, earliest first.
-  Status ForEachDue(int64_t now,
-                    const std::function<void(std::string_view workflow, std::string_view key)>&
-                        visit);
+  virtual Status ForEachDue(
+      int64_t now,
+      const std::function<void(std::string_view workflow, std::string_view key)>& visit) = 0;
   // The earliest timer due after `now`, of any instance; none when no timer is that late.
-  Result<std::optional<int64_t>> NextDueAfter(int64_t now);
+  virtual Result<std::optional<int64_t>> NextDueAfter(int64_t now) = 0;
   // Gives every open instance of `workflow` at `version` that has no row for index variable
   // `var` (slot `slot` of its index times) one, from its stored variables.
-  Status FillIndexValues(std::string_view workflow, std::string_view version,
-                         std::string_view var, size_t slot);
-  // Forgets every row of instance_index.
-  Status ClearIndexValues();
+  virtual Status FillIndexValues(std::string_view workflow, std::string_view version,
+                                 std::string_view var, size_t slot) = 0;
+  // Forgets every index value of every instance.
+  virtual Status ClearIndexValues() = 0;
   // The (workflow, version) pairs that open instances run on.
-  Result<std::vector<std::pair<std::string, std::string>>> OpenVersions();
-  Status ForEachRuleState(
+  virtual Result<std::vector<std::pair<std::string, std::string>>> OpenVersions() = 0;
+  virtual Status ForEachRuleState(
       const std::function<Status(std::string_view rule, std::string_view key,
-                                 std::string_view state)>& visit);
+                                 std::string_view state)>& visit) = 0;
   // The sequence position of (source, key) into `row` (its views are `source` and `key`):
   // false when there is none.
-  Result<bool> LoadSequence(std::string_view source, std::string_view key, SequenceRow& row);
+  virtual Result<bool> LoadSequence(std::string_view source, std::string_view key,
+                                    SequenceRow& row) = 0;
   // How many sequence positions there are, and their gaps and late arrivals summed.
   struct SequenceTotals {
     uint64_t count = 0, gaps = 0, late = 0;
   };
-  Result<SequenceTotals> SequenceTotalsOfAll();
-  Status ForEachCommand(const std::function<void(const CommandRow&)>& visit);
+  virtual Result<SequenceTotals> SequenceTotalsOfAll() = 0;
+  // Where event time had got to for the workflows: the latest ts of the events that reached
+  // them (applied, or held and since released); INT64_MIN + 1 when none has.
+  virtual Result<int64_t> AppliedClock() = 0;
+  virtual Status ForEachCommand(const std::function<void(const CommandRow&)>& visit) = 0;
   // Delivery, outside the engine's batches: the first `max` pending commands in emission
   // order; a command delivered (done, for good); a failed delivery (attempts + 1, the error
   // kept; `give_up` makes it dead, never offered again). kNotFound for an id the outbox does
   // not hold, kInvalidArgument for a command no longer pending (delivering a delivered command
   // again is fine).
-  Status ForEachPendingCommand(size_t max, const std::function<void(const CommandRow&)>& visit);
-  Status MarkDelivered(std::string_view id);
-  Status MarkFailed(std::string_view id, std::string_view error, bool give_up);
-  // Stops the background checkpoints and folds the WAL back into the database file, which is
-  // then the whole database; for a clean close. Commits after it checkpoint the old way, inside
-  // the commit that takes the WAL over its limit.
-  Status Checkpoint();
-  CheckpointStats checkpoint_stats() const;
-  Result<OutcomeCounts> Counts();
+  virtual Status ForEachPendingCommand(size_t max,
+                                       const std::function<void(const CommandRow&)>& visit) = 0;
+  virtual Status MarkDelivered(std::string_view id) = 0;
+  virtual Status MarkFailed(std::string_view id, std::string_view error, bool give_up) = 0;
+  // Makes the store whole and compact for a clean close (SQLite: stops the background
+  // checkpoints and folds the WAL back into the database file). Commits may still follow.
+  virtual Status Checkpoint() = 0;
+  virtual Result<OutcomeCounts> Counts() = 0;
 
   // Test-only crash hook: when TAKT_CRASH_AT is "NAME" or "NAME:N", the N-th (default first)
   // pass through point NAME kills the process with SIGKILL. Points: "in_transaction" (events
   // staged, nothing committed), "mid_outbox" (half of a batch's commands staged), "after_commit"
   // (committed, results not yet handed back).
-  void CrashPoint(const char* name);
-
-  Database& db() { return db_; }
-
- private:
-  // Runs `update`, bound to the command `id` (only a pending one matches); explains why when no
-  // row changed.
-  Status ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok);
-  explicit Store(Database db);
-  Status Prepare();
-
-  Database db_;
-  bool in_transaction_ = false;
-  std::string audit_head_;       // hash of the last audit row, committed or staged
-  std::string committed_head_;   // the same, as of the last commit
-  int64_t audit_seq_ = 0, committed_audit_seq_ = 0;
-  std::string crash_point_;
-  int64_t crash_countdown_ = 0;
-  std::string scratch_;
-  std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stopped before it closes
-  std::shared_ptr<WalSync> wal_sync_;
-  uint64_t ticket_ = 0;            // the last DurabilityTicket()
-  int64_t changes_at_ticket_ = 0;  // db_.TotalChanges() then
-  Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_,
-      add_command_, add_audit_, put_definition_, set_cursor_, drop_cursor_lines_,
-      add_cursor_lines_, hold_, release_, mark_delivered_, mark_failed_, load_instance_, load_sequence_, put_index_value_, drop_index_values_,
-      for_each_indexed_, for_each_due_, next_due_after_;
+  virtual void CrashPoint(const char* name) { (void)name; }
 };
 
 }  // namespace takt::store

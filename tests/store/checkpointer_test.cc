@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/store/store.h"
+#include "engine/store/sqlite_store.h"
 #include "store/store_support.h"
 
 namespace takt::store {
@@ -54,12 +54,12 @@ uint64_t WriteBatches(Store& store, const std::string& path, int64_t first, int 
 }
 
 // A store on `path` whose WAL limit is 200 pages, so that a test reaches it quickly.
-std::unique_ptr<Store> OpenWithSmallWal(const std::string& path, Durability durability) {
+std::unique_ptr<SqliteStore> OpenWithSmallWal(const std::string& path, Durability durability) {
   StoreOptions options;
   options.path = path;
   options.durability = durability;
   options.checkpoint = kSmallWal;
-  Result<std::unique_ptr<Store>> store = Store::Open(options);
+  Result<std::unique_ptr<SqliteStore>> store = OpenSqliteStore(options);
   EXPECT_TRUE(store.ok()) << store.status().message();
   return store.ok() ? std::move(store).value() : nullptr;
 }
@@ -67,7 +67,7 @@ std::unique_ptr<Store> OpenWithSmallWal(const std::string& path, Durability dura
 TEST(CheckpointerTest, TheWalStaysSmallWhileCommitsGoOn) {
   TempDir dir("checkpointer");
   const std::string path = dir.File("t.db");
-  std::unique_ptr<Store> store = OpenWithSmallWal(path, Durability::kNormal);
+  std::unique_ptr<SqliteStore> store = OpenWithSmallWal(path, Durability::kNormal);
   ASSERT_NE(store, nullptr);
 
   const uint64_t wal_max = WriteBatches(*store, path, 1, 800, 100);
@@ -92,7 +92,7 @@ TEST(CheckpointerTest, TheWalStaysSmallWhileCommitsGoOn) {
 TEST(CheckpointerTest, AfterCheckpointTheAutomaticCheckpointTakesOver) {
   TempDir dir("checkpointer-after");
   const std::string path = dir.File("t.db");
-  std::unique_ptr<Store> store = OpenWithSmallWal(path, Durability::kFull);
+  std::unique_ptr<SqliteStore> store = OpenWithSmallWal(path, Durability::kFull);
   ASSERT_NE(store, nullptr);
   (void)WriteBatches(*store, path, 1, 20, 100);
   ASSERT_TRUE(store->Checkpoint().ok());
@@ -107,7 +107,7 @@ TEST(CheckpointerTest, AfterCheckpointTheAutomaticCheckpointTakesOver) {
 TEST(CheckpointerTest, AReaderHoldingTheWalDoesNotStopCommits) {
   TempDir dir("checkpointer-reader");
   const std::string path = dir.File("t.db");
-  std::unique_ptr<Store> store = OpenWithSmallWal(path, Durability::kNormal);
+  std::unique_ptr<SqliteStore> store = OpenWithSmallWal(path, Durability::kNormal);
   ASSERT_NE(store, nullptr);
   (void)WriteBatches(*store, path, 1, 10, 100);
 

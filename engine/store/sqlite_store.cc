@@ -1,6 +1,6 @@
 // Statements are prepared once and reused for every row. The engine is the only writer, so
 // positions and audit sequence numbers are assigned here rather than read back from SQLite.
-#include "engine/store/store.h"
+#include "engine/store/sqlite_store.h"
 
 #include <algorithm>
 #include <csignal>
@@ -48,16 +48,16 @@ bool OutcomeByName(std::string_view name, Outcome& out) {
   return false;
 }
 
-Store::Store(Database db) : db_(std::move(db)) {}
+SqliteStore::SqliteStore(Database db) : db_(std::move(db)) {}
 
-Store::~Store() {
+SqliteStore::~SqliteStore() {
   if (in_transaction_) Rollback();
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options) {
   Result<Database> db = Database::Open(options.path, Database::Mode::kCreate);
   if (!db.ok()) return db.status();
-  std::unique_ptr<Store> store(new Store(std::move(db).value()));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db).value()));
   Database& d = store->db_;
   TAKT_RETURN_IF_ERROR(Migrate(d));
   // WAL: readers (takt trace) never block the writer, and a commit appends instead of
@@ -92,7 +92,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.max_bytes > 0) {
     Result<int64_t> page_size = d.QueryInt("PRAGMA page_size");
     if (!page_size.ok()) return page_size.status();
-    const uint64_t pages = std::max<uint64_t>(1, options.max_bytes / static_cast<uint64_t>(page_size.value()));
+    const uint64_t pages =
+        std::max<uint64_t>(1, options.max_bytes / static_cast<uint64_t>(page_size.value()));
     TAKT_RETURN_IF_ERROR(d.Exec("PRAGMA max_page_count = " + std::to_string(pages)));
   }
   TAKT_RETURN_IF_ERROR(store->Prepare());
@@ -116,13 +117,14 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     std::string_view spec(crash);
     const size_t colon = spec.find(':');
     store->crash_point_ = std::string(spec.substr(0, colon));
-    store->crash_countdown_ =
-        colon == std::string_view::npos ? 1 : std::atoll(std::string(spec.substr(colon + 1)).c_str());
+    store->crash_countdown_ = colon == std::string_view::npos
+                                  ? 1
+                                  : std::atoll(std::string(spec.substr(colon + 1)).c_str());
   }
   return store;
 }
 
-Status Store::Prepare() {
+Status SqliteStore::Prepare() {
   const std::string load_instance = std::string("SELECT ") + kInstanceColumns +
                                     " FROM instances WHERE workflow = ?1 AND key = ?2";
   struct {
@@ -190,14 +192,14 @@ Status Store::Prepare() {
   return Status();
 }
 
-Status Store::Begin() {
+Status SqliteStore::Begin() {
   if (checkpointer_ != nullptr) checkpointer_->Writing(true);
   TAKT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
   in_transaction_ = true;
   return Status();
 }
 
-Status Store::Commit() {
+Status SqliteStore::Commit() {
   CrashPoint("in_transaction");
   Status committed = db_.Exec("COMMIT");
   if (!committed.ok()) return committed;  // the caller rolls back
@@ -212,7 +214,7 @@ Status Store::Commit() {
   return Status();
 }
 
-void Store::Rollback() {
+void SqliteStore::Rollback() {
   (void)db_.Exec("ROLLBACK");  // fails only when SQLite already rolled back, e.g. on SQLITE_FULL
   in_transaction_ = false;
   if (checkpointer_ != nullptr) checkpointer_->Writing(false);
@@ -220,7 +222,7 @@ void Store::Rollback() {
   audit_head_ = committed_head_;
 }
 
-Result<bool> Store::RememberId(std::string_view id, int64_t pos) {
+Result<bool> SqliteStore::RememberId(std::string_view id, int64_t pos) {
   TAKT_RETURN_IF_ERROR(remember_.Bind(1, id).Bind(2, pos).Run());
   return db_.Changes() == 1;
 }
@@ -237,7 +239,7 @@ void BindTextOrNull(Statement& s, int index, std::string_view text) {
 
 }  // namespace
 
-Status Store::AppendEvent(const EventRow& row) {
+Status SqliteStore::AppendEvent(const EventRow& row) {
   std::string hash = EventHash(audit_head_, row);
   Statement& s = append_event_;
   s.Bind(1, row.pos);
@@ -264,7 +266,7 @@ Status Store::AppendEvent(const EventRow& row) {
   return Status();
 }
 
-Status Store::PutInstance(const InstanceRow& row) {
+Status SqliteStore::PutInstance(const InstanceRow& row) {
   put_instance_.Bind(1, row.workflow)
       .Bind(2, row.key)
       .Bind(3, row.version)
@@ -283,12 +285,12 @@ Status Store::PutInstance(const InstanceRow& row) {
   return put_instance_.Run();
 }
 
-Status Store::PutRuleState(std::string_view rule, std::string_view key, std::string_view state,
-                           int64_t pos) {
+Status SqliteStore::PutRuleState(std::string_view rule, std::string_view key,
+                                 std::string_view state, int64_t pos) {
   return put_rule_state_.Bind(1, rule).Bind(2, key).Bind(3, state).Bind(4, pos).Run();
 }
 
-Status Store::PutSequence(const SequenceRow& row) {
+Status SqliteStore::PutSequence(const SequenceRow& row) {
   return put_sequence_.Bind(1, row.source)
       .Bind(2, row.key)
       .Bind(3, row.last_seq)
@@ -300,16 +302,16 @@ Status Store::PutSequence(const SequenceRow& row) {
       .Run();
 }
 
-Status Store::Hold(int64_t pos) { return hold_.Bind(1, pos).Run(); }
+Status SqliteStore::Hold(int64_t pos) { return hold_.Bind(1, pos).Run(); }
 
-Status Store::Release(int64_t pos, Outcome outcome, int64_t released_pos) {
+Status SqliteStore::Release(int64_t pos, Outcome outcome, int64_t released_pos) {
   return release_.Bind(1, pos)
       .Bind(2, released_pos)
       .Bind(3, std::string_view(OutcomeName(outcome)))
       .Run();
 }
 
-Status Store::ForEachHeld(const std::function<void(const HeldRow&)>& visit) {
+Status SqliteStore::ForEachHeld(const std::function<void(const HeldRow&)>& visit) {
   return db_.ForEachRow(
       "SELECT h.pos, e.source, e.key, e.id, e.body, e.seq, e.ts FROM held h "
       "JOIN events e ON e.pos = h.pos WHERE h.released_pos IS NULL ORDER BY h.pos",
@@ -319,7 +321,7 @@ Status Store::ForEachHeld(const std::function<void(const HeldRow&)>& visit) {
       });
 }
 
-Status Store::AddCommand(const CommandRow& row) {
+Status SqliteStore::AddCommand(const CommandRow& row) {
   Status added = add_command_.Bind(1, row.id)
                      .Bind(2, row.name)
                      .Bind(3, Connector(row.name))
@@ -335,7 +337,7 @@ Status Store::AddCommand(const CommandRow& row) {
   return added;
 }
 
-Status Store::AddAudit(const AuditRow& row) {
+Status SqliteStore::AddAudit(const AuditRow& row) {
   const int64_t seq = audit_seq_ + 1;
   std::string hash = AuditHash(audit_head_, seq, row);
   Statement& s = add_audit_;
@@ -354,9 +356,9 @@ Status Store::AddAudit(const AuditRow& row) {
   return Status();
 }
 
-Status Store::PutDefinition(std::string_view hash, std::string_view kind, std::string_view name,
-                            std::string_view file, std::string_view text,
-                            std::string_view imports, int64_t pos) {
+Status SqliteStore::PutDefinition(std::string_view hash, std::string_view kind,
+                                  std::string_view name, std::string_view file,
+                                  std::string_view text, std::string_view imports, int64_t pos) {
   return put_definition_.Bind(1, hash)
       .Bind(2, kind)
       .Bind(3, name)
@@ -367,7 +369,7 @@ Status Store::PutDefinition(std::string_view hash, std::string_view kind, std::s
       .Run();
 }
 
-Result<StoredDefinition> Store::Definition(std::string_view hash) {
+Result<StoredDefinition> SqliteStore::Definition(std::string_view hash) {
   Result<Statement> s =
       db_.Prepare("SELECT kind, name, file, text, imports FROM definitions WHERE hash = ?1");
   if (!s.ok()) return s.status();
@@ -380,15 +382,14 @@ Result<StoredDefinition> Store::Definition(std::string_view hash) {
                           std::string(r.Text(3)), std::string(r.Text(4))};
 }
 
-Status Store::SetCursor(const InputCursor& cursor) {
+Status SqliteStore::SetCursor(const InputCursor& cursor) {
   constexpr size_t kCheckBytes = InputCursor::kLineCheckBytes;
   const auto lines = static_cast<int64_t>(cursor.line_checks.size() / kCheckBytes);
   const int64_t first_line = static_cast<int64_t>(cursor.position) - lines + 1;
   if (first_line < 1 || cursor.line_checks.size() % kCheckBytes != 0) {
-    return Status::InvalidArgument("cursor " + cursor.name + ": " +
-                                   std::to_string(cursor.line_checks.size()) +
-                                   " bytes of line checks for " +
-                                   std::to_string(cursor.position) + " lines");
+    return Status::InvalidArgument(
+        "cursor " + cursor.name + ": " + std::to_string(cursor.line_checks.size()) +
+        " bytes of line checks for " + std::to_string(cursor.position) + " lines");
   }
   set_cursor_.Bind(1, cursor.name).Bind(2, static_cast<int64_t>(cursor.position));
   set_cursor_.Bind(3, static_cast<int64_t>(cursor.bytes));
@@ -400,11 +401,13 @@ Status Store::SetCursor(const InputCursor& cursor) {
   TAKT_RETURN_IF_ERROR(set_cursor_.Run());
   TAKT_RETURN_IF_ERROR(drop_cursor_lines_.Bind(1, cursor.name).Bind(2, first_line).Run());
   if (lines == 0) return Status();
-  return add_cursor_lines_.Bind(1, cursor.name).Bind(2, first_line).BindBlob(3, cursor.line_checks)
+  return add_cursor_lines_.Bind(1, cursor.name)
+      .Bind(2, first_line)
+      .BindBlob(3, cursor.line_checks)
       .Run();
 }
 
-Result<InputCursor> Store::Cursor(std::string_view name) {
+Result<InputCursor> SqliteStore::Cursor(std::string_view name) {
   InputCursor cursor;
   cursor.name = std::string(name);
   Result<Statement> s =
@@ -430,8 +433,8 @@ Result<InputCursor> Store::Cursor(std::string_view name) {
   return cursor;
 }
 
-Status Store::ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit,
-                                  uint64_t most_recent) {
+Status SqliteStore::ForEachOpenInstance(const std::function<Status(const InstanceRow&)>& visit,
+                                        uint64_t most_recent) {
   // Through the partial index instances_open: the open instances only, in its order. The most
   // recent are chosen by a sort on updated_pos, which no index keeps (a restart's one sort),
   // and given in the same order as all would be.
@@ -444,14 +447,14 @@ Status Store::ForEachOpenInstance(const std::function<Status(const InstanceRow&)
                         [&](const Statement& r) { return visit(ReadInstance(r)); });
 }
 
-Status Store::ForEachInstance(const std::function<Status(const InstanceRow&)>& visit) {
-  return db_.ForEachRow(std::string("SELECT ") + kInstanceColumns +
-                            " FROM instances ORDER BY workflow, key",
-                        [&](const Statement& r) { return visit(ReadInstance(r)); });
+Status SqliteStore::ForEachInstance(const std::function<Status(const InstanceRow&)>& visit) {
+  return db_.ForEachRow(
+      std::string("SELECT ") + kInstanceColumns + " FROM instances ORDER BY workflow, key",
+      [&](const Statement& r) { return visit(ReadInstance(r)); });
 }
 
-Result<bool> Store::LoadInstance(std::string_view workflow, std::string_view key,
-                                 const std::function<Status(const InstanceRow&)>& visit) {
+Result<bool> SqliteStore::LoadInstance(std::string_view workflow, std::string_view key,
+                                       const std::function<Status(const InstanceRow&)>& visit) {
   Statement& s = load_instance_;
   s.Bind(1, workflow).Bind(2, key);
   Result<bool> row = s.Step();
@@ -462,7 +465,7 @@ Result<bool> Store::LoadInstance(std::string_view workflow, std::string_view key
   return row.value();
 }
 
-Result<std::vector<Store::InstanceTotals>> Store::InstanceTotalsByWorkflow() {
+Result<std::vector<SqliteStore::InstanceTotals>> SqliteStore::InstanceTotalsByWorkflow() {
   std::vector<InstanceTotals> totals;
   Status status = db_.ForEachRow(
       "SELECT workflow, sum(final), sum(final = 0), count(next_due), "
@@ -479,8 +482,8 @@ Result<std::vector<Store::InstanceTotals>> Store::InstanceTotalsByWorkflow() {
   return totals;
 }
 
-Status Store::PutIndexValue(std::string_view workflow, std::string_view key,
-                            std::string_view var, std::string_view value, uint64_t at) {
+Status SqliteStore::PutIndexValue(std::string_view workflow, std::string_view key,
+                                  std::string_view var, std::string_view value, uint64_t at) {
   return put_index_value_.Bind(1, workflow)
       .Bind(2, key)
       .Bind(3, var)
@@ -489,13 +492,13 @@ Status Store::PutIndexValue(std::string_view workflow, std::string_view key,
       .Run();
 }
 
-Status Store::DropIndexValues(std::string_view workflow, std::string_view key) {
+Status SqliteStore::DropIndexValues(std::string_view workflow, std::string_view key) {
   return drop_index_values_.Bind(1, workflow).Bind(2, key).Run();
 }
 
-Status Store::ForEachIndexed(std::string_view workflow, std::string_view var,
-                             std::string_view value,
-                             const std::function<bool(std::string_view, uint64_t)>& visit) {
+Status SqliteStore::ForEachIndexed(std::string_view workflow, std::string_view var,
+                                   std::string_view value,
+                                   const std::function<bool(std::string_view, uint64_t)>& visit) {
   Statement& s = for_each_indexed_;
   s.Bind(1, workflow).Bind(2, var).Bind(3, value);
   Result<bool> row = s.Step();
@@ -506,7 +509,7 @@ Status Store::ForEachIndexed(std::string_view workflow, std::string_view var,
   return row.ok() ? Status() : row.status();
 }
 
-Status Store::ForEachDue(
+Status SqliteStore::ForEachDue(
     int64_t now, const std::function<void(std::string_view, std::string_view)>& visit) {
   Statement& s = for_each_due_;
   s.Bind(1, now);
@@ -516,7 +519,7 @@ Status Store::ForEachDue(
   return row.ok() ? Status() : row.status();
 }
 
-Result<std::optional<int64_t>> Store::NextDueAfter(int64_t now) {
+Result<std::optional<int64_t>> SqliteStore::NextDueAfter(int64_t now) {
   Statement& s = next_due_after_;
   s.Bind(1, now);
   Result<bool> row = s.Step();
@@ -527,8 +530,8 @@ Result<std::optional<int64_t>> Store::NextDueAfter(int64_t now) {
   return due;
 }
 
-Status Store::FillIndexValues(std::string_view workflow, std::string_view version,
-                              std::string_view var, size_t slot) {
+Status SqliteStore::FillIndexValues(std::string_view workflow, std::string_view version,
+                                    std::string_view var, size_t slot) {
   // `variables -> path` gives the value as the JSON text it was written as, which is how the
   // engine writes index values (dsl::Value::AppendJson), so both kinds of row compare equal.
   Result<Statement> s = db_.Prepare(
@@ -543,9 +546,9 @@ Status Store::FillIndexValues(std::string_view workflow, std::string_view versio
   return s.value().Bind(1, workflow).Bind(2, version).Bind(3, var).Bind(4, path).Bind(5, at).Run();
 }
 
-Status Store::ClearIndexValues() { return db_.Exec("DELETE FROM instance_index"); }
+Status SqliteStore::ClearIndexValues() { return db_.Exec("DELETE FROM instance_index"); }
 
-Result<std::vector<std::pair<std::string, std::string>>> Store::OpenVersions() {
+Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::OpenVersions() {
   std::vector<std::pair<std::string, std::string>> versions;
   Status status = db_.ForEachRow(
       "SELECT DISTINCT workflow, version FROM instances WHERE final = 0 ORDER BY 1, 2",
@@ -557,14 +560,14 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::OpenVersions() {
   return versions;
 }
 
-Status Store::ForEachRuleState(
+Status SqliteStore::ForEachRuleState(
     const std::function<Status(std::string_view, std::string_view, std::string_view)>& visit) {
   return db_.ForEachRow("SELECT rule, key, state FROM rule_state ORDER BY rule, key",
                         [&](const Statement& r) { return visit(r.Text(0), r.Text(1), r.Text(2)); });
 }
 
-Result<bool> Store::LoadSequence(std::string_view source, std::string_view key,
-                                 SequenceRow& row) {
+Result<bool> SqliteStore::LoadSequence(std::string_view source, std::string_view key,
+                                       SequenceRow& row) {
   Statement& s = load_sequence_;
   s.Bind(1, source).Bind(2, key);
   Result<bool> found = s.Step();
@@ -575,7 +578,15 @@ Result<bool> Store::LoadSequence(std::string_view source, std::string_view key,
   return found;
 }
 
-Result<Store::SequenceTotals> Store::SequenceTotalsOfAll() {
+Result<int64_t> SqliteStore::AppliedClock() {
+  return db_.QueryInt(
+      "SELECT coalesce(max(e.ts), -9223372036854775807) FROM events e "
+      "LEFT JOIN held h ON h.pos = e.pos "
+      "WHERE e.outcome NOT IN ('duplicate', 'ownership_violation', 'malformed') "
+      "AND (e.outcome <> 'held' OR h.released_pos IS NOT NULL)");
+}
+
+Result<SqliteStore::SequenceTotals> SqliteStore::SequenceTotalsOfAll() {
   SequenceTotals totals;
   Status status = db_.ForEachRow(
       "SELECT count(*), coalesce(sum(gaps), 0), coalesce(sum(late), 0) FROM sequences",
@@ -611,25 +622,24 @@ CommandRow ReadCommand(const Statement& r) {
 
 }  // namespace
 
-Status Store::ForEachCommand(const std::function<void(const CommandRow&)>& visit) {
+Status SqliteStore::ForEachCommand(const std::function<void(const CommandRow&)>& visit) {
   return db_.ForEachRow(std::string(kCommandColumns) + "ORDER BY seq", [&](const Statement& r) {
     visit(ReadCommand(r));
     return Status();
   });
 }
 
-Status Store::ForEachPendingCommand(size_t max,
-                                    const std::function<void(const CommandRow&)>& visit) {
-  return db_.ForEachRow(
-      std::string(kCommandColumns) + "WHERE status = 'pending' ORDER BY seq LIMIT " +
-          std::to_string(max),
-      [&](const Statement& r) {
-        visit(ReadCommand(r));
-        return Status();
-      });
+Status SqliteStore::ForEachPendingCommand(size_t max,
+                                          const std::function<void(const CommandRow&)>& visit) {
+  return db_.ForEachRow(std::string(kCommandColumns) +
+                            "WHERE status = 'pending' ORDER BY seq LIMIT " + std::to_string(max),
+                        [&](const Statement& r) {
+                          visit(ReadCommand(r));
+                          return Status();
+                        });
 }
 
-Status Store::ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok) {
+Status SqliteStore::ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok) {
   TAKT_RETURN_IF_ERROR(update.Run());
   if (db_.Changes() == 1) return Status();
   // Nothing changed: say why (a rare path, so its statement is prepared here).
@@ -645,17 +655,17 @@ Status Store::ChangeDelivery(Statement& update, std::string_view id, bool again_
                                  ", not pending");
 }
 
-Status Store::MarkDelivered(std::string_view id) {
+Status SqliteStore::MarkDelivered(std::string_view id) {
   mark_delivered_.Bind(1, id);
   return ChangeDelivery(mark_delivered_, id, /*again_is_ok=*/true);
 }
 
-Status Store::MarkFailed(std::string_view id, std::string_view error, bool give_up) {
+Status SqliteStore::MarkFailed(std::string_view id, std::string_view error, bool give_up) {
   mark_failed_.Bind(1, id).Bind(2, error).Bind(3, int64_t{give_up});
   return ChangeDelivery(mark_failed_, id, /*again_is_ok=*/false);
 }
 
-uint64_t Store::DurabilityTicket() {
+uint64_t SqliteStore::DurabilityTicket() {
   if (wal_sync_ == nullptr) return 0;
   // Nothing written since the last ticket: it still stands, and no sync is needed for nothing
   // (a poll of PendingCommands() would otherwise flush the disk's cache each time).
@@ -669,7 +679,7 @@ uint64_t Store::DurabilityTicket() {
   return ticket_;
 }
 
-Status Store::Checkpoint() {
+Status SqliteStore::Checkpoint() {
   checkpointer_.reset();  // SQLite's automatic checkpoint is back, at the same limit
   TAKT_RETURN_IF_ERROR(db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   // The database file now holds every commit, synced, whatever WalSync has done.
@@ -677,11 +687,11 @@ Status Store::Checkpoint() {
   return Status();
 }
 
-CheckpointStats Store::checkpoint_stats() const {
+CheckpointStats SqliteStore::checkpoint_stats() const {
   return checkpointer_ != nullptr ? checkpointer_->stats() : CheckpointStats();
 }
 
-Result<OutcomeCounts> Store::Counts() {
+Result<OutcomeCounts> SqliteStore::Counts() {
   OutcomeCounts counts;
   TAKT_RETURN_IF_ERROR(db_.ForEachRow(
       // A released event is logged as held and counted under what became of it.
@@ -703,7 +713,7 @@ Result<OutcomeCounts> Store::Counts() {
   return counts;
 }
 
-void Store::CrashPoint(const char* name) {
+void SqliteStore::CrashPoint(const char* name) {
   if (crash_point_.empty() || crash_point_ != name) return;
   if (--crash_countdown_ > 0) return;
   std::raise(SIGKILL);
