@@ -1,4 +1,4 @@
-// One workflow instance: where it is, its variables, and its lifecycle.
+// One workflow instance: where it is and its variables.
 #ifndef TAKT_ENGINE_WORKFLOW_INSTANCE_H_
 #define TAKT_ENGINE_WORKFLOW_INSTANCE_H_
 
@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "dsl/value.h"
-#include "engine/workflow/lifecycle.h"
 
 namespace takt {
 
@@ -23,7 +22,9 @@ struct Instance {
   dsl::Value key;  // a string
   int state = -1;  // index into WorkflowDef::states
   std::vector<dsl::Value> vars;  // by VarDef index
-  Lifecycle lifecycle;
+  // In a final state: it takes no more events. (A final instance's lifecycle is "completed",
+  // an open one's "active"; nothing else moves an instance, so a flag is the whole machine.)
+  bool final = false;
   // Per index variable (WorkflowDef::indexes), when the instance took its current value: the
   // index prefers the latest, and a restart rebuilds it in this order.
   std::vector<uint64_t> indexed_at;

@@ -80,7 +80,7 @@ bool WorkflowRunner::FireFirst(const Table& table, const Trigger& trigger,
                                std::string_view trigger_text, Instance& instance,
                                const std::vector<dsl::Value>* fields, std::string_view cause,
                                std::vector<Command>& commands) {
-  if (!instance.lifecycle.accepts_events()) return false;
+  if (instance.final) return false;
   auto candidates = table.find(trigger);
   if (candidates == table.end()) return false;
   const EvalContext ctx{&instance.key, &instance.vars, fields};
@@ -148,7 +148,7 @@ void WorkflowRunner::Enter(int state, Instance& instance, std::string_view cause
   const dsl::StateDef& target = def_.states[static_cast<size_t>(state)];
   if (!target.final) return;
   Run(target.on_enter, instance, nullptr, cause, commands);
-  instance.lifecycle.Fire(LifecycleEvent::kFinish);
+  instance.final = true;
   --active_;
 }
 
@@ -363,7 +363,7 @@ Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
     timer_seq_ = std::max(timer_seq_, armed.seq);
   }
   if (at.final) {
-    instance.lifecycle.Fire(LifecycleEvent::kFinish);
+    instance.final = true;
     return Status();
   }
   ++active_;
