@@ -507,9 +507,9 @@ Outcome EngineImpl::ApplyAccepted(const Event& event, std::string_view body,
     std::string reason;
     for (WorkflowRunner* runner : routes) {
       if (evicted_instances_ > 0) LoadEvicted(runner->def().name, event.key);
-      PinnedVersion* pinned =
-          pinned_.empty() ? nullptr : PinnedHolding(runner->def().name, event.key);
-      if (pinned != nullptr ? ApplyPinned(*pinned, body, result, reason)
+      PinnedVersions::Version* pinned =
+          pinned_.empty() ? nullptr : pinned_.Holding(runner->def().name, event.key);
+      if (pinned != nullptr ? pinned_.Apply(*pinned, body, result.commands, reason)
                             : runner->Apply(event, result.commands, reason)) {
         applied = true;
       } else if (result.reason.empty()) {

@@ -29,6 +29,7 @@
 #include "engine/event/reorder.h"
 #include "engine/rules/reloader.h"
 #include "engine/rules/rule_set.h"
+#include "engine/state/versions.h"
 #include "engine/store/store.h"
 #include "engine/store/wal_sync.h"
 #include "engine/workflow/runner.h"
@@ -184,23 +185,9 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
                SubmitResult& result);
   WorkflowRunner* Runner(std::string_view workflow);
 
-  // Versions pinned by their instances (engine_store.cc): an instance runs on the version of
-  // its workflow it started on, compiled again from the store, until it ends.
-  struct PinnedVersion {
-    std::unique_ptr<dsl::Definitions> definitions;
-    std::unique_ptr<EventDecoder> decoder;  // its own catalog's event types and fields
-    std::unique_ptr<WorkflowRunner> runner;
-  };
-  // The pinned version of `workflow` holding instance `key`, or null (the loaded one may).
-  PinnedVersion* PinnedHolding(std::string_view workflow, std::string_view key) const;
-  // The runner holding `key`: a pinned version's, else the loaded version's (null when there
-  // is no such workflow).
+  // The runner holding `key`: a pinned version's (state/versions.h), else the loaded
+  // version's (null when there is no such workflow).
   WorkflowRunner* Holding(std::string_view workflow, std::string_view key) const;
-  // Applies `body` to a pinned instance: decoded with its version's catalog.
-  bool ApplyPinned(PinnedVersion& pinned, std::string_view body, SubmitResult& result,
-                   std::string& reason);
-  // The pinned version `hash` of `workflow`, compiled from the store on first use.
-  Result<PinnedVersion*> Pinned(std::string_view workflow, std::string_view hash);
   // Every runner: the loaded versions', then the pinned ones'.
   template <typename Visit>
   void ForEachRunner(Visit visit) const;
@@ -258,9 +245,10 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   ReorderBuffer reorder_;
   int64_t clock_ = INT64_MIN;  // the latest event time seen, for the reorder policy's waits
   std::vector<HeldEvent> ready_;   // reused by ReleaseHeld()
-  std::vector<std::unique_ptr<PinnedVersion>> pinned_;
-  Event pinned_event_;  // decoded for a pinned version; reused
   uint64_t index_clock_ = 0;  // shared by all runners: see WorkflowRunner::set_index_clock
+  RunnerJournal journal_;
+  // Older versions that instances are pinned to (with a store only).
+  PinnedVersions pinned_{&index_clock_, &journal_};
   std::vector<std::string> moved_keys_;
 
   // With a store only.
@@ -285,7 +273,6 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   std::vector<std::string> loaded_sequences_;  // read back since the last batch
   std::vector<std::string> evicted_keys_;  // of the instances the last EvictFinished() forgot
   std::vector<std::string> owners_;        // the sources that own event types, each once
-  RunnerJournal journal_;
   std::vector<std::string> changed_sequences_;
   // Rule states changed in the batch, encoded once at its end: rule name, encoded key, position.
   struct ChangedRuleState {
@@ -317,7 +304,7 @@ void EngineImpl::ForEachRunner(Visit visit) const {
   // Runners are the engine's own state; visiting them does not change the engine.
   auto* self = const_cast<EngineImpl*>(this);
   for (WorkflowRunner& runner : self->runners_) visit(runner);
-  for (const auto& pinned : self->pinned_) visit(*pinned->runner);
+  self->pinned_.ForEachRunner([&](WorkflowRunner& runner) { visit(runner); });
 }
 
 }  // namespace takt

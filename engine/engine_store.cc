@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dsl/load.h"
 #include "engine/engine_impl.h"
 #include "engine/store/sqlite_store.h"
 
@@ -55,74 +54,11 @@ Status EngineImpl::RecordDefinitions() {
   return Status();
 }
 
-Result<EngineImpl::PinnedVersion*> EngineImpl::Pinned(std::string_view workflow,
-                                                      std::string_view hash) {
-  for (const auto& pinned : pinned_) {
-    if (pinned->runner->def().name == workflow && pinned->runner->version() == hash) {
-      return pinned.get();
-    }
-  }
-  Result<store::StoredDefinition> stored = store_->Definition(hash);
-  if (!stored.ok()) return stored.status();
-  std::vector<dsl::TextFile> imports;
-  const nlohmann::json files = nlohmann::json::parse(stored.value().imports, nullptr, false);
-  if (!files.is_array()) return Status::Corruption("stored imports of version " + std::string(hash));
-  for (const nlohmann::json& f : files) {
-    imports.push_back(dsl::TextFile{f.at(0).get<std::string>(), f.at(1).get<std::string>()});
-  }
-  auto pinned = std::make_unique<PinnedVersion>();
-  pinned->definitions = dsl::LoadDefinitionsFromText(
-      dsl::TextFile{stored.value().file, stored.value().text}, imports);
-  if (pinned->definitions->diagnostics.errors() != 0) {
-    return Status::ParseError("stored version " + std::string(hash) + " of " +
-                              std::string(workflow) + " does not compile: " +
-                              pinned->definitions->diagnostics.FormatAll());
-  }
-  const dsl::Catalog& catalog = pinned->definitions->catalog;
-  for (const dsl::WorkflowDef& def : catalog.workflows) {
-    if (def.name == workflow) pinned->runner = std::make_unique<WorkflowRunner>(def);
-  }
-  if (pinned->runner == nullptr) {
-    return Status::Corruption("stored version " + std::string(hash) + " has no workflow " +
-                              std::string(workflow));
-  }
-  pinned->decoder = std::make_unique<EventDecoder>(catalog);
-  pinned->runner->set_version(std::string(hash));
-  pinned->runner->set_index_clock(&index_clock_);
-  pinned->runner->set_journal(&journal_);
-  pinned_.push_back(std::move(pinned));
-  return pinned_.back().get();
-}
-
-EngineImpl::PinnedVersion* EngineImpl::PinnedHolding(std::string_view workflow,
-                                                     std::string_view key) const {
-  for (const auto& pinned : pinned_) {
-    if (pinned->runner->def().name == workflow && pinned->runner->Find(key) != nullptr) {
-      return pinned.get();
-    }
-  }
-  return nullptr;
-}
-
 WorkflowRunner* EngineImpl::Holding(std::string_view workflow, std::string_view key) const {
-  if (PinnedVersion* pinned = PinnedHolding(workflow, key)) return pinned->runner.get();
+  if (PinnedVersions::Version* pinned = pinned_.Holding(workflow, key)) {
+    return pinned->runner.get();
+  }
   return const_cast<EngineImpl*>(this)->Runner(workflow);
-}
-
-bool EngineImpl::ApplyPinned(PinnedVersion& pinned, std::string_view body, SubmitResult& result,
-                             std::string& reason) {
-  WorkflowRunner& runner = *pinned.runner;
-  if (!pinned.decoder->Decode(body, pinned_event_, reason)) {
-    reason = "not an event that version " + runner.version() + " of " + runner.def().name +
-             " knows: " + reason;
-    return false;
-  }
-  if (!runner.Handles(pinned_event_.type_id)) {
-    reason = "version " + runner.version() + " of " + runner.def().name + " does not take " +
-             std::string(pinned_event_.type);
-    return false;
-  }
-  return runner.Apply(pinned_event_, result.commands, reason);
 }
 
 Status EngineImpl::RestoreInstance(const store::InstanceRow& row,
@@ -131,7 +67,7 @@ Status EngineImpl::RestoreInstance(const store::InstanceRow& row,
   if (runner == nullptr) return UnknownWorkflow(row.workflow);
   // An instance stays on the version it started on.
   if (row.version != runner->version()) {
-    Result<PinnedVersion*> pinned = Pinned(row.workflow, row.version);
+    Result<PinnedVersions::Version*> pinned = pinned_.Get(*store_, row.workflow, row.version);
     if (pinned.ok()) {
       runner = pinned.value()->runner.get();
     } else {
@@ -328,7 +264,7 @@ Status EngineImpl::PrepareIndexValues() {
     const WorkflowRunner* runner = Runner(workflow);
     if (runner == nullptr) return UnknownWorkflow(workflow);
     if (version != runner->version()) {  // the version it runs on, else the loaded one
-      Result<PinnedVersion*> pinned = Pinned(workflow, version);
+      Result<PinnedVersions::Version*> pinned = pinned_.Get(*store_, workflow, version);
       if (pinned.ok()) runner = pinned.value()->runner.get();
     }
     const dsl::WorkflowDef& def = runner->def();
@@ -385,7 +321,7 @@ void EngineImpl::LoadEvictedSequence(std::string_view source, std::string_view k
 
 Status EngineImpl::LoadFromStore() {
   for (WorkflowRunner& runner : runners_) runner.Clear();
-  pinned_.clear();
+  pinned_.Clear();
   if (rules_ != nullptr) rules_->ClearStates();
   sequences_.Clear();
 
