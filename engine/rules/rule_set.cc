@@ -679,11 +679,23 @@ Status RuleSet::Decisions(const LoadedRule& rule, int first, int last,
     return fail(std::string("decide returned a ") + luaL_typename(L, index) +
                 "; it returns command(...), signal(...), a list of them, or nothing");
   };
-  // Takes the decision at `index`; a command the rule does not declare fails the evaluation.
+  // Takes the decision at `index`; a command the rule does not declare, or a signal to a
+  // workflow the definitions do not have (a typo would otherwise go nowhere, every time),
+  // fails the evaluation.
   auto take = [&](int index) {
     out.push_back(TakeDecision(L, index));
     const RuleDecision& d = out.back();
-    if (d.kind != RuleDecision::Kind::kCommand || Declares(rule, d.name)) return Status();
+    if (d.kind == RuleDecision::Kind::kSignal) {
+      std::string known;
+      for (const dsl::WorkflowDef& wf : catalog_.workflows) {
+        if (wf.name == d.workflow) return Status();
+        known += (known.empty() ? "" : ", ") + wf.name;
+      }
+      return fail("signal '" + d.name + "' to workflow '" + d.workflow + "', which the " +
+                  "definitions do not have (" + (known.empty() ? "none" : "they have " + known) +
+                  ")");
+    }
+    if (Declares(rule, d.name)) return Status();
     if (rule.commands.empty()) {
       return fail("command '" + d.name + "' is not declared: the rule declares no commands "
                   "(add commands = { \"" + d.name + "\" } to it)");

@@ -145,7 +145,9 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{"returns_a_function", HOSTILE("return function() end"), "decide returned a function"},
         // Careless but harmless: no error, and the shipped rules still decide the same.
         Hostile{"changes_its_event", HOSTILE("ev.data.severity = 4\nev.key = 'A01'"), ""},
-        Hostile{"signal_to_no_workflow", HOSTILE("return signal('no_such_workflow', ev.key, 'hold')"), ""},
+        Hostile{"signal_to_no_workflow", HOSTILE("return signal('no_such_workflow', ev.key, 'hold')"),
+                "signal 'hold' to workflow 'no_such_workflow', which the definitions do not have "
+                "(they have production_order)"},
         // 1. Read-only tables: pairs() gives no way to the table behind the proxy.
         Hostile{"pairs_string_state",
                 HOSTILE("local f, s = pairs(string)\n"
