@@ -10,7 +10,7 @@
 
 #include "dsl/load.h"
 #include "dsl/source.h"
-#include "takt/rule_tests.h"
+#include "engine/rule_tests.h"
 
 namespace takt {
 
@@ -150,7 +150,13 @@ Result<std::unique_ptr<rules::RuleSet>> EngineImpl::PrepareRules() const {
   tests.rules_dir = options_.rules_dir;
   tests.workflow_paths = options_.workflow_paths;
   tests.stdlib_dir = options_.stdlib_dir;
-  Result<RuleTestReport> report = RunRuleTests(tests);
+  // The vectors must run on the files `next` holds: one changed in between fails the reload,
+  // and its change triggers the next one.
+  std::vector<RuleInfo> loaded;
+  for (const auto& rule : next.value()->rules()) {
+    loaded.push_back(RuleInfo{rule->name, rule->file, rule->version});
+  }
+  Result<RuleTestReport> report = RunRuleTestsOn(tests, &loaded);
   if (!report.ok()) return Status::RuleError("rule tests: " + report.status().message());
   if (report.value().failed == 0) return next;
   std::string failed;

@@ -5,7 +5,7 @@
 //    "signals": [ {"workflow": ..., "key": ..., "signal": ...}, ... ],   (optional)
 //    "final_states": { "KEY": "state", ... } }                           (optional)
 // Expected and actual are compared as parsed JSON, and a failure shows both as lines.
-#include "takt/rule_tests.h"
+#include "engine/rule_tests.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -50,16 +50,40 @@ std::vector<std::string> Lines(const json& list) {
   return out;
 }
 
-// A fresh engine on the definitions and rules under test, in memory.
-Result<std::unique_ptr<Engine>> OpenEngine(const RuleTestOptions& options) {
+// Whether two engines loaded the same rules: names and versions, in order.
+bool SameRules(const std::vector<RuleInfo>& a, const std::vector<RuleInfo>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const RuleInfo& x, const RuleInfo& y) {
+                      return x.name == y.name && x.version == y.version;
+                    });
+}
+
+// A fresh engine on the definitions and rules under test, in memory. The rules are read from
+// their files again: with `expected`, they must be those.
+Result<std::unique_ptr<Engine>> OpenEngine(const RuleTestOptions& options,
+                                           const std::vector<RuleInfo>* expected) {
   EngineOptions engine_options;
   engine_options.workflow_paths = options.workflow_paths;
   engine_options.stdlib_dir = options.stdlib_dir;
   engine_options.rules_dir = options.rules_dir;
-  return Engine::Open(engine_options);
+  Result<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
+  if (!engine.ok() || expected == nullptr) return engine;
+  const std::vector<RuleInfo> loaded = engine.value()->rules();
+  if (SameRules(loaded, *expected)) return engine;
+  std::string changed;
+  for (const RuleInfo& rule : loaded) {
+    const bool same = std::any_of(expected->begin(), expected->end(), [&](const RuleInfo& e) {
+      return e.name == rule.name && e.version == rule.version;
+    });
+    if (!same) changed += (changed.empty() ? "" : ", ") + rule.name;
+  }
+  return Status::RuleError("the rules changed while their tests ran" +
+                           (changed.empty() ? std::string() : " (" + changed + ")") +
+                           "; the tests run again on the next change");
 }
 
-Status RunOne(const RuleTestOptions& options, const std::string& file, RuleTestResult& result) {
+Status RunOne(const RuleTestOptions& options, const std::vector<RuleInfo>& rules,
+              const std::string& file, RuleTestResult& result) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
@@ -75,7 +99,7 @@ Status RunOne(const RuleTestOptions& options, const std::string& file, RuleTestR
   result.file = file;
   result.name = test.value("description", fs::path(file).filename().string());
 
-  Result<std::unique_ptr<Engine>> engine = OpenEngine(options);
+  Result<std::unique_ptr<Engine>> engine = OpenEngine(options, &rules);
   if (!engine.ok()) return engine.status();
 
   json commands = json::array();
@@ -124,14 +148,21 @@ Status RunOne(const RuleTestOptions& options, const std::string& file, RuleTestR
 }  // namespace
 
 Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options) {
+  return RunRuleTestsOn(options, nullptr);
+}
+
+Result<RuleTestReport> RunRuleTestsOn(const RuleTestOptions& options,
+                                      const std::vector<RuleInfo>* expected) {
   const fs::path dir = fs::path(options.rules_dir) / "tests";
   std::error_code ec;
   if (!fs::is_directory(options.rules_dir, ec)) {
     return Status::NotFound("no rules directory " + options.rules_dir);
   }
-  // The rules are loaded even when no vector would load them, so that their errors show.
-  Result<std::unique_ptr<Engine>> loaded = OpenEngine(options);
+  // The rules are loaded even when no vector would load them, so that their errors show; every
+  // vector then runs on these same files.
+  Result<std::unique_ptr<Engine>> loaded = OpenEngine(options, expected);
   if (!loaded.ok()) return loaded.status();
+  const std::vector<RuleInfo> rules = loaded.value()->rules();
   RuleTestReport report;
   report.tests_dir = dir.string();
   if (!fs::is_directory(dir, ec)) return report;
@@ -146,7 +177,7 @@ Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options) {
   std::sort(files.begin(), files.end());
   for (const std::string& file : files) {
     RuleTestResult result;
-    TAKT_RETURN_IF_ERROR(RunOne(options, file, result));
+    TAKT_RETURN_IF_ERROR(RunOne(options, rules, file, result));
     (result.passed ? report.passed : report.failed)++;
     report.results.push_back(std::move(result));
   }

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/rule_tests.h"
 #include "support/test_support.h"
 #include "takt/workload.h"
 
@@ -188,6 +189,30 @@ TEST_F(ReloadTest, WatcherSwapsAGoodVersionInAndKeepsItWhenABrokenOneFollows) {
   bool reported = false;
   for (const std::string& m : log) reported |= m.find("counter.lua:1:") != std::string::npos;
   EXPECT_TRUE(reported) << "the broken version's file:line was not logged";
+}
+
+// A reload tests exactly the files it loaded: when a rule file changes after the reload read
+// it and before its vectors read it, the vectors' engines load another version, and the run
+// fails naming the rule instead of passing a version that is not the one swapped in.
+TEST_F(ReloadTest, VectorsRunOnTheRuleVersionsTheReloadLoaded) {
+  RuleTestOptions options;
+  options.rules_dir = dir_.string();
+  options.workflow_paths = {"workflows"};
+  Result<RuleTestReport> same = RunRuleTests(options);
+  ASSERT_TRUE(same.ok()) << same.status().message();
+  EXPECT_EQ(same.value().passed, 1u);
+
+  auto opened = Open(false);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  const std::vector<RuleInfo> loaded = opened.value()->rules();
+  ASSERT_TRUE(RunRuleTestsOn(options, &loaded).ok());
+  WriteRule(Good(7));  // changed after `loaded` was read
+  Result<RuleTestReport> changed = RunRuleTestsOn(options, &loaded);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.status().code(), Code::kRuleError);
+  EXPECT_NE(changed.status().message().find("the rules changed while their tests ran (counter)"),
+            std::string::npos)
+      << changed.status().message();
 }
 
 TEST_F(ReloadTest, ReloadWithoutRulesIsAnError) {
