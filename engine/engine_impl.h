@@ -142,6 +142,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status RestoreInstance(const store::InstanceRow& row,
                          std::unordered_map<std::string, uint64_t>& moved);
   Status UnknownWorkflow(std::string_view workflow) const;
+  // engine_cache.cc, the instance cache over the store.
   // After a commit: forgets the batch's instances that reached the end of their lifecycle,
   // which the database now holds, and those read back from it, so that memory holds open
   // instances only.
