@@ -96,8 +96,8 @@ struct OutcomeCounts {
 // its delivery state, the audit chain, the definitions that ran, and input cursors. A batch of
 // events is written between Begin() and Commit() and is durable as one unit, or not at all
 // (Rollback()). Not thread-safe: the engine calls it under its lock, and delivery calls under
-// the same lock. SqliteStore (sqlite_store.h) implements it; tests/store/
-// store_conformance_test.cc holds every implementation to the same cases.
+// the same lock. SqliteStore (sqlite_store.h) and the memory store (memory_store.h) implement
+// it; tests/store/store_conformance_test.cc holds every implementation to the same cases.
 class Store {
  public:
   virtual ~Store() = default;

@@ -1,14 +1,17 @@
-// The Store interface's contract (engine/store/store.h), run against every implementation: a
-// store for another database passes these cases before the engine runs on it. Each case goes
+// The Store interface's contract (engine/store/store.h), run against every implementation
+// (SQLite, and the memory store that is its reference): a store for another database passes
+// these cases before the engine runs on it. Each case goes
 // through the interface only, and reopens the store where it asks what survives a close.
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/store/memory_store.h"
 #include "engine/store/sqlite_store.h"
 #include "engine/store/store.h"
 #include "store/store_support.h"
@@ -20,14 +23,14 @@ using test::TempDir;
 
 struct Implementation {
   const char* name;
-  // Opens the store kept in `dir`: a new one the first time, the same one after.
-  std::function<Result<std::unique_ptr<Store>>(const std::string& dir)> open;
+  // Opens the store kept in `dir`: an empty one when `fresh`, else the one kept there.
+  std::function<Result<std::unique_ptr<Store>>(const std::string& dir, bool fresh)> open;
 };
 
 void PrintTo(const Implementation& i, std::ostream* os) { *os << i.name; }
 
 const Implementation kSqlite{
-    "sqlite", [](const std::string& dir) -> Result<std::unique_ptr<Store>> {
+    "sqlite", [](const std::string& dir, bool) -> Result<std::unique_ptr<Store>> {
       StoreOptions options;
       options.path = dir + "/takt.db";
       options.durability = Durability::kNormal;
@@ -36,14 +39,23 @@ const Implementation kSqlite{
       return std::unique_ptr<Store>(std::move(opened).value());
     }};
 
+// A memory store "reopened" on the same directory finds what was committed there.
+const Implementation kMemory{
+    "memory", [](const std::string& dir, bool fresh) -> Result<std::unique_ptr<Store>> {
+      static std::map<std::string, std::shared_ptr<MemoryStoreData>> kept;
+      std::shared_ptr<MemoryStoreData>& data = kept[dir];
+      if (data == nullptr || fresh) data = NewMemoryStoreData();
+      return OpenMemoryStore(data);
+    }};
+
 class StoreConformanceTest : public testing::TestWithParam<Implementation> {
  protected:
   StoreConformanceTest() : dir_("conformance") {}
-  void SetUp() override { Reopen(); }
-  // Closes the store (if open) and opens it again on the same directory.
-  void Reopen() {
+  void SetUp() override { Reopen(/*fresh=*/true); }
+  // Closes the store (if open) and opens it again on the same directory (`fresh`: empty).
+  void Reopen(bool fresh = false) {
     store_.reset();
-    Result<std::unique_ptr<Store>> opened = GetParam().open(dir_.path());
+    Result<std::unique_ptr<Store>> opened = GetParam().open(dir_.path(), fresh);
     ASSERT_TRUE(opened.ok()) << opened.status().message();
     store_ = std::move(opened).value();
   }
@@ -350,7 +362,7 @@ TEST_P(StoreConformanceTest, TimersAndIndexValuesAreFoundByTimeAndValue) {
   EXPECT_TRUE(holders().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Implementations, StoreConformanceTest, testing::Values(kSqlite),
+INSTANTIATE_TEST_SUITE_P(Implementations, StoreConformanceTest, testing::Values(kSqlite, kMemory),
                          [](const testing::TestParamInfo<Implementation>& param) {
                            return std::string(param.param.name);
                          });
