@@ -212,17 +212,12 @@ class MemoryStore final : public Store {
     return found->second;
   }
   Status SetCursor(const InputCursor& cursor) override {
-    constexpr size_t kCheckBytes = InputCursor::kLineCheckBytes;
-    const auto lines = static_cast<int64_t>(cursor.line_checks.size() / kCheckBytes);
-    const int64_t first_line = static_cast<int64_t>(cursor.position) - lines + 1;
-    if (first_line < 1 || cursor.line_checks.size() % kCheckBytes != 0) {
-      return Status::InvalidArgument(
-          "cursor " + cursor.name + ": " + std::to_string(cursor.line_checks.size()) +
-          " bytes of line checks for " + std::to_string(cursor.position) + " lines");
-    }
+    Result<int64_t> first_line = FirstCheckedLine(cursor);
+    if (!first_line.ok()) return first_line.status();
     InputCursor& kept = d().cursors[cursor.name];
     std::string checks = std::move(kept.line_checks);
-    checks.resize(std::min(checks.size(), static_cast<size_t>(first_line - 1) * kCheckBytes));
+    checks.resize(std::min(checks.size(), static_cast<size_t>(first_line.value() - 1) *
+                                              InputCursor::kLineCheckBytes));
     checks += cursor.line_checks;
     kept = cursor;
     kept.line_checks = std::move(checks);

@@ -38,16 +38,6 @@ InstanceRow ReadInstance(const Statement& r) {
 
 }  // namespace
 
-bool OutcomeByName(std::string_view name, Outcome& out) {
-  for (int o = 0; o < kOutcomeCount; ++o) {
-    if (name == OutcomeName(static_cast<Outcome>(o))) {
-      out = static_cast<Outcome>(o);
-      return true;
-    }
-  }
-  return false;
-}
-
 SqliteStore::SqliteStore(Database db) : db_(std::move(db)) {}
 
 SqliteStore::~SqliteStore() {
@@ -383,14 +373,11 @@ Result<StoredDefinition> SqliteStore::Definition(std::string_view hash) {
 }
 
 Status SqliteStore::SetCursor(const InputCursor& cursor) {
-  constexpr size_t kCheckBytes = InputCursor::kLineCheckBytes;
-  const auto lines = static_cast<int64_t>(cursor.line_checks.size() / kCheckBytes);
-  const int64_t first_line = static_cast<int64_t>(cursor.position) - lines + 1;
-  if (first_line < 1 || cursor.line_checks.size() % kCheckBytes != 0) {
-    return Status::InvalidArgument(
-        "cursor " + cursor.name + ": " + std::to_string(cursor.line_checks.size()) +
-        " bytes of line checks for " + std::to_string(cursor.position) + " lines");
-  }
+  Result<int64_t> first = FirstCheckedLine(cursor);
+  if (!first.ok()) return first.status();
+  const int64_t first_line = first.value();
+  const auto lines =
+      static_cast<int64_t>(cursor.line_checks.size() / InputCursor::kLineCheckBytes);
   set_cursor_.Bind(1, cursor.name).Bind(2, static_cast<int64_t>(cursor.position));
   set_cursor_.Bind(3, static_cast<int64_t>(cursor.bytes));
   if (cursor.sha256.empty()) {

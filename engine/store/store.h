@@ -84,6 +84,9 @@ struct StoredDefinition {
 constexpr int kOutcomeCount = static_cast<int>(Outcome::kHeld) + 1;
 // The Outcome that OutcomeName() names `name`, as the store writes it; false for none.
 bool OutcomeByName(std::string_view name, Outcome& out);
+// The line that the first check value of `cursor.line_checks` stands for (SetCursor()), from 1;
+// kInvalidArgument when the checks are not whole or more than its lines.
+Result<int64_t> FirstCheckedLine(const InputCursor& cursor);
 
 struct OutcomeCounts {
   uint64_t by_outcome[kOutcomeCount] = {};  // by Outcome; a released event under its final one
