@@ -183,7 +183,9 @@ Status FreezeChunkLocals(Sandbox& sandbox, std::initializer_list<int> refs, Chun
   if (rc == LUA_OK) return Status();
   std::string message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
   lua_pop(L, 1);
-  if (rc == LUA_ERRMEM) return Status::LimitExceeded("memory limit exceeded while loading the rule");
+  if (rc == LUA_ERRMEM) {
+    return Status::LimitExceeded("memory limit exceeded while loading the rule");
+  }
   return Status::RuleError(message);
 }
 

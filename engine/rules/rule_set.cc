@@ -70,7 +70,8 @@ bool IsCommandPattern(std::string_view pattern) {
 bool Declares(const LoadedRule& rule, std::string_view command) {
   for (std::string_view pattern : rule.commands) {
     if (pattern.back() == '*') {
-      if (command.substr(0, pattern.size() - 1) == pattern.substr(0, pattern.size() - 1)) return true;
+      const std::string_view prefix = pattern.substr(0, pattern.size() - 1);
+      if (command.substr(0, prefix.size()) == prefix) return true;
     } else if (command == pattern) {
       return true;
     }
@@ -371,7 +372,8 @@ Status RuleSet::LoadRule(const std::string& path) {
   lua_newtable(L);
   rule->states_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_settop(L, top);
-  Status frozen = FreezeChunkLocals(*sandbox, {rule->decide_ref, rule->key_ref}, rule->chunk_locals);
+  Status frozen =
+      FreezeChunkLocals(*sandbox, {rule->decide_ref, rule->key_ref}, rule->chunk_locals);
   if (!frozen.ok()) return fail(what + ": " + frozen.message());
   rules_.push_back(std::move(rule));
   return Status();
@@ -691,9 +693,9 @@ Status RuleSet::Decisions(const LoadedRule& rule, int first, int last,
         if (wf.name == d.workflow) return Status();
         known += (known.empty() ? "" : ", ") + wf.name;
       }
-      return fail("signal '" + d.name + "' to workflow '" + d.workflow + "', which the " +
-                  "definitions do not have (" + (known.empty() ? "none" : "they have " + known) +
-                  ")");
+      return fail("signal '" + d.name + "' to workflow '" + d.workflow +
+                  "', which the definitions do not have (" +
+                  (known.empty() ? "none" : "they have " + known) + ")");
     }
     if (Declares(rule, d.name)) return Status();
     if (rule.commands.empty()) {

@@ -274,8 +274,8 @@ class MemoryStore final : public Store {
       const nlohmann::json at = nlohmann::json::parse(instance.indexed_at, nullptr, false);
       if (at.is_array()) {
         for (const nlohmann::json& v : at) {
-          if (v.is_number_unsigned())
-            t.last_indexed_at = std::max(t.last_indexed_at, v.get<uint64_t>());
+          if (!v.is_number_unsigned()) continue;
+          t.last_indexed_at = std::max(t.last_indexed_at, v.get<uint64_t>());
         }
       }
     }
