@@ -324,11 +324,12 @@ class TAKT_API Engine {
   virtual std::vector<std::string> workflows() const = 0;
   // The loaded rules, in the order they run.
   virtual std::vector<RuleInfo> rules() const = 0;
-  // Loads rules_dir into a new rule set in a fresh sandbox, runs the test vectors beside it
-  // (rules_dir/tests, see docs/rules.md), and only when both succeed swaps it in, carrying the
-  // state of every rule over to the rule of the same name. Otherwise the active set stays and
-  // the Status says why: kParseError or kRuleError with file:line and Lua's message, or
-  // kRuleError listing the failing vectors. Also fails with kInvalidArgument when the engine
+  // Loads rules_dir into a new rule set, each rule in a fresh sandbox, runs the test vectors
+  // beside it (rules_dir/tests, see docs/rules.md) on those same files, and only when both
+  // succeed swaps it in, carrying the state of every rule over to the rule of the same name.
+  // Otherwise the active set stays and the Status says why: kParseError or kRuleError with
+  // file:line and Lua's message, kRuleError listing the failing vectors, or kRuleError when a
+  // rule file changed while the vectors ran. Also fails with kInvalidArgument when the engine
   // was opened without rules. A reload waits for the batch under way and applies from the next.
   virtual Status ReloadRules() = 0;
   // Passes `message` to the on_log of the options (nothing happens when there is none), so that
