@@ -73,7 +73,7 @@ Status EngineImpl::ChooseEvictions() {
   std::vector<Candidate> staying;
   ForEachRunner([&](WorkflowRunner& runner) {
     runner.ForEachUnordered([&](Instance& instance) {
-      if (runner.def().states[static_cast<size_t>(instance.state)].final &&
+      if (runner.Final(instance) &&
           instance.timers.empty()) {
         return;
       }
@@ -92,7 +92,7 @@ Status EngineImpl::ChooseEvictions() {
   for (size_t i = 0; i < evict; ++i) {
     Instance& instance = *staying[i].instance;
     WorkflowRunner& runner = *staying[i].runner;
-    const bool open = !runner.def().states[static_cast<size_t>(instance.state)].final;
+    const bool open = !runner.Final(instance);
     if (open && !instance.index_stored) {
       TAKT_RETURN_IF_ERROR(PutIndexValues(runner, instance));
       instance.index_stored = true;
@@ -110,7 +110,7 @@ void EngineImpl::EvictChosen() {
       ++evicted_timed_;
       for (const ArmedTimer& t : instance->timers) evicted_due_ = std::min(evicted_due_, t.due);
     }
-    if (!runner->def().states[static_cast<size_t>(instance->state)].final) ++evicted_open_;
+    if (!runner->Final(*instance)) ++evicted_open_;
     ++evicted_instances_;
     evicted_keys_.push_back(key);
     runner->Forget(*instance);

@@ -707,7 +707,7 @@ Result<InstanceInfo> EngineImpl::GetInstance(std::string_view workflow, std::str
     info.key = instance->key.s;
     info.state = state.name;
     info.final = state.final;
-    info.lifecycle = instance->final ? "completed" : "active";
+    info.lifecycle = state.final ? "completed" : "active";
     info.variables_json = runner->VariablesJson(*instance);
     info.version = runner->version();
     return info;

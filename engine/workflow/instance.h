@@ -22,9 +22,6 @@ struct Instance {
   dsl::Value key;  // a string
   int state = -1;  // index into WorkflowDef::states
   std::vector<dsl::Value> vars;  // by VarDef index
-  // In a final state: it takes no more events. (A final instance's lifecycle is "completed",
-  // an open one's "active"; nothing else moves an instance, so a flag is the whole machine.)
-  bool final = false;
   // Per index variable (WorkflowDef::indexes), when the instance took its current value: the
   // index prefers the latest, and a restart rebuilds it in this order.
   std::vector<uint64_t> indexed_at;

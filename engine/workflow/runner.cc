@@ -80,7 +80,7 @@ bool WorkflowRunner::FireFirst(const Table& table, const Trigger& trigger,
                                std::string_view trigger_text, Instance& instance,
                                const std::vector<dsl::Value>* fields, std::string_view cause,
                                std::vector<Command>& commands) {
-  if (instance.final) return false;
+  if (Final(instance)) return false;
   auto candidates = table.find(trigger);
   if (candidates == table.end()) return false;
   const EvalContext ctx{&instance.key, &instance.vars, fields};
@@ -148,7 +148,6 @@ void WorkflowRunner::Enter(int state, Instance& instance, std::string_view cause
   const dsl::StateDef& target = def_.states[static_cast<size_t>(state)];
   if (!target.final) return;
   Run(target.on_enter, instance, nullptr, cause, commands);
-  instance.final = true;
   --active_;
 }
 
@@ -216,11 +215,11 @@ const Instance* WorkflowRunner::Current(int var, const dsl::Value& value) {
   if (it == index->second.end()) return nullptr;
   std::vector<Instance*>& list = it->second;
   // Final instances never come back: drop them from the end so that the list stays short.
-  while (!list.empty() && def_.states[static_cast<size_t>(list.back()->state)].final) {
+  while (!list.empty() && Final(*list.back())) {
     list.pop_back();
   }
   for (auto i = list.rbegin(); i != list.rend(); ++i) {
-    if (!def_.states[static_cast<size_t>((*i)->state)].final) return *i;
+    if (!Final(**i)) return *i;
   }
   return nullptr;
 }
@@ -362,10 +361,7 @@ Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
     timers_.emplace(armed.due, armed.seq, &instance);
     timer_seq_ = std::max(timer_seq_, armed.seq);
   }
-  if (at.final) {
-    instance.final = true;
-    return Status();
-  }
+  if (at.final) return Status();
   ++active_;
   // Each list is kept oldest first: the store gives instances back in about that order, so
   // the place is nearly always the end.
@@ -381,7 +377,7 @@ Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
 }
 
 bool WorkflowRunner::Evict(const Instance& instance) {
-  if (!def_.states[static_cast<size_t>(instance.state)].final || !instance.timers.empty()) {
+  if (!Final(instance) || !instance.timers.empty()) {
     return false;
   }
   // Current() drops final instances from its lists only as it reads them: drop this one now.
@@ -394,7 +390,7 @@ void WorkflowRunner::Forget(const Instance& instance) {
   for (const ArmedTimer& t : instance.timers) {
     timers_.erase({t.due, t.seq, const_cast<Instance*>(&instance)});
   }
-  if (!def_.states[static_cast<size_t>(instance.state)].final) --active_;
+  if (!Final(instance)) --active_;
   instances_.erase(instances_.find(instance.key.s));
 }
 

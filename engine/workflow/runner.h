@@ -25,6 +25,11 @@ class WorkflowRunner {
   explicit WorkflowRunner(const dsl::WorkflowDef& def);
 
   const dsl::WorkflowDef& def() const { return def_; }
+  // Whether `instance` is in a final state: it takes no more events, its lifecycle is
+  // "completed" (an open one's "active"; nothing else moves an instance).
+  bool Final(const Instance& instance) const {
+    return def_.states[static_cast<size_t>(instance.state)].final;
+  }
   // Does any transition (or the start) of this workflow react to events of type `type_id`?
   bool Handles(int type_id) const { return def_.handles[static_cast<size_t>(type_id)]; }
 

@@ -73,7 +73,7 @@ TEST_F(RunnerTest, CountsActiveInstancesAndKeepsFinalOnes) {
       R"({"id":"o2","source":"odoo","type":"order.cancelled","key":"MO-1","seq":2,"ts":3,"data":{}})"));
   EXPECT_EQ(runner_->active(), 0u);
   EXPECT_EQ(runner_->size(), 1u);
-  EXPECT_TRUE(runner_->Find("MO-1")->final);
+  EXPECT_TRUE(runner_->Final(*runner_->Find("MO-1")));
   EXPECT_FALSE(Apply(kStarted));
 }
 
