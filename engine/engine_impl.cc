@@ -31,6 +31,13 @@ rules::SandboxLimits LimitsOf(const EngineOptions& options) {
   return limits;
 }
 
+// What Engine::rules() tells of a rule set: name, file and version of each rule, in run order.
+std::vector<RuleInfo> InfosOf(const rules::RuleSet& set) {
+  std::vector<RuleInfo> out;
+  for (const auto& rule : set.rules()) out.push_back(RuleInfo{rule->name, rule->file, rule->version});
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
@@ -152,10 +159,7 @@ Result<std::unique_ptr<rules::RuleSet>> EngineImpl::PrepareRules() const {
   tests.stdlib_dir = options_.stdlib_dir;
   // The vectors must run on the files `next` holds: one changed in between fails the reload,
   // and its change triggers the next one.
-  std::vector<RuleInfo> loaded;
-  for (const auto& rule : next.value()->rules()) {
-    loaded.push_back(RuleInfo{rule->name, rule->file, rule->version});
-  }
+  const std::vector<RuleInfo> loaded = InfosOf(*next.value());
   Result<RuleTestReport> report = RunRuleTestsOn(tests, &loaded);
   if (!report.ok()) return Status::RuleError("rule tests: " + report.status().message());
   if (report.value().failed == 0) return next;
@@ -658,10 +662,7 @@ std::optional<rules::InstanceRef> EngineImpl::Current(std::string_view workflow,
 
 std::vector<RuleInfo> EngineImpl::rules() const {
   std::lock_guard<std::mutex> lock(state_mu_);
-  std::vector<RuleInfo> out;
-  if (rules_ == nullptr) return out;
-  for (const auto& rule : rules_->rules()) out.push_back(RuleInfo{rule->name, rule->file, rule->version});
-  return out;
+  return rules_ != nullptr ? InfosOf(*rules_) : std::vector<RuleInfo>();
 }
 
 void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const {

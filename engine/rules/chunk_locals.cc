@@ -22,6 +22,13 @@ struct Walk {
 
 void Freeze(lua_State* L, Walk& walk, int depth);
 
+// A coroutine would carry state from one event to the next, and cannot be frozen.
+void RefuseCoroutine(lua_State* L, const char* local) {
+  luaL_error(L, "chunk-level local '%s' holds a coroutine, which would carry state from one "
+                "event to the next outside the state table; make it inside decide",
+             local);
+}
+
 // Replaces the table on the stack top by a read-only proxy of it, after freezing the tables
 // and functions it holds. Shared and cyclic tables get one proxy each.
 void FreezeTable(lua_State* L, Walk& walk, int depth) {
@@ -86,9 +93,7 @@ void FreezeFunction(lua_State* L, Walk& walk, int depth) {
     if (name == nullptr) break;
     const int type = lua_type(L, -1);
     if (type == LUA_TTHREAD) {
-      luaL_error(L, "chunk-level local '%s' holds a coroutine, which would carry state from one "
-                    "event to the next outside the state table; make it inside decide",
-                 in_rule ? name : walk.name);
+      RefuseCoroutine(L, in_rule ? name : walk.name);
     }
     // A C function (coroutine.wrap's) is only looked at for a coroutine; functions of the
     // stdlib modules are not the rule's to freeze.
@@ -133,9 +138,7 @@ void Freeze(lua_State* L, Walk& walk, int depth) {
     case LUA_TTABLE: FreezeTable(L, walk, depth); break;
     case LUA_TFUNCTION: FreezeFunction(L, walk, depth); break;
     case LUA_TTHREAD:
-      luaL_error(L, "chunk-level local '%s' holds a coroutine, which would carry state from one "
-                    "event to the next outside the state table; make it inside decide",
-                 walk.name);
+      RefuseCoroutine(L, walk.name);
       break;
     default: break;
   }

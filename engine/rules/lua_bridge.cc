@@ -85,10 +85,7 @@ std::string_view CheckName(lua_State* L, int arg, const char* what) {
   size_t size = 0;
   const char* name = luaL_checklstring(L, arg, &size);
   const std::string_view view(name, size);
-  const bool fits = size >= 1 && size <= kMaxNameBytes &&  // the length first: it is cheap
-                    view.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                           "0123456789_-.") == std::string_view::npos;
-  if (!fits) {
+  if (!IsName(view)) {
     const std::string message = std::string(what) + " must be 1 to " +
                                 std::to_string(kMaxNameBytes) +
                                 " letters, digits, '_', '-' or '.', not " + Quoted(view) +
@@ -424,6 +421,12 @@ int InstallRuleApi(Sandbox& sandbox, const InstanceLookup* const* lookup) {
   lua_setfield(L, -2, "current");
   sandbox.MakeReadOnly();
   return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+bool IsName(std::string_view name) {
+  return !name.empty() && name.size() <= kMaxNameBytes &&  // the length first: it is cheap
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789_-.") == std::string_view::npos;
 }
 
 void PushDecisionFields(lua_State* L, int index) { lua_getiuservalue(L, index, 1); }

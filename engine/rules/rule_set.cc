@@ -57,14 +57,12 @@ RuleDecision TakeDecision(lua_State* L, int index) {
 
 constexpr int kMaxDecisions = 64;
 
-// A command name as command() accepts it (1 to 128 letters, digits, '_', '-', '.'), or such a
-// prefix, possibly empty, followed by '*': what a rule's `commands` may list.
+// A command name as command() accepts it (IsName), or such a prefix, possibly empty, followed
+// by '*': what a rule's `commands` may list.
 bool IsCommandPattern(std::string_view pattern) {
+  if (pattern == "*") return true;
   if (!pattern.empty() && pattern.back() == '*') pattern.remove_suffix(1);
-  else if (pattern.empty()) return false;
-  return pattern.size() <= 128 &&
-         pattern.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                   "0123456789_-.") == std::string_view::npos;
+  return IsName(pattern);
 }
 
 bool Declares(const LoadedRule& rule, std::string_view command) {
