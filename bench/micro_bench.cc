@@ -116,8 +116,10 @@ void BM_Transition(benchmark::State& state) {
   Event event;
   std::string error, reason;
   std::vector<Command> commands;
+  WorkflowEffects effects;
+  effects.Start(1, commands);
   auto apply = [&](const std::string& json) {
-    if (!decoder.Decode(json, event, error) || !runner.Apply(event, commands, reason)) std::abort();
+    if (!decoder.Decode(json, event, error) || !runner.Apply(event, effects, reason)) std::abort();
   };
   const int64_t instances = state.range(0);
   for (int64_t i = 0; i < instances; ++i) {
@@ -134,7 +136,8 @@ void BM_Transition(benchmark::State& state) {
   }
   for (auto _ : state) {
     commands.clear();
-    benchmark::DoNotOptimize(runner.Apply(event, commands, reason));
+    effects.Start(1, commands);
+    benchmark::DoNotOptimize(runner.Apply(event, effects, reason));
   }
 }
 BENCHMARK(BM_Transition)->Arg(1)->Arg(100'000);
@@ -151,12 +154,12 @@ void BM_RuleEvaluation(benchmark::State& state) {
   }
   const rules::LoadedRule& rule = *set.value()->rules().at(static_cast<size_t>(state.range(0)));
   struct NoInstances final : rules::InstanceLookup {
-    std::optional<rules::InstanceRef> Find(std::string_view, std::string_view) const override {
-      return std::nullopt;
+    Result<std::optional<rules::InstanceRef>> Find(std::string_view, std::string_view) override {
+      return std::optional<rules::InstanceRef>();
     }
-    std::optional<rules::InstanceRef> Current(std::string_view, std::string_view,
-                                              const dsl::Value&) const override {
-      return std::nullopt;
+    Result<std::optional<rules::InstanceRef>> Current(std::string_view, std::string_view,
+                                                      const dsl::Value&) override {
+      return std::optional<rules::InstanceRef>();
     }
   } lookup;
   // Decoded alarms whose strings the events own, so that decoding is not timed.

@@ -41,6 +41,11 @@ std::vector<RuleInfo> InfosOf(const rules::RuleSet& set) {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
+  return OpenEngineOnStore(std::move(options), nullptr, "");
+}
+
+Result<std::unique_ptr<EngineImpl>> NewEngine(EngineOptions options,
+                                              std::shared_ptr<const dsl::Definitions> defs) {
   // Each rule's sandbox needs room for its own copies of the libraries and the stdlib (about
   // 40 KiB) before the rule allocates anything: below 1 MiB, loading could fail outside any
   // protected call.
@@ -60,6 +65,19 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
       }
     }
   }
+  std::unique_ptr<rules::RuleSet> rules;
+  if (!options.rules_dir.empty()) {
+    Result<std::unique_ptr<rules::RuleSet>> loaded =
+        rules::RuleSet::Load(options.rules_dir, defs->catalog, LimitsOf(options));
+    if (!loaded.ok()) return loaded.status();
+    rules = std::move(loaded).value();
+  }
+  return std::make_unique<EngineImpl>(std::move(options), std::move(defs), std::move(rules));
+}
+
+Result<std::unique_ptr<Engine>> OpenEngineOnStore(EngineOptions options,
+                                                  std::unique_ptr<store::Store> store,
+                                                  std::string where) {
   for (const std::string& path : options.workflow_paths) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
@@ -69,27 +87,26 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   DefinitionOptions load;
   load.paths = options.workflow_paths;
   load.stdlib_dir = options.stdlib_dir;
-  std::unique_ptr<dsl::Definitions> defs = dsl::LoadDefinitions(load);
+  std::shared_ptr<const dsl::Definitions> defs = dsl::LoadDefinitions(load);
   if (defs->diagnostics.errors() != 0) {
     return Status::ParseError(defs->diagnostics.FormatAll());
   }
   if (options.on_log) {
     for (const Diagnostic& d : defs->diagnostics.Sorted()) options.on_log(LogLevel::kWarn, d.Format());
   }
-  std::unique_ptr<rules::RuleSet> rules;
-  if (!options.rules_dir.empty()) {
-    Result<std::unique_ptr<rules::RuleSet>> loaded =
-        rules::RuleSet::Load(options.rules_dir, defs->catalog, LimitsOf(options));
-    if (!loaded.ok()) return loaded.status();
-    rules = std::move(loaded).value();
+  Result<std::unique_ptr<EngineImpl>> made = NewEngine(std::move(options), std::move(defs));
+  if (!made.ok()) return made.status();
+  std::unique_ptr<EngineImpl> engine = std::move(made).value();
+  if (store != nullptr) {
+    TAKT_RETURN_IF_ERROR(engine->AttachStore(std::move(store), std::move(where)));
+  } else {
+    TAKT_RETURN_IF_ERROR(engine->OpenStore());
   }
-  auto engine = std::make_unique<EngineImpl>(std::move(options), std::move(defs), std::move(rules));
-  TAKT_RETURN_IF_ERROR(engine->OpenStore());
   TAKT_RETURN_IF_ERROR(engine->StartWatching());
   return std::unique_ptr<Engine>(std::move(engine));
 }
 
-EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> definitions,
+EngineImpl::EngineImpl(EngineOptions options, std::shared_ptr<const dsl::Definitions> definitions,
                        std::unique_ptr<rules::RuleSet> rules)
     : options_(std::move(options)),
       definitions_(std::move(definitions)),
@@ -97,9 +114,10 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
       rules_(std::move(rules)),
       limits_(LimitsOf(options_)),
       reorder_(options_.reorder),
+      instances_(definitions_->catalog.workflows.size(),
+                 [this](LogLevel level, std::string_view message) { Log(level, message); }),
       queue_(kMaxGroupEvents) {
   const dsl::Catalog& catalog = definitions_->catalog;
-  runners_.reserve(catalog.workflows.size());
   // A workflow's version covers its own file and the files that declare without workflows
   // (the imported event schemas and owners), so that a change to either makes a new version.
   std::string shared_text;
@@ -112,14 +130,14 @@ EngineImpl::EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> 
     declaration_files_.push_back(file.get());
   }
   for (const dsl::WorkflowDef& wf : catalog.workflows) {
-    WorkflowRunner& runner = runners_.emplace_back(wf);
-    runner.set_index_clock(&index_clock_);
-    runner.set_version(dsl::ContentHash((wf.where.file ? wf.where.file->text : "") + shared_text));
+    instances_.Add(wf, dsl::ContentHash((wf.where.file ? wf.where.file->text : "") + shared_text));
   }
   routes_.resize(catalog.events.size());
   for (size_t type = 0; type < catalog.events.size(); ++type) {
-    for (WorkflowRunner& runner : runners_) {
-      if (runner.Handles(static_cast<int>(type))) routes_[type].push_back(&runner);
+    for (const WorkflowRunner& runner : instances_.runners()) {
+      if (runner.Handles(static_cast<int>(type))) {
+        routes_[type].push_back(instances_.Runner(runner.def().name));
+      }
     }
     const std::string& owner = catalog.events[type].owner;
     if (std::find(owners_.begin(), owners_.end(), owner) == owners_.end()) owners_.push_back(owner);
@@ -160,7 +178,7 @@ Result<std::unique_ptr<rules::RuleSet>> EngineImpl::PrepareRules() const {
   // The vectors must run on the files `next` holds: one changed in between fails the reload,
   // and its change triggers the next one.
   const std::vector<RuleInfo> loaded = InfosOf(*next.value());
-  Result<RuleTestReport> report = RunRuleTestsOn(tests, &loaded);
+  Result<RuleTestReport> report = RunRuleTestsOn(tests, &loaded, definitions_);
   if (!report.ok()) return Status::RuleError("rule tests: " + report.status().message());
   if (report.value().failed == 0) return next;
   std::string failed;
@@ -218,18 +236,29 @@ Status EngineImpl::ApplyBatch(const std::vector<std::string_view>& events,
     for (size_t i = 0; i < events.size(); ++i) TAKT_RETURN_IF_ERROR(SubmitOne(events[i], results[i]));
     return Status();
   }
+  if (!restored_) {
+    // The last failed batch could not put memory back to what the store holds: until that is
+    // done, nothing is applied on top of it.
+    Status reloaded = LoadFromStore();
+    if (!reloaded.ok()) {
+      results.clear();
+      return Status::IoError("the engine's state could not be read back from the store after a "
+                             "failed batch, so nothing is applied: " + reloaded.message());
+    }
+    restored_ = true;
+  }
   const EngineStats before = stats_;
   const uint64_t position_before = position_;
   Status status = store_->Begin();
   for (size_t i = 0; status.ok() && i < events.size(); ++i) status = SubmitOne(events[i], results[i]);
   if (status.ok()) status = FlushBatch(cursors);
-  if (status.ok()) status = ChooseEvictions();
+  if (status.ok()) status = instances_.ChooseEvictions();
   if (status.ok()) status = store_->Commit();
   if (status.ok()) {
     ++stats_.batches;
-    EvictFinished();
-    EvictChosen();
-    EvictSequences();
+    // The store holds what memory may now forget.
+    instances_.EvictCommitted(changed_);
+    sequences_.EvictCommitted(instances_, owners_);
     ForgetBatch();
     return Status();
   }
@@ -241,6 +270,7 @@ Status EngineImpl::ApplyBatch(const std::vector<std::string_view>& events,
   position_ = position_before;
   Status reloaded = LoadFromStore();
   if (!reloaded.ok()) {
+    restored_ = false;  // tried again before the next batch
     return Status::IoError(status.message() + "; and reloading the committed state failed: " +
                            reloaded.message());
   }
@@ -254,7 +284,7 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
   result.released.clear();
   result.reason.clear();
   result.position = ++position_;
-  journal_.pos = static_cast<int64_t>(position_);
+  effects_.Start(static_cast<int64_t>(position_), result.commands);
   ++stats_.events;
   if (!WithinLimits(event_json, result.reason)) {
     // Too large or too deep to read: malformed, with nothing read from it, and only its first
@@ -288,7 +318,7 @@ Status EngineImpl::SubmitOne(std::string_view event_json, SubmitResult& result) 
   if (store_ != nullptr) TAKT_RETURN_IF_ERROR(Record(event_json, &event_, result));
   if (checked && result.outcome != Outcome::kHeld) clock_ = std::max(clock_, ts);
   if (reorder_.held() > 0 && checked) TAKT_RETURN_IF_ERROR(ReleaseHeld(clock_, result));
-  return std::exchange(store_read_error_, Status());
+  return Status();
 }
 
 void EngineImpl::Count(const SubmitResult& result) {
@@ -308,11 +338,7 @@ Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
   moved_keys_.clear();
   reorder_.TakeReady(now, ready_, moved_keys_);
   for (const std::string& key : moved_keys_) {  // their next expected seq is stored with them
-    if (evicted_sequences_ > 0) {  // a key holding events stays in memory; this is a safeguard
-      const auto [source, seq_key] = SplitSequenceKey(key);
-      LoadEvictedSequence(source, seq_key);
-    }
-    MarkSequenceChanged(sequences_[key], key);
+    TAKT_RETURN_IF_ERROR(sequences_.NextMoved(key));
   }
   for (const HeldEvent& held : ready_) {
     SubmitResult& r = result.released.emplace_back();
@@ -322,7 +348,10 @@ Status EngineImpl::ReleaseHeld(int64_t now, SubmitResult& result) {
     if (!decoder_.Decode(held.body, event_, error)) {  // it decoded when it arrived
       return Status::Corruption("held event " + held.id + " no longer decodes: " + error);
     }
-    r.outcome = ApplyAccepted(event_, held.body, r);
+    effects_.Start(static_cast<int64_t>(position_), r.commands);
+    Result<Outcome> outcome = ApplyAccepted(event_, held.body, r);
+    if (!outcome.ok()) return outcome.status();
+    r.outcome = outcome.value();
     if (r.outcome == Outcome::kApplied) TrackAccepted(event_.source, event_.key, event_.seq);
     clock_ = std::max(clock_, held.ts);
     --stats_.held;
@@ -394,38 +423,19 @@ Result<bool> EngineImpl::Remember(std::string_view id) {
   return seen_ids_.Insert(id);
 }
 
-const std::string& EngineImpl::SequenceKey(std::string_view source, std::string_view key) {
-  sequence_key_.assign(source.data(), source.size());
-  sequence_key_ += '\0';
-  sequence_key_.append(key.data(), key.size());
-  return sequence_key_;
-}
-
-std::pair<std::string_view, std::string_view> EngineImpl::SplitSequenceKey(std::string_view key) {
-  const size_t split = key.find('\0');
-  return {key.substr(0, split), key.substr(split + 1)};
-}
-
-void EngineImpl::MarkSequenceChanged(SequenceState& s, const std::string& key) {
-  if (store_ == nullptr || s.changed) return;
-  s.changed = true;
-  changed_sequences_.push_back(key);
-}
-
 bool EngineImpl::IsMonotonic(std::string_view source) const {
   return std::find(options_.monotonic.begin(), options_.monotonic.end(), source) !=
          options_.monotonic.end();
 }
 
 void EngineImpl::TrackAccepted(std::string_view source, std::string_view key, int64_t seq) {
-  SequenceState& s = sequences_[SequenceKey(source, key)];
-  if (seq <= s.last_accepted) return;
-  s.last_accepted = seq;
-  MarkSequenceChanged(s, sequence_key_);
+  const SequencePositions::Position* p = sequences_.Find(source, key);
+  if (p != nullptr && seq <= p->last_accepted) return;
+  sequences_.Change(source, key).last_accepted = seq;
 }
 
 void EngineImpl::TrackSequence(const Event& event, bool applied) {
-  SequenceState& s = sequences_[SequenceKey(event.source, event.key)];
+  SequencePositions::Position& s = sequences_.Change(event.source, event.key);
   if (event.seq > s.last_seq + 1) {
     ++s.gaps;
     ++stats_.sequence_gaps;
@@ -435,7 +445,6 @@ void EngineImpl::TrackSequence(const Event& event, bool applied) {
   }
   s.last_seq = std::max(s.last_seq, event.seq);
   if (applied) s.last_accepted = std::max(s.last_accepted, event.seq);
-  MarkSequenceChanged(s, sequence_key_);
 }
 
 namespace {
@@ -472,7 +481,7 @@ Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
                                   SubmitResult& result) {
   // Whatever its outcome, the event counts in its (source, key)'s sequence position, or (a
   // duplicate) is chained through it in the log: read it back if it was evicted.
-  if (evicted_sequences_ > 0) LoadEvictedSequence(event.source, event.key);
+  TAKT_RETURN_IF_ERROR(sequences_.Load(event.source, event.key));
   // Every well-formed id is remembered, so a re-delivery of a rejected event is a duplicate.
   Result<bool> first = Remember(event.id);
   if (!first.ok()) return first.status();
@@ -487,7 +496,7 @@ Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
     return Outcome::kOwnershipViolation;
   }
   if (!options_.monotonic.empty() && IsMonotonic(event.source)) {
-    const SequenceState* s = sequences_.Lookup(SequenceKey(event.source, event.key));
+    const SequencePositions::Position* s = sequences_.Find(event.source, event.key);
     if (s != nullptr && event.seq <= s->last_accepted) {
       result.reason = "stale: seq " + std::to_string(event.seq) + " after " +
                       std::to_string(s->last_accepted);
@@ -507,20 +516,24 @@ Result<Outcome> EngineImpl::Apply(const Event& event, std::string_view body,
   return ApplyAccepted(event, body, result);
 }
 
-Outcome EngineImpl::ApplyAccepted(const Event& event, std::string_view body,
-                                  SubmitResult& result) {
+Result<Outcome> EngineImpl::ApplyAccepted(const Event& event, std::string_view body,
+                                          SubmitResult& result) {
   // Time has come this far: timers due by this event's time fire first, in due order.
-  FireTimers(event.ts, result);
+  TAKT_RETURN_IF_ERROR(FireTimers(event.ts));
   const std::vector<WorkflowRunner*>& routes = routes_[static_cast<size_t>(event.type_id)];
   if (!routes.empty()) {  // no workflow reacting to it: valid, and nothing to change there
     bool applied = false;
     std::string reason;
+    PinnedVersions& pinned_versions = instances_.pinned();
     for (WorkflowRunner* runner : routes) {
-      if (evicted_instances_ > 0) LoadEvicted(runner->def().name, event.key);
+      if (instances_.evicted() > 0) {
+        TAKT_RETURN_IF_ERROR(instances_.Load(runner->def().name, event.key).status());
+      }
       PinnedVersions::Version* pinned =
-          pinned_.empty() ? nullptr : pinned_.Holding(runner->def().name, event.key);
-      if (pinned != nullptr ? pinned_.Apply(*pinned, body, result.commands, reason)
-                            : runner->Apply(event, result.commands, reason)) {
+          pinned_versions.empty() ? nullptr
+                                  : pinned_versions.Holding(runner->def().name, event.key);
+      if (pinned != nullptr ? pinned_versions.Apply(*pinned, body, effects_, reason)
+                            : runner->Apply(event, effects_, reason)) {
         applied = true;
       } else if (result.reason.empty()) {
         result.reason = reason;
@@ -530,16 +543,16 @@ Outcome EngineImpl::ApplyAccepted(const Event& event, std::string_view body,
     result.reason.clear();
   }
   // Rules see accepted events only: a rejected event changes no rule state either.
-  if (rules_ != nullptr) RunRules(event, result);
+  if (rules_ != nullptr) TAKT_RETURN_IF_ERROR(RunRules(event, result));
   return Outcome::kApplied;
 }
 
-void EngineImpl::FireTimers(int64_t now, SubmitResult& result) {
-  if (store_ != nullptr) LoadDue(now);
+Status EngineImpl::FireTimers(int64_t now) {
+  if (store_ != nullptr) TAKT_RETURN_IF_ERROR(instances_.LoadDue(now));
   for (;;) {
     WorkflowRunner* next = nullptr;
     std::pair<int64_t, uint64_t> first;
-    ForEachRunner([&](WorkflowRunner& runner) {
+    instances_.ForEachRunner([&](WorkflowRunner& runner) {
       const auto due = runner.NextTimer();
       if (due && due->first <= now && (next == nullptr || *due < first)) {
         next = &runner;
@@ -547,17 +560,50 @@ void EngineImpl::FireTimers(int64_t now, SubmitResult& result) {
       }
     });
     if (next == nullptr) break;
-    next->FireNextTimer(result.commands, timer_cause_);
+    next->FireNextTimer(effects_, timer_cause_);
     ++stats_.timers_fired;
   }
-  ForEachRunner([&](WorkflowRunner& runner) { runner.set_now(now); });
+  instances_.ForEachRunner([&](WorkflowRunner& runner) { runner.set_now(now); });
+  return Status();
 }
 
-void EngineImpl::RunRules(const Event& event, SubmitResult& result) {
+namespace {
+
+// What ctx.instance() and ctx.current() see: the engine's instances, read back from the store
+// when they were evicted. A failed read stops the rule (it must not decide on a wrong nil) and
+// is kept here, for the event to fail with it.
+class RuleLookup final : public rules::InstanceLookup {
+ public:
+  explicit RuleLookup(InstanceCache& instances) : instances_(instances) {}
+  Result<std::optional<rules::InstanceRef>> Find(std::string_view workflow,
+                                                 std::string_view key) override {
+    return Kept(instances_.Find(workflow, key));
+  }
+  Result<std::optional<rules::InstanceRef>> Current(std::string_view workflow,
+                                                    std::string_view var,
+                                                    const dsl::Value& value) override {
+    return Kept(instances_.Current(workflow, var, value));
+  }
+  const Status& read_error() const { return read_error_; }
+
+ private:
+  Result<std::optional<rules::InstanceRef>> Kept(Result<std::optional<rules::InstanceRef>> r) {
+    if (!r.ok() && read_error_.ok()) read_error_ = r.status();
+    return r;
+  }
+  InstanceCache& instances_;
+  Status read_error_;
+};
+
+}  // namespace
+
+Status EngineImpl::RunRules(const Event& event, SubmitResult& result) {
+  RuleLookup lookup(instances_);
   for (const rules::LoadedRule* rule : rules_->RulesFor(event.type_id)) {
     decisions_.clear();
     ++stats_.rule_evaluations;
-    Status s = rules_->Evaluate(*rule, event, *this, decisions_, store_ ? &state_key_ : nullptr);
+    Status s = rules_->Evaluate(*rule, event, lookup, decisions_, store_ ? &state_key_ : nullptr);
+    if (!lookup.read_error().ok()) return lookup.read_error();
     if (s.ok() && store_ != nullptr) {
       rule_state_id_.assign(rule->name);
       rule_state_id_ += '\0';
@@ -576,7 +622,7 @@ void EngineImpl::RunRules(const Event& event, SubmitResult& result) {
     const std::string emitted_by = "rule " + rule->name + "@" + rule->version;
     for (const rules::RuleDecision& d : decisions_) {
       if (d.kind == rules::RuleDecision::Kind::kSignal) {
-        Deliver(d, event, emitted_by, result);
+        TAKT_RETURN_IF_ERROR(Deliver(d, event, emitted_by, result));
         continue;
       }
       Command& command = result.commands.emplace_back();
@@ -586,18 +632,24 @@ void EngineImpl::RunRules(const Event& event, SubmitResult& result) {
       command.emitted_by = emitted_by;
     }
   }
+  return Status();
 }
 
-void EngineImpl::Deliver(const rules::RuleDecision& signal, const Event& event,
-                         const std::string& emitted_by, SubmitResult& result) {
-  WorkflowRunner* runner = Runner(signal.workflow);
+Status EngineImpl::Deliver(const rules::RuleDecision& signal, const Event& event,
+                           const std::string& emitted_by, SubmitResult& result) {
+  WorkflowRunner* runner = instances_.Runner(signal.workflow);
   std::string key = signal.target_key;
   if (runner != nullptr && !signal.index_var.empty()) {
-    std::optional<rules::InstanceRef> current =
-        Current(signal.workflow, signal.index_var, signal.index_value);
-    key = current ? current->instance->key.s : std::string();
+    Result<std::optional<rules::InstanceRef>> current =
+        instances_.Current(signal.workflow, signal.index_var, signal.index_value);
+    if (!current.ok()) return current.status();
+    key = current.value() ? current.value()->instance->key.s : std::string();
   }
-  if (runner != nullptr && !key.empty()) runner = LoadEvicted(signal.workflow, key);
+  if (runner != nullptr && !key.empty()) {
+    Result<WorkflowRunner*> holding = instances_.Load(signal.workflow, key);
+    if (!holding.ok()) return holding.status();
+    runner = holding.value();
+  }
   SignalRecord& record = result.signals.emplace_back();
   record.workflow = signal.workflow;
   record.name = signal.name;
@@ -605,59 +657,16 @@ void EngineImpl::Deliver(const rules::RuleDecision& signal, const Event& event,
   std::string reason;
   if (runner != nullptr && !key.empty() && runner->Find(key) != nullptr) record.key = key;
   if (!record.key.empty() &&
-      runner->Signal(key, signal.name, event.id, result.commands, reason)) {
+      runner->Signal(key, signal.name, event.id, effects_, reason)) {
     record.delivered = true;
     ++stats_.signals_delivered;
-    return;
+    return Status();
   }
   ++stats_.signals_ignored;
   Log(LogLevel::kDebug, "signal " + signal.name + " to " + signal.workflow + " from event " +
                             std::string(event.id) + " ignored: " +
                             (runner == nullptr ? "no such workflow" : reason.empty() ? "no instance" : reason));
-}
-
-WorkflowRunner* EngineImpl::Runner(std::string_view workflow) {
-  for (WorkflowRunner& runner : runners_) {
-    if (runner.def().name == workflow) return &runner;
-  }
-  return nullptr;
-}
-
-std::optional<rules::InstanceRef> EngineImpl::Find(std::string_view workflow,
-                                                   std::string_view key) const {
-  // Bringing an evicted instance back changes where it is held, not what the engine holds.
-  const WorkflowRunner* runner = const_cast<EngineImpl*>(this)->LoadEvicted(workflow, key);
-  const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
-  if (instance == nullptr) return std::nullopt;
-  return rules::InstanceRef{&runner->def(), instance};
-}
-
-std::optional<rules::InstanceRef> EngineImpl::Current(std::string_view workflow,
-                                                      std::string_view var,
-                                                      const dsl::Value& value) const {
-  // Current() only tidies the index as it reads it; the instances are not changed. Each
-  // version's runner has its own index: the latest on the shared index clock wins.
-  std::optional<rules::InstanceRef> best;
-  uint64_t best_at = 0;
-  ForEachRunner([&](WorkflowRunner& runner) {
-    if (runner.def().name != workflow) return;
-    const int index = runner.def().VarIndex(var);
-    const auto& indexes = runner.def().indexes;
-    if (index < 0 || std::find(indexes.begin(), indexes.end(), index) == indexes.end()) return;
-    const Instance* instance = runner.Current(index, value);
-    if (instance == nullptr) return;
-    const uint64_t at = runner.IndexedAt(*instance, index);
-    if (!best || at > best_at) {
-      best = rules::InstanceRef{&runner.def(), instance};
-      best_at = at;
-    }
-  });
-  if (evicted_open_ == 0) return best;
-  // Bringing an instance back changes where it is held, not what the engine holds (as Find()).
-  const Instance* stored =
-      const_cast<EngineImpl*>(this)->CurrentInStore(workflow, var, value, best ? best_at : 0);
-  if (stored == nullptr) return best;
-  return rules::InstanceRef{&Holding(workflow, stored->key.s)->def(), stored};
+  return Status();
 }
 
 std::vector<RuleInfo> EngineImpl::rules() const {
@@ -677,14 +686,14 @@ void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&
     if (!read.ok()) Log(LogLevel::kError, "listing instances: " + read.message());
     return;
   }
-  for (const WorkflowRunner& runner : runners_) {
+  for (const WorkflowRunner& runner : instances_.runners()) {
     // The instances of every version of the workflow, in key order.
     std::vector<std::pair<const Instance*, const dsl::WorkflowDef*>> all;
-    ForEachRunner([&](const WorkflowRunner& r) {
+    instances_.ForEachRunner([&](const WorkflowRunner& r) {
       if (r.def().name != runner.def().name) return;
       r.ForEach([&](const Instance& instance) { all.emplace_back(&instance, &r.def()); });
     });
-    if (!pinned_.empty()) {
+    if (instances_.has_pinned()) {
       std::sort(all.begin(), all.end(),
                 [](const auto& a, const auto& b) { return a.first->key.s < b.first->key.s; });
     }
@@ -697,23 +706,36 @@ void EngineImpl::ForEachInstance(const std::function<void(const InstanceSummary&
 
 Result<InstanceInfo> EngineImpl::GetInstance(std::string_view workflow, std::string_view key) const {
   std::lock_guard<std::mutex> lock(state_mu_);
-  auto* self = const_cast<EngineImpl*>(this);  // as in Find()
-  const WorkflowRunner* runner = self->LoadEvicted(workflow, key);
-  if (!store_read_error_.ok()) return std::exchange(self->store_read_error_, Status());
+  InstanceInfo info;
+  const WorkflowRunner* runner = instances_.Holding(workflow, key);
   const Instance* instance = runner != nullptr ? runner->Find(key) : nullptr;
   if (instance != nullptr) {
     const dsl::StateDef& state = runner->def().states[static_cast<size_t>(instance->state)];
-    InstanceInfo info;
     info.workflow = runner->def().name;
     info.key = instance->key.s;
     info.state = state.name;
     info.final = state.final;
-    info.lifecycle = state.final ? "completed" : "active";
     info.variables_json = runner->VariablesJson(*instance);
     info.version = runner->version();
-    return info;
+  } else if (runner != nullptr && store_ != nullptr && instances_.evicted() > 0) {
+    // Not in memory: as the store holds it, which is how memory would hold it read back.
+    Result<bool> found = store_->LoadInstance(workflow, key, [&](const store::InstanceRow& row) {
+      info.workflow = row.workflow;
+      info.key = row.key;
+      info.state = row.state;
+      info.final = row.final;
+      info.variables_json = row.variables;
+      info.version = row.version;
+      return Status();
+    });
+    if (!found.ok()) return found.status();
+    if (!found.value()) info.key.clear();
   }
-  return Status::NotFound(std::string(workflow) + " instance " + std::string(key) + " not found");
+  if (info.key.empty()) {
+    return Status::NotFound(std::string(workflow) + " instance " + std::string(key) + " not found");
+  }
+  info.lifecycle = info.final ? "completed" : "active";
+  return info;
 }
 
 EngineStats EngineImpl::stats() const {
@@ -722,20 +744,20 @@ EngineStats EngineImpl::stats() const {
   s.rule_reload_failures = reload_failures_;
   s.active_instances = 0;
   s.instances = 0;
-  ForEachRunner([&](const WorkflowRunner& runner) {
+  instances_.ForEachRunner([&](const WorkflowRunner& runner) {
     s.active_instances += runner.active();
     s.instances += runner.size();
   });
   s.instances_in_memory = s.instances;
-  s.instances += evicted_instances_;
-  s.active_instances += evicted_open_;
+  s.instances += instances_.evicted();
+  s.active_instances += instances_.evicted_open();
   s.syncs = wal_sync_ != nullptr ? wal_sync_->syncs() : 0;
   return s;
 }
 
 std::vector<std::string> EngineImpl::workflows() const {
   std::vector<std::string> names;
-  for (const WorkflowRunner& runner : runners_) names.push_back(runner.def().name);
+  for (const WorkflowRunner& runner : instances_.runners()) names.push_back(runner.def().name);
   return names;
 }
 

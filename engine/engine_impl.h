@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -29,7 +30,8 @@
 #include "engine/event/reorder.h"
 #include "engine/rules/reloader.h"
 #include "engine/rules/rule_set.h"
-#include "engine/state/versions.h"
+#include "engine/state/instance_cache.h"
+#include "engine/state/sequences.h"
 #include "engine/store/store.h"
 #include "engine/store/wal_sync.h"
 #include "engine/workflow/runner.h"
@@ -37,15 +39,31 @@
 
 namespace takt {
 
-class EngineImpl final : public Engine, private rules::InstanceLookup {
+// Engine::Open() on a store of the caller's (any implementation of store::Store) instead of
+// options.store_path: for the store conformance and fault tests, and for stores that are not
+// SQLite files.
+Result<std::unique_ptr<Engine>> OpenEngineOnStore(EngineOptions options,
+                                                  std::unique_ptr<store::Store> store,
+                                                  std::string where);
+
+class EngineImpl;
+// An engine of `options` (its limits, policies and rules_dir) on definitions already loaded,
+// with no store and no watcher: what the rule test vectors run on.
+Result<std::unique_ptr<EngineImpl>> NewEngine(EngineOptions options,
+                                              std::shared_ptr<const dsl::Definitions> defs);
+
+class EngineImpl final : public Engine {
  public:
-  EngineImpl(EngineOptions options, std::unique_ptr<dsl::Definitions> definitions,
+  EngineImpl(EngineOptions options, std::shared_ptr<const dsl::Definitions> definitions,
              std::unique_ptr<rules::RuleSet> rules);
   ~EngineImpl() override;
   // Starts watching the rules directory when the options ask for it.
   Status StartWatching();
-  // Opens options_.store_path, records the definitions and restores the state it holds.
+  // Opens options_.store_path, if any, as AttachStore() does.
   Status OpenStore();
+  // Keeps the engine's state in `store` from now on (`where` names it in errors): records the
+  // definitions and restores the state it holds.
+  Status AttachStore(std::unique_ptr<store::Store> store, std::string where);
 
   Status Submit(std::string_view event_json, SubmitResult& result) override;
   Status SubmitBatch(const std::vector<std::string_view>& events, std::vector<SubmitResult>& results,
@@ -95,7 +113,7 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // The checks in PLANT.md's order, then the reorder policy, then ApplyAccepted().
   Result<Outcome> Apply(const Event& event, std::string_view body, SubmitResult& result);
   // Timers, workflows and rules for an event that passed the checks (or was released).
-  Outcome ApplyAccepted(const Event& event, std::string_view body, SubmitResult& result);
+  Result<Outcome> ApplyAccepted(const Event& event, std::string_view body, SubmitResult& result);
   // Applies the held events that `now` (event time) lets go, into result.released.
   Status ReleaseHeld(int64_t now, SubmitResult& result);
   // Remembers the event's id: false when it was seen before.
@@ -116,9 +134,11 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   int64_t ChainEvent(const Event& event, int64_t pos);
   // Adds the result's outcome and commands to the stats.
   void Count(const SubmitResult& result);
-  // Fires, in due order, every timer due at or before `now`; their commands join the result.
-  void FireTimers(int64_t now, SubmitResult& result);
-  void RunRules(const Event& event, SubmitResult& result);
+  // Fires, in due order, every timer due at or before `now`, into effects_.
+  Status FireTimers(int64_t now);
+  // The rules on an accepted event. A rule's failure is the rule's (result.rule_errors); a
+  // failed read of the store behind ctx.instance() or ctx.current() fails the event.
+  Status RunRules(const Event& event, SubmitResult& result);
   // Gives the event's commands their ids.
   void NameCommands(SubmitResult& result) const;
   void SwapInPending();
@@ -131,84 +151,26 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   Status RecordEffects(store::AuditRow& audit, const Transition* own, SubmitResult& result);
   // The end of a batch: changed instances, rule states, sequence positions and the cursor.
   Status FlushBatch(const std::vector<const InputCursor*>& cursors);
-  // Replaces all in-memory state by what the database holds: every instance not yet final (the
-  // most recently changed ones, with max_instances_in_memory), and
-  // the sequence positions of held events (the rest stay in the database until they are asked
-  // for: LoadEvicted(), LoadEvictedSequence()).
+  // Replaces all in-memory state by what the store holds: the open instances (the most
+  // recently changed ones, with max_instances_in_memory), rule states, held events and the
+  // sequence positions of their keys; the rest is read back as events ask for it.
   Status LoadFromStore();
-  // Puts an instance the store holds into the runner of the version it started on, and counts
-  // it out of the evicted ones. `moved` counts, by workflow, instances whose version cannot be
-  // compiled again (they go on the loaded one).
-  Status RestoreInstance(const store::InstanceRow& row,
-                         std::unordered_map<std::string, uint64_t>& moved);
-  Status UnknownWorkflow(std::string_view workflow) const;
-  // engine_cache.cc, the instance cache over the store.
-  // After a commit: forgets the batch's instances that reached the end of their lifecycle,
-  // which the database now holds, and those read back from it, so that memory holds open
-  // instances only.
-  void EvictFinished();
-  // With options_.max_instances_in_memory, at the end of a batch before its commit: when more
-  // than the cap would stay in memory, chooses the least recently changed down to nine tenths
-  // of it (so that a sweep, which visits every instance, is not needed after every batch), and
-  // writes the instance_index rows of the open ones that have none. EvictChosen() forgets them
-  // after the commit.
-  Status ChooseEvictions();
-  void EvictChosen();
-  // With a store, before the timers due by `now` fire: brings back the instances not in memory
-  // that have one due, so that every timer fires in due order.
-  void LoadDue(int64_t now);
-  // Current() among the instances not in memory: the one that took `value` for `var` latest,
-  // after `after` on the index clock (0: any), brought back; null when there is none.
-  const Instance* CurrentInStore(std::string_view workflow, std::string_view var,
-                                 const dsl::Value& value, uint64_t after);
-  // Whether instance `key` of `workflow` is in memory, in any version's runner.
-  bool InMemory(std::string_view workflow, std::string_view key) const;
-  // The rows of instance_index for `instance`, which is open: its value of each index variable.
-  Status PutIndexValues(const WorkflowRunner& runner, const Instance& instance);
-  // At open: with a cap, a row in instance_index for every open instance that has none (a
-  // database that ran without one, or from before schema 5); without, no rows, since nothing
-  // would keep them.
-  Status PrepareIndexValues();
-  // Brings instance `key` of `workflow` back from the store when it was evicted, and returns
-  // the runner holding it, as Holding() does. A failed read is kept in store_read_error_, and
-  // fails the event's batch.
-  WorkflowRunner* LoadEvicted(std::string_view workflow, std::string_view key);
-  // After a commit: forgets the sequence positions whose key has no instance in memory (a
-  // finished order's, an asset's) and no held event, among those the batch changed or read
-  // back and those of the instances just evicted; the database holds them.
-  void EvictSequences();
-  // Brings the sequence position of (source, key) back from the store when it was evicted, as
-  // LoadEvicted() does for instances.
-  void LoadEvictedSequence(std::string_view source, std::string_view key);
   Status RecordDefinitions();
   void ForgetBatch();
-  void Deliver(const rules::RuleDecision& signal, const Event& event, const std::string& emitted_by,
-               SubmitResult& result);
-  WorkflowRunner* Runner(std::string_view workflow);
-
-  // The runner holding `key`: a pinned version's (state/versions.h), else the loaded
-  // version's (null when there is no such workflow).
-  WorkflowRunner* Holding(std::string_view workflow, std::string_view key) const;
-  // Every runner: the loaded versions', then the pinned ones'.
-  template <typename Visit>
-  void ForEachRunner(Visit visit) const;
+  Status Deliver(const rules::RuleDecision& signal, const Event& event,
+                 const std::string& emitted_by, SubmitResult& result);
   // Loads and tests rules_dir in a fresh set; touches nothing of the engine's, so it may run on
   // the watcher's thread.
   Result<std::unique_ptr<rules::RuleSet>> PrepareRules() const;
   // Moves the state over and makes `next` the active set.
   Status SwapIn(std::unique_ptr<rules::RuleSet> next);
 
-  // rules::InstanceLookup, for ctx.instance() and ctx.current().
-  std::optional<rules::InstanceRef> Find(std::string_view workflow,
-                                         std::string_view key) const override;
-  std::optional<rules::InstanceRef> Current(std::string_view workflow, std::string_view var,
-                                            const dsl::Value& value) const override;
 
   EngineOptions options_;
-  std::unique_ptr<dsl::Definitions> definitions_;
+  // Shared with the engines that a reload's rule test vectors run on.
+  std::shared_ptr<const dsl::Definitions> definitions_;
   EventDecoder decoder_;
   Event event_;  // reused: its field values keep their buffers
-  std::vector<WorkflowRunner> runners_;  // sorted by workflow name
   // The loaded files without workflows (event schemas and owners): part of every workflow's
   // version, and stored with it.
   std::vector<const dsl::SourceFile*> declaration_files_;
@@ -228,28 +190,12 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   EngineStats stats_;
   uint64_t position_ = 0;  // of the last event submitted
 
-  // Per (source, key): the last seq, for gap and lateness counts.
-  struct SequenceState {
-    int64_t last_seq = 0, gaps = 0, late = 0;
-    int64_t last_pos = 0;  // with a store: its last event in the log, whatever the outcome
-    int64_t last_accepted = 0;  // the highest seq applied: the `monotonic` policy's bar
-    bool changed = false;  // in changed_sequences_
-  };
-  FlatStringMap<SequenceState> sequences_;
-  std::string sequence_key_;  // reused: source + '\0' + key
-  // The key of (source, key) in sequences_, built in sequence_key_.
-  const std::string& SequenceKey(std::string_view source, std::string_view key);
-  // The (source, key) of a key of sequences_.
-  static std::pair<std::string_view, std::string_view> SplitSequenceKey(std::string_view key);
-  // With a store: the position `s`, at `key`, is written at the end of the batch.
-  void MarkSequenceChanged(SequenceState& s, const std::string& key);
   ReorderBuffer reorder_;
   int64_t clock_ = INT64_MIN;  // the latest event time seen, for the reorder policy's waits
   std::vector<HeldEvent> ready_;   // reused by ReleaseHeld()
-  uint64_t index_clock_ = 0;  // shared by all runners: see WorkflowRunner::set_index_clock
-  RunnerJournal journal_;
-  // Older versions that instances are pinned to (with a store only).
-  PinnedVersions pinned_{&index_clock_, &journal_};
+  WorkflowEffects effects_;  // of the event being applied; reused
+  InstanceCache instances_;
+  SequencePositions sequences_{&reorder_};
   std::vector<std::string> moved_keys_;
 
   // With a store only.
@@ -257,24 +203,11 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   // The store's, with Durability::kFull (else null); kept past Close() for the submitters
   // still waiting for a sync.
   std::shared_ptr<store::WalSync> wal_sync_;
-  uint64_t evicted_instances_ = 0;  // instances in the database and not in memory
-  uint64_t evicted_open_ = 0;       // of those, the ones not in a final state
-  uint64_t evicted_timed_ = 0;      // of those, the ones with a timer armed
-  // No timer of an instance not in memory is due before it (a bound: the database is asked
-  // again when event time passes it).
-  int64_t evicted_due_ = INT64_MAX;
-  // Chosen by ChooseEvictions() for EvictChosen(), by (runner, key).
-  std::vector<std::pair<WorkflowRunner*, std::string>> chosen_;
-  // Instances LoadEvicted() read back since the last batch, as (workflow, key): evicted again
-  // at the end of the next one.
-  std::vector<std::pair<std::string, std::string>> loaded_;
-  // A failed read of LoadEvicted() or LoadEvictedSequence(), for the event being applied.
-  Status store_read_error_;
-  uint64_t evicted_sequences_ = 0;  // sequence positions in the database and not in memory
-  std::vector<std::string> loaded_sequences_;  // read back since the last batch
-  std::vector<std::string> evicted_keys_;  // of the instances the last EvictFinished() forgot
   std::vector<std::string> owners_;        // the sources that own event types, each once
-  std::vector<std::string> changed_sequences_;
+  // The instances the batch changed, each once, in the order they first changed: their rows
+  // are written at its end.
+  std::vector<std::pair<WorkflowRunner*, Instance*>> changed_;
+  std::unordered_set<const Instance*> changed_set_;
   // Rule states changed in the batch, encoded once at its end: rule name, encoded key, position.
   struct ChangedRuleState {
     std::string rule, key;
@@ -294,19 +227,14 @@ class EngineImpl final : public Engine, private rules::InstanceLookup {
   const CommitQueue::Handlers queue_handlers_ = QueueHandlers();
   bool durable_ = false;
   bool closed_ = false;
+  // False while memory may hold less than the store (a failed batch whose rollback could not
+  // read the committed state back): the next batch reads it back first.
+  bool restored_ = true;
   // A group of several submissions, merged into one batch; the leader's, reused.
   std::vector<std::string_view> group_events_;
   std::vector<SubmitResult> group_results_;
   std::vector<const InputCursor*> group_cursors_;
 };
-
-template <typename Visit>
-void EngineImpl::ForEachRunner(Visit visit) const {
-  // Runners are the engine's own state; visiting them does not change the engine.
-  auto* self = const_cast<EngineImpl*>(this);
-  for (WorkflowRunner& runner : self->runners_) visit(runner);
-  self->pinned_.ForEachRunner([&](WorkflowRunner& runner) { visit(runner); });
-}
 
 }  // namespace takt
 

@@ -21,13 +21,15 @@ Status EngineImpl::OpenStore() {
   options.max_bytes = options_.store_max_bytes;
   Result<std::unique_ptr<store::SqliteStore>> opened = store::OpenSqliteStore(options);
   if (!opened.ok()) return opened.status();
-  store_ = std::move(opened).value();
+  return AttachStore(std::move(opened).value(), options_.store_path);
+}
+
+Status EngineImpl::AttachStore(std::unique_ptr<store::Store> store, std::string where) {
+  store_ = std::move(store);
   wal_sync_ = store_->wal_sync();
   durable_ = true;
-  for (WorkflowRunner& runner : runners_) runner.set_journal(&journal_);
-  // Before the state is loaded: restored instances count on it. Not in LoadFromStore(), which
-  // also runs after a failed commit, when writing may well fail again.
-  TAKT_RETURN_IF_ERROR(PrepareIndexValues());
+  instances_.Attach(store_.get(), where, options_.max_instances_in_memory);
+  sequences_.Attach(store_.get(), where);
   TAKT_RETURN_IF_ERROR(LoadFromStore());
   TAKT_RETURN_IF_ERROR(RecordDefinitions());
   return WaitDurable(store_->DurabilityTicket());
@@ -38,7 +40,7 @@ Status EngineImpl::RecordDefinitions() {
   nlohmann::json imports = nlohmann::json::array();
   for (const dsl::SourceFile* file : declaration_files_) imports.push_back({file->name, file->text});
   const std::string imports_json = imports.dump();
-  for (const WorkflowRunner& runner : runners_) {
+  for (const WorkflowRunner& runner : instances_.runners()) {
     const dsl::WorkflowDef& def = runner.def();
     const dsl::SourceFile* file = def.where.file;
     TAKT_RETURN_IF_ERROR(store_->PutDefinition(runner.version(), "workflow", def.name,
@@ -54,79 +56,9 @@ Status EngineImpl::RecordDefinitions() {
   return Status();
 }
 
-WorkflowRunner* EngineImpl::Holding(std::string_view workflow, std::string_view key) const {
-  if (PinnedVersions::Version* pinned = pinned_.Holding(workflow, key)) {
-    return pinned->runner.get();
-  }
-  return const_cast<EngineImpl*>(this)->Runner(workflow);
-}
-
-Status EngineImpl::RestoreInstance(const store::InstanceRow& row,
-                                   std::unordered_map<std::string, uint64_t>& moved) {
-  WorkflowRunner* runner = Runner(row.workflow);
-  if (runner == nullptr) return UnknownWorkflow(row.workflow);
-  // An instance stays on the version it started on.
-  if (row.version != runner->version()) {
-    Result<PinnedVersions::Version*> pinned = pinned_.Get(*store_, row.workflow, row.version);
-    if (pinned.ok()) {
-      runner = pinned.value()->runner.get();
-    } else {
-      Log(LogLevel::kWarn, pinned.status().message());
-      ++moved[std::string(row.workflow)];
-    }
-  }
-  TAKT_RETURN_IF_ERROR(runner->Restore(row.key, row.state, row.variables, row.indexed_at,
-                                       row.timers, row.created_pos, row.updated_pos));
-  // With a cap, every open instance has its rows in instance_index (PrepareIndexValues(),
-  // ChooseEvictions()).
-  runner->Find(row.key)->index_stored = !row.final && options_.max_instances_in_memory > 0;
-  // It was counted among those in the database only.
-  --evicted_instances_;
-  if (!row.final) --evicted_open_;
-  if (row.timers != "[]") --evicted_timed_;
-  return Status();
-}
-
-Status EngineImpl::UnknownWorkflow(std::string_view workflow) const {
-  return Status::InvalidArgument(options_.store_path + " holds instances of workflow " +
-                                 std::string(workflow) +
-                                 ", which the loaded definitions do not have");
-}
-
 Status EngineImpl::LoadFromStore() {
-  for (WorkflowRunner& runner : runners_) runner.Clear();
-  pinned_.Clear();
   if (rules_ != nullptr) rules_->ClearStates();
-  sequences_.Clear();
-
-  // Final instances stay in the database; what memory needs of them is how many there are, and
-  // the index clock, which must go on from the latest index time any instance took.
-  Result<std::vector<store::Store::InstanceTotals>> totals = store_->InstanceTotalsByWorkflow();
-  if (!totals.ok()) return totals.status();
-  evicted_instances_ = 0;
-  evicted_open_ = 0;
-  evicted_timed_ = 0;
-  for (const store::Store::InstanceTotals& t : totals.value()) {
-    if (Runner(t.workflow) == nullptr) return UnknownWorkflow(t.workflow);
-    evicted_instances_ += t.final_count + t.open_count;
-    evicted_open_ += t.open_count;
-    evicted_timed_ += t.timed_count;
-    index_clock_ = std::max(index_clock_, t.last_indexed_at);
-  }
-  // The open instances, or with a cap the most recently changed of them.
-  std::unordered_map<std::string, uint64_t> moved;  // workflow -> instances on the loaded version
-  TAKT_RETURN_IF_ERROR(store_->ForEachOpenInstance(
-      [&](const store::InstanceRow& row) { return RestoreInstance(row, moved); },
-      options_.max_instances_in_memory));
-  for (const auto& [workflow, count] : moved) {
-    Log(LogLevel::kWarn, std::to_string(count) + " " + workflow +
-                             " instance(s) started on a version that cannot be compiled again "
-                             "and continue on the loaded one");
-  }
-  // Timers of the instances left in the database (final ones included) fire when due.
-  Result<std::optional<int64_t>> due = store_->NextDueAfter(INT64_MIN);
-  if (!due.ok()) return due.status();
-  evicted_due_ = due.value().value_or(INT64_MAX);
+  TAKT_RETURN_IF_ERROR(instances_.Restore());
 
   uint64_t unknown_rules = 0;
   if (rules_ != nullptr) {
@@ -145,17 +77,16 @@ Status EngineImpl::LoadFromStore() {
 
   // Sequence positions are read back as events need them; those of keys holding events now.
   reorder_.Clear();
-  loaded_sequences_.clear();
-  Result<store::Store::SequenceTotals> sequences = store_->SequenceTotalsOfAll();
+  Result<store::Store::SequenceTotals> sequences = sequences_.Restore();
   if (!sequences.ok()) return sequences.status();
-  evicted_sequences_ = sequences.value().count;
+  Status read;
   TAKT_RETURN_IF_ERROR(store_->ForEachHeld([&](const store::HeldRow& row) {
-    LoadEvictedSequence(row.source, row.key);
+    if (read.ok()) read = sequences_.Load(row.source, row.key);
     reorder_.Hold(HeldEvent{static_cast<uint64_t>(row.pos), std::string(row.source),
                             std::string(row.key), std::string(row.id), std::string(row.body),
                             row.seq, row.ts});
   }));
-  if (!store_read_error_.ok()) return std::exchange(store_read_error_, Status());
+  TAKT_RETURN_IF_ERROR(read);
   clock_ = INT64_MIN;
   if (reorder_.held() > 0) {  // held events wait in event time: where had it got to?
     Result<int64_t> clock = store_->AppliedClock();
@@ -197,9 +128,9 @@ namespace {
 
 // The transition an event fired on its own key's instance, if any: named in the event's row
 // (the common case); other transitions (through signals, or in a second workflow) get rows.
-const Transition* OwnTransition(const RunnerJournal& journal, std::string_view key,
+const Transition* OwnTransition(const WorkflowEffects& effects, std::string_view key,
                                 std::string_view type) {
-  for (const Transition& t : journal.transitions) {
+  for (const Transition& t : effects.transitions) {
     if (t.instance->key.s == key && t.trigger == type) return &t;
   }
   return nullptr;
@@ -223,7 +154,7 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
     row.ts = event->ts;
     row.prev_pos = ChainEvent(*event, row.pos);
   }
-  const Transition* own = OwnTransition(journal_, row.key, row.type);
+  const Transition* own = OwnTransition(effects_, row.key, row.type);
   std::string effect;
   if (own != nullptr) {
     row.workflow = own->runner->def().name;
@@ -248,17 +179,16 @@ int64_t EngineImpl::ChainEvent(const Event& event, int64_t pos) {
   // Apply() read the position back if it was evicted. A duplicate may be the first event of
   // its (source, key): it starts the chain, and the position it makes counts nothing
   // (last_seq 0, as if there were none).
-  SequenceState& s = sequences_[SequenceKey(event.source, event.key)];
+  SequencePositions::Position& s = sequences_.Change(event.source, event.key);
   const int64_t previous = s.last_pos;
   s.last_pos = pos;
-  MarkSequenceChanged(s, sequence_key_);
   return previous;
 }
 
 Status EngineImpl::RecordRelease(const HeldEvent& held, const Event& event, SubmitResult& result) {
   // At the releasing event's position: the held event's row stays as it was logged (held), and
   // this row says what became of it.
-  const Transition* own = OwnTransition(journal_, held.key, event.type);
+  const Transition* own = OwnTransition(effects_, held.key, event.type);
   store::AuditRow audit;
   audit.pos = static_cast<int64_t>(position_);
   audit.at = held.ts;
@@ -286,7 +216,8 @@ Status EngineImpl::RecordEffects(store::AuditRow& audit, const Transition* own,
                                  SubmitResult& result) {
   const std::string_view event_key = audit.key;
   std::string detail;
-  for (const Transition& t : journal_.transitions) {
+  for (const Transition& t : effects_.transitions) {
+    if (changed_set_.insert(t.instance).second) changed_.emplace_back(t.runner, t.instance);
     if (&t == own) continue;
     audit.kind = "transition";
     audit.workflow = t.runner->def().name;
@@ -334,62 +265,23 @@ Status EngineImpl::RecordEffects(store::AuditRow& audit, const Transition* own,
     // A workflow's command belongs to the instance that emitted it; a rule's to the event's key.
     audit.kind = "command";
     audit.key = event_key;
-    for (const auto& [index, owner] : journal_.command_owners) {
+    for (const auto& [index, owner] : effects_.command_owners) {
       if (index == i) audit.key = owner->key.s;
     }
     detail = c.id + " " + c.name + " " + c.payload_json + " (from " + c.emitted_by + ")";
     audit.detail = detail;
     TAKT_RETURN_IF_ERROR(store_->AddAudit(audit));
   }
-  journal_.transitions.clear();
-  journal_.command_owners.clear();
   return Status();
 }
 
 Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
-  std::string variables, indexed_at, timers;
-  for (const auto& [runner, instance] : journal_.changed) {
-    const dsl::StateDef& state = runner->def().states[static_cast<size_t>(instance->state)];
-    variables = runner->VariablesJson(*instance);
-    indexed_at = WorkflowRunner::IndexedAtJson(*instance);
-    timers = WorkflowRunner::TimersJson(*instance);
-    store::InstanceRow row;
-    row.workflow = runner->def().name;
-    row.key = instance->key.s;
-    row.version = runner->version();
-    row.state = state.name;
-    row.final = state.final;
-    row.variables = variables;
-    row.indexed_at = indexed_at;
-    row.timers = timers;
-    row.created_pos = instance->created_pos;
-    row.updated_pos = instance->updated_pos;
-    for (const ArmedTimer& t : instance->timers) {
-      row.next_due = std::min(row.next_due.value_or(t.due), t.due);
-    }
-    TAKT_RETURN_IF_ERROR(store_->PutInstance(row));
-    // The rows of an instance that has them follow it, and go when it ends; one that has none
-    // gets them when it is evicted (ChooseEvictions()). So an engine that never evicts an open
-    // instance never writes one.
-    if (instance->index_stored && state.final) {
-      TAKT_RETURN_IF_ERROR(store_->DropIndexValues(row.workflow, row.key));
-      instance->index_stored = false;
-    } else if (instance->index_stored && instance->index_changed) {
-      TAKT_RETURN_IF_ERROR(PutIndexValues(*runner, *instance));
-    }
-    instance->index_changed = false;
-  }
+  TAKT_RETURN_IF_ERROR(instances_.WriteChanged(changed_));
   for (const auto& [id, s] : changed_rule_states_) {
     TAKT_RETURN_IF_ERROR(rules_->EncodeStateOf(s.rule, s.key, encoded_state_));
     TAKT_RETURN_IF_ERROR(store_->PutRuleState(s.rule, s.key, encoded_state_, s.pos));
   }
-  for (const std::string& key : changed_sequences_) {
-    const SequenceState& s = sequences_[key];
-    const auto [source, seq_key] = SplitSequenceKey(key);
-    TAKT_RETURN_IF_ERROR(store_->PutSequence(store::SequenceRow{
-        source, seq_key, s.last_seq, s.gaps, s.late, reorder_.Next(source, seq_key), s.last_pos,
-        s.last_accepted}));
-  }
+  TAKT_RETURN_IF_ERROR(sequences_.Write());
   for (const InputCursor* cursor : cursors) {
     if (cursor == nullptr) continue;
     TAKT_RETURN_IF_ERROR(store_->SetCursor(*cursor));
@@ -398,17 +290,11 @@ Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
 }
 
 void EngineImpl::ForgetBatch() {
-  chosen_.clear();
-  for (const auto& [runner, instance] : journal_.changed) instance->changed = false;
-  journal_.changed.clear();
-  journal_.transitions.clear();
-  journal_.command_owners.clear();
-  for (const std::string& key : changed_sequences_) {
-    if (SequenceState* s = sequences_.Lookup(key)) s->changed = false;
-  }
-  changed_sequences_.clear();
+  instances_.ForgetBatch();
+  changed_.clear();
+  changed_set_.clear();
+  sequences_.ForgetBatch();
   changed_rule_states_.clear();
-  loaded_.clear();
 }
 
 }  // namespace takt

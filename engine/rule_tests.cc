@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "dsl/load.h"
+#include "engine/engine_impl.h"
 #include "takt/engine.h"
 
 namespace takt {
@@ -58,15 +60,16 @@ bool SameRules(const std::vector<RuleInfo>& a, const std::vector<RuleInfo>& b) {
                     });
 }
 
-// A fresh engine on the definitions and rules under test, in memory. The rules are read from
-// their files again: with `expected`, they must be those.
-Result<std::unique_ptr<Engine>> OpenEngine(const RuleTestOptions& options,
-                                           const std::vector<RuleInfo>* expected) {
+// A fresh engine in memory on `definitions` and the rules under test, whose state starts
+// empty. The rules are read from their files again: with `expected`, they must be those.
+Result<std::unique_ptr<EngineImpl>> OpenEngine(
+    const RuleTestOptions& options, const std::vector<RuleInfo>* expected,
+    const std::shared_ptr<const dsl::Definitions>& definitions) {
   EngineOptions engine_options;
   engine_options.workflow_paths = options.workflow_paths;
   engine_options.stdlib_dir = options.stdlib_dir;
   engine_options.rules_dir = options.rules_dir;
-  Result<std::unique_ptr<Engine>> engine = Engine::Open(engine_options);
+  Result<std::unique_ptr<EngineImpl>> engine = NewEngine(engine_options, definitions);
   if (!engine.ok() || expected == nullptr) return engine;
   const std::vector<RuleInfo> loaded = engine.value()->rules();
   if (SameRules(loaded, *expected)) return engine;
@@ -83,6 +86,7 @@ Result<std::unique_ptr<Engine>> OpenEngine(const RuleTestOptions& options,
 }
 
 Status RunOne(const RuleTestOptions& options, const std::vector<RuleInfo>& rules,
+              const std::shared_ptr<const dsl::Definitions>& definitions,
               const std::string& file, RuleTestResult& result) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream text;
@@ -99,7 +103,7 @@ Status RunOne(const RuleTestOptions& options, const std::vector<RuleInfo>& rules
   result.file = file;
   result.name = test.value("description", fs::path(file).filename().string());
 
-  Result<std::unique_ptr<Engine>> engine = OpenEngine(options, &rules);
+  Result<std::unique_ptr<EngineImpl>> engine = OpenEngine(options, &rules, definitions);
   if (!engine.ok()) return engine.status();
 
   json commands = json::array();
@@ -152,15 +156,28 @@ Result<RuleTestReport> RunRuleTests(const RuleTestOptions& options) {
 }
 
 Result<RuleTestReport> RunRuleTestsOn(const RuleTestOptions& options,
-                                      const std::vector<RuleInfo>* expected) {
+                                      const std::vector<RuleInfo>* expected,
+                                      std::shared_ptr<const dsl::Definitions> definitions) {
   const fs::path dir = fs::path(options.rules_dir) / "tests";
   std::error_code ec;
   if (!fs::is_directory(options.rules_dir, ec)) {
     return Status::NotFound("no rules directory " + options.rules_dir);
   }
+  if (definitions == nullptr) {
+    for (const std::string& path : options.workflow_paths) {
+      if (!fs::exists(path, ec)) return Status::NotFound("workflow path " + path + " does not exist");
+    }
+    DefinitionOptions load;
+    load.paths = options.workflow_paths;
+    load.stdlib_dir = options.stdlib_dir;
+    definitions = dsl::LoadDefinitions(load);
+    if (definitions->diagnostics.errors() != 0) {
+      return Status::ParseError(definitions->diagnostics.FormatAll());
+    }
+  }
   // The rules are loaded even when no vector would load them, so that their errors show; every
   // vector then runs on these same files.
-  Result<std::unique_ptr<Engine>> loaded = OpenEngine(options, expected);
+  Result<std::unique_ptr<EngineImpl>> loaded = OpenEngine(options, expected, definitions);
   if (!loaded.ok()) return loaded.status();
   const std::vector<RuleInfo> rules = loaded.value()->rules();
   RuleTestReport report;
@@ -177,7 +194,7 @@ Result<RuleTestReport> RunRuleTestsOn(const RuleTestOptions& options,
   std::sort(files.begin(), files.end());
   for (const std::string& file : files) {
     RuleTestResult result;
-    TAKT_RETURN_IF_ERROR(RunOne(options, rules, file, result));
+    TAKT_RETURN_IF_ERROR(RunOne(options, rules, definitions, file, result));
     (result.passed ? report.passed : report.failed)++;
     report.results.push_back(std::move(result));
   }

@@ -184,8 +184,8 @@ int Rule(lua_State* L) {
   return 1;
 }
 
-const InstanceLookup* Lookup(lua_State* L) {
-  const auto* holder = static_cast<const InstanceLookup* const*>(lua_touserdata(L, lua_upvalueindex(1)));
+InstanceLookup* Lookup(lua_State* L) {
+  auto* const* holder = static_cast<InstanceLookup* const*>(lua_touserdata(L, lua_upvalueindex(1)));
   if (holder == nullptr || *holder == nullptr) throw std::runtime_error("no instances to look at here");
   return *holder;
 }
@@ -196,9 +196,10 @@ int CtxInstance(lua_State* L) {
   size_t kl = 0;
   const char* workflow = luaL_checklstring(L, 1, &wl);
   const char* key = luaL_checklstring(L, 2, &kl);
-  std::optional<InstanceRef> ref = Lookup(L)->Find({workflow, wl}, {key, kl});
-  if (!ref) return 0;
-  PushInstanceView(L, *ref);
+  Result<std::optional<InstanceRef>> ref = Lookup(L)->Find({workflow, wl}, {key, kl});
+  if (!ref.ok()) throw std::runtime_error(ref.status().message());
+  if (!ref.value()) return 0;
+  PushInstanceView(L, *ref.value());
   return 1;
 }
 
@@ -216,9 +217,10 @@ int CtxCurrent(lua_State* L) {
   const char* var = lua_tolstring(L, -2, &vl);
   dsl::Value value;
   if (!ToValue(L, -1, value)) return luaL_argerror(L, 2, "the index value must be a scalar");
-  std::optional<InstanceRef> ref = Lookup(L)->Current({workflow, wl}, {var, vl}, value);
-  if (!ref) return 0;
-  PushInstanceView(L, *ref);
+  Result<std::optional<InstanceRef>> ref = Lookup(L)->Current({workflow, wl}, {var, vl}, value);
+  if (!ref.ok()) throw std::runtime_error(ref.status().message());
+  if (!ref.value()) return 0;
+  PushInstanceView(L, *ref.value());
   return 1;
 }
 
@@ -394,7 +396,7 @@ bool AppendJson(lua_State* L, int index, std::string& out, size_t max_bytes, std
   return false;
 }
 
-int InstallRuleApi(Sandbox& sandbox, const InstanceLookup* const* lookup) {
+int InstallRuleApi(Sandbox& sandbox, InstanceLookup** lookup) {
   lua_State* L = sandbox.state();
   luaL_newmetatable(L, kDecisionMeta);
   lua_pushliteral(L, "read-only");
@@ -411,12 +413,11 @@ int InstallRuleApi(Sandbox& sandbox, const InstanceLookup* const* lookup) {
   lua_pushcfunction(L, Guarded<Rule>);
   sandbox.AddGlobal("rule");
   // ctx: one table for every evaluation; its functions reach instances through `lookup`.
-  auto* holder = const_cast<const InstanceLookup**>(lookup);
   lua_createtable(L, 0, 2);
-  lua_pushlightuserdata(L, holder);
+  lua_pushlightuserdata(L, lookup);
   lua_pushcclosure(L, Guarded<CtxInstance>, 1);
   lua_setfield(L, -2, "instance");
-  lua_pushlightuserdata(L, holder);
+  lua_pushlightuserdata(L, lookup);
   lua_pushcclosure(L, Guarded<CtxCurrent>, 1);
   lua_setfield(L, -2, "current");
   sandbox.MakeReadOnly();

@@ -11,6 +11,7 @@
 #include "dsl/catalog.h"
 #include "engine/event/event.h"
 #include "engine/workflow/instance.h"
+#include "takt/status.h"
 
 struct lua_State;
 
@@ -22,15 +23,19 @@ struct InstanceRef {
   const Instance* instance = nullptr;
 };
 
-// What ctx.instance() and ctx.current() ask of the engine.
+// What ctx.instance() and ctx.current() ask of the engine. Either may have to read the
+// instance back from the store: a failed read is an error, and the rule stops with it.
 class InstanceLookup {
  public:
   virtual ~InstanceLookup() = default;
-  virtual std::optional<InstanceRef> Find(std::string_view workflow, std::string_view key) const = 0;
+  // Instance `key` of `workflow`; none when there is no such instance.
+  virtual Result<std::optional<InstanceRef>> Find(std::string_view workflow,
+                                                  std::string_view key) = 0;
   // The instance that took `value` for the index variable `var` most recently and is not in a
   // final state.
-  virtual std::optional<InstanceRef> Current(std::string_view workflow, std::string_view var,
-                                             const dsl::Value& value) const = 0;
+  virtual Result<std::optional<InstanceRef>> Current(std::string_view workflow,
+                                                     std::string_view var,
+                                                     const dsl::Value& value) = 0;
 };
 
 // Pushes `event` as a table {id, source, type, key, seq, ts, data = {...}}.
@@ -50,7 +55,7 @@ class Sandbox;
 // Adds rule(), command() and signal() to the sandbox's allowlist, and returns a registry
 // reference to the read-only ctx table passed to every decide(). `*lookup` is read at each
 // call, so the caller points it at the engine for the time of an evaluation.
-int InstallRuleApi(Sandbox& sandbox, const InstanceLookup* const* lookup);
+int InstallRuleApi(Sandbox& sandbox, InstanceLookup** lookup);
 
 // Is `name` what a command, signal or workflow may be called: 1 to 128 letters, digits, '_',
 // '-' and '.'?

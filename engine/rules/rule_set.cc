@@ -516,7 +516,7 @@ int RuleSet::EvaluateProtected(lua_State* L) {
   return 0;
 }
 
-Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, const InstanceLookup& lookup,
+Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, InstanceLookup& lookup,
                          std::vector<RuleDecision>& decisions, std::string* state_key) {
   lua_State* L = rule.sandbox->state();
   const int top = lua_gettop(L);

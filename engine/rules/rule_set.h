@@ -77,7 +77,7 @@ class RuleSet {
   // `state_key`, a success also checks that the new state can be stored (a state that cannot
   // fails the evaluation) and writes the state's key there, encoded (state_codec.h), for
   // EncodeStateOf() at the end of the batch.
-  Status Evaluate(const LoadedRule& rule, const Event& event, const InstanceLookup& lookup,
+  Status Evaluate(const LoadedRule& rule, const Event& event, InstanceLookup& lookup,
                   std::vector<RuleDecision>& decisions, std::string* state_key = nullptr);
   // Encodes the state of rule `rule` for key `state_key` (as Evaluate() gave it) into `out`.
   Status EncodeStateOf(std::string_view rule, std::string_view state_key, std::string& out);
@@ -111,7 +111,7 @@ class RuleSet {
 
   const dsl::Catalog& catalog_;
   SandboxLimits limits_;
-  const InstanceLookup* lookup_ = nullptr;  // set during Evaluate(), read by ctx's functions
+  InstanceLookup* lookup_ = nullptr;  // set during Evaluate(), read by ctx's functions
   std::vector<std::unique_ptr<LoadedRule>> rules_;
   std::vector<std::vector<const LoadedRule*>> by_type_;
 };

@@ -42,7 +42,6 @@ Result<PinnedVersions::Version*> PinnedVersions::Get(store::Store& store,
   version->decoder = std::make_unique<EventDecoder>(catalog);
   version->runner->set_version(std::string(hash));
   version->runner->set_index_clock(index_clock_);
-  version->runner->set_journal(journal_);
   versions_.push_back(std::move(version));
   return versions_.back().get();
 }
@@ -57,8 +56,8 @@ PinnedVersions::Version* PinnedVersions::Holding(std::string_view workflow,
   return nullptr;
 }
 
-bool PinnedVersions::Apply(Version& version, std::string_view body,
-                           std::vector<Command>& commands, std::string& reason) {
+bool PinnedVersions::Apply(Version& version, std::string_view body, WorkflowEffects& out,
+                           std::string& reason) {
   WorkflowRunner& runner = *version.runner;
   if (!version.decoder->Decode(body, event_, reason)) {
     reason = "not an event that version " + runner.version() + " of " + runner.def().name +
@@ -70,7 +69,7 @@ bool PinnedVersions::Apply(Version& version, std::string_view body,
              std::string(event_.type);
     return false;
   }
-  return runner.Apply(event_, commands, reason);
+  return runner.Apply(event_, out, reason);
 }
 
 }  // namespace takt

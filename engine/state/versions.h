@@ -27,9 +27,8 @@ class PinnedVersions {
     std::unique_ptr<WorkflowRunner> runner;
   };
 
-  // Every runner made here shares the engine's index clock and journal.
-  PinnedVersions(uint64_t* index_clock, RunnerJournal* journal)
-      : index_clock_(index_clock), journal_(journal) {}
+  // Every runner made here shares the engine's index clock.
+  explicit PinnedVersions(uint64_t* index_clock) : index_clock_(index_clock) {}
 
   // Version `hash` of `workflow`, compiled from what `store` kept of it on first use.
   // kNotFound when the store has no such version, kParseError when it no longer compiles,
@@ -40,8 +39,7 @@ class PinnedVersions {
   // Applies the event `body` to its instance in `version`, decoded with that version's own
   // catalog; false, with the reason, when that version does not know or take the event, or
   // the instance cannot take it in its state.
-  bool Apply(Version& version, std::string_view body, std::vector<Command>& commands,
-             std::string& reason);
+  bool Apply(Version& version, std::string_view body, WorkflowEffects& out, std::string& reason);
 
   bool empty() const { return versions_.empty(); }
   void Clear() { versions_.clear(); }
@@ -52,7 +50,6 @@ class PinnedVersions {
 
  private:
   uint64_t* index_clock_;
-  RunnerJournal* journal_;
   std::vector<std::unique_ptr<Version>> versions_;
   Event event_;  // decoded for a pinned version; reused
 };

@@ -27,31 +27,7 @@ struct Instance {
   std::vector<uint64_t> indexed_at;
   int64_t created_pos = 0;  // position of the event that created it (the store's log)
   int64_t updated_pos = 0;  // position of the last event that changed it
-  bool changed = false;     // in the runner's journal since it was last taken
-  // Store only: instance_index holds rows for it (kept so while it is in memory, from when it
-  // was first evicted), and whether it took an index value since they were written.
-  bool index_stored = false;
-  bool index_changed = false;
   std::vector<ArmedTimer> timers;  // not yet fired; cancelled when the instance leaves its state
-};
-
-// What a runner did during one batch of events, for the store: kept only when the engine has
-// a store. The engine sets `pos` before each event and takes the lists after each batch.
-class WorkflowRunner;
-
-struct Transition {
-  const WorkflowRunner* runner = nullptr;
-  const Instance* instance = nullptr;
-  int from = -1;  // -1: created
-  int to = -1;
-  std::string trigger;  // the event type, or "signal NAME"
-};
-struct RunnerJournal {
-  int64_t pos = 0;
-  std::vector<Transition> transitions;  // of the current event
-  // Of the current event: (index into its commands, the instance that emitted it).
-  std::vector<std::pair<size_t, const Instance*>> command_owners;
-  std::vector<std::pair<WorkflowRunner*, Instance*>> changed;  // of the batch, each once
 };
 
 }  // namespace takt

@@ -16,7 +16,7 @@ WorkflowRunner::WorkflowRunner(const dsl::WorkflowDef& def)
   for (int var : def_.indexes) indexes_[var];
 }
 
-bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, std::string& reason) {
+bool WorkflowRunner::Apply(const Event& event, WorkflowEffects& out, std::string& reason) {
   lookup_.assign(event.key.data(), event.key.size());
   if (event.type_id == def_.start_event) {
     auto [it, created] = instances_.try_emplace(lookup_);
@@ -37,17 +37,17 @@ bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, s
       indexes_[var][IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
       instance.indexed_at[i] = ++*index_clock_;
     }
-    if (journal_ != nullptr) instance.created_pos = journal_->pos;
-    Run(def_.start_actions, instance, &event.fields, event.id, commands);
-    Journal(instance, -1, def_.start_state, event.type);
-    Enter(def_.start_state, instance, event.id, commands);
+    instance.created_pos = out.pos;
+    Run(def_.start_actions, instance, &event.fields, event.id, out);
+    Record(out, instance, -1, def_.start_state, event.type);
+    Enter(def_.start_state, instance, event.id, out);
     return true;
   }
   Instance* instance = Lookup(reason);
   if (instance == nullptr) return false;
   const dsl::StateDef& state = def_.states[static_cast<size_t>(instance->state)];
   if (FireFirst(state.on_event, event.type_id, event.type, *instance, &event.fields, event.id,
-                commands)) {
+                out)) {
     return true;
   }
   reason = "no transition from " + def_.name + " state " + state.name + " on " +
@@ -56,13 +56,13 @@ bool WorkflowRunner::Apply(const Event& event, std::vector<Command>& commands, s
 }
 
 bool WorkflowRunner::Signal(std::string_view key, std::string_view name, std::string_view cause,
-                            std::vector<Command>& commands, std::string& reason) {
+                            WorkflowEffects& out, std::string& reason) {
   lookup_.assign(key.data(), key.size());
   Instance* instance = Lookup(reason);
   if (instance == nullptr) return false;
   const dsl::StateDef& state = def_.states[static_cast<size_t>(instance->state)];
-  const std::string trigger = journal_ != nullptr ? "signal " + std::string(name) : std::string();
-  if (FireFirst(state.on_signal, name, trigger, *instance, nullptr, cause, commands)) return true;
+  const std::string trigger = "signal " + std::string(name);
+  if (FireFirst(state.on_signal, name, trigger, *instance, nullptr, cause, out)) return true;
   reason = "no transition from " + def_.name + " state " + state.name + " on signal " +
            std::string(name) + " for " + lookup_;
   return false;
@@ -79,31 +79,27 @@ template <typename Table, typename Trigger>
 bool WorkflowRunner::FireFirst(const Table& table, const Trigger& trigger,
                                std::string_view trigger_text, Instance& instance,
                                const std::vector<dsl::Value>* fields, std::string_view cause,
-                               std::vector<Command>& commands) {
+                               WorkflowEffects& out) {
   if (Final(instance)) return false;
   auto candidates = table.find(trigger);
   if (candidates == table.end()) return false;
   const EvalContext ctx{&instance.key, &instance.vars, fields};
   for (const dsl::Transition& t : candidates->second) {
     if (t.has_guard && !EvaluateBool(t.guard, ctx)) continue;
-    Run(t.actions, instance, fields, cause, commands);
+    Run(t.actions, instance, fields, cause, out);
     const int from = instance.state;
     if (t.target >= 0) instance.state = t.target;
-    Journal(instance, from, instance.state, trigger_text);
-    if (t.target >= 0) Enter(t.target, instance, cause, commands);
+    Record(out, instance, from, instance.state, trigger_text);
+    if (t.target >= 0) Enter(t.target, instance, cause, out);
     return true;
   }
   return false;
 }
 
-void WorkflowRunner::Journal(Instance& instance, int from, int to, std::string_view trigger) {
-  if (journal_ == nullptr) return;
-  instance.updated_pos = journal_->pos;
-  if (!instance.changed) {
-    instance.changed = true;
-    journal_->changed.emplace_back(this, &instance);
-  }
-  journal_->transitions.push_back(Transition{this, &instance, from, to, std::string(trigger)});
+void WorkflowRunner::Record(WorkflowEffects& out, Instance& instance, int from, int to,
+                            std::string_view trigger) {
+  instance.updated_pos = out.pos;
+  out.transitions.push_back(Transition{this, &instance, from, to, std::string(trigger)});
 }
 
 void WorkflowRunner::ArmTimers(Instance& instance) {
@@ -123,7 +119,7 @@ std::optional<std::pair<int64_t, uint64_t>> WorkflowRunner::NextTimer() const {
   return std::make_pair(due, seq);
 }
 
-void WorkflowRunner::FireNextTimer(std::vector<Command>& commands, std::string& cause) {
+void WorkflowRunner::FireNextTimer(WorkflowEffects& out, std::string& cause) {
   const auto [due, seq, instance] = *timers_.begin();
   timers_.erase(timers_.begin());
   auto armed = std::find_if(instance->timers.begin(), instance->timers.end(),
@@ -137,23 +133,23 @@ void WorkflowRunner::FireNextTimer(std::vector<Command>& commands, std::string& 
   cause = "timer:" + def_.name + "/" + instance->key.s + "/" + trigger.substr(6) + "@" +
           std::to_string(due);
   now_ = due;
-  if (!FireFirst(state.on_timer, after_ms, trigger, *instance, nullptr, cause, commands)) {
-    Journal(*instance, instance->state, instance->state, trigger + " (no guard held)");
+  if (!FireFirst(state.on_timer, after_ms, trigger, *instance, nullptr, cause, out)) {
+    Record(out, *instance, instance->state, instance->state, trigger + " (no guard held)");
   }
 }
 
 void WorkflowRunner::Enter(int state, Instance& instance, std::string_view cause,
-                           std::vector<Command>& commands) {
+                           WorkflowEffects& out) {
   ArmTimers(instance);
   const dsl::StateDef& target = def_.states[static_cast<size_t>(state)];
   if (!target.final) return;
-  Run(target.on_enter, instance, nullptr, cause, commands);
+  Run(target.on_enter, instance, nullptr, cause, out);
   --active_;
 }
 
 void WorkflowRunner::Run(const std::vector<dsl::Action>& actions, Instance& instance,
                          const std::vector<dsl::Value>* fields, std::string_view cause,
-                         std::vector<Command>& commands) {
+                         WorkflowEffects& out) {
   const EvalContext ctx{&instance.key, &instance.vars, fields};
   for (const dsl::Action& action : actions) {
     if (action.kind == dsl::AstAction::Kind::kSet) {
@@ -171,7 +167,8 @@ void WorkflowRunner::Run(const std::vector<dsl::Action>& actions, Instance& inst
       }
       continue;
     }
-    if (journal_ != nullptr) journal_->command_owners.emplace_back(commands.size(), &instance);
+    std::vector<Command>& commands = *out.commands;
+    out.command_owners.emplace_back(commands.size(), &instance);
     Command& command = commands.emplace_back();
     command.name = action.command;
     command.caused_by.assign(cause.data(), cause.size());
@@ -205,7 +202,6 @@ void WorkflowRunner::Reindex(int var, const dsl::Value& old_value, Instance& ins
   by_value[IndexKey(instance.vars[static_cast<size_t>(var)])].push_back(&instance);
   const auto slot = std::find(def_.indexes.begin(), def_.indexes.end(), var) - def_.indexes.begin();
   instance.indexed_at[static_cast<size_t>(slot)] = ++*index_clock_;
-  instance.index_changed = true;
 }
 
 const Instance* WorkflowRunner::Current(int var, const dsl::Value& value) {

@@ -14,6 +14,7 @@
 
 #include "dsl/catalog.h"
 #include "engine/event/event.h"
+#include "engine/workflow/effects.h"
 #include "engine/workflow/instance.h"
 #include "takt/engine.h"
 #include "takt/status.h"
@@ -34,14 +35,14 @@ class WorkflowRunner {
   bool Handles(int type_id) const { return def_.handles[static_cast<size_t>(type_id)]; }
 
   // Applies `event` to the instance of its key. Returns true when it fired a transition or
-  // created the instance, appending commands to `commands`; false with `reason` set when the
-  // event is out of sequence for this workflow.
-  bool Apply(const Event& event, std::vector<Command>& commands, std::string& reason);
+  // created the instance, appending its transitions and commands to `out`; false with
+  // `reason` set when the event is out of sequence for this workflow.
+  bool Apply(const Event& event, WorkflowEffects& out, std::string& reason);
 
   // Delivers signal `name` to the instance `key`: false with `reason` when there is no such
   // instance or its state does not react to the signal.
   bool Signal(std::string_view key, std::string_view name, std::string_view cause,
-              std::vector<Command>& commands, std::string& reason);
+              WorkflowEffects& out, std::string& reason);
 
   // Event time for what happens next: timers armed by a state entry are due `now` plus their
   // duration. The engine sets it to each event's ts, and to a timer's due time while it fires.
@@ -51,10 +52,8 @@ class WorkflowRunner {
   // Fires the next timer: the first of its transitions whose guard holds, as an event would
   // (none holding: the timer is spent all the same). Commands name `cause` ("timer:...") as
   // theirs, which this call writes.
-  void FireNextTimer(std::vector<Command>& commands, std::string& cause);
+  void FireNextTimer(WorkflowEffects& out, std::string& cause);
 
-  // Keeps a journal of changes in `journal` from now on (null: none). Not owned.
-  void set_journal(RunnerJournal* journal) { journal_ = journal; }
   // Counts index updates on `clock` (not owned) instead of a clock of its own, so that the
   // runners of several versions of one workflow order their instances on one time line.
   void set_index_clock(uint64_t* clock) { index_clock_ = clock; }
@@ -105,8 +104,9 @@ class WorkflowRunner {
   std::string VariablesJson(const Instance& instance) const;
 
  private:
-  // Records in the journal (when there is one) that `instance` moved or changed.
-  void Journal(Instance& instance, int from, int to, std::string_view trigger);
+  // Records in `out` that `instance` moved or changed.
+  void Record(WorkflowEffects& out, Instance& instance, int from, int to,
+              std::string_view trigger);
   // The instance of key lookup_, or null with `reason` set.
   Instance* Lookup(std::string& reason);
   // Fires the first transition for `trigger` in `table` whose guard holds: its actions, then
@@ -115,15 +115,15 @@ class WorkflowRunner {
   bool FireFirst(const Table& table, const Trigger& trigger, std::string_view trigger_text,
                  Instance& instance,
                  const std::vector<dsl::Value>* fields, std::string_view cause,
-                 std::vector<Command>& commands);
+                 WorkflowEffects& out);
   // Runs what entering `state` means: for a final state, its entry actions and the end of
   // the instance's lifecycle.
-  void Enter(int state, Instance& instance, std::string_view cause, std::vector<Command>& commands);
+  void Enter(int state, Instance& instance, std::string_view cause, WorkflowEffects& out);
   // Cancels the instance's armed timers and arms those of its current state.
   void ArmTimers(Instance& instance);
   void Run(const std::vector<dsl::Action>& actions, Instance& instance,
            const std::vector<dsl::Value>* fields, std::string_view cause,
-           std::vector<Command>& commands);
+           WorkflowEffects& out);
   // Moves `instance` from `old_value` to its current value of index variable `var`.
   void Reindex(int var, const dsl::Value& old_value, Instance& instance);
   // Removes `instance` from the list of its value of each index variable.
@@ -139,7 +139,6 @@ class WorkflowRunner {
   std::unordered_map<int, std::unordered_map<std::string, std::vector<Instance*>>> indexes_;
   uint64_t own_index_clock_ = 0;
   uint64_t* index_clock_ = &own_index_clock_;  // ticks each time an instance takes an index value
-  RunnerJournal* journal_ = nullptr;
   std::string version_;
   int64_t now_ = 0;
   uint64_t timer_seq_ = 0;  // ticks with each timer armed

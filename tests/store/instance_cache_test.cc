@@ -76,8 +76,9 @@ TEST(InstanceCacheTest, FinishedInstancesLeaveMemoryAndReadBackAsTheyWere) {
       ASSERT_TRUE(got.ok()) << key << ": " << got.status().message();
       EXPECT_EQ(Describe(got.value()), Describe(want.value()));
     }
-    EXPECT_EQ(engine.stats().instances_in_memory, expected.active_instances + extra + finished)
-        << "read back until the next batch";
+    EXPECT_EQ(engine.stats().instances_in_memory, expected.active_instances + extra)
+        << "a query reads what the store holds and leaves memory as it was";
+    ASSERT_GT(finished, 0u);
     // The next batch ends with only the open instances in memory again.
     ASSERT_TRUE(engine.Submit(
         R"({"id":"late-)" + std::to_string(run) +
