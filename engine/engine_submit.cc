@@ -50,7 +50,7 @@ Status EngineImpl::Submit(std::string_view event_json, SubmitResult& result) {
       std::lock_guard<std::mutex> lock(state_mu_);
       if (closed_) return Closed();
       SwapInPending();  // a reload the watcher prepared: swap it in between two events
-      status = SubmitOne(event_json, result);
+      status = pipeline_.ApplyOne(event_json, result);
     }
     if (status.ok()) CallOnCommand(result);
     return status;
@@ -130,7 +130,7 @@ uint64_t EngineImpl::ApplyGroup(const std::vector<CommitQueue::Submission*>& gro
     }
   }
   for (CommitQueue::Submission* s : group) s->status = status;
-  return status.ok() && store_ != nullptr ? store_->DurabilityTicket() : 0;
+  return status.ok() && pipeline_.store() != nullptr ? pipeline_.store()->DurabilityTicket() : 0;
 }
 
 void EngineImpl::CallOnCommand(const std::vector<SubmitResult>& results) const {
@@ -148,25 +148,27 @@ void EngineImpl::CallOnCommand(const SubmitResult& result) const {
 
 Result<uint64_t> EngineImpl::CursorPosition(std::string_view name) {
   std::lock_guard<std::mutex> lock(state_mu_);
-  if (store_ == nullptr) return uint64_t{0};
-  Result<InputCursor> cursor = store_->Cursor(name);
+  if (pipeline_.store() == nullptr) return uint64_t{0};
+  Result<InputCursor> cursor = pipeline_.store()->Cursor(name);
   if (!cursor.ok()) return cursor.status();
   return cursor.value().position;
 }
 
 Result<InputCursor> EngineImpl::Cursor(std::string_view name) {
   std::lock_guard<std::mutex> lock(state_mu_);
-  if (store_ == nullptr) {
+  if (pipeline_.store() == nullptr) {
     InputCursor none;
     none.name = std::string(name);
     return none;
   }
-  return store_->Cursor(name);
+  return pipeline_.store()->Cursor(name);
 }
 
 Status EngineImpl::CheckOutbox() const {
   if (closed_) return Closed();
-  if (store_ == nullptr) return Status::InvalidArgument("the engine has no store, so no outbox");
+  if (!pipeline_.has_store()) {
+    return Status::InvalidArgument("the engine has no store, so no outbox");
+  }
   return Status();
 }
 
@@ -186,7 +188,7 @@ Status EngineImpl::ForEachCommand(const std::function<void(const Command&)>& vis
   std::lock_guard<std::mutex> lock(state_mu_);
   TAKT_RETURN_IF_ERROR(CheckOutbox());
   Command command;
-  return store_->ForEachCommand([&](const store::CommandRow& row) {
+  return pipeline_.store()->ForEachCommand([&](const store::CommandRow& row) {
     FillCommand(row, command);
     visit(command);
   });
@@ -198,14 +200,15 @@ Result<std::vector<PendingCommand>> EngineImpl::PendingCommands(size_t max) {
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     TAKT_RETURN_IF_ERROR(CheckOutbox());
-    Status status = store_->ForEachPendingCommand(max, [&](const store::CommandRow& row) {
+    store::Store& store = *pipeline_.store();
+    Status status = store.ForEachPendingCommand(max, [&](const store::CommandRow& row) {
       PendingCommand& p = pending.emplace_back();
       FillCommand(row, p.command);
       p.attempts = static_cast<uint32_t>(row.attempts);
       p.last_error.assign(row.last_error);
     });
     if (!status.ok()) return status;
-    ticket = store_->DurabilityTicket();
+    ticket = pipeline_.store()->DurabilityTicket();
   }
   // A command is not delivered before the commit that made it is on disk: were that lost, the
   // command would be made again, perhaps differently, by the events sent again.
@@ -214,11 +217,11 @@ Result<std::vector<PendingCommand>> EngineImpl::PendingCommands(size_t max) {
 }
 
 Status EngineImpl::MarkDelivered(std::string_view command_id) {
-  return ChangeDelivery([&] { return store_->MarkDelivered(command_id); });
+  return ChangeDelivery([&] { return pipeline_.store()->MarkDelivered(command_id); });
 }
 
 Status EngineImpl::MarkFailed(std::string_view command_id, std::string_view error, bool give_up) {
-  return ChangeDelivery([&] { return store_->MarkFailed(command_id, error, give_up); });
+  return ChangeDelivery([&] { return pipeline_.store()->MarkFailed(command_id, error, give_up); });
 }
 
 Status EngineImpl::ChangeDelivery(const std::function<Status()>& change) {
@@ -227,7 +230,7 @@ Status EngineImpl::ChangeDelivery(const std::function<Status()>& change) {
     std::lock_guard<std::mutex> lock(state_mu_);
     TAKT_RETURN_IF_ERROR(CheckOutbox());
     TAKT_RETURN_IF_ERROR(change());
-    ticket = store_->DurabilityTicket();
+    ticket = pipeline_.store()->DurabilityTicket();
   }
   // On disk before the caller moves on, as a commit of events is; outside the lock, as theirs.
   return WaitDurable(ticket);
@@ -242,10 +245,7 @@ Status EngineImpl::Close() {
   if (closed_) return Status();
   closed_ = true;
   watcher_.reset();  // its thread takes pending_mu_ only, never state_mu_
-  if (store_ == nullptr) return Status();
-  Status status = store_->Checkpoint();
-  store_.reset();
-  return status;
+  return pipeline_.CloseStore();
 }
 
 }  // namespace takt

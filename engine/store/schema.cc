@@ -105,7 +105,7 @@ DROP INDEX events_by_key;
     // max_instances_in_memory), so what memory found among all of them is found here: the next
     // timer due, through a partial index of next_due; the open instances by index value in
     // instance_index. That table holds rows only while a cap is in use, kept by the engine
-    // (engine_cache.cc), which knows from the definitions which variables are indexes.
+    // (state/instance_cache.cc), which knows from the definitions which variables are indexes.
     R"sql(
 ALTER TABLE instances ADD COLUMN next_due INTEGER;  -- the earliest armed timer's due; NULL: none
 UPDATE instances SET next_due =

@@ -165,7 +165,7 @@ class Store {
   virtual Result<std::vector<InstanceTotals>> InstanceTotalsByWorkflow() = 0;
   // Open instances by index value, for the engine's Current() over instances not in memory
   // (schema.cc, 4 -> 5). `value` is the value as JSON text; `at` its time on the index clock.
-  // The engine keeps rows only while it runs with a cap (engine_cache.cc).
+  // The engine keeps rows only while it runs with a cap (state/instance_cache.cc).
   virtual Status PutIndexValue(std::string_view workflow, std::string_view key,
                                std::string_view var, std::string_view value, uint64_t at) = 0;
   // Forgets every index value of the instance: it is final, or about to be put again.

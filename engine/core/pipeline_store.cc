@@ -1,4 +1,4 @@
-// The engine's side of the durable store: what each event leaves in the database (its log row,
+// The pipeline's side of the durable store: what each event leaves in the database (its log row,
 // audit rows, outbox rows), what a batch leaves at its end (instances, rule states, sequence
 // positions, the input cursor), and putting all of it back into memory at open or after a
 // failed commit.
@@ -8,37 +8,38 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/engine_impl.h"
-#include "engine/store/sqlite_store.h"
+#include "engine/core/pipeline.h"
 
 namespace takt {
 
-Status EngineImpl::OpenStore() {
-  if (options_.store_path.empty()) return Status();
-  store::StoreOptions options;
-  options.path = options_.store_path;
-  options.durability = options_.durability;
-  options.max_bytes = options_.store_max_bytes;
-  Result<std::unique_ptr<store::SqliteStore>> opened = store::OpenSqliteStore(options);
-  if (!opened.ok()) return opened.status();
-  return AttachStore(std::move(opened).value(), options_.store_path);
-}
-
-Status EngineImpl::AttachStore(std::unique_ptr<store::Store> store, std::string where) {
+Status Pipeline::AttachStore(std::unique_ptr<store::Store> store, std::string where) {
   store_ = std::move(store);
-  wal_sync_ = store_->wal_sync();
-  durable_ = true;
   instances_.Attach(store_.get(), where, options_.max_instances_in_memory);
   sequences_.Attach(store_.get(), where);
   TAKT_RETURN_IF_ERROR(LoadFromStore());
-  TAKT_RETURN_IF_ERROR(RecordDefinitions());
-  return WaitDurable(store_->DurabilityTicket());
+  return RecordDefinitions();
 }
 
-Status EngineImpl::RecordDefinitions() {
+Status Pipeline::CloseStore() {
+  if (store_ == nullptr) return Status();
+  Status status = store_->Checkpoint();
+  store_.reset();
+  return status;
+}
+
+Status Pipeline::SwapRules(std::unique_ptr<rules::RuleSet> next) {
+  TAKT_RETURN_IF_ERROR(rules_->TransferStateTo(*next));
+  rules_ = std::move(next);
+  ++stats_.rule_reloads;
+  return store_ != nullptr ? RecordDefinitions() : Status();
+}
+
+Status Pipeline::RecordDefinitions() {
   const auto pos = static_cast<int64_t>(position_);
   nlohmann::json imports = nlohmann::json::array();
-  for (const dsl::SourceFile* file : declaration_files_) imports.push_back({file->name, file->text});
+  for (const dsl::SourceFile* file : declaration_files_) {
+    imports.push_back({file->name, file->text});
+  }
   const std::string imports_json = imports.dump();
   for (const WorkflowRunner& runner : instances_.runners()) {
     const dsl::WorkflowDef& def = runner.def();
@@ -56,7 +57,7 @@ Status EngineImpl::RecordDefinitions() {
   return Status();
 }
 
-Status EngineImpl::LoadFromStore() {
+Status Pipeline::LoadFromStore() {
   if (rules_ != nullptr) rules_->ClearStates();
   TAKT_RETURN_IF_ERROR(instances_.Restore());
 
@@ -138,7 +139,7 @@ const Transition* OwnTransition(const WorkflowEffects& effects, std::string_view
 
 }  // namespace
 
-Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResult& result) {
+Status Pipeline::Record(std::string_view body, const Event* event, SubmitResult& result) {
   store::EventRow row;
   row.pos = static_cast<int64_t>(result.position);
   row.id = result.event_id;
@@ -175,7 +176,7 @@ Status EngineImpl::Record(std::string_view body, const Event* event, SubmitResul
   return RecordEffects(audit, own, result);
 }
 
-int64_t EngineImpl::ChainEvent(const Event& event, int64_t pos) {
+int64_t Pipeline::ChainEvent(const Event& event, int64_t pos) {
   // Apply() read the position back if it was evicted. A duplicate may be the first event of
   // its (source, key): it starts the chain, and the position it makes counts nothing
   // (last_seq 0, as if there were none).
@@ -185,7 +186,7 @@ int64_t EngineImpl::ChainEvent(const Event& event, int64_t pos) {
   return previous;
 }
 
-Status EngineImpl::RecordRelease(const HeldEvent& held, const Event& event, SubmitResult& result) {
+Status Pipeline::RecordRelease(const HeldEvent& held, const Event& event, SubmitResult& result) {
   // At the releasing event's position: the held event's row stays as it was logged (held), and
   // this row says what became of it.
   const Transition* own = OwnTransition(effects_, held.key, event.type);
@@ -212,7 +213,7 @@ Status EngineImpl::RecordRelease(const HeldEvent& held, const Event& event, Subm
   return RecordEffects(audit, own, result);
 }
 
-Status EngineImpl::RecordEffects(store::AuditRow& audit, const Transition* own,
+Status Pipeline::RecordEffects(store::AuditRow& audit, const Transition* own,
                                  SubmitResult& result) {
   const std::string_view event_key = audit.key;
   std::string detail;
@@ -275,7 +276,7 @@ Status EngineImpl::RecordEffects(store::AuditRow& audit, const Transition* own,
   return Status();
 }
 
-Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
+Status Pipeline::FlushBatch(const std::vector<const InputCursor*>& cursors) {
   TAKT_RETURN_IF_ERROR(instances_.WriteChanged(changed_));
   for (const auto& [id, s] : changed_rule_states_) {
     TAKT_RETURN_IF_ERROR(rules_->EncodeStateOf(s.rule, s.key, encoded_state_));
@@ -289,7 +290,7 @@ Status EngineImpl::FlushBatch(const std::vector<const InputCursor*>& cursors) {
   return Status();
 }
 
-void EngineImpl::ForgetBatch() {
+void Pipeline::ForgetBatch() {
   instances_.ForgetBatch();
   changed_.clear();
   changed_set_.clear();
