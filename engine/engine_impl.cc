@@ -24,14 +24,6 @@ Result<SubmitResult> Engine::Submit(std::string_view event_json) {
 
 namespace {
 
-rules::SandboxLimits LimitsOf(const EngineOptions& options) {
-  rules::SandboxLimits limits;
-  limits.max_instructions = options.rule_max_instructions;
-  limits.max_memory_bytes = options.rule_max_memory_bytes;
-  limits.timeout = std::chrono::milliseconds(options.rule_timeout_ms);
-  return limits;
-}
-
 // What Engine::rules() tells of a rule set: name, file and version of each rule, in run order.
 std::vector<RuleInfo> InfosOf(const rules::RuleSet& set) {
   std::vector<RuleInfo> out;
@@ -45,6 +37,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
   return OpenEngineOnStore(std::move(options), nullptr, "");
 }
 
+namespace {
+
+// An engine of `options` (its limits, policies and rules_dir) on definitions already loaded,
+// with no store and no watcher yet.
 Result<std::unique_ptr<EngineImpl>> NewEngine(EngineOptions options,
                                               std::shared_ptr<const dsl::Definitions> defs) {
   // Each rule's sandbox needs room for its own copies of the libraries and the stdlib (about
@@ -69,12 +65,14 @@ Result<std::unique_ptr<EngineImpl>> NewEngine(EngineOptions options,
   std::unique_ptr<rules::RuleSet> rules;
   if (!options.rules_dir.empty()) {
     Result<std::unique_ptr<rules::RuleSet>> loaded =
-        rules::RuleSet::Load(options.rules_dir, defs->catalog, LimitsOf(options));
+        rules::RuleSet::Load(options.rules_dir, defs->catalog, RuleLimits(options));
     if (!loaded.ok()) return loaded.status();
     rules = std::move(loaded).value();
   }
   return std::make_unique<EngineImpl>(std::move(options), std::move(defs), std::move(rules));
 }
+
+}  // namespace
 
 Result<std::unique_ptr<Engine>> OpenEngineOnStore(EngineOptions options,
                                                   std::unique_ptr<store::Store> store,
@@ -110,7 +108,7 @@ Result<std::unique_ptr<Engine>> OpenEngineOnStore(EngineOptions options,
 EngineImpl::EngineImpl(EngineOptions options, std::shared_ptr<const dsl::Definitions> definitions,
                        std::unique_ptr<rules::RuleSet> rules)
     : options_(std::move(options)),
-      limits_(LimitsOf(options_)),
+      limits_(RuleLimits(options_)),
       pipeline_(options_, std::move(definitions), std::move(rules)),
       queue_(kMaxGroupEvents) {}
 

@@ -36,12 +36,6 @@ Result<std::unique_ptr<Engine>> OpenEngineOnStore(EngineOptions options,
                                                   std::unique_ptr<store::Store> store,
                                                   std::string where);
 
-class EngineImpl;
-// An engine of `options` (its limits, policies and rules_dir) on definitions already loaded,
-// with no store and no watcher: what the rule test vectors run on.
-Result<std::unique_ptr<EngineImpl>> NewEngine(EngineOptions options,
-                                              std::shared_ptr<const dsl::Definitions> defs);
-
 class EngineImpl final : public Engine {
  public:
   EngineImpl(EngineOptions options, std::shared_ptr<const dsl::Definitions> definitions,

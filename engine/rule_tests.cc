@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "dsl/load.h"
-#include "engine/engine_impl.h"
+#include "engine/core/pipeline.h"
 #include "takt/engine.h"
 
 namespace takt {
@@ -52,7 +52,7 @@ std::vector<std::string> Lines(const json& list) {
   return out;
 }
 
-// Whether two engines loaded the same rules: names and versions, in order.
+// Whether two loads found the same rules: names and versions, in order.
 bool SameRules(const std::vector<RuleInfo>& a, const std::vector<RuleInfo>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                     [](const RuleInfo& x, const RuleInfo& y) {
@@ -60,19 +60,33 @@ bool SameRules(const std::vector<RuleInfo>& a, const std::vector<RuleInfo>& b) {
                     });
 }
 
-// A fresh engine in memory on `definitions` and the rules under test, whose state starts
+// A pipeline of its own for a vector, with the options it reads.
+struct VectorPipeline {
+  EngineOptions options;
+  std::unique_ptr<Pipeline> pipeline;
+  std::vector<RuleInfo> rules;  // as loaded, in run order
+};
+
+// A fresh pipeline in memory on `definitions` and the rules under test, whose state starts
 // empty. The rules are read from their files again: with `expected`, they must be those.
-Result<std::unique_ptr<EngineImpl>> OpenEngine(
+Result<std::unique_ptr<VectorPipeline>> OpenPipeline(
     const RuleTestOptions& options, const std::vector<RuleInfo>* expected,
     const std::shared_ptr<const dsl::Definitions>& definitions) {
-  EngineOptions engine_options;
-  engine_options.workflow_paths = options.workflow_paths;
-  engine_options.stdlib_dir = options.stdlib_dir;
-  engine_options.rules_dir = options.rules_dir;
-  Result<std::unique_ptr<EngineImpl>> engine = NewEngine(engine_options, definitions);
-  if (!engine.ok() || expected == nullptr) return engine;
-  const std::vector<RuleInfo> loaded = engine.value()->rules();
-  if (SameRules(loaded, *expected)) return engine;
+  auto vector = std::make_unique<VectorPipeline>();
+  vector->options.workflow_paths = options.workflow_paths;
+  vector->options.stdlib_dir = options.stdlib_dir;
+  vector->options.rules_dir = options.rules_dir;
+  Result<std::unique_ptr<rules::RuleSet>> set = rules::RuleSet::Load(
+      options.rules_dir, definitions->catalog, RuleLimits(vector->options));
+  if (!set.ok()) return set.status();
+  for (const auto& rule : set.value()->rules()) {
+    vector->rules.push_back(RuleInfo{rule->name, rule->file, rule->version});
+  }
+  vector->pipeline =
+      std::make_unique<Pipeline>(vector->options, definitions, std::move(set).value());
+  if (expected == nullptr) return vector;
+  const std::vector<RuleInfo>& loaded = vector->rules;
+  if (SameRules(loaded, *expected)) return vector;
   std::string changed;
   for (const RuleInfo& rule : loaded) {
     const bool same = std::any_of(expected->begin(), expected->end(), [&](const RuleInfo& e) {
@@ -103,15 +117,16 @@ Status RunOne(const RuleTestOptions& options, const std::vector<RuleInfo>& rules
   result.file = file;
   result.name = test.value("description", fs::path(file).filename().string());
 
-  Result<std::unique_ptr<EngineImpl>> engine = OpenEngine(options, &rules, definitions);
-  if (!engine.ok()) return engine.status();
+  Result<std::unique_ptr<VectorPipeline>> opened = OpenPipeline(options, &rules, definitions);
+  if (!opened.ok()) return opened.status();
+  Pipeline& pipeline = *opened.value()->pipeline;
 
   json commands = json::array();
   json signals = json::array();
   std::string errors;
   SubmitResult submitted;
   for (const json& event : test["events"]) {
-    TAKT_RETURN_IF_ERROR(engine.value()->Submit(event.dump(), submitted));
+    TAKT_RETURN_IF_ERROR(pipeline.ApplyOne(event.dump(), submitted));
     for (const Command& c : submitted.commands) {
       commands.push_back({{"cmd", c.name}, {"cause", c.caused_by}, {"data", json::parse(c.payload_json)}});
     }
@@ -132,7 +147,7 @@ Status RunOne(const RuleTestOptions& options, const std::vector<RuleInfo>& rules
   }
   if (test.contains("final_states")) {
     json states = json::object();
-    engine.value()->ForEachInstance(
+    pipeline.ForEachInstance(
         [&](const InstanceSummary& s) { states[std::string(s.key)] = std::string(s.state); });
     json expected_states = test["final_states"];
     if (expected_states != states) {
@@ -177,9 +192,9 @@ Result<RuleTestReport> RunRuleTestsOn(const RuleTestOptions& options,
   }
   // The rules are loaded even when no vector would load them, so that their errors show; every
   // vector then runs on these same files.
-  Result<std::unique_ptr<EngineImpl>> loaded = OpenEngine(options, expected, definitions);
+  Result<std::unique_ptr<VectorPipeline>> loaded = OpenPipeline(options, expected, definitions);
   if (!loaded.ok()) return loaded.status();
-  const std::vector<RuleInfo> rules = loaded.value()->rules();
+  const std::vector<RuleInfo> rules = loaded.value()->rules;
   RuleTestReport report;
   report.tests_dir = dir.string();
   if (!fs::is_directory(dir, ec)) return report;

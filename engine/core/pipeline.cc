@@ -3,12 +3,21 @@
 #include "engine/core/pipeline.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
 #include "dsl/source.h"
 
 namespace takt {
+
+rules::SandboxLimits RuleLimits(const EngineOptions& options) {
+  rules::SandboxLimits limits;
+  limits.max_instructions = options.rule_max_instructions;
+  limits.max_memory_bytes = options.rule_max_memory_bytes;
+  limits.timeout = std::chrono::milliseconds(options.rule_timeout_ms);
+  return limits;
+}
 
 Pipeline::Pipeline(const EngineOptions& options,
                    std::shared_ptr<const dsl::Definitions> definitions,

@@ -33,6 +33,9 @@
 
 namespace takt {
 
+// The sandbox limits EngineOptions set for every rule.
+rules::SandboxLimits RuleLimits(const EngineOptions& options);
+
 class Pipeline {
  public:
   // `options` (not owned) outlive the pipeline; `rules` may be null (no rules).
