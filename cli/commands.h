@@ -21,6 +21,8 @@ Runner AddGenerate(CLI::App& app);
 Runner AddTest(CLI::App& app);
 Runner AddTrace(CLI::App& app);
 Runner AddAudit(CLI::App& app);
+Runner AddDispatch(CLI::App& app);
+Runner AddDlq(CLI::App& app);
 
 // Sets up the heap for large simulations, before anything is allocated (allocator.cc).
 void TuneAllocator();

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   add(takt::cli::AddTest);
   add(takt::cli::AddTrace);
   add(takt::cli::AddAudit);
+  add(takt::cli::AddDispatch);
+  add(takt::cli::AddDlq);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -59,6 +59,12 @@ class EngineImpl final : public Engine {
   Result<std::vector<PendingCommand>> PendingCommands(size_t max) override;
   Status MarkDelivered(std::string_view command_id) override;
   Status MarkFailed(std::string_view command_id, std::string_view error, bool give_up) override;
+  Status MarkInFlight(std::string_view command_id, int64_t now_ms) override;
+  Status MarkRetry(std::string_view command_id, std::string_view error,
+                   int64_t retry_at_ms) override;
+  Result<std::vector<PendingCommand>> DeadLetters(size_t max) override;
+  Status ReviveDead(std::string_view command_id) override;
+  Status DropDead(std::string_view command_id) override;
   Status Close() override;
   void ForEachInstance(const std::function<void(const InstanceSummary&)>& visit) const override;
   Result<InstanceInfo> GetInstance(std::string_view workflow, std::string_view key) const override;

@@ -182,6 +182,16 @@ void FillCommand(const store::CommandRow& row, Command& command) {
   command.emitted_by.assign(row.emitted_by);
 }
 
+void FillPending(const store::CommandRow& row, PendingCommand& p) {
+  FillCommand(row, p.command);
+  p.attempts = static_cast<uint32_t>(row.attempts);
+  p.last_error.assign(row.last_error);
+  p.status.assign(row.status);
+  p.key.assign(row.key);
+  p.next_attempt_at_ms = row.next_attempt_at.value_or(0);
+  p.first_attempt_at_ms = row.first_attempt_at.value_or(0);
+}
+
 }  // namespace
 
 Status EngineImpl::ForEachCommand(const std::function<void(const Command&)>& visit) {
@@ -201,12 +211,8 @@ Result<std::vector<PendingCommand>> EngineImpl::PendingCommands(size_t max) {
     std::lock_guard<std::mutex> lock(state_mu_);
     TAKT_RETURN_IF_ERROR(CheckOutbox());
     store::Store& store = *pipeline_.store();
-    Status status = store.ForEachPendingCommand(max, [&](const store::CommandRow& row) {
-      PendingCommand& p = pending.emplace_back();
-      FillCommand(row, p.command);
-      p.attempts = static_cast<uint32_t>(row.attempts);
-      p.last_error.assign(row.last_error);
-    });
+    Status status = store.ForEachPendingCommand(
+        max, [&](const store::CommandRow& row) { FillPending(row, pending.emplace_back()); });
     if (!status.ok()) return status;
     ticket = pipeline_.store()->DurabilityTicket();
   }
@@ -221,7 +227,37 @@ Status EngineImpl::MarkDelivered(std::string_view command_id) {
 }
 
 Status EngineImpl::MarkFailed(std::string_view command_id, std::string_view error, bool give_up) {
-  return ChangeDelivery([&] { return pipeline_.store()->MarkFailed(command_id, error, give_up); });
+  return ChangeDelivery([&] {
+    return pipeline_.store()->MarkFailed(command_id, error, give_up, std::nullopt);
+  });
+}
+
+Status EngineImpl::MarkInFlight(std::string_view command_id, int64_t now_ms) {
+  return ChangeDelivery([&] { return pipeline_.store()->MarkInFlight(command_id, now_ms); });
+}
+
+Status EngineImpl::MarkRetry(std::string_view command_id, std::string_view error,
+                             int64_t retry_at_ms) {
+  return ChangeDelivery([&] {
+    return pipeline_.store()->MarkFailed(command_id, error, /*give_up=*/false, retry_at_ms);
+  });
+}
+
+Result<std::vector<PendingCommand>> EngineImpl::DeadLetters(size_t max) {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  TAKT_RETURN_IF_ERROR(CheckOutbox());
+  std::vector<PendingCommand> dead;
+  TAKT_RETURN_IF_ERROR(pipeline_.store()->ForEachDeadCommand(
+      max, [&](const store::CommandRow& row) { FillPending(row, dead.emplace_back()); }));
+  return dead;
+}
+
+Status EngineImpl::ReviveDead(std::string_view command_id) {
+  return ChangeDelivery([&] { return pipeline_.store()->ReviveDead(command_id); });
+}
+
+Status EngineImpl::DropDead(std::string_view command_id) {
+  return ChangeDelivery([&] { return pipeline_.store()->DropDead(command_id); });
 }
 
 Status EngineImpl::ChangeDelivery(const std::function<Status()>& change) {

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config ccache python3 time
   tao-pegtl-dev libboost-dev nlohmann-json3-dev libsimdjson-dev
   liblua5.4-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
-  libjemalloc-dev
+  libjemalloc-dev libtomlplusplus-dev
   libcpp-httplib-dev libmosquitto-dev mosquitto
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -253,7 +253,14 @@ Status Pipeline::RecordEffects(store::AuditRow& audit, const Transition* own,
 
   for (size_t i = 0; i < result.commands.size(); ++i) {
     const Command& c = result.commands[i];
+    // A workflow's command belongs to the instance that emitted it; a rule's to the event's key.
+    audit.kind = "command";
+    audit.key = event_key;
+    for (const auto& [index, owner] : effects_.command_owners) {
+      if (index == i) audit.key = owner->key.s;
+    }
     store::CommandRow command;
+    command.key = audit.key;
     command.id = c.id;
     command.name = c.name;
     command.payload = c.payload_json;
@@ -263,12 +270,6 @@ Status Pipeline::RecordEffects(store::AuditRow& audit, const Transition* own,
     command.pos = audit.pos;
     TAKT_RETURN_IF_ERROR(store_->AddCommand(command));
     store_->CrashPoint("mid_outbox");
-    // A workflow's command belongs to the instance that emitted it; a rule's to the event's key.
-    audit.kind = "command";
-    audit.key = event_key;
-    for (const auto& [index, owner] : effects_.command_owners) {
-      if (index == i) audit.key = owner->key.s;
-    }
     detail = c.id + " " + c.name + " " + c.payload_json + " (from " + c.emitted_by + ")";
     audit.detail = detail;
     TAKT_RETURN_IF_ERROR(store_->AddAudit(audit));

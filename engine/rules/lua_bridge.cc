@@ -2,6 +2,7 @@
 // into Lua; Lua's own errors (C++ exceptions too, with lua5.4-c++) pass through untouched.
 #include "engine/rules/lua_bridge.h"
 
+#include "engine/event/command_names.h"
 #include "engine/rules/sandbox.h"
 
 #include <simdjson.h>
@@ -422,12 +423,6 @@ int InstallRuleApi(Sandbox& sandbox, InstanceLookup** lookup) {
   lua_setfield(L, -2, "current");
   sandbox.MakeReadOnly();
   return luaL_ref(L, LUA_REGISTRYINDEX);
-}
-
-bool IsName(std::string_view name) {
-  return !name.empty() && name.size() <= kMaxNameBytes &&  // the length first: it is cheap
-         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                "0123456789_-.") == std::string_view::npos;
 }
 
 void PushDecisionFields(lua_State* L, int index) { lua_getiuservalue(L, index, 1); }

@@ -57,9 +57,6 @@ class Sandbox;
 // call, so the caller points it at the engine for the time of an evaluation.
 int InstallRuleApi(Sandbox& sandbox, InstanceLookup** lookup);
 
-// Is `name` what a command, signal or workflow may be called: 1 to 128 letters, digits, '_',
-// '-' and '.'?
-bool IsName(std::string_view name);
 
 // Is the value at `index` a decision made by command() or signal()?
 bool IsDecision(lua_State* L, int index);

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "dsl/source.h"
+#include "engine/event/command_names.h"
 #include "engine/rules/state_codec.h"
 
 namespace takt::rules {
@@ -57,26 +58,13 @@ RuleDecision TakeDecision(lua_State* L, int index) {
 
 constexpr int kMaxDecisions = 64;
 
-// A command name as command() accepts it (IsName), or such a prefix, possibly empty, followed
-// by '*': what a rule's `commands` may list.
-bool IsCommandPattern(std::string_view pattern) {
-  if (pattern == "*") return true;
-  if (!pattern.empty() && pattern.back() == '*') pattern.remove_suffix(1);
-  return IsName(pattern);
-}
-
+// Does one of the rule's `commands` patterns (command_names.h) select `command`?
 bool Declares(const LoadedRule& rule, std::string_view command) {
   for (std::string_view pattern : rule.commands) {
-    if (pattern.back() == '*') {
-      const std::string_view prefix = pattern.substr(0, pattern.size() - 1);
-      if (command.substr(0, prefix.size()) == prefix) return true;
-    } else if (command == pattern) {
-      return true;
-    }
+    if (MatchesCommandPattern(pattern, command)) return true;
   }
   return false;
 }
-
 
 // require "takt.window": the built-in modules only, loaded once per sandbox.
 int Require(lua_State* L) {

@@ -28,9 +28,15 @@ struct StoredInstance {
 };
 
 struct StoredCommand {
-  std::string id, name, payload, caused_by, emitted_by, status, last_error;
+  std::string id, name, payload, caused_by, emitted_by, status, last_error, key;
   int64_t pos = 0, attempts = 0;
+  std::optional<int64_t> next_attempt_at, first_attempt_at;
 };
+
+// Waiting for delivery: what ForEachPendingCommand() offers and a delivery may change.
+bool Undelivered(const StoredCommand& c) {
+  return c.status == "pending" || c.status == "in_flight" || c.status == "retry";
+}
 
 struct HeldState {
   std::optional<int64_t> released_pos;
@@ -97,6 +103,9 @@ CommandRow RowOf(const StoredCommand& c) {
   row.pos = c.pos;
   row.attempts = c.attempts;
   row.last_error = c.last_error;
+  row.key = c.key;
+  row.next_attempt_at = c.next_attempt_at;
+  row.first_attempt_at = c.first_attempt_at;
   return row;
 }
 
@@ -186,10 +195,15 @@ class MemoryStore final : public Store {
                                      " is in the outbox already");
       }
     }
-    d().outbox.push_back(StoredCommand{std::string(row.id), std::string(row.name),
-                                       std::string(row.payload), std::string(row.caused_by),
-                                       std::string(row.emitted_by), std::string(row.status), "",
-                                       row.pos, 0});
+    StoredCommand& c = d().outbox.emplace_back();
+    c.id = row.id;
+    c.name = row.name;
+    c.payload = row.payload;
+    c.caused_by = row.caused_by;
+    c.emitted_by = row.emitted_by;
+    c.status = row.status;
+    c.key = row.key;
+    c.pos = row.pos;
     return Status();
   }
   Status AddAudit(const AuditRow& row) override {
@@ -408,21 +422,54 @@ class MemoryStore final : public Store {
     size_t given = 0;
     for (const StoredCommand& c : d().outbox) {
       if (given == max) break;
-      if (c.status != "pending") continue;
+      if (!Undelivered(c)) continue;
       visit(RowOf(c));
       ++given;
     }
     return Status();
   }
-  Status MarkDelivered(std::string_view id) override {
-    return ChangeDelivery(id, /*again_is_ok=*/true,
-                          [](StoredCommand& c) { c.status = "delivered"; });
-  }
-  Status MarkFailed(std::string_view id, std::string_view error, bool give_up) override {
+  Status MarkInFlight(std::string_view id, int64_t now_ms) override {
     return ChangeDelivery(id, /*again_is_ok=*/false, [&](StoredCommand& c) {
-      c.last_error = std::string(error);
-      if (give_up) c.status = "dead";
+      c.status = "in_flight";
+      if (!c.first_attempt_at) c.first_attempt_at = now_ms;
     });
+  }
+  Status MarkDelivered(std::string_view id) override {
+    return ChangeDelivery(id, /*again_is_ok=*/true, [](StoredCommand& c) {
+      ++c.attempts;
+      c.status = "delivered";
+      c.next_attempt_at.reset();
+    });
+  }
+  Status MarkFailed(std::string_view id, std::string_view error, bool give_up,
+                    std::optional<int64_t> retry_at_ms) override {
+    return ChangeDelivery(id, /*again_is_ok=*/false, [&](StoredCommand& c) {
+      ++c.attempts;
+      c.last_error = std::string(error);
+      c.next_attempt_at = give_up ? std::nullopt : retry_at_ms;
+      c.status = give_up ? "dead" : retry_at_ms ? "retry" : "pending";
+    });
+  }
+  Status ForEachDeadCommand(size_t max,
+                            const std::function<void(const CommandRow&)>& visit) override {
+    size_t given = 0;
+    for (const StoredCommand& c : d().outbox) {
+      if (given == max) break;
+      if (c.status != "dead") continue;
+      visit(RowOf(c));
+      ++given;
+    }
+    return Status();
+  }
+  Status ReviveDead(std::string_view id) override {
+    return ChangeDead(id, [](StoredCommand& c) {
+      c.status = "pending";
+      c.next_attempt_at.reset();
+      c.first_attempt_at.reset();
+    });
+  }
+  Status DropDead(std::string_view id) override {
+    return ChangeDead(id, [](StoredCommand& c) { c.status = "dropped"; });
   }
   Status Checkpoint() override { return Status(); }
   Result<OutcomeCounts> Counts() override {
@@ -446,13 +493,25 @@ class MemoryStore final : public Store {
   Status ChangeDelivery(std::string_view id, bool again_is_ok, Change change) {
     for (StoredCommand& c : d().outbox) {
       if (c.id != id) continue;
-      if (c.status == "pending") {
-        ++c.attempts;
+      if (Undelivered(c)) {
         change(c);
         return Status();
       }
       if (again_is_ok && c.status == "delivered") return Status();
-      return Status::InvalidArgument("command " + c.id + " is " + c.status + ", not pending");
+      return Status::InvalidArgument("command " + c.id + " is " + c.status +
+                                     ", not waiting for delivery");
+    }
+    return Status::NotFound("no command " + std::string(id) + " in the outbox");
+  }
+  template <typename Change>
+  Status ChangeDead(std::string_view id, Change change) {
+    for (StoredCommand& c : d().outbox) {
+      if (c.id != id) continue;
+      if (c.status != "dead") {
+        return Status::InvalidArgument("command " + c.id + " is " + c.status + ", not dead");
+      }
+      change(c);
+      return Status();
     }
     return Status::NotFound("no command " + std::string(id) + " in the outbox");
   }

@@ -137,6 +137,20 @@ UPDATE sequences SET last_accepted_seq = applied.seq FROM (
   GROUP BY e.source, e.key) AS applied
 WHERE sequences.source = applied.source AND sequences.key = applied.key;
 )sql",
+    // 6 -> 7: the delivery lifecycle (connect/delivery.h): a command is pending, in_flight,
+    // retry (waiting for next_attempt_at), delivered, dead, or dropped from the dead letters.
+    // Commands of one key are delivered in order: a workflow's command has its instance's key,
+    // a rule's the key of the event it decided on. first_attempt_at (wall clock, ms) starts a
+    // command's age for the retry policy's limit.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN key TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN first_attempt_at INTEGER;
+UPDATE outbox SET key = coalesce((SELECT a.key FROM audit a
+  WHERE a.kind = 'command' AND a.detail LIKE outbox.id || ' %' LIMIT 1), '');
+DROP INDEX outbox_pending;
+CREATE INDEX outbox_undelivered ON outbox (seq) WHERE status IN ('pending', 'in_flight', 'retry');
+CREATE INDEX outbox_dead ON outbox (seq) WHERE status = 'dead';
+)sql",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kSchemaVersion,
               "one migration per schema version");

@@ -9,7 +9,7 @@
 namespace takt::store {
 
 constexpr int kApplicationId = 0x74616b74;  // "takt"
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 Status Migrate(Database& db);
 

@@ -138,8 +138,8 @@ Status SqliteStore::Prepare() {
       {&hold_, "INSERT INTO held (pos) VALUES (?1)"},
       {&release_, "UPDATE held SET released_pos = ?2, outcome = ?3 WHERE pos = ?1"},
       {&add_command_,
-       "INSERT INTO outbox (id, name, connector, payload, caused_by, emitted_by, pos, status) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+       "INSERT INTO outbox (id, name, connector, payload, caused_by, emitted_by, pos, status, key) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
       {&add_audit_,
        "INSERT INTO audit (seq, pos, at, event_id, source, kind, workflow, key, detail, version, "
        "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
@@ -152,12 +152,19 @@ Status SqliteStore::Prepare() {
       {&add_cursor_lines_,
        "INSERT INTO cursor_lines (name, first_line, checks) VALUES (?1, ?2, ?3)"},
       {&mark_delivered_,
-       "UPDATE outbox SET status = 'delivered', attempts = attempts + 1 "
-       "WHERE id = ?1 AND status = 'pending'"},
+       "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, next_attempt_at = NULL "
+       "WHERE id = ?1 AND status IN ('pending', 'in_flight', 'retry')"},
       {&mark_failed_,
-       "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, "
-       "status = CASE WHEN ?3 THEN 'dead' ELSE 'pending' END "
-       "WHERE id = ?1 AND status = 'pending'"},
+       "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?4, "
+       "status = CASE WHEN ?3 THEN 'dead' WHEN ?4 IS NULL THEN 'pending' ELSE 'retry' END "
+       "WHERE id = ?1 AND status IN ('pending', 'in_flight', 'retry')"},
+      {&mark_in_flight_,
+       "UPDATE outbox SET status = 'in_flight', first_attempt_at = coalesce(first_attempt_at, ?2) "
+       "WHERE id = ?1 AND status IN ('pending', 'in_flight', 'retry')"},
+      {&revive_dead_,
+       "UPDATE outbox SET status = 'pending', next_attempt_at = NULL, first_attempt_at = NULL "
+       "WHERE id = ?1 AND status = 'dead'"},
+      {&drop_dead_, "UPDATE outbox SET status = 'dropped' WHERE id = ?1 AND status = 'dead'"},
       {&load_instance_, load_instance.c_str()},
       {&put_index_value_,
        "INSERT OR REPLACE INTO instance_index (workflow, key, var, value, at) "
@@ -320,6 +327,7 @@ Status SqliteStore::AddCommand(const CommandRow& row) {
                      .Bind(6, row.emitted_by)
                      .Bind(7, row.pos)
                      .Bind(8, row.status)
+                     .Bind(9, row.key.data() != nullptr ? row.key : std::string_view(""))
                      .Run();
   if (added.code() == Code::kAlreadyExists) {
     return Status::AlreadyExists("command id " + std::string(row.id) + " is in the outbox already");
@@ -590,8 +598,13 @@ namespace {
 
 // The columns ReadCommand() reads, in its order.
 constexpr const char* kCommandColumns =
-    "SELECT id, name, payload, caused_by, emitted_by, status, pos, attempts, last_error "
-    "FROM outbox ";
+    "SELECT id, name, payload, caused_by, emitted_by, status, pos, attempts, last_error, key, "
+    "next_attempt_at, first_attempt_at FROM outbox ";
+
+// SQLite's LIMIT is a signed 64-bit integer: SIZE_MAX, "all of them", is too large for it.
+std::string Limit(size_t max) {
+  return std::to_string(std::min<size_t>(max, static_cast<size_t>(INT64_MAX)));
+}
 
 CommandRow ReadCommand(const Statement& r) {
   CommandRow c;
@@ -604,6 +617,9 @@ CommandRow ReadCommand(const Statement& r) {
   c.pos = r.Int(6);
   c.attempts = r.Int(7);
   c.last_error = r.Text(8);
+  c.key = r.Text(9);
+  if (!r.IsNull(10)) c.next_attempt_at = r.Int(10);
+  if (!r.IsNull(11)) c.first_attempt_at = r.Int(11);
   return c;
 }
 
@@ -619,14 +635,41 @@ Status SqliteStore::ForEachCommand(const std::function<void(const CommandRow&)>&
 Status SqliteStore::ForEachPendingCommand(size_t max,
                                           const std::function<void(const CommandRow&)>& visit) {
   return db_.ForEachRow(std::string(kCommandColumns) +
-                            "WHERE status = 'pending' ORDER BY seq LIMIT " + std::to_string(max),
+                            "WHERE status IN ('pending', 'in_flight', 'retry') ORDER BY seq LIMIT " +
+                            Limit(max),
                         [&](const Statement& r) {
                           visit(ReadCommand(r));
                           return Status();
                         });
 }
 
-Status SqliteStore::ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok) {
+Status SqliteStore::ForEachDeadCommand(size_t max,
+                                       const std::function<void(const CommandRow&)>& visit) {
+  return db_.ForEachRow(std::string(kCommandColumns) + "WHERE status = 'dead' ORDER BY seq LIMIT " +
+                            Limit(max),
+                        [&](const Statement& r) {
+                          visit(ReadCommand(r));
+                          return Status();
+                        });
+}
+
+Status SqliteStore::MarkInFlight(std::string_view id, int64_t now_ms) {
+  mark_in_flight_.Bind(1, id).Bind(2, now_ms);
+  return ChangeDelivery(mark_in_flight_, id, /*again_is_ok=*/false);
+}
+
+Status SqliteStore::ReviveDead(std::string_view id) {
+  revive_dead_.Bind(1, id);
+  return ChangeDelivery(revive_dead_, id, /*again_is_ok=*/false, "dead");
+}
+
+Status SqliteStore::DropDead(std::string_view id) {
+  drop_dead_.Bind(1, id);
+  return ChangeDelivery(drop_dead_, id, /*again_is_ok=*/false, "dead");
+}
+
+Status SqliteStore::ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok,
+                                   const char* expected) {
   TAKT_RETURN_IF_ERROR(update.Run());
   if (db_.Changes() == 1) return Status();
   // Nothing changed: say why (a rare path, so its statement is prepared here).
@@ -639,7 +682,7 @@ Status SqliteStore::ChangeDelivery(Statement& update, std::string_view id, bool 
   const std::string_view status = find.value().Text(0);
   if (again_is_ok && status == "delivered") return Status();
   return Status::InvalidArgument("command " + std::string(id) + " is " + std::string(status) +
-                                 ", not pending");
+                                 ", not " + expected);
 }
 
 Status SqliteStore::MarkDelivered(std::string_view id) {
@@ -647,8 +690,14 @@ Status SqliteStore::MarkDelivered(std::string_view id) {
   return ChangeDelivery(mark_delivered_, id, /*again_is_ok=*/true);
 }
 
-Status SqliteStore::MarkFailed(std::string_view id, std::string_view error, bool give_up) {
+Status SqliteStore::MarkFailed(std::string_view id, std::string_view error, bool give_up,
+                               std::optional<int64_t> retry_at_ms) {
   mark_failed_.Bind(1, id).Bind(2, error).Bind(3, int64_t{give_up});
+  if (retry_at_ms && !give_up) {
+    mark_failed_.Bind(4, *retry_at_ms);
+  } else {
+    mark_failed_.BindNull(4);
+  }
   return ChangeDelivery(mark_failed_, id, /*again_is_ok=*/false);
 }
 

@@ -92,7 +92,13 @@ class SqliteStore final : public Store {
   Status ForEachPendingCommand(size_t max,
                                const std::function<void(const CommandRow&)>& visit) override;
   Status MarkDelivered(std::string_view id) override;
-  Status MarkFailed(std::string_view id, std::string_view error, bool give_up) override;
+  Status MarkFailed(std::string_view id, std::string_view error, bool give_up,
+                    std::optional<int64_t> retry_at_ms) override;
+  Status MarkInFlight(std::string_view id, int64_t now_ms) override;
+  Status ForEachDeadCommand(size_t max,
+                            const std::function<void(const CommandRow&)>& visit) override;
+  Status ReviveDead(std::string_view id) override;
+  Status DropDead(std::string_view id) override;
   // Stops the background checkpoints and folds the WAL back into the database file, which is
   // then the whole database. Commits after it checkpoint the old way, inside the commit that
   // takes the WAL over its limit.
@@ -102,9 +108,10 @@ class SqliteStore final : public Store {
   void CrashPoint(const char* name) override;
 
  private:
-  // Runs `update`, bound to the command `id` (only a pending one matches); explains why when no
-  // row changed.
-  Status ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok);
+  // Runs `update`, bound to the command `id` (only one in the state `expected` matches);
+  // explains why when no row changed.
+  Status ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok,
+                        const char* expected = "waiting for delivery");
   friend Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options);
   explicit SqliteStore(Database db);
   Status Prepare();
@@ -123,7 +130,8 @@ class SqliteStore final : public Store {
   int64_t changes_at_ticket_ = 0;  // db_.TotalChanges() then
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_, add_command_,
       add_audit_, put_definition_, set_cursor_, drop_cursor_lines_, add_cursor_lines_, hold_,
-      release_, mark_delivered_, mark_failed_, load_instance_, load_sequence_, put_index_value_,
+      release_, mark_delivered_, mark_failed_, mark_in_flight_, revive_dead_, drop_dead_,
+      load_instance_, load_sequence_, put_index_value_,
       drop_index_values_, for_each_indexed_, for_each_due_, next_due_after_;
 };
 

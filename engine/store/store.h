@@ -47,10 +47,18 @@ struct InstanceRow {
 };
 
 struct CommandRow {
-  std::string_view id, name, payload, caused_by, emitted_by, status;
+  std::string_view id, name, payload, caused_by, emitted_by;
+  // pending, in_flight, retry (waiting for next_attempt_at), delivered, dead, dropped
+  std::string_view status;
+  // Commands of one key are delivered in order: a workflow command's instance key, a rule
+  // command's event key.
+  std::string_view key;
   int64_t pos = 0;              // the causing event's position
   int64_t attempts = 0;         // deliveries tried (read back only)
   std::string_view last_error;  // of the last failed one (read back only)
+  // Wall clock, ms since the epoch (read back only): not before then (retry), and when the
+  // first delivery began (none yet: nullopt).
+  std::optional<int64_t> next_attempt_at, first_attempt_at;
 };
 
 struct AuditRow {
@@ -204,15 +212,26 @@ class Store {
   // them (applied, or held and since released); INT64_MIN + 1 when none has.
   virtual Result<int64_t> AppliedClock() = 0;
   virtual Status ForEachCommand(const std::function<void(const CommandRow&)>& visit) = 0;
-  // Delivery, outside the engine's batches: the first `max` pending commands in emission
-  // order; a command delivered (done, for good); a failed delivery (attempts + 1, the error
-  // kept; `give_up` makes it dead, never offered again). kNotFound for an id the outbox does
-  // not hold, kInvalidArgument for a command no longer pending (delivering a delivered command
-  // again is fine).
+  // Delivery, outside the engine's batches (connect/delivery.h has the lifecycle): the first
+  // `max` commands waiting for delivery (pending, in_flight or retry) in emission order; a
+  // delivery begun (in_flight; the first one sets first_attempt_at); a command delivered (done,
+  // for good); a failed delivery (attempts + 1, the error kept; `give_up` makes it dead, never
+  // offered again; else retry at `retry_at_ms`, or pending without it). kNotFound for an id the
+  // outbox does not hold, kInvalidArgument for a command no longer waiting for delivery
+  // (delivering a delivered command again is fine).
   virtual Status ForEachPendingCommand(size_t max,
                                        const std::function<void(const CommandRow&)>& visit) = 0;
+  virtual Status MarkInFlight(std::string_view id, int64_t now_ms) = 0;
   virtual Status MarkDelivered(std::string_view id) = 0;
-  virtual Status MarkFailed(std::string_view id, std::string_view error, bool give_up) = 0;
+  virtual Status MarkFailed(std::string_view id, std::string_view error, bool give_up,
+                            std::optional<int64_t> retry_at_ms) = 0;
+  // The dead letters: the first `max` in emission order; one put back to pending for a new
+  // round of deliveries (attempts kept, its age starting again); one dropped (kept, as
+  // dropped, never offered again). kInvalidArgument for a command that is not dead.
+  virtual Status ForEachDeadCommand(size_t max,
+                                    const std::function<void(const CommandRow&)>& visit) = 0;
+  virtual Status ReviveDead(std::string_view id) = 0;
+  virtual Status DropDead(std::string_view id) = 0;
   // Makes the store whole and compact for a clean close (SQLite: stops the background
   // checkpoints and folds the WAL back into the database file). Commits may still follow.
   virtual Status Checkpoint() = 0;

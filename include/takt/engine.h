@@ -50,6 +50,15 @@ struct PendingCommand {
   Command command;
   uint32_t attempts = 0;   // deliveries that failed so far
   std::string last_error;  // the last failure's message, as given to MarkFailed()
+  // Where it is in its delivery: "pending" (not tried, or failed without a retry time),
+  // "in_flight" (a delivery began and did not end: the process stopped meanwhile), "retry"
+  // (failed; not before next_attempt_at_ms), or, among DeadLetters(), "dead".
+  std::string status;
+  // Commands with the same key are delivered in order: a workflow command has its instance's
+  // key, a rule command the key of the event it decided on.
+  std::string key;
+  int64_t next_attempt_at_ms = 0;   // wall clock, ms since the epoch; 0: now
+  int64_t first_attempt_at_ms = 0;  // when its first delivery began; 0: none yet
 };
 
 // An event given as fields instead of JSON text (Engine::Submit(const EventInput&)). The engine
@@ -312,6 +321,18 @@ class TAKT_API Engine {
   // kNotFound for an unknown id, kInvalidArgument for a command that is not pending.
   virtual Status MarkFailed(std::string_view command_id, std::string_view error,
                             bool give_up) = 0;
+  // A delivery of the command begins (`now_ms`: wall clock, ms since the epoch): in_flight
+  // until it is marked delivered or failed. The first one starts the command's age.
+  virtual Status MarkInFlight(std::string_view command_id, int64_t now_ms) = 0;
+  // A delivery failed and is to be tried again, not before `retry_at_ms`: status retry.
+  virtual Status MarkRetry(std::string_view command_id, std::string_view error,
+                           int64_t retry_at_ms) = 0;
+  // The dead letters, in emission order (at most `max`); one put back for a new round of
+  // deliveries (pending again, its age starting anew); one dropped for good (kept as
+  // "dropped"). kInvalidArgument for a command that is not dead.
+  virtual Result<std::vector<PendingCommand>> DeadLetters(size_t max) = 0;
+  virtual Status ReviveDead(std::string_view command_id) = 0;
+  virtual Status DropDead(std::string_view command_id) = 0;
 
   // Calls `visit` for every instance, ordered by workflow name, then key. The engine is held
   // meanwhile: `visit` must not call it.

@@ -285,7 +285,9 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
   }
   // Back to what schema 1 was: no index of pending commands, none of open instances, an index
   // of the log by key and no chains through it, no timers' due times and no instance_index.
-  Execute(db, "DROP INDEX outbox_pending; DROP INDEX instances_open; "
+  Execute(db, "DROP INDEX outbox_undelivered; DROP INDEX outbox_dead; "
+              "ALTER TABLE outbox DROP COLUMN key; ALTER TABLE outbox DROP COLUMN first_attempt_at; "
+              "DROP INDEX instances_open; "
               "CREATE INDEX events_by_key ON events (key); ALTER TABLE events DROP COLUMN prev_pos; "
               "ALTER TABLE sequences DROP COLUMN last_pos; DROP INDEX instances_due; "
               "ALTER TABLE instances DROP COLUMN next_due; DROP TABLE instance_index; "
@@ -296,15 +298,16 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
   capped.max_instances_in_memory = 1;
   auto engine = Engine::Open(capped);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "6\n");
+  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "7\n");
   // With a cap, the open order's index value is filled in from its variables; it took it at 2
   // on the index clock (1: the initial "", which `set asset` replaced).
   EXPECT_EQ(Dump(db, "SELECT indexed_at FROM instances"), "[2]\n");
   EXPECT_EQ(Dump(db, "SELECT workflow, key, var, value, at FROM instance_index"),
             "production_order|MO-1|asset|\"A01\"|2\n");
   EXPECT_EQ(Dump(db, "SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema WHERE name IN "
-                     "('outbox_pending', 'instances_open', 'events_by_key') ORDER BY name)"),
-            "instances_open,outbox_pending\n");
+                     "('outbox_pending', 'outbox_undelivered', 'instances_open', 'events_by_key') "
+                     "ORDER BY name)"),
+            "instances_open,outbox_undelivered\n");
   EXPECT_EQ(Dump(db, "SELECT last_pos FROM sequences"), "1\n");
   EXPECT_EQ(engine.value()->stats().events, 1u);
   ASSERT_TRUE(engine.value()->Submit(OneOrder()[1]).ok());

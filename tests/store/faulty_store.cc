@@ -137,8 +137,23 @@ class FaultyStore final : public Store {
   Status MarkDelivered(std::string_view id) override {
     return Pass("MarkDelivered", [&] { return inner_->MarkDelivered(id); });
   }
-  Status MarkFailed(std::string_view id, std::string_view error, bool give_up) override {
-    return Pass("MarkFailed", [&] { return inner_->MarkFailed(id, error, give_up); });
+  Status MarkFailed(std::string_view id, std::string_view error, bool give_up,
+                    std::optional<int64_t> retry_at_ms) override {
+    return Pass("MarkFailed",
+                [&] { return inner_->MarkFailed(id, error, give_up, retry_at_ms); });
+  }
+  Status MarkInFlight(std::string_view id, int64_t now_ms) override {
+    return Pass("MarkInFlight", [&] { return inner_->MarkInFlight(id, now_ms); });
+  }
+  Status ForEachDeadCommand(size_t max,
+                            const std::function<void(const store::CommandRow&)>& visit) override {
+    return Pass("ForEachDeadCommand", [&] { return inner_->ForEachDeadCommand(max, visit); });
+  }
+  Status ReviveDead(std::string_view id) override {
+    return Pass("ReviveDead", [&] { return inner_->ReviveDead(id); });
+  }
+  Status DropDead(std::string_view id) override {
+    return Pass("DropDead", [&] { return inner_->DropDead(id); });
   }
   Status Checkpoint() override { return Pass("Checkpoint", [&] { return inner_->Checkpoint(); }); }
   Result<store::OutcomeCounts> Counts() override {

@@ -372,6 +372,9 @@ TEST(InstanceCacheTest, TheMigrationGivesArmedTimersTheirDueTime) {
     ASSERT_EQ(engine.value()->Submit(second).value().outcome, Outcome::kApplied);
   }
   test::Execute(options.store_path,
+                "DROP INDEX outbox_undelivered; DROP INDEX outbox_dead; "
+                "ALTER TABLE outbox DROP COLUMN key; ALTER TABLE outbox DROP COLUMN first_attempt_at; "
+                "CREATE INDEX outbox_pending ON outbox (seq) WHERE status = 'pending'; "
                 "DROP INDEX instances_due; ALTER TABLE instances DROP COLUMN next_due; "
                 "DROP TABLE cursor_lines; ALTER TABLE cursors DROP COLUMN bytes; ALTER TABLE cursors DROP COLUMN sha256; "
 "ALTER TABLE sequences DROP COLUMN last_accepted_seq; "

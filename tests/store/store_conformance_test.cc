@@ -247,12 +247,12 @@ TEST_P(StoreConformanceTest, TheOutboxOffersPendingCommandsInOrderUntilDelivered
     return ids;
   };
   EXPECT_EQ(pending(2), (std::vector<std::string>{"c1", "c2"}));
-  EXPECT_TRUE(store_->MarkFailed("c1", "connection refused", /*give_up=*/false).ok());
+  EXPECT_TRUE(store_->MarkFailed("c1", "connection refused", /*give_up=*/false, std::nullopt).ok());
   EXPECT_EQ(pending(10), (std::vector<std::string>{"c1", "c2", "c3"})) << "a retry stays pending";
   EXPECT_TRUE(store_->MarkDelivered("c1").ok());
   EXPECT_TRUE(store_->MarkDelivered("c1").ok()) << "delivering a delivered command again is fine";
-  EXPECT_TRUE(store_->MarkFailed("c2", "access denied", /*give_up=*/true).ok());
-  EXPECT_EQ(store_->MarkFailed("c2", "again", false).code(), Code::kInvalidArgument);
+  EXPECT_TRUE(store_->MarkFailed("c2", "access denied", /*give_up=*/true, std::nullopt).ok());
+  EXPECT_EQ(store_->MarkFailed("c2", "again", false, std::nullopt).code(), Code::kInvalidArgument);
   EXPECT_EQ(store_->MarkDelivered("nope").code(), Code::kNotFound);
   Reopen();
   EXPECT_EQ(pending(10), std::vector<std::string>{"c3"});
@@ -265,6 +265,67 @@ TEST_P(StoreConformanceTest, TheOutboxOffersPendingCommandsInOrderUntilDelivered
                   .ok());
   EXPECT_EQ(all, (std::vector<std::string>{"c1:delivered:2:connection refused",
                                            "c2:dead:1:access denied", "c3:pending:0:"}));
+}
+
+// The delivery lifecycle as the dispatcher drives it: in flight, waiting to retry at a time,
+// delivered or dead; a dead letter revived or dropped; all of it durable, with each command's
+// ordering key.
+TEST_P(StoreConformanceTest, EachCommandsDeliveryStateSurvivesAReopen) {
+  Batch([&](Store& s) {
+    for (const char* id : {"c1", "c2", "c3", "c4"}) {
+      CommandRow row = Command(id, 1);
+      row.key = id[1] == '1' || id[1] == '2' ? "MO-1" : "A07";
+      EXPECT_TRUE(s.AddCommand(row).ok());
+    }
+  });
+  EXPECT_TRUE(store_->MarkInFlight("c1", 1000).ok());
+  EXPECT_TRUE(store_->MarkFailed("c1", "HTTP 503", /*give_up=*/false, 3000).ok());
+  EXPECT_TRUE(store_->MarkInFlight("c1", 3000).ok());  // the second try keeps the first's time
+  EXPECT_TRUE(store_->MarkInFlight("c2", 1500).ok());  // then the process stopped
+  EXPECT_TRUE(store_->MarkInFlight("c3", 1600).ok());
+  EXPECT_TRUE(store_->MarkFailed("c3", "HTTP 400: bad asset", /*give_up=*/true, 9999).ok());
+  EXPECT_TRUE(store_->MarkFailed("c4", "refused", /*give_up=*/false, 5000).ok());
+  Reopen();
+  std::vector<std::string> waiting;
+  ASSERT_TRUE(store_
+                  ->ForEachPendingCommand(10,
+                                          [&](const CommandRow& r) {
+                                            waiting.push_back(
+                                                std::string(r.id) + ":" + std::string(r.status) +
+                                                ":" + std::string(r.key) + ":" +
+                                                std::to_string(r.attempts) + ":" +
+                                                std::to_string(r.next_attempt_at.value_or(-1)) +
+                                                ":" +
+                                                std::to_string(r.first_attempt_at.value_or(-1)));
+                                          })
+                  .ok());
+  EXPECT_EQ(waiting, (std::vector<std::string>{"c1:in_flight:MO-1:1:3000:1000",
+                                               "c2:in_flight:MO-1:0:-1:1500",
+                                               "c4:retry:A07:1:5000:-1"}));
+  std::vector<std::string> dead;
+  const auto read_dead = [&] {
+    dead.clear();
+    EXPECT_TRUE(store_
+                    ->ForEachDeadCommand(10,
+                                         [&](const CommandRow& r) {
+                                           dead.push_back(std::string(r.id) + ":" +
+                                                          std::string(r.last_error));
+                                         })
+                    .ok());
+  };
+  read_dead();
+  EXPECT_EQ(dead, std::vector<std::string>{"c3:HTTP 400: bad asset"});
+  EXPECT_EQ(store_->ReviveDead("c1").code(), Code::kInvalidArgument) << "c1 is not dead";
+  EXPECT_TRUE(store_->ReviveDead("c3").ok());
+  read_dead();
+  EXPECT_TRUE(dead.empty());
+  EXPECT_TRUE(store_->MarkFailed("c3", "HTTP 400 again", /*give_up=*/true, std::nullopt).ok());
+  EXPECT_TRUE(store_->DropDead("c3").ok());
+  EXPECT_EQ(store_->DropDead("c3").code(), Code::kInvalidArgument);
+  EXPECT_EQ(store_->MarkInFlight("c3", 1).code(), Code::kInvalidArgument) << "dropped for good";
+  Reopen();
+  read_dead();
+  EXPECT_TRUE(dead.empty());
 }
 
 TEST_P(StoreConformanceTest, DefinitionsAndCursorsAreReadBackAsWritten) {

@@ -409,7 +409,12 @@ TEST(TraceTest, TheLogsChainsFindWhatTheIndexByKeyFound) {
   // The same database as schema 3 had it: the index, no chains, positions of non-duplicates.
   const std::string old = dir.File("old.db");
   std::filesystem::copy_file(db, old);
+  const std::string keys_before = Dump(old, "SELECT id, key FROM outbox ORDER BY seq");
+  ASSERT_NE(keys_before.find("|MO-"), std::string::npos);
   test::Execute(old,
+                "DROP INDEX outbox_undelivered; DROP INDEX outbox_dead; "
+                "ALTER TABLE outbox DROP COLUMN key; ALTER TABLE outbox DROP COLUMN first_attempt_at; "
+                "CREATE INDEX outbox_pending ON outbox (seq) WHERE status = 'pending'; "
                 "CREATE INDEX events_by_key ON events (key); "
                 "DELETE FROM sequences WHERE (source, key) NOT IN (SELECT source, key FROM events "
                 "  WHERE key IS NOT NULL AND outcome <> 'duplicate'); "
@@ -423,7 +428,9 @@ TEST(TraceTest, TheLogsChainsFindWhatTheIndexByKeyFound) {
     ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "schema 3, " << key;
   }
   ASSERT_TRUE(Engine::Open(PlantOptions(old)).ok());  // migrates
-  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "6\n");
+  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "7\n");
+  // Each command's ordering key, which schema 7 adds, is found again from the audit rows.
+  EXPECT_EQ(Dump(old, "SELECT id, key FROM outbox ORDER BY seq"), keys_before);
   for (const std::string& key : keys) {
     ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "migrated, " << key;
   }

@@ -1,0 +1,86 @@
+// Delivering the outbox: a Dispatcher reads the commands an Engine committed and delivers each
+// through the connector whose patterns match its name, with retries, backoff and dead letters.
+// Every change of a command's delivery state is written to the engine's store before the next
+// step (pending -> in_flight -> delivered | retry | dead), so a process stopped in the middle
+// of a delivery sends that command again when it starts: receivers apply each command id once
+// (Command::id is deterministic, and connectors pass it on as an idempotency key).
+#ifndef TAKT_DISPATCH_H_
+#define TAKT_DISPATCH_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "takt/engine.h"
+#include "takt/export.h"
+#include "takt/status.h"
+
+namespace takt {
+
+// When a failed delivery is tried again. The n-th retry waits a random time between 0 and
+// min(max_backoff_ms, initial_backoff_ms * 2^(n-1)) ("full jitter", so that many commands
+// failing together do not come back together), or what the receiver asked for (Retry-After),
+// whichever is longer. After max_attempts deliveries, or once max_age_ms have passed since the
+// first, a command that fails again is a dead letter.
+struct RetryPolicy {
+  int64_t initial_backoff_ms = 1000;
+  int64_t max_backoff_ms = 100'000;
+  uint32_t max_attempts = 10;
+  int64_t max_age_ms = 24 * 3600 * 1000;
+};
+
+// One way out of takt. Secrets come from the environment (the configuration names the
+// variable); they are never logged, and no error message carries them.
+struct ConnectorOptions {
+  std::string name;                   // unique; names it in logs, counts and errors
+  std::string kind;                   // "webhook"
+  std::vector<std::string> commands;  // name patterns: "alert.*" (a final * matches any end)
+  std::string url;                    // webhook: where commands are POSTed (http or https)
+  std::string secret;                 // webhook: the HMAC-SHA256 key of the signature
+  int64_t timeout_ms = 10'000;        // per request, connecting included
+  RetryPolicy retry;
+};
+
+struct DispatchOptions {
+  std::vector<ConnectorOptions> connectors;
+  // Deliveries under way at once, across keys; commands of one key go one at a time, in order.
+  uint32_t max_in_flight = 8;
+  // How often the outbox is read again when there is nothing to do.
+  int64_t poll_interval_ms = 200;
+  uint64_t jitter_seed = 0;  // 0: from the clock; else the same waits each run (tests)
+  std::function<void(LogLevel, std::string_view)> on_log;
+};
+
+struct DispatchCounts {
+  uint64_t delivered = 0;  // by this dispatcher
+  uint64_t retried = 0;    // failed deliveries that will be tried again
+  uint64_t dead = 0;       // commands this dispatcher gave up on
+  // Commands waiting that no connector delivers (their names match no pattern), when the
+  // dispatcher last looked.
+  uint64_t unrouted = 0;
+};
+
+class TAKT_API Dispatcher {
+ public:
+  // kInvalidArgument for a connector without a name, with an unknown kind, a bad URL or
+  // pattern, or a name given twice; kNotFound when the engine has no store (no outbox).
+  static Result<std::unique_ptr<Dispatcher>> Create(Engine& engine, DispatchOptions options);
+  virtual ~Dispatcher() = default;
+
+  // Delivers until Stop(). With `until_idle`, returns once nothing is left that a connector
+  // delivers (every such command delivered or dead), or, with `max_wait_ms` > 0, when that
+  // much time has passed (kLimitExceeded, with the counts so far). Deliveries under way when
+  // it stops are finished or, past their timeout, abandoned; an abandoned one is still
+  // in_flight in the store and is sent again next time.
+  virtual Status Run(bool until_idle, int64_t max_wait_ms) = 0;
+  // Makes Run() return soon; callable from any thread.
+  virtual void Stop() = 0;
+  virtual DispatchCounts counts() const = 0;
+};
+
+}  // namespace takt
+
+#endif  // TAKT_DISPATCH_H_

@@ -1,0 +1,129 @@
+// The configuration file: what it sets, and an error naming file, line, column and key for
+// every key that is unknown, of the wrong type or out of range. Secrets come from the
+// environment and never appear in an error.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "support/test_support.h"
+#include "takt/config.h"
+
+namespace takt {
+namespace {
+
+class ConfigTest : public testing::Test {
+ protected:
+  Result<Config> Load(const std::string& text) {
+    path_ = scratch_.dir + "/takt.toml";
+    test::WriteFile(path_, text);
+    return LoadConfig(path_, [this](const std::string& name) -> std::optional<std::string> {
+      auto it = env_.find(name);
+      if (it == env_.end()) return std::nullopt;
+      return it->second;
+    });
+  }
+  // The error's text after the file name.
+  std::string ErrorOf(const std::string& text) {
+    Result<Config> c = Load(text);
+    EXPECT_FALSE(c.ok());
+    if (c.ok()) return "";
+    EXPECT_EQ(c.status().code(), Code::kParseError) << c.status().message();
+    const std::string& m = c.status().message();
+    EXPECT_EQ(m.rfind(path_ + ":", 0), 0u) << m;
+    return m.substr(path_.size() + 1);
+  }
+
+  test::ScratchDir scratch_{"config"};
+  std::string path_;
+  std::map<std::string, std::string> env_{{"HOOK_SECRET", "hunter2-not-in-errors"}};
+};
+
+constexpr const char* kConnector = R"(
+[[connector]]
+name = "hook"
+kind = "webhook"
+commands = ["odoo.*", "alert.raised"]
+url = "https://erp.example/takt"
+secret_env = "HOOK_SECRET"
+)";
+
+TEST_F(ConfigTest, TheShippedExampleReadsAsItSays) {
+  env_["TAKT_WEBHOOK_SECRET"] = "from-the-environment";
+  Result<Config> c = LoadConfig(std::string(TAKT_SOURCE_DIR) + "/examples/dispatch/takt.toml",
+                                [&](const std::string& name) -> std::optional<std::string> {
+                                  return env_.count(name) ? std::optional(env_[name]) : std::nullopt;
+                                });
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const std::string dir = std::string(TAKT_SOURCE_DIR) + "/examples/dispatch/";
+  EXPECT_EQ(c.value().engine.workflow_paths,
+            std::vector<std::string>{std::string(TAKT_SOURCE_DIR) + "/workflows"});
+  EXPECT_EQ(c.value().engine.store_path, dir + "takt.db");
+  EXPECT_EQ(c.value().engine.durability, Durability::kFull);
+  ASSERT_EQ(c.value().dispatch.connectors.size(), 1u);
+  const ConnectorOptions& hook = c.value().dispatch.connectors[0];
+  EXPECT_EQ(hook.secret, "from-the-environment");
+  EXPECT_EQ(hook.commands, (std::vector<std::string>{"odoo.*", "alert.*"}));
+  EXPECT_EQ(hook.retry.initial_backoff_ms, 1000);
+  EXPECT_EQ(hook.retry.max_backoff_ms, 100000);
+  EXPECT_EQ(hook.retry.max_attempts, 10u);
+  EXPECT_EQ(hook.retry.max_age_ms, 86400000);
+  EXPECT_EQ(c.value().dispatch.max_in_flight, 8u);
+}
+
+TEST_F(ConfigTest, ValuesAndDefaults) {
+  Result<Config> c = Load(std::string("[engine]\nworkflows = \"wf\"\ndatabase = \"/var/lib/takt/t.db\"\n"
+                                      "durability = \"normal\"\nmax_instances_in_memory = 5000\n") +
+                          kConnector + "timeout_ms = 2500\n[connector.retry]\nmax_attempts = 3\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().engine.workflow_paths, std::vector<std::string>{scratch_.dir + "/wf"});
+  EXPECT_EQ(c.value().engine.store_path, "/var/lib/takt/t.db");
+  EXPECT_EQ(c.value().engine.durability, Durability::kNormal);
+  EXPECT_EQ(c.value().engine.max_instances_in_memory, 5000u);
+  const ConnectorOptions& hook = c.value().dispatch.connectors.at(0);
+  EXPECT_EQ(hook.timeout_ms, 2500);
+  EXPECT_EQ(hook.retry.max_attempts, 3u);
+  EXPECT_EQ(hook.retry.initial_backoff_ms, 1000) << "the documented default";
+}
+
+TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
+  const std::string engine = "[engine]\nworkflows = [\"wf\"]\n";
+  EXPECT_EQ(ErrorOf(engine + "databse = \"t.db\"\n"),
+            "3:1: [engine] has no key 'databse' (it has: database, durability, "
+            "max_instances_in_memory, monotonic, rule_max_instructions, rule_max_memory_bytes, "
+            "rule_timeout_ms, rules, stdlib, watch_rules, workflows)");
+  EXPECT_EQ(ErrorOf(engine + "durability = \"sometimes\"\n"),
+            "3:14: [engine] durability: 'sometimes' is neither full nor normal");
+  EXPECT_EQ(ErrorOf(engine + "max_instances_in_memory = \"many\"\n"),
+            "3:27: [engine] max_instances_in_memory: expected an integer");
+  EXPECT_EQ(ErrorOf("[engine]\nrules = \"r\"\n"),
+            "1:1: [engine] workflows: required, the .takt files or directories to load");
+  EXPECT_EQ(ErrorOf(engine + "[dispatch]\nmax_in_flight = 0\n"),
+            "4:17: [dispatch] max_in_flight: 0 is below 1");
+  EXPECT_EQ(ErrorOf(engine + kConnector + "retries = 3\n"),
+            "10:1: [[connector]] has no key 'retries' (it has: commands, kind, name, retry, "
+            "secret_env, timeout_ms, url)");
+  EXPECT_EQ(ErrorOf(engine + kConnector + "[connector.retry]\nmax_backoff_ms = 10\n"),
+            "11:18: [connector.retry] of hook max_backoff_ms: below initial_backoff_ms");
+  EXPECT_EQ(ErrorOf(engine + kConnector + kConnector),
+            "11:1: connector hook is configured twice");
+  EXPECT_NE(ErrorOf(engine + "[engine.extra]\n").find("[engine] has no key 'extra'"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("[engine\nworkflows = 1\n").substr(0, 2), "1:");  // TOML itself
+}
+
+TEST_F(ConfigTest, AMissingSecretNamesTheVariableAndNoErrorCarriesASecret) {
+  env_.clear();
+  const std::string text = std::string("[engine]\nworkflows = [\"wf\"]\n") + kConnector;
+  EXPECT_EQ(ErrorOf(text),
+            "9:14: connector hook secret_env: the environment variable HOOK_SECRET is not set");
+  env_["HOOK_SECRET"] = "hunter2-not-in-errors";
+  Result<Config> c = Load(text + "timeout_ms = -1\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message().find("hunter2"), std::string::npos);
+  EXPECT_EQ(LoadConfig(scratch_.dir + "/none.toml").status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace takt
