@@ -36,6 +36,10 @@ struct Receiver {
   std::map<std::string, Clock::time_point> arrived;
 
   Receiver() {
+    // A worker per connection the dispatcher may keep open: cpp-httplib holds a thread for each
+    // kept-alive connection, and with fewer threads than connections some wait out its
+    // keep-alive timeout (5 s).
+    server.new_task_queue = [] { return new httplib::ThreadPool(64); };
     server.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
       const auto now = Clock::now();
       std::lock_guard<std::mutex> lock(mu);
