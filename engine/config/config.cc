@@ -116,12 +116,12 @@ class Reader {
 
 Status Reader::Read(const toml::table& root, Config& config) {
   TAKT_RETURN_IF_ERROR(OnlyKnown(root, "the file", {"engine", "dispatch", "connector"}));
-  const toml::node* engine = root.get("engine");
-  if (engine == nullptr || !engine->is_table()) {
-    return Error(engine != nullptr ? engine : &root,
-                 "an [engine] table is required: workflows = [...] at least");
+  // Without [engine], the file configures delivery only (an embedding service that opens its
+  // engine itself); takt dispatch and takt dlq need it, for the database.
+  if (const toml::node* engine = root.get("engine")) {
+    if (!engine->is_table()) return Error(engine, "[engine] must be a table");
+    TAKT_RETURN_IF_ERROR(ReadEngine(*engine->as_table(), config.engine));
   }
-  TAKT_RETURN_IF_ERROR(ReadEngine(*engine->as_table(), config.engine));
   if (const toml::node* dispatch = root.get("dispatch")) {
     if (!dispatch->is_table()) return Error(dispatch, "[dispatch] must be a table");
     TAKT_RETURN_IF_ERROR(ReadDispatch(*dispatch->as_table(), config.dispatch));

@@ -11,10 +11,16 @@
 #include <string>
 
 #include "engine/harness/json_codec.h"
+#include "takt/config.h"
+#include "takt/dispatch.h"
 #include "takt/engine.h"
 
 struct takt_engine {
   std::unique_ptr<takt::Engine> engine;
+};
+
+struct takt_dispatcher {
+  std::unique_ptr<takt::Dispatcher> dispatcher;
 };
 
 namespace {
@@ -71,7 +77,9 @@ takt::Status Require(const void* pointer, const char* what) {
 }
 
 // An output argument: it must be given, and holds NULL until there is something to return.
-takt::Status RequireOut(char** out, const char* what) {
+// An output argument: not NULL, and set to NULL until there is something to give.
+template <typename T>
+takt::Status RequireOut(T** out, const char* what) {
   TAKT_RETURN_IF_ERROR(Require(out, what));
   *out = nullptr;
   return takt::Status();
@@ -212,6 +220,86 @@ takt_code takt_mark_failed(takt_engine* engine, const char* command_id, const ch
     TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
     TAKT_RETURN_IF_ERROR(Require(command_id, "command_id"));
     return engine->engine->MarkFailed(command_id, error != nullptr ? error : "", give_up != 0);
+  });
+}
+
+takt_code takt_dead_letters(takt_engine* engine, size_t max, char** commands_json) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(RequireOut(commands_json, "commands_json"));
+    takt::Result<std::vector<takt::PendingCommand>> dead = engine->engine->DeadLetters(max);
+    if (!dead.ok()) return dead.status();
+    *commands_json = Give(takt::api::PendingCommandsJson(dead.value()));
+    return takt::Status();
+  });
+}
+
+takt_code takt_revive_dead(takt_engine* engine, const char* command_id) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(command_id, "command_id"));
+    return engine->engine->ReviveDead(command_id);
+  });
+}
+
+takt_code takt_drop_dead(takt_engine* engine, const char* command_id) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(command_id, "command_id"));
+    return engine->engine->DropDead(command_id);
+  });
+}
+
+takt_code takt_dispatcher_open(takt_engine* engine, const char* config_path,
+                               takt_dispatcher** dispatcher) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(Require(config_path, "config_path"));
+    TAKT_RETURN_IF_ERROR(RequireOut(dispatcher, "dispatcher"));
+    takt::Result<takt::Config> config = takt::LoadConfig(config_path);
+    if (!config.ok()) return config.status();
+    takt::Result<std::unique_ptr<takt::Dispatcher>> made =
+        takt::Dispatcher::Create(*engine->engine, config.value().dispatch);
+    if (!made.ok()) return made.status();
+    auto handle = std::make_unique<takt_dispatcher>();
+    handle->dispatcher = std::move(made).value();
+    *dispatcher = handle.release();
+    return takt::Status();
+  });
+}
+
+takt_code takt_dispatcher_run(takt_dispatcher* dispatcher, int until_idle, long long max_wait_ms) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(dispatcher, "dispatcher"));
+    return dispatcher->dispatcher->Run(until_idle != 0, max_wait_ms);
+  });
+}
+
+takt_code takt_dispatcher_stop(takt_dispatcher* dispatcher) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(dispatcher, "dispatcher"));
+    dispatcher->dispatcher->Stop();
+    return takt::Status();
+  });
+}
+
+takt_code takt_dispatcher_counts(takt_dispatcher* dispatcher, char** counts_json) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(dispatcher, "dispatcher"));
+    TAKT_RETURN_IF_ERROR(RequireOut(counts_json, "counts_json"));
+    const takt::DispatchCounts c = dispatcher->dispatcher->counts();
+    *counts_json = Give("{\"delivered\":" + std::to_string(c.delivered) +
+                        ",\"retried\":" + std::to_string(c.retried) +
+                        ",\"dead\":" + std::to_string(c.dead) +
+                        ",\"unrouted\":" + std::to_string(c.unrouted) + "}");
+    return takt::Status();
+  });
+}
+
+takt_code takt_dispatcher_close(takt_dispatcher* dispatcher) {
+  return Guard([&]() -> takt::Status {
+    delete dispatcher;
+    return takt::Status();
   });
 }
 

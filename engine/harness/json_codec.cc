@@ -160,6 +160,9 @@ std::string PendingCommandsJson(const std::vector<PendingCommand>& pending) {
     Json j = CommandValue(p.command);
     j["attempts"] = p.attempts;
     j["last_error"] = p.last_error;
+    j["status"] = p.status;
+    j["key"] = p.key;
+    j["next_attempt_at_ms"] = p.next_attempt_at_ms;
     array.push_back(std::move(j));
   }
   return array.dump();

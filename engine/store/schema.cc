@@ -145,8 +145,9 @@ WHERE sequences.source = applied.source AND sequences.key = applied.key;
     R"sql(
 ALTER TABLE outbox ADD COLUMN key TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN first_attempt_at INTEGER;
-UPDATE outbox SET key = coalesce((SELECT a.key FROM audit a
-  WHERE a.kind = 'command' AND a.detail LIKE outbox.id || ' %' LIMIT 1), '');
+UPDATE outbox SET key = coalesce((SELECT a.key FROM audit a   -- through audit_by_pos
+  WHERE a.pos = outbox.pos AND a.kind = 'command'
+    AND substr(a.detail, 1, length(outbox.id) + 1) = outbox.id || ' ' LIMIT 1), '');
 DROP INDEX outbox_pending;
 CREATE INDEX outbox_undelivered ON outbox (seq) WHERE status IN ('pending', 'in_flight', 'retry');
 CREATE INDEX outbox_dead ON outbox (seq) WHERE status = 'dead';

@@ -17,7 +17,9 @@ namespace takt {
 
 struct Config {
   std::string path;          // the file it was read from
-  EngineOptions engine;      // [engine]; relative paths are relative to the file's directory
+  // [engine], when the file has one (takt dispatch needs it; an embedding service that opens
+  // its engine itself may leave it out); relative paths are relative to the file's directory.
+  EngineOptions engine;
   DispatchOptions dispatch;  // [dispatch] and each [[connector]]
 };
 

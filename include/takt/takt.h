@@ -102,6 +102,32 @@ TAKT_API takt_code takt_mark_delivered(takt_engine* engine, const char* command_
 TAKT_API takt_code takt_mark_failed(takt_engine* engine, const char* command_id, const char* error,
                                     int give_up);
 
+/* The dead letters, oldest first (as takt_pending_commands, with status "dead"); one put back
+ * for a new round of deliveries; one dropped for good. TAKT_INVALID_ARGUMENT for a command that
+ * is not dead. */
+TAKT_API takt_code takt_dead_letters(takt_engine* engine, size_t max, char** commands_json);
+TAKT_API takt_code takt_revive_dead(takt_engine* engine, const char* command_id);
+TAKT_API takt_code takt_drop_dead(takt_engine* engine, const char* command_id);
+
+/* A dispatcher delivers an engine's outbox through connectors, with retries and dead letters
+ * (dispatch.h, docs/operations.md). */
+typedef struct takt_dispatcher takt_dispatcher;
+/* A dispatcher for `engine` (which must outlive it, and have a store) with the [dispatch] and
+ * [[connector]] tables of the configuration file `config_path`; connectors' secrets are read
+ * from the environment variables it names. */
+TAKT_API takt_code takt_dispatcher_open(takt_engine* engine, const char* config_path,
+                                        takt_dispatcher** dispatcher);
+/* Delivers until takt_dispatcher_stop(); with until_idle != 0, returns once every command a
+ * connector delivers is delivered or dead, or TAKT_LIMIT_EXCEEDED after max_wait_ms (> 0). */
+TAKT_API takt_code takt_dispatcher_run(takt_dispatcher* dispatcher, int until_idle,
+                                       long long max_wait_ms);
+/* Makes takt_dispatcher_run() return soon; from any thread. */
+TAKT_API takt_code takt_dispatcher_stop(takt_dispatcher* dispatcher);
+/* {"delivered": n, "retried": n, "dead": n, "unrouted": n} */
+TAKT_API takt_code takt_dispatcher_counts(takt_dispatcher* dispatcher, char** counts_json);
+/* Frees the dispatcher; it must not be running. NULL is fine. */
+TAKT_API takt_code takt_dispatcher_close(takt_dispatcher* dispatcher);
+
 /* Frees a string returned by takt. NULL is fine. */
 TAKT_API void takt_free(char* text);
 

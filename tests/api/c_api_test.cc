@@ -3,6 +3,11 @@
 #include "takt/takt.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <fstream>
+#include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <cstring>
@@ -158,6 +163,67 @@ TEST(CApiTest, SubmitsAnswerInJsonAndCommandsReachTheCallbackAfterCommit) {
 
   EXPECT_EQ(takt_reload_rules(engine), TAKT_INVALID_ARGUMENT) << "opened without rules";
   EXPECT_EQ(takt_close(engine), TAKT_OK);
+}
+
+// A C service delivers its outbox through the configured connectors, and handles a dead letter.
+TEST(CApiTest, ADispatcherDeliversTheOutboxThroughTheConfiguredWebhook) {
+  TempDir dir("c-api-dispatch");
+  httplib::Server receiver;
+  std::vector<std::string> arrived;
+  std::mutex mu;
+  receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    arrived.push_back(req.get_header_value("Idempotency-Key"));
+    res.status = arrived.size() == 1 ? 422 : 200;  // the first try is refused for good
+  });
+  const int port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { receiver.listen_after_bind(); });
+
+  const std::string options = R"({"workflows": ["workflows"], "store": ")" + dir.File("t.db") +
+                              R"(", "durability": "normal"})";
+  takt_engine* engine = nullptr;
+  ASSERT_EQ(takt_open(options.c_str(), nullptr, &engine), TAKT_OK) << takt_last_error();
+  const std::string batch = OrderEvents();
+  Owned results;
+  ASSERT_EQ(takt_submit_batch(engine, batch.data(), batch.size(), &results.text), TAKT_OK);
+
+  setenv("TAKT_C_API_HOOK_SECRET", "c-secret", 1);
+  const std::string config = dir.File("takt.toml");
+  {
+    std::ofstream out(config);
+    out << "[engine]\nworkflows = [\"" << TAKT_SOURCE_DIR << "/workflows\"]\n"
+        << "[[connector]]\nname = \"hook\"\nkind = \"webhook\"\ncommands = [\"odoo.*\"]\n"
+        << "url = \"http://127.0.0.1:" << port << "/hook\"\n"
+        << "secret_env = \"TAKT_C_API_HOOK_SECRET\"\n";
+  }
+  takt_dispatcher* dispatcher = nullptr;
+  ASSERT_EQ(takt_dispatcher_open(engine, config.c_str(), &dispatcher), TAKT_OK)
+      << takt_last_error();
+  ASSERT_EQ(takt_dispatcher_run(dispatcher, 1, 10000), TAKT_OK) << takt_last_error();
+  Owned counts;
+  ASSERT_EQ(takt_dispatcher_counts(dispatcher, &counts.text), TAKT_OK);
+  EXPECT_EQ(counts.json(), (Json{{"delivered", 0}, {"retried", 0}, {"dead", 1}, {"unrouted", 0}}));
+
+  Owned dead;
+  ASSERT_EQ(takt_dead_letters(engine, 10, &dead.text), TAKT_OK);
+  ASSERT_EQ(dead.json().size(), 1u);
+  EXPECT_EQ(dead.json()[0]["status"], "dead");
+  EXPECT_EQ(dead.json()[0]["key"], "MO-1");
+  EXPECT_EQ(dead.json()[0]["last_error"], "hook: HTTP 422");
+  const std::string id = dead.json()[0]["id"];
+  ASSERT_EQ(takt_revive_dead(engine, id.c_str()), TAKT_OK);
+  ASSERT_EQ(takt_dispatcher_run(dispatcher, 1, 10000), TAKT_OK) << takt_last_error();
+  EXPECT_EQ(arrived, (std::vector<std::string>{id, id}));
+  EXPECT_EQ(takt_drop_dead(engine, id.c_str()), TAKT_INVALID_ARGUMENT) << "delivered, not dead";
+  EXPECT_EQ(takt_dispatcher_close(dispatcher), TAKT_OK);
+
+  takt_dispatcher* none = nullptr;
+  EXPECT_EQ(takt_dispatcher_open(engine, dir.File("missing.toml").c_str(), &none),
+            TAKT_NOT_FOUND);
+  EXPECT_EQ(none, nullptr);
+  EXPECT_EQ(takt_close(engine), TAKT_OK);
+  receiver.stop();
+  serving.join();
 }
 
 TEST(CApiTest, NullArgumentsAreErrorsNotCrashes) {

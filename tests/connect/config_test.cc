@@ -87,6 +87,19 @@ TEST_F(ConfigTest, ValuesAndDefaults) {
   EXPECT_EQ(hook.retry.initial_backoff_ms, 1000) << "the documented default";
 }
 
+// An embedding service that opens its engine itself configures delivery only.
+TEST_F(ConfigTest, AFileWithoutAnEngineConfiguresDeliveryOnly) {
+  Result<Config> c = Load(kConnector);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c.value().engine.store_path.empty());
+  EXPECT_EQ(c.value().dispatch.connectors.at(0).url, "https://erp.example/takt");
+  test::CommandResult dispatch = test::RunCommand("HOOK_SECRET=x " + test::Takt() +
+                                                  " dispatch --until-idle --config " + path_);
+  EXPECT_EQ(dispatch.exit_code, 2);
+  EXPECT_NE(dispatch.err.find("[engine] database is required"), std::string::npos)
+      << dispatch.err;
+}
+
 TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
   const std::string engine = "[engine]\nworkflows = [\"wf\"]\n";
   EXPECT_EQ(ErrorOf(engine + "databse = \"t.db\"\n"),
