@@ -195,14 +195,19 @@ Status Reader::ReadDispatch(const toml::table& t, DispatchOptions& dispatch) con
 Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   std::string name = "[[connector]]";
   TAKT_RETURN_IF_ERROR(OnlyKnown(t, name, {"name", "kind", "commands", "url", "secret_env",
-                                           "timeout_ms", "retry"}));
+                                           "timeout_ms", "retry", "protocol", "database",
+                                           "login", "equipment_field"}));
   TAKT_RETURN_IF_ERROR(String(t, name, "name", c.name));
   if (c.name.empty()) return Error(&t, name + " name: required");
   name = "connector " + c.name;
   TAKT_RETURN_IF_ERROR(String(t, name, "kind", c.kind));
-  if (c.kind.empty()) return Error(&t, name + " kind: required (webhook)");
+  if (c.kind.empty()) return Error(&t, name + " kind: required (webhook or odoo)");
   TAKT_RETURN_IF_ERROR(Strings(t, name, "commands", c.commands));
   TAKT_RETURN_IF_ERROR(String(t, name, "url", c.url));
+  TAKT_RETURN_IF_ERROR(String(t, name, "protocol", c.protocol));
+  TAKT_RETURN_IF_ERROR(String(t, name, "database", c.database));
+  TAKT_RETURN_IF_ERROR(String(t, name, "login", c.login));
+  TAKT_RETURN_IF_ERROR(String(t, name, "equipment_field", c.equipment_field));
   TAKT_RETURN_IF_ERROR(Integer(t, name, "timeout_ms", 1, c.timeout_ms));
   std::string secret_env;
   TAKT_RETURN_IF_ERROR(String(t, name, "secret_env", secret_env));

@@ -1,5 +1,6 @@
 #include "engine/connect/connector.h"
 
+#include "engine/connect/odoo.h"
 #include "engine/connect/webhook.h"
 #include "engine/event/command_names.h"
 
@@ -44,8 +45,29 @@ Result<std::unique_ptr<Connector>> MakeConnector(const ConnectorOptions& options
     }
     return MakeWebhookConnector(options);
   }
+  if (options.kind == "odoo") {
+    if (options.url.rfind("http://", 0) != 0 && options.url.rfind("https://", 0) != 0) {
+      return Status::InvalidArgument(who + ": an odoo url starts with http:// or https://");
+    }
+    if (options.protocol != "jsonrpc" && options.protocol != "json2") {
+      return Status::InvalidArgument(who + ": protocol '" + options.protocol +
+                                     "' is neither jsonrpc nor json2");
+    }
+    if (options.database.empty()) return Status::InvalidArgument(who + ": database is required");
+    if (options.protocol == "jsonrpc" && options.login.empty()) {
+      return Status::InvalidArgument(who + ": jsonrpc needs a login");
+    }
+    if (options.secret.empty()) {
+      return Status::InvalidArgument(who + ": odoo needs a password or API key (secret_env "
+                                           "names the variable that holds it)");
+    }
+    if (!IsName(options.equipment_field)) {
+      return Status::InvalidArgument(who + ": equipment_field is not a field name");
+    }
+    return MakeOdooConnector(options);
+  }
   return Status::InvalidArgument(who + ": unknown kind '" + options.kind +
-                                 "' (known: webhook)");
+                                 "' (known: webhook, odoo)");
 }
 
 }  // namespace takt::connect

@@ -26,10 +26,6 @@ std::string WebhookBody(const Command& command);
 // The X-Takt-Signature value for `body` signed at `unix_seconds` with `secret`.
 std::string WebhookSignature(std::string_view secret, int64_t unix_seconds, std::string_view body);
 
-// What an HTTP answer means for a delivery: 2xx delivered; 408, 425, 429, 500, 502, 503 and 504
-// retryable (Retry-After, in seconds, honoured); any other status final.
-Attempt ClassifyHttp(long status, std::string_view body, std::string_view retry_after,
-                     std::string_view connector);
 
 }  // namespace takt::connect
 

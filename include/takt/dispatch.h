@@ -36,10 +36,19 @@ struct RetryPolicy {
 // variable); they are never logged, and no error message carries them.
 struct ConnectorOptions {
   std::string name;                   // unique; names it in logs, counts and errors
-  std::string kind;                   // "webhook"
+  std::string kind;                   // "webhook" or "odoo"
   std::vector<std::string> commands;  // name patterns: "alert.*" (a final * matches any end)
-  std::string url;                    // webhook: where commands are POSTed (http or https)
-  std::string secret;                 // webhook: the HMAC-SHA256 key of the signature
+  // webhook: where commands are POSTed; odoo: the server's base URL (http or https).
+  std::string url;
+  // webhook: the HMAC-SHA256 key of the signature; odoo: the password (jsonrpc) or API key
+  // (json2).
+  std::string secret;
+  // odoo only: "jsonrpc" (Odoo 16 to 19) or "json2" (19 on); the database; the login
+  // (jsonrpc); the field of maintenance.equipment that holds the asset's name.
+  std::string protocol = "jsonrpc";
+  std::string database;
+  std::string login;
+  std::string equipment_field = "name";
   int64_t timeout_ms = 10'000;        // per request, connecting included
   RetryPolicy retry;
 };

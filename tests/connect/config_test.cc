@@ -51,9 +51,11 @@ secret_env = "HOOK_SECRET"
 
 TEST_F(ConfigTest, TheShippedExampleReadsAsItSays) {
   env_["TAKT_WEBHOOK_SECRET"] = "from-the-environment";
+  env_["TAKT_ODOO_PASSWORD"] = "odoo-password";
   Result<Config> c = LoadConfig(std::string(TAKT_SOURCE_DIR) + "/examples/dispatch/takt.toml",
                                 [&](const std::string& name) -> std::optional<std::string> {
-                                  return env_.count(name) ? std::optional(env_[name]) : std::nullopt;
+                                  if (env_.count(name) == 0) return std::nullopt;
+                                  return env_[name];
                                 });
   ASSERT_TRUE(c.ok()) << c.status().message();
   const std::string dir = std::string(TAKT_SOURCE_DIR) + "/examples/dispatch/";
@@ -61,8 +63,15 @@ TEST_F(ConfigTest, TheShippedExampleReadsAsItSays) {
             std::vector<std::string>{std::string(TAKT_SOURCE_DIR) + "/workflows"});
   EXPECT_EQ(c.value().engine.store_path, dir + "takt.db");
   EXPECT_EQ(c.value().engine.durability, Durability::kFull);
-  ASSERT_EQ(c.value().dispatch.connectors.size(), 1u);
-  const ConnectorOptions& hook = c.value().dispatch.connectors[0];
+  ASSERT_EQ(c.value().dispatch.connectors.size(), 2u);
+  const ConnectorOptions& odoo = c.value().dispatch.connectors[0];
+  EXPECT_EQ(odoo.kind, "odoo");
+  EXPECT_EQ(odoo.protocol, "jsonrpc");
+  EXPECT_EQ(odoo.database, "plant");
+  EXPECT_EQ(odoo.login, "takt");
+  EXPECT_EQ(odoo.secret, "odoo-password");
+  EXPECT_EQ(odoo.equipment_field, "name");
+  const ConnectorOptions& hook = c.value().dispatch.connectors[1];
   EXPECT_EQ(hook.secret, "from-the-environment");
   EXPECT_EQ(hook.commands, (std::vector<std::string>{"odoo.*", "alert.*"}));
   EXPECT_EQ(hook.retry.initial_backoff_ms, 1000);
@@ -73,7 +82,8 @@ TEST_F(ConfigTest, TheShippedExampleReadsAsItSays) {
 }
 
 TEST_F(ConfigTest, ValuesAndDefaults) {
-  Result<Config> c = Load(std::string("[engine]\nworkflows = \"wf\"\ndatabase = \"/var/lib/takt/t.db\"\n"
+  Result<Config> c = Load(std::string("[engine]\nworkflows = \"wf\"\n"
+                                      "database = \"/var/lib/takt/t.db\"\n"
                                       "durability = \"normal\"\nmax_instances_in_memory = 5000\n") +
                           kConnector + "timeout_ms = 2500\n[connector.retry]\nmax_attempts = 3\n");
   ASSERT_TRUE(c.ok()) << c.status().message();
@@ -115,8 +125,8 @@ TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
   EXPECT_EQ(ErrorOf(engine + "[dispatch]\nmax_in_flight = 0\n"),
             "4:17: [dispatch] max_in_flight: 0 is below 1");
   EXPECT_EQ(ErrorOf(engine + kConnector + "retries = 3\n"),
-            "10:1: [[connector]] has no key 'retries' (it has: commands, kind, name, retry, "
-            "secret_env, timeout_ms, url)");
+            "10:1: [[connector]] has no key 'retries' (it has: commands, database, "
+            "equipment_field, kind, login, name, protocol, retry, secret_env, timeout_ms, url)");
   EXPECT_EQ(ErrorOf(engine + kConnector + "[connector.retry]\nmax_backoff_ms = 10\n"),
             "11:18: [connector.retry] of hook max_backoff_ms: below initial_backoff_ms");
   EXPECT_EQ(ErrorOf(engine + kConnector + kConnector),

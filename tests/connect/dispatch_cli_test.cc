@@ -89,7 +89,8 @@ class DispatchCliTest : public testing::Test {
     db_ = scratch_.dir + "/takt.db";
     // Commands to deliver: the plant workload, simulated into the database.
     const std::string events = scratch_.dir + "/plant.jsonl";
-    test::CommandResult gen = test::RunCommand(test::Takt() + " generate plant --orders 60 --seed 5 --out " + events);
+    test::CommandResult gen = test::RunCommand(
+        test::Takt() + " generate plant --orders 60 --seed 5 --out " + events);
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
     test::CommandResult sim = test::RunCommand(
         test::Takt() + " simulate --quiet --workflows workflows --rules rules --db " + db_ +
@@ -164,7 +165,8 @@ TEST_F(DispatchCliTest, KilledMidDeliveryItResendsAndEveryCommandIsAppliedOnceIn
 
   receiver.delay_ms = 0;
   test::CommandResult again =
-      test::RunCommand(test::Takt() + " dispatch --until-idle --max-wait-ms 60000 --config " + config);
+      test::RunCommand(test::Takt() + " dispatch --until-idle --max-wait-ms 60000 --config " +
+                       config);
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.err.find(" 0 dead"), std::string::npos) << again.err;
   EXPECT_EQ(receiver.applied().size(), commands_.size()) << "none lost, none applied twice";

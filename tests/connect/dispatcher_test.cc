@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/connect/delivery.h"
+#include "engine/connect/http.h"
 #include "engine/connect/webhook.h"
 #include "store/store_support.h"
 #include "takt/dispatch.h"

@@ -1,0 +1,247 @@
+// The Odoo connector against FakeOdoo, and FakeOdoo against real Odoo: the recorded exchanges
+// in ../shared/odoo-wire (Odoo 18 and 19, JSON-RPC and JSON-2) are replayed on a fresh fake
+// and each answer must be the recorded one (status, content type, body), except what depends
+// on the database's history: record ids made by `load`, and the server's traceback.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "connect/fake_odoo.h"
+#include "engine/connect/odoo.h"
+#include "store/store_support.h"
+#include "support/test_support.h"
+#include "takt/dispatch.h"
+
+namespace takt {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using test::FakeOdoo;
+
+// Drops the traceback and puts 0 for the ids `load` made.
+Json Comparable(Json j) {
+  if (j.is_object()) {
+    j.erase("debug");
+    if (j.contains("ids") && j["ids"].is_array()) {
+      for (Json& id : j["ids"]) id = 0;
+    }
+    for (auto& [key, value] : j.items()) value = Comparable(value);
+  } else if (j.is_array()) {
+    for (Json& item : j) item = Comparable(item);
+  }
+  return j;
+}
+
+struct Replayed {
+  std::string file;
+  int status = 0;
+  std::string content_type;
+  Json body;
+};
+
+void Replay(int series, const std::string& dir, const std::vector<std::string>& numbers) {
+  FakeOdoo odoo(series);
+  httplib::Client client("127.0.0.1", std::stoi(odoo.url().substr(odoo.url().rfind(':') + 1)));
+  for (const std::string& n : numbers) {
+    std::string path;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().filename().string().rfind(n + "-", 0) == 0) path = entry.path().string();
+    }
+    ASSERT_FALSE(path.empty()) << dir << "/" << n;
+    std::ifstream in(path);
+    const Json pair = Json::parse(in);
+    const Json& request = pair["request"];
+    Json body = request["body"];
+    httplib::Headers headers;
+    for (const auto& [name, value] : request["headers"].items()) {
+      if (name == "Host" || name == "Content-Length" || name == "Content-Type") continue;
+      std::string v = value;
+      if (v == "bearer <secret>") v = std::string("bearer ") + FakeOdoo::kApiKey;
+      headers.emplace(name, v);
+    }
+    if (body.is_object() && body.contains("params")) {
+      Json& args = body["params"]["args"];
+      if (args.size() > 2 && args[2] == "<secret>") args[2] = FakeOdoo::kPassword;
+    }
+    auto answer = client.Post(request["path"].get<std::string>().c_str(), headers, body.dump(),
+                              "application/json");
+    ASSERT_TRUE(answer) << path;
+    const Json& want = pair["response"];
+    EXPECT_EQ(answer->status, want["status"].get<int>()) << path;
+    EXPECT_EQ(answer->get_header_value("Content-Type"),
+              want["headers"]["Content-Type"].get<std::string>())
+        << path;
+    EXPECT_EQ(answer->get_header_value("Connection"), "close") << path;
+    EXPECT_EQ(Comparable(Json::parse(answer->body)), Comparable(want["body"])) << path;
+  }
+}
+
+TEST(OdooWireTest, TheFakeAnswersTheRecordedExchangesAsOdooDid) {
+  const std::string shared = test::SharedDir();
+  if (shared.empty()) GTEST_SKIP() << "../shared is not beside the project: no recordings";
+  const std::string wire = shared + "/odoo-wire";
+  // Login, a wrong password, equipment made and found, loads made, repeated, refused.
+  const std::vector<std::string> jsonrpc = {"02", "03", "04", "07", "08", "09", "10",
+                                            "13", "14", "16", "17", "19"};
+  Replay(18, wire + "/18", jsonrpc);
+  Replay(19, wire + "/19", jsonrpc);
+  Replay(19, wire + "/19/json2", {"03", "04", "06", "07", "08", "10", "11", "12", "13"});
+}
+
+// The plant's commands, committed to a fresh database, and an Odoo with its 20 assets.
+struct Plant {
+  test::TempDir dir{"odoo"};
+  std::unique_ptr<Engine> engine;
+  std::vector<PendingCommand> maintenance;  // the odoo.maintenance.create commands
+
+  explicit Plant(FakeOdoo& odoo, int64_t orders = 30, std::set<std::string> missing = {}) {
+    for (int a = 1; a <= 20; ++a) {
+      const std::string asset = (a < 10 ? "A0" : "A") + std::to_string(a);
+      if (missing.count(asset) == 0) odoo.AddEquipment(asset, "SN-" + asset);
+    }
+    auto opened = Engine::Open(test::PlantOptions(dir.File("t.db")));
+    EXPECT_TRUE(opened.ok());
+    engine = std::move(opened).value();
+    const std::vector<std::string> events = test::PlantEvents(orders, 9);
+    std::vector<std::string_view> batch(events.begin(), events.end());
+    std::vector<SubmitResult> results;
+    EXPECT_TRUE(engine->SubmitBatch(batch, results).ok());
+    Result<std::vector<PendingCommand>> waiting = engine->PendingCommands(100000);
+    EXPECT_TRUE(waiting.ok());
+    for (PendingCommand& p : waiting.value()) {
+      if (p.command.name == "odoo.maintenance.create") maintenance.push_back(p);
+    }
+  }
+};
+
+DispatchOptions OdooOptions(const FakeOdoo& odoo, const std::string& protocol) {
+  ConnectorOptions c;
+  c.name = "odoo";
+  c.kind = "odoo";
+  c.commands = {"odoo.maintenance.create"};
+  c.url = odoo.url();
+  c.protocol = protocol;
+  c.database = FakeOdoo::kDatabase;
+  c.login = FakeOdoo::kLogin;
+  c.secret = protocol == "json2" ? FakeOdoo::kApiKey : FakeOdoo::kPassword;
+  c.timeout_ms = 2000;
+  c.retry.initial_backoff_ms = 5;
+  c.retry.max_backoff_ms = 40;
+  DispatchOptions options;
+  options.connectors = {c};
+  options.max_in_flight = 4;
+  options.poll_interval_ms = 20;
+  options.jitter_seed = 3;
+  return options;
+}
+
+class OdooConnectorTest : public testing::TestWithParam<std::string> {};
+
+TEST_P(OdooConnectorTest, EachMaintenanceCommandMakesOneRequestEvenWhenAnAnswerIsLost) {
+  FakeOdoo odoo(19);
+  Plant plant(odoo);
+  ASSERT_GT(plant.maintenance.size(), 5u);
+  // The first load is done but its answer comes after the client gave up; a later one meets
+  // a busy server. The retries find the records made the first time.
+  odoo.DelayNext("maintenance.request.load", 1, 2500);
+  odoo.FailNext("maintenance.equipment.search_read", 2, 503);
+  DispatchOptions options = OdooOptions(odoo, GetParam());
+  options.connectors[0].timeout_ms = 500;
+  auto dispatcher = Dispatcher::Create(*plant.engine, options);
+  ASSERT_TRUE(dispatcher.ok()) << dispatcher.status().message();
+  ASSERT_TRUE(dispatcher.value()->Run(true, 30'000).ok());
+
+  const std::vector<FakeOdoo::Request> made = odoo.requests();
+  EXPECT_EQ(made.size(), plant.maintenance.size()) << "one record per command";
+  EXPECT_EQ(odoo.calls("maintenance.request.load"),
+            static_cast<int>(plant.maintenance.size()) + 1)
+      << "the lost answer's load was sent again";
+  EXPECT_EQ(dispatcher.value()->counts().delivered, plant.maintenance.size());
+  EXPECT_EQ(dispatcher.value()->counts().retried, 3u);
+  // What the first command became in Odoo.
+  const Json data = Json::parse(plant.maintenance[0].command.payload_json);
+  const std::string asset = data["asset"];
+  const FakeOdoo::Request* first = nullptr;
+  for (const FakeOdoo::Request& r : made) {
+    if (r.name == data["reason"].get<std::string>() + " on " + asset) first = &r;
+  }
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->priority, data["priority"] == "high" ? "3" : "2");
+  EXPECT_EQ(first->maintenance_type, "corrective");
+  EXPECT_EQ(first->description, "<p>cause " + plant.maintenance[0].command.caused_by +
+                                    ", rule alarm_to_maintenance</p>");
+  EXPECT_EQ(first->equipment_id, std::stoi(asset.substr(1)));
+}
+
+TEST_P(OdooConnectorTest, WhatOdooRefusesForGoodIsADeadLetterWithOdoosReason) {
+  FakeOdoo odoo(19);
+  Plant plant(odoo, 30, {"A05"});
+  size_t on_a05 = 0;
+  for (const PendingCommand& p : plant.maintenance) {
+    on_a05 += Json::parse(p.command.payload_json)["asset"] == "A05";
+  }
+  ASSERT_GT(on_a05, 0u);
+  auto dispatcher = Dispatcher::Create(*plant.engine, OdooOptions(odoo, GetParam()));
+  ASSERT_TRUE(dispatcher.ok());
+  ASSERT_TRUE(dispatcher.value()->Run(true, 30'000).ok());
+  std::vector<PendingCommand> dead = plant.engine->DeadLetters(1000).value();
+  ASSERT_EQ(dead.size(), on_a05);
+  EXPECT_EQ(dead[0].last_error, "odoo: no maintenance.equipment has name A05");
+  EXPECT_EQ(dead[0].attempts, 1u);
+  EXPECT_EQ(odoo.requests().size(), plant.maintenance.size() - on_a05);
+}
+
+TEST_P(OdooConnectorTest, AWrongCredentialIsFinalAndAValueErrorIsNotRetried) {
+  FakeOdoo odoo(19);
+  Plant plant(odoo, 10);
+  ASSERT_FALSE(plant.maintenance.empty());
+  DispatchOptions wrong = OdooOptions(odoo, GetParam());
+  wrong.connectors[0].secret = "not-the-password";
+  auto refused = Dispatcher::Create(*plant.engine, wrong);
+  ASSERT_TRUE(refused.ok());
+  ASSERT_TRUE(refused.value()->Run(true, 30'000).ok());
+  std::vector<PendingCommand> dead = plant.engine->DeadLetters(1000).value();
+  ASSERT_EQ(dead.size(), plant.maintenance.size());
+  EXPECT_EQ(dead[0].attempts, 1u);
+  EXPECT_EQ(dead[0].last_error,
+            GetParam() == "json2"
+                ? "odoo: HTTP 401 werkzeug.exceptions.Unauthorized: Invalid apikey"
+                : "odoo: Odoo refused the login of admin to database plant");
+  EXPECT_EQ(odoo.requests().size(), 0u);
+
+  // Odoo 19 answers a wrong selection value with HTTP 500 builtins.ValueError: final.
+  for (const PendingCommand& p : dead) ASSERT_TRUE(plant.engine->ReviveDead(p.command.id).ok());
+  odoo.FailNext("maintenance.request.load", 1, 500, "builtins.ValueError");
+  auto dispatcher = Dispatcher::Create(*plant.engine, OdooOptions(odoo, GetParam()));
+  ASSERT_TRUE(dispatcher.value()->Run(true, 30'000).ok());
+  EXPECT_EQ(dispatcher.value()->counts().dead, 1u);
+  EXPECT_EQ(dispatcher.value()->counts().retried, 0u);
+  EXPECT_EQ(odoo.requests().size(), plant.maintenance.size() - 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, OdooConnectorTest, testing::Values("jsonrpc", "json2"),
+                         [](const testing::TestParamInfo<std::string>& param) {
+                           return param.param;
+                         });
+
+TEST(OdooTest, ExternalIdsStayApartAndErrorsAreClassifiedByName) {
+  EXPECT_EQ(connect::OdooExternalId("scada-000123/rule:r1/0").substr(0, 23),
+            "scada_000123_rule_r1_0_");
+  EXPECT_NE(connect::OdooExternalId("a-b/rule:r/0"), connect::OdooExternalId("a_b/rule:r/0"));
+  EXPECT_TRUE(connect::OdooErrorIsFinal("odoo.exceptions.AccessDenied"));
+  EXPECT_TRUE(connect::OdooErrorIsFinal("builtins.ValueError"));
+  EXPECT_TRUE(connect::OdooErrorIsFinal("werkzeug.exceptions.NotFound"));
+  EXPECT_FALSE(connect::OdooErrorIsFinal("psycopg2.errors.SerializationFailure"));
+  EXPECT_FALSE(connect::OdooErrorIsFinal(""));
+}
+
+}  // namespace
+}  // namespace takt
