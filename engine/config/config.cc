@@ -196,7 +196,8 @@ Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   std::string name = "[[connector]]";
   TAKT_RETURN_IF_ERROR(OnlyKnown(t, name, {"name", "kind", "commands", "url", "secret_env",
                                            "timeout_ms", "retry", "protocol", "database",
-                                           "login", "equipment_field"}));
+                                           "login", "equipment_field", "order_field",
+                                           "backorder"}));
   TAKT_RETURN_IF_ERROR(String(t, name, "name", c.name));
   if (c.name.empty()) return Error(&t, name + " name: required");
   name = "connector " + c.name;
@@ -208,6 +209,8 @@ Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   TAKT_RETURN_IF_ERROR(String(t, name, "database", c.database));
   TAKT_RETURN_IF_ERROR(String(t, name, "login", c.login));
   TAKT_RETURN_IF_ERROR(String(t, name, "equipment_field", c.equipment_field));
+  TAKT_RETURN_IF_ERROR(String(t, name, "order_field", c.order_field));
+  TAKT_RETURN_IF_ERROR(String(t, name, "backorder", c.backorder));
   TAKT_RETURN_IF_ERROR(Integer(t, name, "timeout_ms", 1, c.timeout_ms));
   std::string secret_env;
   TAKT_RETURN_IF_ERROR(String(t, name, "secret_env", secret_env));

@@ -61,8 +61,12 @@ Result<std::unique_ptr<Connector>> MakeConnector(const ConnectorOptions& options
       return Status::InvalidArgument(who + ": odoo needs a password or API key (secret_env "
                                            "names the variable that holds it)");
     }
-    if (!IsName(options.equipment_field)) {
-      return Status::InvalidArgument(who + ": equipment_field is not a field name");
+    if (options.backorder != "skip" && options.backorder != "create") {
+      return Status::InvalidArgument(who + ": backorder '" + options.backorder +
+                                     "' is neither skip nor create");
+    }
+    if (!IsName(options.equipment_field) || !IsName(options.order_field)) {
+      return Status::InvalidArgument(who + ": equipment_field and order_field are field names");
     }
     return MakeOdooConnector(options);
   }

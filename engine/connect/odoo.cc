@@ -53,15 +53,36 @@ class OdooConnector final : public Connector {
 
   Attempt Deliver(const Command& command) override {
     if (command.name == "odoo.maintenance.create") return MaintenanceRequest(command);
+    if (command.name == "odoo.production.done") return ProductionDone(command);
+    if (command.name == "odoo.quality.alert") return QualityAlert(command);
     Attempt a;
     a.kind = Attempt::Kind::kFinal;
     a.error = options().name + ": the odoo connector does not deliver " + command.name +
-              " (it delivers odoo.maintenance.create)";
+              " (it delivers odoo.maintenance.create, odoo.production.done and "
+              "odoo.quality.alert)";
     return a;
   }
 
  private:
   Attempt MaintenanceRequest(const Command& command);
+  Attempt ProductionDone(const Command& command);
+  Attempt QualityAlert(const Command& command);
+  // The manufacturing orders whose order_field is `order`, with `fields`.
+  Call Productions(const std::string& order, const Json& fields) {
+    Json named = Json::object();
+    named["domain"] = Json::array({Json::array({options().order_field, "=", order})});
+    named["fields"] = fields;
+    return Execute("mrp.production", "search_read", named, 1);
+  }
+  // The first record's `field` of a search_read of `model` over `domain`; none when nothing
+  // matches.
+  Call First(const std::string& model, const Json& domain, const std::string& field);
+  Attempt Final(const std::string& why) const {
+    Attempt a;
+    a.kind = Attempt::Kind::kFinal;
+    a.error = Who() + ": " + why;
+    return a;
+  }
   // model.method with its arguments by name; the first `positional` of them are positional
   // in JSON-RPC's execute_kw, the rest its kwargs.
   Call Execute(const std::string& model, const std::string& method, const Json& named,
@@ -179,18 +200,12 @@ Attempt OdooConnector::MaintenanceRequest(const Command& command) {
   const std::string asset = data.is_object() ? data.value("asset", std::string()) : "";
   const std::string priority = data.is_object() ? data.value("priority", std::string()) : "";
   const std::string reason = data.is_object() ? data.value("reason", std::string()) : "";
-  auto final_error = [&](const std::string& why) {
-    Attempt a;
-    a.kind = Attempt::Kind::kFinal;
-    a.error = Who() + ": " + why;
-    return a;
-  };
-  if (asset.empty()) return final_error("the command has no asset");
+  if (asset.empty()) return Final("the command has no asset");
   // Odoo's selection: "0" very low .. "3" high.
   const char* odoo_priority = priority == "high" ? "3" : priority == "normal" ? "2"
                               : priority == "low" ? "1" : nullptr;
   if (odoo_priority == nullptr) {
-    return final_error("priority '" + priority + "' is not high, normal or low");
+    return Final("priority '" + priority + "' is not high, normal or low");
   }
 
   // The equipment, by the field that names assets in this plant's Odoo.
@@ -201,7 +216,7 @@ Attempt OdooConnector::MaintenanceRequest(const Command& command) {
   Call found = Execute("maintenance.equipment", "search_read", named, 1);
   if (!found.result) return found.failed;
   if (!found.result->is_array() || found.result->empty()) {
-    return final_error("no maintenance.equipment has " + options().equipment_field + " " + asset);
+    return Final("no maintenance.equipment has " + options().equipment_field + " " + asset);
   }
   const int64_t equipment = (*found.result)[0].value("id", int64_t{0});
 
@@ -222,7 +237,147 @@ Attempt OdooConnector::MaintenanceRequest(const Command& command) {
   for (const Json& m : made.result->value("messages", Json::array())) {
     messages += (messages.empty() ? "" : "; ") + m.value("message", std::string("?"));
   }
-  return final_error("load refused the request: " + Shorten(messages));
+  return Final("load refused the request: " + Shorten(messages));
+}
+
+Attempt OdooConnector::ProductionDone(const Command& command) {
+  const Json data = Json::parse(command.payload_json, nullptr, false);
+  if (!data.is_object() || !data.contains("order") || !data["order"].is_string()) {
+    return Final("the command has no order");
+  }
+  const std::string order = data["order"];
+  const Json good = data.value("good", Json(0));
+  if (!good.is_number() || good.get<double>() <= 0) {
+    return Final("order " + order + " reports nothing produced (good " + good.dump() + ")");
+  }
+  // The manufacturing order whose source document is ours: the first one not done, else a
+  // done one (this command, delivered before).
+  Call found = Productions(order, Json::array({"id", "name", "state", "product_qty"}));
+  if (!found.result) return found.failed;
+  if (!found.result->is_array() || found.result->empty()) {
+    return Final("no mrp.production has " + options().order_field + " " + order);
+  }
+  // One done already: this command's effect happened (a resend after a lost answer); an open
+  // order beside it is the backorder that closing it made.
+  const Json* open = nullptr;
+  for (const Json& mo : *found.result) {
+    const std::string state = mo.value("state", "");
+    if (state == "done") return Attempt{};
+    if (state != "cancel" && open == nullptr) open = &mo;
+  }
+  if (open == nullptr) {
+    return Final("mrp.production " + (*found.result)[0].value("name", "") + " is cancelled");
+  }
+  const Json ids = Json::array({open->value("id", int64_t{0})});
+  const std::string name = open->value("name", "");
+  if (open->value("state", "") == "draft") {
+    Call confirmed = Execute("mrp.production", "action_confirm", Json{{"ids", ids}}, 1);
+    if (!confirmed.result) return confirmed.failed;
+  }
+  Json write = Json::object();
+  write["ids"] = ids;
+  write["vals"] = Json{{"qty_producing", good}};
+  Call written = Execute("mrp.production", "write", write, 2);
+  if (!written.result) return written.failed;
+  // Closed with what was produced, components consumed as written (Odoo's consumption warning
+  // skipped), and for the rest no backorder, or with `backorder = "create"` a backorder.
+  Json context = Json{{"skip_backorder", true}, {"skip_consumption", true}};
+  if (options().backorder == "create") context["mo_ids_to_backorder"] = ids;
+  Json done = Json::object();
+  done["ids"] = ids;
+  done["context"] = context;
+  Call marked = Execute("mrp.production", "button_mark_done", done, 1);
+  if (!marked.result) return marked.failed;
+  if (*marked.result == true) return Attempt{};
+  // With a backorder Odoo answers with a window on it: the order was closed.
+  if (options().backorder == "create" && marked.result->is_object() &&
+      marked.result->value("res_model", "") == "mrp.production") {
+    return Attempt{};
+  }
+  // A wizard after all: nothing was closed; what it is says why.
+  return Final("mrp.production " + name + " was not closed: Odoo answered with " +
+               Shorten(marked.result->value("name", marked.result->dump())));
+}
+
+Call OdooConnector::First(const std::string& model, const Json& domain,
+                           const std::string& field) {
+  Json named = Json::object();
+  named["domain"] = domain;
+  named["fields"] = Json::array({field});
+  Call found = Execute(model, "search_read", named, 1);
+  if (!found.result) return found;
+  if (!found.result->is_array() || found.result->empty()) return Call{Json(nullptr), {}};
+  return Call{(*found.result)[0].value(field, Json(nullptr)), {}};
+}
+
+Attempt OdooConnector::QualityAlert(const Command& command) {
+  // Community has no quality.alert (it is Enterprise's): the alert is a To-Do activity on the
+  // manufacturing order, and a message in its chatter.
+  const Json data = Json::parse(command.payload_json, nullptr, false);
+  if (!data.is_object() || !data.contains("order") || !data["order"].is_string()) {
+    return Final("the command has no order");
+  }
+  const std::string order = data["order"];
+  const std::string reason = data.value("reason", std::string("quality alert"));
+  const std::string asset = data.value("asset", std::string());
+  const std::string summary = "Quality hold: " + reason + (asset.empty() ? "" : " on " + asset);
+  const std::string emitter = command.emitted_by.substr(0, command.emitted_by.find('@'));
+
+  Call mo = Productions(order, Json::array({"id"}));
+  if (!mo.result) return mo.failed;
+  if (!mo.result->is_array() || mo.result->empty()) {
+    return Final("no mrp.production has " + options().order_field + " " + order);
+  }
+  const int64_t mo_id = (*mo.result)[0].value("id", int64_t{0});
+  Call todo = First("ir.model.data",
+                    Json::array({Json::array({"module", "=", "mail"}),
+                                 Json::array({"name", "=", "mail_activity_data_todo"})}),
+                    "res_id");
+  if (!todo.result) return todo.failed;
+  if (!todo.result->is_number_integer()) return Final("Odoo has no To-Do activity type");
+  Json model_search = Json::object();
+  model_search["domain"] = Json::array({Json::array({"model", "=", "mrp.production"})});
+  Call model = Execute("ir.model", "search", model_search, 1);
+  if (!model.result) return model.failed;
+  if (!model.result->is_array() || model.result->empty()) {
+    return Final("Odoo has no model mrp.production");
+  }
+  // Whether an earlier delivery made the activity already: then it posted its message, or
+  // was stopped just before, and the message is not posted twice (at most once: a chatter
+  // message cannot be made idempotent).
+  const std::string external = OdooExternalId(command.id);
+  Call earlier = First("ir.model.data",
+                       Json::array({Json::array({"module", "=", "takt_cmd"}),
+                                    Json::array({"name", "=", external})}),
+                       "res_id");
+  if (!earlier.result) return earlier.failed;
+
+  Json load = Json::object();
+  load["fields"] = Json::array(
+      {"id", "res_model_id/.id", "res_id", "activity_type_id/.id", "summary", "note"});
+  load["data"] = Json::array({Json::array(
+      {"takt_cmd." + external, std::to_string((*model.result)[0].get<int64_t>()),
+       std::to_string(mo_id), std::to_string(todo.result->get<int64_t>()), summary,
+       "cause " + command.caused_by + ", " + emitter})});
+  Call made = Execute("mail.activity", "load", load, 2);
+  if (!made.result) return made.failed;
+  const Json& ids = (*made.result)["ids"];
+  if (!ids.is_array() || ids.empty()) {
+    std::string messages;
+    for (const Json& m : made.result->value("messages", Json::array())) {
+      messages += (messages.empty() ? "" : "; ") + m.value("message", std::string("?"));
+    }
+    return Final("load refused the activity: " + Shorten(messages));
+  }
+  if (!earlier.result->is_null()) return Attempt{};
+  // Last, since it is the one step that is not idempotent.
+  Json post = Json::object();
+  post["ids"] = Json::array({mo_id});
+  post["body"] = summary + " (command " + command.id + ")";
+  post["message_type"] = "comment";
+  Call posted = Execute("mrp.production", "message_post", post, 1);
+  if (!posted.result) return posted.failed;
+  return Attempt{};
 }
 
 }  // namespace

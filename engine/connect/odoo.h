@@ -10,6 +10,13 @@
 //     `load` with an external id derived from the command id, so that a retry after a timeout,
 //     or a resend after takt was killed, finds the record made the first time instead of
 //     making a second one; its equipment found by `equipment_field` (default name).
+//   odoo.production.done {order, good, scrap} -> the mrp.production whose `order_field`
+//     (default origin) is the order: confirmed if a draft, qty_producing = good, then
+//     button_mark_done without a backorder and past the consumption warning; an order found
+//     done already is delivered (a resend changes nothing).
+//   odoo.quality.alert {order, reason, asset} -> a To-Do mail.activity on that order, through
+//     `load` with the external id, then one message in its chatter, posted only by the
+//     delivery that made the activity (message_post cannot be made idempotent).
 // Other odoo.* commands are final errors naming what this connector delivers.
 #ifndef TAKT_ENGINE_CONNECT_ODOO_H_
 #define TAKT_ENGINE_CONNECT_ODOO_H_

@@ -49,6 +49,11 @@ struct ConnectorOptions {
   std::string database;
   std::string login;
   std::string equipment_field = "name";
+  // odoo only: the mrp.production field that holds takt's order key (its source document);
+  // for an order closed with less than planned, "skip" (no backorder for the rest) or
+  // "create" (a backorder for the rest).
+  std::string order_field = "origin";
+  std::string backorder = "skip";
   int64_t timeout_ms = 10'000;        // per request, connecting included
   RetryPolicy retry;
 };

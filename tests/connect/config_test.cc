@@ -71,9 +71,11 @@ TEST_F(ConfigTest, TheShippedExampleReadsAsItSays) {
   EXPECT_EQ(odoo.login, "takt");
   EXPECT_EQ(odoo.secret, "odoo-password");
   EXPECT_EQ(odoo.equipment_field, "name");
+  EXPECT_EQ(odoo.order_field, "origin");
+  EXPECT_EQ(odoo.commands, std::vector<std::string>{"odoo.*"});
   const ConnectorOptions& hook = c.value().dispatch.connectors[1];
   EXPECT_EQ(hook.secret, "from-the-environment");
-  EXPECT_EQ(hook.commands, (std::vector<std::string>{"odoo.*", "alert.*"}));
+  EXPECT_EQ(hook.commands, std::vector<std::string>{"alert.*"});
   EXPECT_EQ(hook.retry.initial_backoff_ms, 1000);
   EXPECT_EQ(hook.retry.max_backoff_ms, 100000);
   EXPECT_EQ(hook.retry.max_attempts, 10u);
@@ -125,8 +127,9 @@ TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
   EXPECT_EQ(ErrorOf(engine + "[dispatch]\nmax_in_flight = 0\n"),
             "4:17: [dispatch] max_in_flight: 0 is below 1");
   EXPECT_EQ(ErrorOf(engine + kConnector + "retries = 3\n"),
-            "10:1: [[connector]] has no key 'retries' (it has: commands, database, "
-            "equipment_field, kind, login, name, protocol, retry, secret_env, timeout_ms, url)");
+            "10:1: [[connector]] has no key 'retries' (it has: backorder, commands, database, "
+            "equipment_field, kind, login, name, order_field, protocol, retry, secret_env, "
+            "timeout_ms, url)");
   EXPECT_EQ(ErrorOf(engine + kConnector + "[connector.retry]\nmax_backoff_ms = 10\n"),
             "11:18: [connector.retry] of hook max_backoff_ms: below initial_backoff_ms");
   EXPECT_EQ(ErrorOf(engine + kConnector + kConnector),

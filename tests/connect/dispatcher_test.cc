@@ -3,8 +3,12 @@
 // rejecting a command for good. What must hold: each command reaches the receiver, is applied
 // once (by its idempotency key), in order per key, and what cannot be delivered is a dead
 // letter with the receiver's reason.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <functional>
@@ -317,6 +321,48 @@ TEST(DispatcherTest, ACommandOutOfAttemptsIsADeadLetterSayingSo) {
   // Dropped for good: not offered again, not a dead letter any more.
   ASSERT_TRUE(outbox.engine->DropDead(dead[0].command.id).ok());
   EXPECT_EQ(outbox.engine->DeadLetters(1000).value().size(), outbox.commands.size() - 1);
+}
+
+// A receiver that takes the connection and closes it without a word: retried, as a connection
+// closed in the middle of an answer would be, until the attempts run out.
+TEST(DispatcherTest, AConnectionClosedWithoutAnAnswerIsRetried) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  socklen_t length = sizeof address;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  std::atomic<int> closed{0};
+  std::thread closer([&] {
+    for (;;) {
+      const int connection = accept(listener, nullptr, nullptr);
+      if (connection < 0) return;  // the listener was shut down
+      char buffer[4096];
+      (void)recv(connection, buffer, sizeof buffer, 0);  // the request's first bytes
+      close(connection);
+      ++closed;
+    }
+  });
+  Outbox outbox(2);
+  ASSERT_FALSE(outbox.commands.empty());
+  DispatchOptions options =
+      Options("http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/hook");
+  options.connectors[0].retry.max_attempts = 2;
+  auto dispatcher = Dispatcher::Create(*outbox.engine, options);
+  ASSERT_TRUE(dispatcher.ok());
+  ASSERT_TRUE(dispatcher.value()->Run(true, 20'000).ok());
+  shutdown(listener, SHUT_RDWR);
+  close(listener);
+  closer.join();
+  std::vector<PendingCommand> dead = outbox.engine->DeadLetters(1000).value();
+  ASSERT_EQ(dead.size(), outbox.commands.size());
+  EXPECT_EQ(dead[0].attempts, 2u) << "retried once before giving up";
+  EXPECT_EQ(dead[0].last_error.rfind("gave up after 2 attempts: plant-hook: ", 0), 0u)
+      << dead[0].last_error;
+  EXPECT_EQ(closed.load(), static_cast<int>(2 * outbox.commands.size()));
 }
 
 TEST(DispatcherTest, ABadConnectorIsRefusedNamingIt) {

@@ -1,6 +1,8 @@
 #include "connect/fake_odoo.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 namespace takt::test {
 namespace {
@@ -31,23 +33,41 @@ nlohmann::ordered_json LoadError(const std::string& field, const std::string& fi
 
 }  // namespace
 
-FakeOdoo::FakeOdoo(int series) : series_(series) {
-  server_.Post("/jsonrpc", [this](const httplib::Request& req, httplib::Response& res) {
+FakeOdoo::FakeOdoo(int series) : series_(series) { Serve(0); }
+
+FakeOdoo::~FakeOdoo() { Stop(); }
+
+void FakeOdoo::Serve(int port) {
+  server_ = std::make_unique<httplib::Server>();
+  server_->Post("/jsonrpc", [this](const httplib::Request& req, httplib::Response& res) {
     JsonRpc(req, res);
     res.set_header("Connection", "close");
   });
-  server_.Post(R"(/json/2/([^/]+)/([^/]+))",
-               [this](const httplib::Request& req, httplib::Response& res) {
-                 Json2(req, res);
-                 res.set_header("Connection", "close");
-               });
-  port_ = server_.bind_to_any_port("127.0.0.1");
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  server_->Post(R"(/json/2/([^/]+)/([^/]+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  Json2(req, res);
+                  res.set_header("Connection", "close");
+                });
+  if (port == 0) {
+    port_ = server_->bind_to_any_port("127.0.0.1");
+  } else {
+    // The port was just given up: retry until the kernel lets it be bound again.
+    for (int i = 0; i < 200 && !server_->bind_to_port("127.0.0.1", port); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  httplib::Server* server = server_.get();
+  thread_ = std::thread([server] { server->listen_after_bind(); });
 }
 
-FakeOdoo::~FakeOdoo() {
-  server_.stop();
+void FakeOdoo::Stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
   thread_.join();
+}
+
+void FakeOdoo::Start() {
+  if (!thread_.joinable()) Serve(port_);
 }
 
 int64_t FakeOdoo::AddEquipment(const std::string& name, const std::string& serial) {
@@ -55,6 +75,166 @@ int64_t FakeOdoo::AddEquipment(const std::string& name, const std::string& seria
   const int64_t id = static_cast<int64_t>(equipment_.size()) + 1;
   equipment_.push_back(Equipment{id, name, serial});
   return id;
+}
+
+int64_t FakeOdoo::AddProduction(const std::string& origin, double product_qty) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Production p;
+  p.id = static_cast<int64_t>(productions_.size()) + 1;
+  char name[32];
+  std::snprintf(name, sizeof name, "WH/MO/%05lld", static_cast<long long>(p.id));
+  p.name = name;
+  p.origin = origin;
+  p.product_qty = product_qty;
+  productions_.push_back(p);
+  return p.id;
+}
+
+std::vector<FakeOdoo::Production> FakeOdoo::productions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return productions_;
+}
+
+FakeOdoo::Json FakeOdoo::ProductionFields(const Production& p, const Json& fields) {
+  Json rec;
+  rec["id"] = p.id;
+  for (const Json& f : fields) {
+    if (f == "name") rec["name"] = p.name;
+    if (f == "state") rec["state"] = p.state;
+    if (f == "origin") rec["origin"] = p.origin;
+    if (f == "product_qty") rec["product_qty"] = p.product_qty;
+    if (f == "qty_producing") rec["qty_producing"] = p.qty_producing;
+    if (f == "qty_produced") rec["qty_produced"] = p.qty_produced;
+    if (f == "backorder_sequence") rec["backorder_sequence"] = 0;
+  }
+  return rec;
+}
+
+FakeOdoo::Json FakeOdoo::Mrp(const std::string& method, const Json& args, const Json& kwargs,
+                             bool json2, OdooError& error) {
+  if (method == "create") {
+    const Json& vals = args.at(0);
+    Json ids = Json::array();
+    for (const Json& one : vals.is_array() ? vals : Json::array({vals})) {
+      Production p;
+      p.id = static_cast<int64_t>(productions_.size()) + 1;
+      char name[32];
+      std::snprintf(name, sizeof name, "WH/MO/%05lld", static_cast<long long>(p.id));
+      p.name = name;
+      p.origin = one.value("origin", "");
+      p.product_qty = one.value("product_qty", 1.0);
+      productions_.push_back(p);
+      ids.push_back(p.id);
+    }
+    return vals.is_array() || json2 ? ids : ids[0];
+  }
+  if (method == "search_read") {
+    Json out = Json::array();
+    const Json fields = kwargs.value("fields", Json::array({"name"}));
+    for (const Production& p : productions_) {
+      bool match = true;
+      for (const Json& term : args.at(0)) {
+        match = match && term.at(0) == "origin" && p.origin == term.at(2);
+      }
+      if (match) out.push_back(ProductionFields(p, fields));
+    }
+    return out;
+  }
+  // Room for the backorders closing these may make, before pointers to them are taken.
+  productions_.reserve(productions_.size() + args.at(0).size());
+  std::vector<Production*> chosen;
+  for (const Json& id : args.at(0)) {
+    for (Production& p : productions_) {
+      if (id == p.id) chosen.push_back(&p);
+    }
+  }
+  if (chosen.size() != args.at(0).size()) {
+    error = {"odoo.exceptions.MissingError", "Record does not exist or has been deleted.", 404};
+    return nullptr;
+  }
+  if (method == "read") {
+    Json out = Json::array();
+    const Json fields = kwargs.value("fields", Json::array());
+    for (Production* p : chosen) out.push_back(ProductionFields(*p, fields));
+    return out;
+  }
+  if (method == "action_confirm") {
+    for (Production* p : chosen) {
+      if (p->state == "draft") p->state = "confirmed";
+    }
+    return true;
+  }
+  if (method == "write") {
+    const Json& vals = args.at(1);
+    for (Production* p : chosen) {
+      if (vals.contains("qty_producing")) {
+        p->qty_producing = vals["qty_producing"].get<double>();
+        p->state = p->qty_producing >= p->product_qty ? "to_close" : "progress";
+      }
+    }
+    return true;
+  }
+  if (method == "message_post") {
+    // Not idempotent: every call posts another message.
+    messages_.emplace_back(chosen.at(0)->id, kwargs.value("body", ""));
+    const auto id = static_cast<int64_t>(messages_.size());
+    return series_ == 18 && !json2 ? Json(id) : Json::array({id});
+  }
+  if (method == "button_mark_done") {
+    const Json context = kwargs.value("context", Json::object());
+    for (Production* p : chosen) {
+      if (p->state == "done") continue;
+      if (p->qty_producing == 0) p->qty_producing = p->product_qty;  // Odoo fills it in
+      const Json backorder_of = context.value("mo_ids_to_backorder", Json::array());
+      if (p->qty_producing < p->product_qty && context.value("skip_backorder", false) &&
+          std::find(backorder_of.begin(), backorder_of.end(), Json(p->id)) != backorder_of.end()) {
+        // Closed as ...-001, and a backorder ...-002 for the rest, confirmed.
+        Production rest;
+        rest.id = static_cast<int64_t>(productions_.size()) + 1;
+        rest.name = p->name + "-002";
+        rest.origin = p->origin;
+        rest.state = "confirmed";
+        rest.product_qty = p->product_qty - p->qty_producing;
+        p->name += "-001";
+        p->qty_produced = p->qty_producing;
+        p->state = "done";
+        const int64_t rest_id = rest.id;
+        productions_.push_back(rest);  // p is not used after this
+        Json action;
+        action["type"] = "ir.actions.act_window";
+        action["res_model"] = "mrp.production";
+        action["res_id"] = rest_id;
+        return action;
+      }
+      if (p->qty_producing < p->product_qty && !context.value("skip_backorder", false)) {
+        // The backorder wizard; the order stays where it is.
+        Json action;
+        action["name"] = series_ == 18 ? "You produced less than initial demand"
+                                       : "You produced less than the initial demand";
+        action["type"] = "ir.actions.act_window";
+        action["xml_id"] = "mrp.action_mrp_production_backorder";
+        action["res_model"] = "mrp.production.backorder";
+        action["target"] = "new";
+        return action;
+      }
+      p->qty_produced = p->qty_producing;
+      p->state = "done";
+    }
+    return true;
+  }
+  error = {"builtins.AttributeError",
+           "The method 'mrp.production." + method + "' does not exist", 404};
+  return nullptr;
+}
+
+std::vector<std::pair<int64_t, std::string>> FakeOdoo::activities() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return activities_;
+}
+
+std::vector<std::pair<int64_t, std::string>> FakeOdoo::messages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return messages_;
 }
 
 std::vector<FakeOdoo::Request> FakeOdoo::requests() const {
@@ -150,6 +330,66 @@ FakeOdoo::Json FakeOdoo::Load(const Json& fields, const Json& data) {
 FakeOdoo::Json FakeOdoo::Dispatch(const std::string& model, const std::string& method,
                                   const Json& args, const Json& kwargs, bool json2,
                                   OdooError& error) {
+  // The ids of a freshly installed database, as recorded: ir.model's mrp.production and the
+  // To-Do activity type's ir.model.data row.
+  const int64_t mrp_model_id = series_ == 18 ? 479 : 496;
+  if (model == "ir.model" && method == "search") {
+    return args.at(0).at(0).at(2) == "mrp.production" ? Json::array({mrp_model_id})
+                                                      : Json::array();
+  }
+  if (model == "ir.model.data" && method == "search_read") {
+    std::map<std::string, std::string> want;
+    for (const Json& term : args.at(0)) want[term.at(0)] = term.at(2);
+    const Json fields = kwargs.value("fields", Json::array());
+    Json out = Json::array();
+    auto row = [&](int64_t id, const std::string& module, const std::string& name,
+                   const std::string& rmodel, int64_t res_id) {
+      Json r;
+      r["id"] = id;
+      for (const Json& f : fields) {
+        if (f == "module") r["module"] = module;
+        if (f == "name") r["name"] = name;
+        if (f == "model") r["model"] = rmodel;
+        if (f == "res_id") r["res_id"] = res_id;
+      }
+      out.push_back(r);
+    };
+    if (want["module"] == "mail" && want["name"] == "mail_activity_data_todo") {
+      row(series_ == 18 ? 11551 : 13556, "mail", "mail_activity_data_todo", "mail.activity.type",
+          4);
+    }
+    for (const auto& [xml_id, res_id] : activity_ids_) {
+      if (want["module"] == "takt_cmd" && "takt_cmd." + want["name"] == xml_id) {
+        row(20000 + res_id, "takt_cmd", want["name"], "mail.activity", res_id);
+      }
+    }
+    return out;
+  }
+  if (model == "mail.activity" && (method == "create" || method == "load")) {
+    if (method == "create") {
+      const Json& vals = args.at(0);
+      Json ids = Json::array();
+      for (const Json& one : vals.is_array() ? vals : Json::array({vals})) {
+        activities_.emplace_back(one.value("res_id", int64_t{0}), one.value("summary", ""));
+        ids.push_back(static_cast<int64_t>(activities_.size()));
+      }
+      return vals.is_array() || json2 ? ids : ids[0];
+    }
+    const Json& fields = args.at(0);
+    const Json& row = args.at(1).at(0);
+    std::map<std::string, std::string> v;
+    for (size_t i = 0; i < fields.size(); ++i) v[fields[i].get<std::string>()] = row[i];
+    auto known = activity_ids_.find(v["id"]);
+    if (known != activity_ids_.end()) {
+      activities_[static_cast<size_t>(known->second - 1)] = {std::stoll(v["res_id"]),
+                                                             v["summary"]};
+      return {{"ids", Json::array({known->second})}, {"messages", Json::array()}, {"nextrow", 0}};
+    }
+    activities_.emplace_back(std::stoll(v["res_id"]), v["summary"]);
+    const auto id = static_cast<int64_t>(activities_.size());
+    if (!v["id"].empty()) activity_ids_[v["id"]] = id;
+    return {{"ids", Json::array({id})}, {"messages", Json::array()}, {"nextrow", 0}};
+  }
   if (model == "ir.model" && method == "search_count") {
     const std::string wanted = args.at(0).at(0).at(2);
     return wanted == "mrp.production" || wanted == "maintenance.request" ? 1 : 0;
@@ -191,7 +431,16 @@ FakeOdoo::Json FakeOdoo::Dispatch(const std::string& model, const std::string& m
     return out;
   }
   if (model == "maintenance.request" && method == "load") return Load(args.at(0), args.at(1));
-  if (model != "maintenance.equipment" && model != "maintenance.request" && model != "ir.model") {
+  if (model == "mrp.production") return Mrp(method, args, kwargs, json2, error);
+  if (model == "product.product" && method == "create") {
+    const Json& vals = args.at(0);
+    Json ids = Json::array();
+    const size_t count = vals.is_array() ? vals.size() : 1;
+    for (size_t i = 0; i < count; ++i) ids.push_back(next_product_id_++);
+    return vals.is_array() || json2 ? ids : ids[0];
+  }
+  if (model != "maintenance.equipment" && model != "maintenance.request" && model != "ir.model" &&
+      model != "ir.model.data" && model != "mail.activity") {
     error = {json2 ? "werkzeug.exceptions.NotFound" : "odoo.exceptions.UserError",
              json2 ? "the model '" + model + "' does not exist"
                    : "Object " + model + " doesn't exist",
@@ -290,6 +539,15 @@ void FakeOdoo::Json2(const httplib::Request& req, httplib::Response& res) {
   if (method == "search_read" || method == "search_count") {
     args.push_back(body.value("domain", Json::array()));
     for (const char* k : {"fields", "limit"}) {
+      if (body.contains(k)) kwargs[k] = body[k];
+    }
+  } else if (method == "search") {
+    args.push_back(body.value("domain", Json::array()));
+  } else if (method == "read" || method == "write" || method == "action_confirm" ||
+             method == "button_mark_done" || method == "message_post") {
+    args.push_back(body.value("ids", Json::array()));
+    if (method == "write") args.push_back(body.value("vals", Json::object()));
+    for (const char* k : {"fields", "context", "body", "message_type"}) {
       if (body.contains(k)) kwargs[k] = body[k];
     }
   } else if (method == "create") {

@@ -32,6 +32,10 @@ class FakeOdoo {
   explicit FakeOdoo(int series = 18);
   ~FakeOdoo();
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Down: the port refuses connections until Start(), which serves it again with every record
+  // kept (a restart loses nothing Odoo committed).
+  void Stop();
+  void Start();
 
   // Records, as Odoo holds them.
   int64_t AddEquipment(const std::string& name, const std::string& serial);
@@ -41,6 +45,17 @@ class FakeOdoo {
     int64_t equipment_id = 0;
   };
   std::vector<Request> requests() const;
+  // Manufacturing orders: state draft, confirmed, progress, to_close, done.
+  struct Production {
+    int64_t id = 0;
+    std::string name, origin, state = "draft";
+    double product_qty = 0, qty_producing = 0, qty_produced = 0;
+  };
+  int64_t AddProduction(const std::string& origin, double product_qty);
+  std::vector<Production> productions() const;
+  // To-Do activities and chatter messages, as (res_id, summary or body).
+  std::vector<std::pair<int64_t, std::string>> activities() const;
+  std::vector<std::pair<int64_t, std::string>> messages() const;
   int calls(const std::string& model_method) const;  // "maintenance.request.load"
 
   // Faults, for the next `times` calls of "model.method": answer with HTTP `status` (and a
@@ -61,12 +76,17 @@ class FakeOdoo {
   Json Dispatch(const std::string& model, const std::string& method, const Json& args,
                 const Json& kwargs, bool json2, OdooError& error);
   Json Load(const Json& fields, const Json& data);
+  Json Mrp(const std::string& method, const Json& args, const Json& kwargs, bool json2,
+           OdooError& error);
+  static Json ProductionFields(const Production& p, const Json& fields);
   void JsonRpc(const httplib::Request& req, httplib::Response& res);
   void Json2(const httplib::Request& req, httplib::Response& res);
   bool Fault(const std::string& model_method, httplib::Response& res, int& delay_ms);
 
+  void Serve(int port);
+
   int series_;
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
   int port_ = -1;
   std::thread thread_;
   mutable std::mutex mu_;
@@ -76,6 +96,10 @@ class FakeOdoo {
   };
   std::vector<Equipment> equipment_;
   std::vector<Request> requests_;
+  std::vector<Production> productions_;
+  std::vector<std::pair<int64_t, std::string>> activities_, messages_;
+  std::map<std::string, int64_t> activity_ids_;  // external id -> activity
+  int64_t next_product_id_ = 1;
   std::map<std::string, int64_t> external_ids_;  // "takt_cmd.x" -> maintenance.request id
   int64_t next_request_id_ = 1;
   std::map<std::string, int> calls_;

@@ -9,12 +9,14 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "connect/fake_odoo.h"
+#include "engine/connect/connector.h"
 #include "engine/connect/odoo.h"
 #include "store/store_support.h"
 #include "support/test_support.h"
@@ -88,12 +90,20 @@ TEST(OdooWireTest, TheFakeAnswersTheRecordedExchangesAsOdooDid) {
   const std::string shared = test::SharedDir();
   if (shared.empty()) GTEST_SKIP() << "../shared is not beside the project: no recordings";
   const std::string wire = shared + "/odoo-wire";
-  // Login, a wrong password, equipment made and found, loads made, repeated, refused.
-  const std::vector<std::string> jsonrpc = {"02", "03", "04", "07", "08", "09", "10",
-                                            "13", "14", "16", "17", "19"};
+  // Login, a wrong password, which models exist, equipment made and found, loads made,
+  // repeated, refused; manufacturing orders found by origin, confirmed, their quantity written
+  // and closed (in full, again when done, and partly without a backorder); the To-Do activity
+  // type and mrp.production's model id, activities made and loaded twice. (Chatter messages
+  // are left out: their ids count every message the database ever had.)
+  const std::vector<std::string> jsonrpc = {
+      "02", "03", "04", "05", "06", "07", "08", "09", "10", "13", "14", "16", "17", "19",
+      "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "33", "34", "35", "40", "41",
+      "42", "75", "76", "77", "79", "80"};
   Replay(18, wire + "/18", jsonrpc);
   Replay(19, wire + "/19", jsonrpc);
-  Replay(19, wire + "/19/json2", {"03", "04", "06", "07", "08", "10", "11", "12", "13"});
+  Replay(19, wire + "/19/json2",
+         {"01", "02", "03", "04", "06", "07", "08", "10", "11", "12", "13", "15", "16", "17", "18",
+          "19", "20", "21", "22", "29", "30", "31"});
 }
 
 // The plant's commands, committed to a fresh database, and an Odoo with its 20 assets.
@@ -181,6 +191,36 @@ TEST_P(OdooConnectorTest, EachMaintenanceCommandMakesOneRequestEvenWhenAnAnswerI
   EXPECT_EQ(first->equipment_id, std::stoi(asset.substr(1)));
 }
 
+// Odoo goes down while commands flow and comes back with what it had committed: every command
+// is delivered, and each maintenance request exists once.
+TEST_P(OdooConnectorTest, OdooDownAndRestartedLosesNothingAndDoublesNothing) {
+  FakeOdoo odoo(19);
+  Plant plant(odoo, 60);
+  DispatchOptions options = OdooOptions(odoo, GetParam());
+  options.connectors[0].retry.max_attempts = 1000;
+  auto dispatcher = Dispatcher::Create(*plant.engine, options);
+  ASSERT_TRUE(dispatcher.ok());
+  std::thread running([&] { EXPECT_TRUE(dispatcher.value()->Run(false, 0).ok()); });
+  // Down once a few requests are made, for 300 ms, then up again on the same port.
+  for (int i = 0; i < 2000 && odoo.requests().size() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  odoo.Stop();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  odoo.Start();
+  for (int i = 0; i < 3000 && odoo.requests().size() < plant.maintenance.size(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  dispatcher.value()->Stop();
+  running.join();
+  EXPECT_EQ(odoo.requests().size(), plant.maintenance.size());
+  EXPECT_GT(dispatcher.value()->counts().retried, 0u) << "the outage was not seen";
+  EXPECT_EQ(dispatcher.value()->counts().dead, 0u);
+  std::set<std::string> names;
+  for (const FakeOdoo::Request& r : odoo.requests()) names.insert(r.name + "/" + r.description);
+  EXPECT_EQ(names.size(), plant.maintenance.size()) << "no command made two records";
+}
+
 TEST_P(OdooConnectorTest, WhatOdooRefusesForGoodIsADeadLetterWithOdoosReason) {
   FakeOdoo odoo(19);
   Plant plant(odoo, 30, {"A05"});
@@ -228,6 +268,118 @@ TEST_P(OdooConnectorTest, AWrongCredentialIsFinalAndAValueErrorIsNotRetried) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, OdooConnectorTest, testing::Values("jsonrpc", "json2"),
+                         [](const testing::TestParamInfo<std::string>& param) {
+                           return param.param;
+                         });
+
+// odoo.production.done, one connector call at a time: the order found by its source document,
+// confirmed if still a draft, its produced quantity written, and closed without a backorder.
+class OdooProductionTest : public testing::TestWithParam<std::string> {
+ protected:
+  connect::Attempt Deliver(const std::string& order, int good) {
+    Command c;
+    c.id = "qms-0001/workflow:production_order/0";
+    c.name = "odoo.production.done";
+    c.payload_json = R"({"order":")" + order + R"(","good":)" + std::to_string(good) +
+                     R"(,"scrap":1})";
+    DispatchOptions options = OdooOptions(odoo_, GetParam());
+    options.connectors[0].commands = {"odoo.production.done"};
+    options.connectors[0].timeout_ms = 500;
+    options.connectors[0].backorder = backorder_;
+    auto connector = connect::MakeConnector(options.connectors[0]);
+    EXPECT_TRUE(connector.ok()) << connector.status().message();
+    return connector.value()->Deliver(c);
+  }
+  FakeOdoo odoo_{19};
+  std::string backorder_ = "skip";
+};
+
+TEST_P(OdooProductionTest, AFinishedOrderIsClosedWithItsProducedQuantityOnce) {
+  odoo_.AddProduction("MO-000042", 5);  // a draft
+  odoo_.AddProduction("MO-000043", 5);
+  EXPECT_EQ(Deliver("MO-000042", 5).kind, connect::Attempt::Kind::kDelivered);
+  EXPECT_EQ(Deliver("MO-000043", 3).kind, connect::Attempt::Kind::kDelivered)
+      << "less than planned: closed with what was made, no backorder";
+  std::vector<FakeOdoo::Production> mos = odoo_.productions();
+  ASSERT_EQ(mos.size(), 2u) << "no backorder made";
+  EXPECT_EQ(mos[0].state, "done");
+  EXPECT_EQ(mos[0].qty_produced, 5.0);
+  EXPECT_EQ(mos[1].state, "done");
+  EXPECT_EQ(mos[1].qty_produced, 3.0);
+
+  // Sent again (a lost answer, a restart): already done, delivered, nothing written.
+  const int writes = odoo_.calls("mrp.production.write");
+  EXPECT_EQ(Deliver("MO-000042", 5).kind, connect::Attempt::Kind::kDelivered);
+  EXPECT_EQ(odoo_.calls("mrp.production.write"), writes);
+}
+
+TEST_P(OdooProductionTest, WithBackordersTheRestIsLeftToABackorderAndAResendChangesNothing) {
+  odoo_.AddProduction("MO-000045", 5);
+  backorder_ = "create";
+  ASSERT_EQ(Deliver("MO-000045", 3).kind, connect::Attempt::Kind::kDelivered);
+  std::vector<FakeOdoo::Production> mos = odoo_.productions();
+  ASSERT_EQ(mos.size(), 2u);
+  EXPECT_EQ(mos[0].name, "WH/MO/00001-001");
+  EXPECT_EQ(mos[0].state, "done");
+  EXPECT_EQ(mos[0].qty_produced, 3.0);
+  EXPECT_EQ(mos[1].name, "WH/MO/00001-002");
+  EXPECT_EQ(mos[1].state, "confirmed");
+  EXPECT_EQ(mos[1].product_qty, 2.0);
+  // Sent again: the backorder stays open; it is not this command's to close.
+  ASSERT_EQ(Deliver("MO-000045", 3).kind, connect::Attempt::Kind::kDelivered);
+  EXPECT_EQ(odoo_.productions()[1].state, "confirmed");
+}
+
+TEST_P(OdooProductionTest, ALostAnswerOrAMissingOrderIsHandledByWhatItMeans) {
+  odoo_.AddProduction("MO-000044", 5);
+  // Closed, but the answer comes after the client gave up: a retry finds it done.
+  odoo_.DelayNext("mrp.production.button_mark_done", 1, 1500);
+  const connect::Attempt lost = Deliver("MO-000044", 5);
+  EXPECT_EQ(lost.kind, connect::Attempt::Kind::kRetryable) << lost.error;
+  EXPECT_EQ(odoo_.productions()[0].state, "done");
+  EXPECT_EQ(Deliver("MO-000044", 5).kind, connect::Attempt::Kind::kDelivered);
+
+  const connect::Attempt missing = Deliver("MO-999999", 5);
+  EXPECT_EQ(missing.kind, connect::Attempt::Kind::kFinal);
+  EXPECT_EQ(missing.error, "odoo: no mrp.production has origin MO-999999");
+  const connect::Attempt nothing = Deliver("MO-000044", 0);
+  EXPECT_EQ(nothing.kind, connect::Attempt::Kind::kFinal);
+  EXPECT_NE(nothing.error.find("nothing produced"), std::string::npos) << nothing.error;
+}
+
+// odoo.quality.alert on Community: a To-Do activity on the order, made once through load, and a
+// chatter message, posted at most once.
+TEST_P(OdooProductionTest, AQualityAlertIsAnActivityOnTheOrderAndOneMessage) {
+  const int64_t mo = odoo_.AddProduction("MO-000043", 5);
+  Command c;
+  c.id = "scada-000127/rule:alarm_to_quality_hold/0";
+  c.name = "odoo.quality.alert";
+  c.payload_json = R"({"asset":"A07","order":"MO-000043","reason":"COOLANT_LOW"})";
+  c.caused_by = "scada-000127";
+  c.emitted_by = "rule alarm_to_quality_hold@abc";
+  DispatchOptions options = OdooOptions(odoo_, GetParam());
+  options.connectors[0].commands = {"odoo.quality.alert"};
+  options.connectors[0].timeout_ms = 500;
+  auto connector = connect::MakeConnector(options.connectors[0]);
+  ASSERT_TRUE(connector.ok());
+  ASSERT_EQ(connector.value()->Deliver(c).kind, connect::Attempt::Kind::kDelivered);
+  using Entry = std::pair<int64_t, std::string>;
+  EXPECT_EQ(odoo_.activities(), (std::vector<Entry>{{mo, "Quality hold: COOLANT_LOW on A07"}}));
+  EXPECT_EQ(odoo_.messages(),
+            (std::vector<Entry>{
+                {mo, "Quality hold: COOLANT_LOW on A07 (command " + c.id + ")"}}));
+  // Sent again (its answer lost): the same activity, and no second message.
+  ASSERT_EQ(connector.value()->Deliver(c).kind, connect::Attempt::Kind::kDelivered);
+  EXPECT_EQ(odoo_.activities().size(), 1u);
+  EXPECT_EQ(odoo_.messages().size(), 1u);
+  // An order Odoo does not have.
+  c.payload_json = R"({"order":"MO-404","reason":"X"})";
+  const connect::Attempt missing = connector.value()->Deliver(c);
+  EXPECT_EQ(missing.kind, connect::Attempt::Kind::kFinal);
+  EXPECT_EQ(missing.error, "odoo: no mrp.production has origin MO-404");
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, OdooProductionTest, testing::Values("jsonrpc", "json2"),
                          [](const testing::TestParamInfo<std::string>& param) {
                            return param.param;
                          });
