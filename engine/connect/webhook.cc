@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <utility>
 
-#include "engine/connect/http.h"
-
 #include <nlohmann/json.hpp>
+
+#include "engine/connect/http.h"
 
 namespace takt::connect {
 namespace {
