@@ -32,7 +32,9 @@ class StopOnSignals {
     // Before any thread starts, so that every thread inherits the mask.
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   }
-  ~StopOnSignals() {
+  ~StopOnSignals() { Finish(); }
+  // Ends the waiting thread; before the dispatcher it stops goes away.
+  void Finish() {
     if (waiter_.joinable()) {
       kill(getpid(), SIGUSR1);
       waiter_.join();
@@ -110,6 +112,7 @@ Runner AddDispatch(CLI::App& app) {
     if (!dispatcher.ok()) return Fail("dispatch", dispatcher.status());
     signals.Watch(*dispatcher.value());
     const Status run = dispatcher.value()->Run(options->until_idle, options->max_wait_ms);
+    signals.Finish();
     const DispatchCounts c = dispatcher.value()->counts();
     std::cerr << "takt dispatch: " << c.delivered << " delivered, " << c.retried
               << " to retry, " << c.dead << " dead, " << c.unrouted
