@@ -244,7 +244,7 @@ EngineStats EngineImpl::stats() const {
 std::vector<std::string> EngineImpl::workflows() const { return pipeline_.workflows(); }
 
 void EngineImpl::Log(LogLevel level, std::string_view message) const {
-  if (options_.on_log) options_.on_log(level, message);
+  pipeline_.Log(level, message);
 }
 
 }  // namespace takt

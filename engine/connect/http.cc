@@ -122,10 +122,7 @@ Attempt ClassifyHttp(long status, std::string_view body, std::string_view retry_
                      std::string_view connector) {
   Attempt a;
   if (status >= 200 && status < 300) return a;
-  std::string said(body.substr(0, 300));
-  for (char& c : said) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
+  const std::string said = OneLine(body);
   a.error = std::string(connector) + ": HTTP " + std::to_string(status) +
             (said.empty() ? "" : ": " + said);
   const bool retryable = status == 408 || status == 425 || status == 429 || status == 500 ||
@@ -141,6 +138,22 @@ Attempt ClassifyHttp(long status, std::string_view body, std::string_view retry_
     }
   }
   return a;
+}
+
+Attempt Classify(const HttpAnswer& answer, std::string_view connector) {
+  if (answer.sent) return ClassifyHttp(answer.status, answer.body, answer.retry_after, connector);
+  Attempt a;
+  a.kind = answer.retryable ? Attempt::Kind::kRetryable : Attempt::Kind::kFinal;
+  a.error = std::string(connector) + ": " + answer.transport_error;
+  return a;
+}
+
+std::string OneLine(std::string_view text) {
+  std::string line(text.substr(0, 300));
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return line;
 }
 
 }  // namespace takt::connect

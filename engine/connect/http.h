@@ -26,6 +26,11 @@ struct HttpAnswer {
 // retryable (Retry-After, in seconds, honoured); any other status final.
 Attempt ClassifyHttp(long status, std::string_view body, std::string_view retry_after,
                      std::string_view connector);
+// As ClassifyHttp() for an answer that came; for one that did not, retryable or final as the
+// transport failure is, in curl's words.
+Attempt Classify(const HttpAnswer& answer, std::string_view connector);
+// `text` for an error message: its first 300 bytes, control characters as spaces.
+std::string OneLine(std::string_view text);
 
 class HttpClient {
  public:

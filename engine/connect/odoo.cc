@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/connect/http.h"
+#include "engine/event/hex.h"
 
 namespace takt::connect {
 namespace {
@@ -28,20 +29,11 @@ struct Call {
   Attempt failed;
 };
 
-Call Failed(Attempt::Kind kind, std::string error, int64_t retry_after_ms = 0) {
+Call Failed(Attempt::Kind kind, std::string error) {
   Call c;
   c.failed.kind = kind;
   c.failed.error = std::move(error);
-  c.failed.retry_after_ms = retry_after_ms;
   return c;
-}
-
-std::string Shorten(std::string text) {
-  if (text.size() > 300) text.resize(300);
-  for (char& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  return text;
 }
 
 class OdooConnector final : public Connector {
@@ -83,6 +75,14 @@ class OdooConnector final : public Connector {
     a.error = Who() + ": " + why;
     return a;
   }
+  // A `load` that made nothing (ids: false): final, with Odoo's messages.
+  Attempt LoadRefused(const Json& result, const std::string& what) const {
+    std::string messages;
+    for (const Json& m : result.value("messages", Json::array())) {
+      messages += (messages.empty() ? "" : "; ") + m.value("message", std::string("?"));
+    }
+    return Final("load refused " + what + ": " + OneLine(messages));
+  }
   // model.method with its arguments by name; the first `positional` of them are positional
   // in JSON-RPC's execute_kw, the rest its kwargs.
   Call Execute(const std::string& model, const std::string& method, const Json& named,
@@ -100,10 +100,7 @@ class OdooConnector final : public Connector {
 };
 
 Call OdooConnector::FromHttp(const HttpAnswer& answer) {
-  if (!answer.sent) {
-    return Failed(answer.retryable ? Attempt::Kind::kRetryable : Attempt::Kind::kFinal,
-                  Who() + ": " + answer.transport_error);
-  }
+  if (!answer.sent) return Call{std::nullopt, Classify(answer, Who())};
   const Json body = Json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
   const bool json2 = options().protocol == "json2";
   if (answer.status == 200 && !body.is_discarded()) {
@@ -118,7 +115,7 @@ Call OdooConnector::FromHttp(const HttpAnswer& answer) {
           data.value("message", e.is_object() ? e.value("message", std::string("error"))
                                               : std::string("error"));
       return Failed(OdooErrorIsFinal(name) ? Attempt::Kind::kFinal : Attempt::Kind::kRetryable,
-                    Who() + ": " + name + ": " + Shorten(message));
+                    Who() + ": " + name + ": " + OneLine(message));
     }
     if (body.contains("result")) return Call{body["result"], {}};
     return Failed(Attempt::Kind::kRetryable, Who() + ": an answer without result or error");
@@ -134,7 +131,7 @@ Call OdooConnector::FromHttp(const HttpAnswer& answer) {
   // Odoo 19 answers a wrong value with HTTP 500 builtins.ValueError: retrying never fixes it.
   if (answer.status == 500 && OdooErrorIsFinal(name)) a.kind = Attempt::Kind::kFinal;
   if (!name.empty()) a.error = Who() + ": HTTP " + std::to_string(answer.status) + " " + name +
-                               ": " + Shorten(message);
+                               ": " + OneLine(message);
   Call c;
   c.failed = std::move(a);
   return c;
@@ -233,11 +230,7 @@ Attempt OdooConnector::MaintenanceRequest(const Command& command) {
   if (!made.result) return made.failed;
   const Json& ids = (*made.result)["ids"];
   if (ids.is_array() && !ids.empty()) return Attempt{};
-  std::string messages;
-  for (const Json& m : made.result->value("messages", Json::array())) {
-    messages += (messages.empty() ? "" : "; ") + m.value("message", std::string("?"));
-  }
-  return Final("load refused the request: " + Shorten(messages));
+  return LoadRefused(*made.result, "the request");
 }
 
 Attempt OdooConnector::ProductionDone(const Command& command) {
@@ -296,7 +289,7 @@ Attempt OdooConnector::ProductionDone(const Command& command) {
   }
   // A wizard after all: nothing was closed; what it is says why.
   return Final("mrp.production " + name + " was not closed: Odoo answered with " +
-               Shorten(marked.result->value("name", marked.result->dump())));
+               OneLine(marked.result->value("name", marked.result->dump())));
 }
 
 Call OdooConnector::First(const std::string& model, const Json& domain,
@@ -362,13 +355,7 @@ Attempt OdooConnector::QualityAlert(const Command& command) {
   Call made = Execute("mail.activity", "load", load, 2);
   if (!made.result) return made.failed;
   const Json& ids = (*made.result)["ids"];
-  if (!ids.is_array() || ids.empty()) {
-    std::string messages;
-    for (const Json& m : made.result->value("messages", Json::array())) {
-      messages += (messages.empty() ? "" : "; ") + m.value("message", std::string("?"));
-    }
-    return Final("load refused the activity: " + Shorten(messages));
-  }
+  if (!ids.is_array() || ids.empty()) return LoadRefused(*made.result, "the activity");
   if (!earlier.result->is_null()) return Attempt{};
   // Last, since it is the one step that is not idempotent.
   Json post = Json::object();
@@ -394,13 +381,7 @@ std::string OdooExternalId(std::string_view command_id) {
   }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(command_id.data()), command_id.size(), digest);
-  static const char* const kHex = "0123456789abcdef";
-  name += '_';
-  for (int i = 0; i < 4; ++i) {
-    name += kHex[digest[i] >> 4];
-    name += kHex[digest[i] & 15];
-  }
-  return name;
+  return name + "_" + HexOf(digest, 4);
 }
 
 bool OdooErrorIsFinal(std::string_view name) {

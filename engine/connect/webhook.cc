@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/connect/http.h"
+#include "engine/event/hex.h"
 
 namespace takt::connect {
 namespace {
@@ -32,13 +33,7 @@ class WebhookConnector final : public Connector {
                     "X-Takt-Command: " + command.name,
                     "X-Takt-Signature: " + WebhookSignature(o.secret, now, body)},
                    body, o.timeout_ms);
-    if (!answer.sent) {
-      Attempt a;
-      a.kind = answer.retryable ? Attempt::Kind::kRetryable : Attempt::Kind::kFinal;
-      a.error = o.name + ": " + answer.transport_error;
-      return a;
-    }
-    return ClassifyHttp(answer.status, answer.body, answer.retry_after, o.name);
+    return Classify(answer, o.name);
   }
 
  private:
@@ -72,13 +67,7 @@ std::string WebhookSignature(std::string_view secret, int64_t unix_seconds,
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac,
        &length);
-  static const char* const kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[mac[i] >> 4];
-    hex += kHex[mac[i] & 15];
-  }
-  return "t=" + t + ",v1=" + hex;
+  return "t=" + t + ",v1=" + HexOf(mac, length);
 }
 
 }  // namespace takt::connect

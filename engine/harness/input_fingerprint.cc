@@ -2,7 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include "engine/store/audit.h"
+#include "engine/event/hex.h"
 
 #include <cstring>
 #include <stdexcept>
@@ -44,7 +44,7 @@ std::string PrefixDigest::Hex() const {
   if (EVP_MD_CTX_copy_ex(scratch_, ctx_) != 1 || EVP_DigestFinal_ex(scratch_, digest, &size) != 1) {
     throw std::runtime_error("SHA-256 is not available from OpenSSL");
   }
-  return store::HexOf(digest, size);
+  return HexOf(digest, size);
 }
 
 uint64_t LineCheck(std::string_view line) {

@@ -24,18 +24,11 @@ void InstanceCache::Attach(store::Store* store, std::string where, uint64_t cap)
   cap_ = cap;
 }
 
-WorkflowRunner* InstanceCache::Runner(std::string_view workflow) {
-  for (WorkflowRunner& runner : runners_) {
+const WorkflowRunner* InstanceCache::Runner(std::string_view workflow) const {
+  for (const WorkflowRunner& runner : runners_) {
     if (runner.def().name == workflow) return &runner;
   }
   return nullptr;
-}
-
-WorkflowRunner* InstanceCache::Holding(std::string_view workflow, std::string_view key) {
-  if (PinnedVersions::Version* pinned = pinned_.Holding(workflow, key)) {
-    return pinned->runner.get();
-  }
-  return Runner(workflow);
 }
 
 const WorkflowRunner* InstanceCache::Holding(std::string_view workflow,
@@ -43,10 +36,7 @@ const WorkflowRunner* InstanceCache::Holding(std::string_view workflow,
   if (PinnedVersions::Version* pinned = pinned_.Holding(workflow, key)) {
     return pinned->runner.get();
   }
-  for (const WorkflowRunner& runner : runners_) {
-    if (runner.def().name == workflow) return &runner;
-  }
-  return nullptr;
+  return Runner(workflow);
 }
 
 bool InstanceCache::InMemory(std::string_view workflow, std::string_view key) const {

@@ -39,12 +39,18 @@ class InstanceCache {
   void Attach(store::Store* store, std::string where, uint64_t cap);
 
   // The loaded version's runner of `workflow`; null when there is no such workflow.
-  WorkflowRunner* Runner(std::string_view workflow);
+  const WorkflowRunner* Runner(std::string_view workflow) const;
+  WorkflowRunner* Runner(std::string_view workflow) {
+    return const_cast<WorkflowRunner*>(static_cast<const InstanceCache*>(this)->Runner(workflow));
+  }
   const std::vector<WorkflowRunner>& runners() const { return runners_; }
   // The runner holding `key` in memory: a pinned version's, else the loaded version's (null
   // when there is no such workflow).
-  WorkflowRunner* Holding(std::string_view workflow, std::string_view key);
   const WorkflowRunner* Holding(std::string_view workflow, std::string_view key) const;
+  WorkflowRunner* Holding(std::string_view workflow, std::string_view key) {
+    return const_cast<WorkflowRunner*>(
+        static_cast<const InstanceCache*>(this)->Holding(workflow, key));
+  }
   PinnedVersions& pinned() { return pinned_; }
   bool has_pinned() const { return !pinned_.empty(); }
   // Every runner: the loaded versions', then the pinned ones'.

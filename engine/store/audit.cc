@@ -16,20 +16,6 @@ void AppendField(std::string& out, std::string_view field) {
   out.append(field.data(), field.size());
 }
 
-}  // namespace
-
-std::string HexOf(const unsigned char* bytes, size_t size) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex(size * 2, '0');
-  for (size_t i = 0; i < size; ++i) {
-    hex[2 * i] = kHex[bytes[i] >> 4];
-    hex[2 * i + 1] = kHex[bytes[i] & 0xf];
-  }
-  return hex;
-}
-
-namespace {
-
 // SHA-256 with the algorithm fetched once and one context per thread, reused. EVP_Digest()
 // with EVP_sha256() fetches the algorithm and allocates a context on every call; at one call
 // per event row that cost more than hashing the row (about 400 bytes) itself.

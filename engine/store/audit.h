@@ -9,14 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "engine/event/hex.h"
 #include "engine/store/sqlite.h"
 #include "engine/store/store.h"
 #include "takt/store.h"
 
 namespace takt::store {
-
-// `size` bytes as lowercase hex digits (a digest as the chain and the input cursors keep it).
-std::string HexOf(const unsigned char* bytes, size_t size);
 
 // The hash of audit row `seq` following the link whose hash is `prev` ("" for the first).
 std::string AuditHash(std::string_view prev, int64_t seq, const AuditRow& row);

@@ -37,6 +37,7 @@ struct StoredCommand {
 bool Undelivered(const StoredCommand& c) {
   return c.status == "pending" || c.status == "in_flight" || c.status == "retry";
 }
+bool Dead(const StoredCommand& c) { return c.status == "dead"; }
 
 struct HeldState {
   std::optional<int64_t> released_pos;
@@ -419,14 +420,7 @@ class MemoryStore final : public Store {
   }
   Status ForEachPendingCommand(size_t max,
                                const std::function<void(const CommandRow&)>& visit) override {
-    size_t given = 0;
-    for (const StoredCommand& c : d().outbox) {
-      if (given == max) break;
-      if (!Undelivered(c)) continue;
-      visit(RowOf(c));
-      ++given;
-    }
-    return Status();
+    return VisitCommands(max, Undelivered, visit);
   }
   Status MarkInFlight(std::string_view id, int64_t now_ms) override {
     return ChangeDelivery(id, /*again_is_ok=*/false, [&](StoredCommand& c) {
@@ -452,14 +446,7 @@ class MemoryStore final : public Store {
   }
   Status ForEachDeadCommand(size_t max,
                             const std::function<void(const CommandRow&)>& visit) override {
-    size_t given = 0;
-    for (const StoredCommand& c : d().outbox) {
-      if (given == max) break;
-      if (c.status != "dead") continue;
-      visit(RowOf(c));
-      ++given;
-    }
-    return Status();
+    return VisitCommands(max, Dead, visit);
   }
   Status ReviveDead(std::string_view id) override {
     return ChangeDead(id, [](StoredCommand& c) {
@@ -489,31 +476,42 @@ class MemoryStore final : public Store {
   // What a batch sees: its staged copy while one is open, else what is committed.
   MemoryStoreData& d() { return staged_ ? *staged_ : *committed_; }
 
+  // The first `max` commands that `wanted` selects, in emission order.
+  Status VisitCommands(size_t max, bool (*wanted)(const StoredCommand&),
+                       const std::function<void(const CommandRow&)>& visit) {
+    size_t given = 0;
+    for (const StoredCommand& c : d().outbox) {
+      if (given == max) break;
+      if (!wanted(c)) continue;
+      visit(RowOf(c));
+      ++given;
+    }
+    return Status();
+  }
+  // Applies `change` to command `id` when `allowed` says it may change (`allowed_name` says
+  // what it must be otherwise); a delivered one is fine again with `again_is_ok`.
   template <typename Change>
-  Status ChangeDelivery(std::string_view id, bool again_is_ok, Change change) {
+  Status ChangeCommand(std::string_view id, bool (*allowed)(const StoredCommand&),
+                       const char* allowed_name, bool again_is_ok, Change change) {
     for (StoredCommand& c : d().outbox) {
       if (c.id != id) continue;
-      if (Undelivered(c)) {
+      if (allowed(c)) {
         change(c);
         return Status();
       }
       if (again_is_ok && c.status == "delivered") return Status();
-      return Status::InvalidArgument("command " + c.id + " is " + c.status +
-                                     ", not waiting for delivery");
+      return Status::InvalidArgument("command " + c.id + " is " + c.status + ", not " +
+                                     allowed_name);
     }
     return Status::NotFound("no command " + std::string(id) + " in the outbox");
   }
   template <typename Change>
+  Status ChangeDelivery(std::string_view id, bool again_is_ok, Change change) {
+    return ChangeCommand(id, Undelivered, "waiting for delivery", again_is_ok, change);
+  }
+  template <typename Change>
   Status ChangeDead(std::string_view id, Change change) {
-    for (StoredCommand& c : d().outbox) {
-      if (c.id != id) continue;
-      if (c.status != "dead") {
-        return Status::InvalidArgument("command " + c.id + " is " + c.status + ", not dead");
-      }
-      change(c);
-      return Status();
-    }
-    return Status::NotFound("no command " + std::string(id) + " in the outbox");
+    return ChangeCommand(id, Dead, "dead", /*again_is_ok=*/false, change);
   }
 
   std::shared_ptr<MemoryStoreData> committed_;

@@ -623,34 +623,31 @@ CommandRow ReadCommand(const Statement& r) {
   return c;
 }
 
-}  // namespace
-
-Status SqliteStore::ForEachCommand(const std::function<void(const CommandRow&)>& visit) {
-  return db_.ForEachRow(std::string(kCommandColumns) + "ORDER BY seq", [&](const Statement& r) {
+// The outbox's rows selected by `tail` (a WHERE, an ORDER BY, a LIMIT), in that order.
+Status VisitCommands(Database& db, const std::string& tail,
+                     const std::function<void(const CommandRow&)>& visit) {
+  return db.ForEachRow(kCommandColumns + tail, [&](const Statement& r) {
     visit(ReadCommand(r));
     return Status();
   });
 }
 
+}  // namespace
+
+Status SqliteStore::ForEachCommand(const std::function<void(const CommandRow&)>& visit) {
+  return VisitCommands(db_, "ORDER BY seq", visit);
+}
+
 Status SqliteStore::ForEachPendingCommand(size_t max,
                                           const std::function<void(const CommandRow&)>& visit) {
-  return db_.ForEachRow(std::string(kCommandColumns) +
-                            "WHERE status IN ('pending', 'in_flight', 'retry') ORDER BY seq LIMIT " +
-                            Limit(max),
-                        [&](const Statement& r) {
-                          visit(ReadCommand(r));
-                          return Status();
-                        });
+  return VisitCommands(
+      db_, "WHERE status IN ('pending', 'in_flight', 'retry') ORDER BY seq LIMIT " + Limit(max),
+      visit);
 }
 
 Status SqliteStore::ForEachDeadCommand(size_t max,
                                        const std::function<void(const CommandRow&)>& visit) {
-  return db_.ForEachRow(std::string(kCommandColumns) + "WHERE status = 'dead' ORDER BY seq LIMIT " +
-                            Limit(max),
-                        [&](const Statement& r) {
-                          visit(ReadCommand(r));
-                          return Status();
-                        });
+  return VisitCommands(db_, "WHERE status = 'dead' ORDER BY seq LIMIT " + Limit(max), visit);
 }
 
 Status SqliteStore::MarkInFlight(std::string_view id, int64_t now_ms) {

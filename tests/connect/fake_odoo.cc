@@ -79,6 +79,10 @@ int64_t FakeOdoo::AddEquipment(const std::string& name, const std::string& seria
 
 int64_t FakeOdoo::AddProduction(const std::string& origin, double product_qty) {
   std::lock_guard<std::mutex> lock(mu_);
+  return NewProduction(origin, product_qty);
+}
+
+int64_t FakeOdoo::NewProduction(const std::string& origin, double product_qty) {
   Production p;
   p.id = static_cast<int64_t>(productions_.size()) + 1;
   char name[32];
@@ -116,15 +120,7 @@ FakeOdoo::Json FakeOdoo::Mrp(const std::string& method, const Json& args, const 
     const Json& vals = args.at(0);
     Json ids = Json::array();
     for (const Json& one : vals.is_array() ? vals : Json::array({vals})) {
-      Production p;
-      p.id = static_cast<int64_t>(productions_.size()) + 1;
-      char name[32];
-      std::snprintf(name, sizeof name, "WH/MO/%05lld", static_cast<long long>(p.id));
-      p.name = name;
-      p.origin = one.value("origin", "");
-      p.product_qty = one.value("product_qty", 1.0);
-      productions_.push_back(p);
-      ids.push_back(p.id);
+      ids.push_back(NewProduction(one.value("origin", ""), one.value("product_qty", 1.0)));
     }
     return vals.is_array() || json2 ? ids : ids[0];
   }

@@ -76,6 +76,8 @@ class FakeOdoo {
   Json Dispatch(const std::string& model, const std::string& method, const Json& args,
                 const Json& kwargs, bool json2, OdooError& error);
   Json Load(const Json& fields, const Json& data);
+  // A draft order named as Odoo names them (WH/MO/00001); caller holds mu_.
+  int64_t NewProduction(const std::string& origin, double product_qty);
   Json Mrp(const std::string& method, const Json& args, const Json& kwargs, bool json2,
            OdooError& error);
   static Json ProductionFields(const Production& p, const Json& fields);
