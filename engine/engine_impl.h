@@ -52,6 +52,7 @@ class EngineImpl final : public Engine {
   Status Submit(std::string_view event_json, SubmitResult& result) override;
   Status SubmitBatch(const std::vector<std::string_view>& events, std::vector<SubmitResult>& results,
                      const InputCursor* cursor) override;
+  Status AdvanceClock(int64_t now_ms, SubmitResult& result) override;
   Result<uint64_t> CursorPosition(std::string_view name) override;
   Result<InputCursor> Cursor(std::string_view name) override;
   bool durable() const override { return durable_; }

@@ -133,6 +133,26 @@ uint64_t EngineImpl::ApplyGroup(const std::vector<CommitQueue::Submission*>& gro
   return status.ok() && pipeline_.store() != nullptr ? pipeline_.store()->DurabilityTicket() : 0;
 }
 
+Status EngineImpl::AdvanceClock(int64_t now_ms, SubmitResult& result) {
+  TAKT_RETURN_IF_ERROR(CheckCanSubmit());
+  uint64_t ticket = 0;
+  {
+    // Between two groups of submissions, as a batch of its own.
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (closed_) return Closed();
+    if (wal_sync_ != nullptr && !wal_sync_->failure().ok()) {
+      return Status::IoError("the store refuses changes since a sync failed: " +
+                             wal_sync_->failure().message() + "; open the engine again");
+    }
+    SwapInPending();
+    TAKT_RETURN_IF_ERROR(pipeline_.AdvanceClock(now_ms, result));
+    if (pipeline_.store() != nullptr) ticket = pipeline_.store()->DurabilityTicket();
+  }
+  TAKT_RETURN_IF_ERROR(WaitDurable(ticket));
+  CallOnCommand(result);
+  return Status();
+}
+
 void EngineImpl::CallOnCommand(const std::vector<SubmitResult>& results) const {
   for (const SubmitResult& r : results) CallOnCommand(r);
 }

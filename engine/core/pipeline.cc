@@ -66,6 +66,50 @@ Status Pipeline::ApplyBatch(const std::vector<std::string_view>& events,
     }
     return Status();
   }
+  return InBatch(
+      [&]() -> Status {
+        for (size_t i = 0; i < events.size(); ++i) {
+          TAKT_RETURN_IF_ERROR(SubmitOne(events[i], results[i]));
+        }
+        return Status();
+      },
+      cursors, results);
+}
+
+Status Pipeline::AdvanceClock(int64_t now, SubmitResult& result) {
+  result = SubmitResult();
+  result.position = position_;
+  effects_.Start(static_cast<int64_t>(position_), result.commands);
+  const uint64_t fired_before = stats_.timers_fired;
+  auto fire = [&]() -> Status {
+    TAKT_RETURN_IF_ERROR(FireTimers(now));
+    NameCommands(result);
+    stats_.commands += result.commands.size();
+    if (store_ == nullptr || stats_.timers_fired == fired_before) return Status();
+    // No event caused these: their rows carry the position of the last event and the time.
+    store::AuditRow audit;
+    audit.pos = static_cast<int64_t>(position_);
+    audit.at = now;
+    return RecordEffects(audit, nullptr, result);
+  };
+  if (store_ == nullptr) return fire();
+  // Most calls find nothing due: those cost a read, not a transaction.
+  TAKT_RETURN_IF_ERROR(instances_.LoadDue(now));
+  bool due = false;
+  instances_.ForEachRunner([&](WorkflowRunner& runner) {
+    const auto next = runner.NextTimer();
+    due = due || (next && next->first <= now);
+  });
+  if (!due) return Status();
+  std::vector<SubmitResult> unused;
+  Status status = InBatch(fire, {}, unused);
+  if (!status.ok()) result = SubmitResult();
+  return status;
+}
+
+Status Pipeline::InBatch(const std::function<Status()>& apply,
+                         const std::vector<const InputCursor*>& cursors,
+                         std::vector<SubmitResult>& results) {
   if (!restored_) {
     // The last failed batch could not put memory back to what the store holds: until that is
     // done, nothing is applied on top of it.
@@ -80,9 +124,7 @@ Status Pipeline::ApplyBatch(const std::vector<std::string_view>& events,
   const EngineStats before = stats_;
   const uint64_t position_before = position_;
   Status status = store_->Begin();
-  for (size_t i = 0; status.ok() && i < events.size(); ++i) {
-    status = SubmitOne(events[i], results[i]);
-  }
+  if (status.ok()) status = apply();
   if (status.ok()) status = FlushBatch(cursors);
   if (status.ok()) status = instances_.ChooseEvictions();
   if (status.ok()) status = store_->Commit();

@@ -53,6 +53,10 @@ class Pipeline {
   // failure leaves nothing of it (results empty).
   Status ApplyBatch(const std::vector<std::string_view>& events, std::vector<SubmitResult>& results,
                     const std::vector<const InputCursor*>& cursors);
+  // Fires every workflow timer due at or before `now` (wall clock or event time, ms since the
+  // epoch) with no event needed, as one batch; `result` gets their commands (position: the last
+  // event's). A timer fires once: it is spent in the instance committed with its commands.
+  Status AdvanceClock(int64_t now, SubmitResult& result);
   // One event, with no batch around it: the in-memory engine's path. REQUIRES: no store.
   Status ApplyOne(std::string_view event_json, SubmitResult& result) {
     return SubmitOne(event_json, result);
@@ -71,6 +75,11 @@ class Pipeline {
   void Log(LogLevel level, std::string_view message) const;
 
  private:
+  // Runs `apply` as one transaction with the end of the batch and `cursors`; a failure rolls
+  // the store and memory back to the last commit and clears `results`. REQUIRES: a store.
+  Status InBatch(const std::function<Status()>& apply,
+                 const std::vector<const InputCursor*>& cursors,
+                 std::vector<SubmitResult>& results);
   // One event: decode, the checks, workflows, rules; with a store also its rows.
   Status SubmitOne(std::string_view event_json, SubmitResult& result);
   // The checks in PLANT.md's order, then the reorder policy, then ApplyAccepted().

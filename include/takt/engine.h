@@ -294,6 +294,14 @@ class TAKT_API Engine {
   virtual Status SubmitBatch(const std::vector<std::string_view>& events,
                              std::vector<SubmitResult>& results,
                              const InputCursor* cursor = nullptr) = 0;
+  // Fires every workflow timer (`after DURATION`) due at or before `now_ms` with no event
+  // needed: how a server moves timers on the wall clock (takt serve calls it every second).
+  // With a store, in one transaction committed before this returns, its commands in the outbox
+  // and handed to on_command; a timer that fired is spent in that commit, so across restarts it
+  // fires once (one due while the process was down fires at the first call). `result` gets the
+  // commands, caused by "timer:...", with the last event's position and no event id. Timers due
+  // by an event's ts still fire before that event, as without this call.
+  virtual Status AdvanceClock(int64_t now_ms, SubmitResult& result) = 0;
   // The committed position of cursor `name`; 0 when it was never set or there is no store.
   virtual Result<uint64_t> CursorPosition(std::string_view name) = 0;
   // The committed cursor `name` whole, with the check value of every line it consumed;

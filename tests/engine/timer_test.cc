@@ -158,5 +158,60 @@ TEST(TimerStoreTest, AnArmedTimerSurvivesARestartAndFiresOnce) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(TimerTest, TheClockFiresDueTimersWithNoEvent) {
+  EXPECT_EQ(Submit(Released("o1", "MO-1", 0)), "");
+  SubmitResult r;
+  ASSERT_TRUE(engine_->AdvanceClock(kHour - 1, r).ok());
+  EXPECT_TRUE(r.commands.empty());
+  ASSERT_TRUE(engine_->AdvanceClock(kHour, r).ok());
+  ASSERT_EQ(r.commands.size(), 1u);
+  EXPECT_EQ(r.commands[0].id, "timer:job/MO-1/1h@3600000/workflow:job/0");
+  EXPECT_TRUE(r.event_id.empty());
+  EXPECT_EQ(State("MO-1"), "released");  // re-entered: armed again for the next hour
+  // The same time again fires nothing more; an event at that time neither.
+  ASSERT_TRUE(engine_->AdvanceClock(kHour, r).ok());
+  EXPECT_TRUE(r.commands.empty());
+  EXPECT_EQ(Submit(Tick("t1", kHour)), "");
+  EXPECT_EQ(engine_->stats().timers_fired, 1u);
+}
+
+TEST(TimerStoreTest, ATimerDueWhileDownFiresOnceOnTheClockAfterARestart) {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("takt-timer-clock-" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  const std::string workflow = dir + "/job.takt";
+  test::WriteFile(workflow, kJobWorkflow);
+  EngineOptions options;
+  options.workflow_paths = {workflow};
+  options.store_path = dir + "/t.db";
+  std::vector<std::string> delivered;
+  options.on_command = [&](const Command& c) { delivered.push_back(c.id); };
+  {
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    ASSERT_TRUE(engine.value()->Submit(Released("o1", "MO-1", 0)).ok());
+    SubmitResult r;
+    ASSERT_TRUE(engine.value()->AdvanceClock(kHour - 1, r).ok());  // not yet due
+    EXPECT_TRUE(r.commands.empty());
+  }
+  std::string fired;
+  for (int run = 0; run < 2; ++run) {  // the second restart must not fire it again
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    SubmitResult r;
+    ASSERT_TRUE(engine.value()->AdvanceClock(kHour + kMinute, r).ok());
+    for (const Command& c : r.commands) fired += c.id + "\n";
+    EXPECT_EQ(engine.value()->stats().commands, 1u);
+    // In the outbox, for the dispatcher.
+    Result<std::vector<PendingCommand>> pending = engine.value()->PendingCommands(10);
+    ASSERT_TRUE(pending.ok());
+    ASSERT_EQ(pending.value().size(), 1u);
+    EXPECT_EQ(pending.value()[0].key, "MO-1");
+  }
+  EXPECT_EQ(fired, "timer:job/MO-1/1h@3600000/workflow:job/0\n");
+  EXPECT_EQ(delivered, std::vector<std::string>{"timer:job/MO-1/1h@3600000/workflow:job/0"});
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace takt
