@@ -23,6 +23,7 @@ Runner AddTrace(CLI::App& app);
 Runner AddAudit(CLI::App& app);
 Runner AddDispatch(CLI::App& app);
 Runner AddDlq(CLI::App& app);
+Runner AddServe(CLI::App& app);
 
 // Sets up the heap for large simulations, before anything is allocated (allocator.cc).
 void TuneAllocator();

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   add(takt::cli::AddAudit);
   add(takt::cli::AddDispatch);
   add(takt::cli::AddDlq);
+  add(takt::cli::AddServe);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

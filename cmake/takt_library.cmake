@@ -8,7 +8,7 @@ include(CMakePackageConfigHelpers)
 # passes them on to whoever links it.
 set(TAKT_LIBRARY_DEPENDENCIES
   Threads::Threads SQLite::SQLite3 OpenSSL::Crypto PkgConfig::LUA simdjson::simdjson
-  CURL::libcurl)
+  CURL::libcurl PkgConfig::HTTPLIB)
 
 function(takt_add_library target kind)
   get_property(layers GLOBAL PROPERTY TAKT_LAYERS)

@@ -243,6 +243,14 @@ EngineStats EngineImpl::stats() const {
 
 std::vector<std::string> EngineImpl::workflows() const { return pipeline_.workflows(); }
 
+std::vector<EventTypeInfo> EngineImpl::event_types() const {
+  std::vector<EventTypeInfo> types;
+  for (const dsl::EventDef& e : pipeline_.definitions()->catalog.events) {
+    types.push_back(EventTypeInfo{e.type, e.owner});
+  }
+  return types;
+}
+
 void EngineImpl::Log(LogLevel level, std::string_view message) const {
   pipeline_.Log(level, message);
 }

@@ -73,6 +73,7 @@ class EngineImpl final : public Engine {
   std::vector<std::string> workflows() const override;
   void Log(LogLevel level, std::string_view message) const override;
   std::vector<RuleInfo> rules() const override;
+  std::vector<EventTypeInfo> event_types() const override;
   Status ReloadRules() override;
 
  private:

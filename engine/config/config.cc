@@ -4,118 +4,16 @@
 // silently ignored.
 #include "takt/config.h"
 
-#include <toml++/toml.h>
-
 #include <cstdlib>
-#include <filesystem>
-#include <set>
-#include <utility>
+
+#include "engine/config/reader.h"
 
 namespace takt {
-namespace {
-
-namespace fs = std::filesystem;
-
-class Reader {
- public:
-  Reader(std::string path, EnvironmentLookup environment)
-      : path_(std::move(path)), environment_(std::move(environment)) {}
-
-  Status Read(const toml::table& root, Config& config);
-
- private:
-  // "FILE:LINE:COLUMN: " for `node` (the table's position when the node has none).
-  std::string Where(const toml::node* node) const {
-    const toml::source_region& at = node != nullptr ? node->source() : toml::source_region{};
-    return path_ + ":" + std::to_string(at.begin.line) + ":" + std::to_string(at.begin.column) +
-           ": ";
-  }
-  Status Error(const toml::node* node, const std::string& what) const {
-    return Status::ParseError(Where(node) + what);
-  }
-  // Every key of `table` (named `name`, as "[engine]") must be one of `known`.
-  Status OnlyKnown(const toml::table& table, const std::string& name,
-                   const std::set<std::string>& known) const {
-    for (const auto& [key, node] : table) {
-      if (known.count(std::string(key.str())) == 0) {
-        std::string list;
-        for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-        const toml::source_position at = key.source().begin;
-        return Status::ParseError(path_ + ":" + std::to_string(at.line) + ":" +
-                                  std::to_string(at.column) + ": " + name + " has no key '" +
-                                  std::string(key.str()) + "' (it has: " + list + ")");
-      }
-    }
-    return Status();
-  }
-  Status String(const toml::table& t, const std::string& name, const char* key,
-                std::string& out) const {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return Status();
-    if (!node->is_string()) return Error(node, name + " " + key + ": expected a string");
-    out = node->as_string()->get();
-    return Status();
-  }
-  Status Path(const toml::table& t, const std::string& name, const char* key,
-              std::string& out) const {
-    TAKT_RETURN_IF_ERROR(String(t, name, key, out));
-    if (!out.empty()) out = Resolve(out);
-    return Status();
-  }
-  Status Integer(const toml::table& t, const std::string& name, const char* key, int64_t min,
-                 int64_t& out) const {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return Status();
-    if (!node->is_integer()) return Error(node, name + " " + key + ": expected an integer");
-    const int64_t value = node->as_integer()->get();
-    if (value < min) {
-      return Error(node, name + " " + key + ": " + std::to_string(value) + " is below " +
-                             std::to_string(min));
-    }
-    out = value;
-    return Status();
-  }
-  Status Boolean(const toml::table& t, const std::string& name, const char* key,
-                 bool& out) const {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return Status();
-    if (!node->is_boolean()) return Error(node, name + " " + key + ": expected true or false");
-    out = node->as_boolean()->get();
-    return Status();
-  }
-  Status Strings(const toml::table& t, const std::string& name, const char* key,
-                 std::vector<std::string>& out) const {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) return Status();
-    if (node->is_string()) {  // one value may stand for a list of one
-      out = {node->as_string()->get()};
-      return Status();
-    }
-    const toml::array* list = node->as_array();
-    if (list == nullptr) return Error(node, name + " " + key + ": expected a list of strings");
-    out.clear();
-    for (const toml::node& item : *list) {
-      if (!item.is_string()) return Error(&item, name + " " + key + ": expected strings only");
-      out.push_back(item.as_string()->get());
-    }
-    return Status();
-  }
-  std::string Resolve(const std::string& p) const {
-    const fs::path path(p);
-    if (path.is_absolute()) return p;
-    return (fs::path(path_).parent_path() / path).lexically_normal().string();
-  }
-
-  Status ReadEngine(const toml::table& t, EngineOptions& engine) const;
-  Status ReadDispatch(const toml::table& t, DispatchOptions& dispatch) const;
-  Status ReadConnector(const toml::table& t, ConnectorOptions& connector) const;
-
-  std::string path_;
-  EnvironmentLookup environment_;
-};
+namespace config {
 
 Status Reader::Read(const toml::table& root, Config& config) {
-  TAKT_RETURN_IF_ERROR(OnlyKnown(root, "the file", {"engine", "dispatch", "connector"}));
+  TAKT_RETURN_IF_ERROR(OnlyKnown(root, "the file", {"engine", "dispatch", "connector", "serve",
+                                                    "credential", "mqtt"}));
   // Without [engine], the file configures delivery only (an embedding service that opens its
   // engine itself); takt dispatch and takt dlq need it, for the database.
   if (const toml::node* engine = root.get("engine")) {
@@ -125,6 +23,28 @@ Status Reader::Read(const toml::table& root, Config& config) {
   if (const toml::node* dispatch = root.get("dispatch")) {
     if (!dispatch->is_table()) return Error(dispatch, "[dispatch] must be a table");
     TAKT_RETURN_IF_ERROR(ReadDispatch(*dispatch->as_table(), config.dispatch));
+  }
+  if (const toml::node* serve = root.get("serve")) {
+    if (!serve->is_table()) return Error(serve, "[serve] must be a table");
+    TAKT_RETURN_IF_ERROR(ReadServe(*serve->as_table(), config.serve));
+  }
+  if (const toml::node* mqtt = root.get("mqtt")) {
+    if (!mqtt->is_table()) return Error(mqtt, "[mqtt] must be a table");
+    TAKT_RETURN_IF_ERROR(ReadMqtt(*mqtt->as_table(), config.serve.mqtt));
+  }
+  if (const toml::node* credentials = root.get("credential")) {
+    const toml::array* list = credentials->as_array();
+    if (list == nullptr || !list->is_array_of_tables()) {
+      return Error(credentials, "credentials are [[credential]] tables");
+    }
+    std::set<std::string> names;
+    for (const toml::node& node : *list) {
+      Credential& c = config.serve.credentials.emplace_back();
+      TAKT_RETURN_IF_ERROR(ReadCredential(*node.as_table(), c));
+      if (!names.insert(c.name).second) {
+        return Error(&node, "credential " + c.name + " is configured twice");
+      }
+    }
   }
   if (const toml::node* connectors = root.get("connector")) {
     const toml::array* list = connectors->as_array();
@@ -140,6 +60,26 @@ Status Reader::Read(const toml::table& root, Config& config) {
       }
     }
   }
+  return Status();
+}
+
+Status Reader::Secret(const toml::table& t, const std::string& name, const char* key,
+                      std::string& out) const {
+  std::string variable;
+  TAKT_RETURN_IF_ERROR(String(t, name, key, variable));
+  if (variable.empty()) return Status();
+  std::optional<std::string> value;
+  if (environment_) {
+    value = environment_(variable);
+  } else if (const char* v = std::getenv(variable.c_str())) {
+    value = v;
+  }
+  // Its name only: the value never goes into an error, a log or the configuration file.
+  if (!value || value->empty()) {
+    return Error(t.get(key), name + " " + key + ": the environment variable " + variable +
+                                 " is not set");
+  }
+  out = *value;
   return Status();
 }
 
@@ -197,12 +137,12 @@ Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   TAKT_RETURN_IF_ERROR(OnlyKnown(t, name, {"name", "kind", "commands", "url", "secret_env",
                                            "timeout_ms", "retry", "protocol", "database",
                                            "login", "equipment_field", "order_field",
-                                           "backorder"}));
+                                           "backorder", "topic", "client_id"}));
   TAKT_RETURN_IF_ERROR(String(t, name, "name", c.name));
   if (c.name.empty()) return Error(&t, name + " name: required");
   name = "connector " + c.name;
   TAKT_RETURN_IF_ERROR(String(t, name, "kind", c.kind));
-  if (c.kind.empty()) return Error(&t, name + " kind: required (webhook or odoo)");
+  if (c.kind.empty()) return Error(&t, name + " kind: required (webhook, odoo or mqtt)");
   TAKT_RETURN_IF_ERROR(Strings(t, name, "commands", c.commands));
   TAKT_RETURN_IF_ERROR(String(t, name, "url", c.url));
   TAKT_RETURN_IF_ERROR(String(t, name, "protocol", c.protocol));
@@ -212,22 +152,9 @@ Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   TAKT_RETURN_IF_ERROR(String(t, name, "order_field", c.order_field));
   TAKT_RETURN_IF_ERROR(String(t, name, "backorder", c.backorder));
   TAKT_RETURN_IF_ERROR(Integer(t, name, "timeout_ms", 1, c.timeout_ms));
-  std::string secret_env;
-  TAKT_RETURN_IF_ERROR(String(t, name, "secret_env", secret_env));
-  if (!secret_env.empty()) {
-    std::optional<std::string> secret;
-    if (environment_) {
-      secret = environment_(secret_env);
-    } else if (const char* value = std::getenv(secret_env.c_str())) {
-      secret = value;
-    }
-    // Its name only: the value never goes into an error, a log or the configuration file.
-    if (!secret || secret->empty()) {
-      return Error(t.get("secret_env"), name + " secret_env: the environment variable " +
-                                             secret_env + " is not set");
-    }
-    c.secret = *secret;
-  }
+  TAKT_RETURN_IF_ERROR(Secret(t, name, "secret_env", c.secret));
+  TAKT_RETURN_IF_ERROR(String(t, name, "topic", c.topic));
+  TAKT_RETURN_IF_ERROR(String(t, name, "client_id", c.client_id));
   if (const toml::node* retry = t.get("retry")) {
     const toml::table* r = retry->as_table();
     if (r == nullptr) return Error(retry, name + " retry: expected a table");
@@ -247,11 +174,11 @@ Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   return Status();
 }
 
-}  // namespace
+}  // namespace config
 
 Result<Config> LoadConfig(const std::string& path, const EnvironmentLookup& environment) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) return Status::NotFound("no configuration file " + path);
+  if (!config::fs::exists(path, ec)) return Status::NotFound("no configuration file " + path);
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -262,7 +189,7 @@ Result<Config> LoadConfig(const std::string& path, const EnvironmentLookup& envi
   }
   Config config;
   config.path = path;
-  TAKT_RETURN_IF_ERROR(Reader(path, environment).Read(root, config));
+  TAKT_RETURN_IF_ERROR(config::Reader(path, environment).Read(root, config));
   return config;
 }
 

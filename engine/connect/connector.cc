@@ -1,5 +1,6 @@
 #include "engine/connect/connector.h"
 
+#include "engine/connect/mqtt_publish.h"
 #include "engine/connect/odoo.h"
 #include "engine/connect/webhook.h"
 #include "engine/event/command_names.h"
@@ -70,8 +71,9 @@ Result<std::unique_ptr<Connector>> MakeConnector(const ConnectorOptions& options
     }
     return MakeOdooConnector(options);
   }
+  if (options.kind == "mqtt") return MakeMqttConnector(options);
   return Status::InvalidArgument(who + ": unknown kind '" + options.kind +
-                                 "' (known: webhook, odoo)");
+                                 "' (known: webhook, odoo, mqtt)");
 }
 
 }  // namespace takt::connect

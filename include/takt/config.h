@@ -1,5 +1,5 @@
-// takt's configuration file: one TOML file for the engine (definitions, rules, database) and
-// the connectors commands leave through. docs/operations.md describes every key, and
+// takt's configuration file: one TOML file for the engine (definitions, rules, database), the
+// connectors commands leave through, and the server (takt serve). docs/operations.md describes every key, and
 // examples/takt.toml is a complete, commented one.
 #ifndef TAKT_CONFIG_H_
 #define TAKT_CONFIG_H_
@@ -10,6 +10,7 @@
 
 #include "takt/dispatch.h"
 #include "takt/engine.h"
+#include "takt/serve.h"
 #include "takt/export.h"
 #include "takt/status.h"
 
@@ -21,6 +22,7 @@ struct Config {
   // its engine itself may leave it out); relative paths are relative to the file's directory.
   EngineOptions engine;
   DispatchOptions dispatch;  // [dispatch] and each [[connector]]
+  ServeOptions serve;        // [serve], each [[credential]], [mqtt] (takt serve)
 };
 
 // Reads a variable of the environment: the value, or none when it is not set.

@@ -36,15 +36,20 @@ struct RetryPolicy {
 // variable); they are never logged, and no error message carries them.
 struct ConnectorOptions {
   std::string name;                   // unique; names it in logs, counts and errors
-  std::string kind;                   // "webhook" or "odoo"
+  std::string kind;                   // "webhook", "odoo" or "mqtt"
   std::vector<std::string> commands;  // name patterns: "alert.*" (a final * matches any end)
-  // webhook: where commands are POSTed; odoo: the server's base URL (http or https).
+  // webhook: where commands are POSTed; odoo: the server's base URL (http or https); mqtt: the
+  // broker, mqtt://HOST[:PORT].
   std::string url;
   // webhook: the HMAC-SHA256 key of the signature; odoo: the password (jsonrpc) or API key
-  // (json2).
+  // (json2); mqtt: the broker password (with login as the user name).
   std::string secret;
+  // mqtt only: the topic each command is published to, at QoS 1 ("{name}": the command's
+  // name), and the client id (default "takt-" and the connector's name).
+  std::string topic = "takt/commands/{name}";
+  std::string client_id;
   // odoo only: "jsonrpc" (Odoo 16 to 19) or "json2" (19 on); the database; the login
-  // (jsonrpc); the field of maintenance.equipment that holds the asset's name.
+  // (jsonrpc; for mqtt the broker user name); the field of maintenance.equipment that holds the asset's name.
   std::string protocol = "jsonrpc";
   std::string database;
   std::string login;

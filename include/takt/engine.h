@@ -90,6 +90,12 @@ struct SignalRecord {
   std::string emitted_by;  // "rule NAME@VERSION"
 };
 
+// An event type of the loaded definitions and the source that owns it (system of record).
+struct EventTypeInfo {
+  std::string type;
+  std::string owner;
+};
+
 // A loaded rule.
 struct RuleInfo {
   std::string name;
@@ -351,6 +357,8 @@ class TAKT_API Engine {
   virtual EngineStats stats() const = 0;
   // Names of the compiled workflows, sorted.
   virtual std::vector<std::string> workflows() const = 0;
+  // The declared event types with their owners, in declaration order.
+  virtual std::vector<EventTypeInfo> event_types() const = 0;
   // The loaded rules, in the order they run.
   virtual std::vector<RuleInfo> rules() const = 0;
   // Loads rules_dir into a new rule set, each rule in a fresh sandbox, runs the test vectors
