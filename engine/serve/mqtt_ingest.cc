@@ -161,6 +161,9 @@ Status MqttIngest::Serve(MqttSession& session) {
   std::vector<std::string> filters;
   for (const MqttSubscription& s : options_.subscriptions) filters.push_back(s.filter);
   TAKT_RETURN_IF_ERROR(session.Subscribe(filters, 1));
+  std::string list;
+  for (const std::string& f : filters) list += (list.empty() ? "" : ", ") + f;
+  server_.Log(LogLevel::kInfo, "MQTT subscribed to " + list + " at QoS 1");
   // Messages taken together: those that arrived while the last batch was committed.
   constexpr size_t kMaxBatch = 512;
   std::vector<MqttMessage> batch;

@@ -127,9 +127,9 @@ TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
   EXPECT_EQ(ErrorOf(engine + "[dispatch]\nmax_in_flight = 0\n"),
             "4:17: [dispatch] max_in_flight: 0 is below 1");
   EXPECT_EQ(ErrorOf(engine + kConnector + "retries = 3\n"),
-            "10:1: [[connector]] has no key 'retries' (it has: backorder, commands, database, "
-            "equipment_field, kind, login, name, order_field, protocol, retry, secret_env, "
-            "timeout_ms, url)");
+            "10:1: [[connector]] has no key 'retries' (it has: backorder, client_id, commands, "
+            "database, equipment_field, kind, login, name, order_field, protocol, retry, "
+            "secret_env, timeout_ms, topic, url)");
   EXPECT_EQ(ErrorOf(engine + kConnector + "[connector.retry]\nmax_backoff_ms = 10\n"),
             "11:18: [connector.retry] of hook max_backoff_ms: below initial_backoff_ms");
   EXPECT_EQ(ErrorOf(engine + kConnector + kConnector),
@@ -137,6 +137,38 @@ TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
   EXPECT_NE(ErrorOf(engine + "[engine.extra]\n").find("[engine] has no key 'extra'"),
             std::string::npos);
   EXPECT_EQ(ErrorOf("[engine\nworkflows = 1\n").substr(0, 2), "1:");  // TOML itself
+}
+
+TEST_F(ConfigTest, TheServerSectionsAreReadAndCheckedToo) {
+  const std::string engine = "[engine]\nworkflows = [\"wf\"]\n";
+  const std::string hash(64, 'a');
+  env_["MQTT_PW"] = "broker-secret";
+  Result<Config> c = Load(engine + "[serve]\nport = 9000\nmax_connections = 16\n"
+                          "[[credential]]\nname = \"mes\"\nsource = \"mes\"\ntoken_sha256 = \"" +
+                          hash + "\"\n[mqtt]\nhost = \"broker\"\npassword_env = \"MQTT_PW\"\n"
+                          "[[mqtt.subscription]]\nfilter = \"plant/+/alarm\"\n"
+                          "source = \"scada\"\nkey = \"topic.1\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c.value().serve.port, 9000);
+  EXPECT_EQ(c.value().serve.max_connections, 16u);
+  EXPECT_EQ(c.value().serve.credentials.at(0).source, "mes");
+  EXPECT_EQ(c.value().serve.mqtt.password, "broker-secret");
+  EXPECT_EQ(c.value().serve.mqtt.subscriptions.at(0).key, "topic.1");
+  EXPECT_EQ(c.value().serve.mqtt.subscriptions.at(0).id, "payload.id") << "the default";
+  EXPECT_EQ(ErrorOf(engine + "[[credential]]\nname = \"mes\"\nsource = \"mes\"\n"
+                             "token_sha256 = \"secret-token\"\n"),
+            "6:16: credential mes token_sha256: required, the SHA-256 of the token in 64 "
+            "lowercase hex digits (takt serve --hash-token); never the token itself");
+  EXPECT_EQ(ErrorOf(engine + "[[credential]]\nname = \"x\"\ntoken_sha256 = \"" + hash + "\"\n"),
+            "3:1: credential x: neither a source to publish as nor admin: it could do nothing");
+  EXPECT_EQ(ErrorOf(engine + "[serve]\ntls_cert = \"c.pem\"\n"),
+            "3:1: [serve] tls_cert and tls_key: both or neither");
+  EXPECT_EQ(ErrorOf(engine + "[mqtt]\nhost = \"b\"\n"),
+            "3:1: [mqtt]: at least one [[mqtt.subscription]] is required");
+  EXPECT_EQ(ErrorOf(engine + "[mqtt]\nhost = \"b\"\npassword_env = \"NOPE\"\n"),
+            "5:16: [mqtt] password_env: the environment variable NOPE is not set");
+  EXPECT_EQ(ErrorOf(engine + "[serve]\nlisten_port = 1\n").substr(0, 37),
+            "4:1: [serve] has no key 'listen_port'");
 }
 
 TEST_F(ConfigTest, AMissingSecretNamesTheVariableAndNoErrorCarriesASecret) {

@@ -1,0 +1,58 @@
+// Real processes for the server tests: a mosquitto broker with passwords and per-client access
+// rules, and takt serve itself, each started on a loopback port and stopped (or killed) by
+// the test.
+#ifndef TAKT_TESTS_SERVE_SERVE_PROCESS_H_
+#define TAKT_TESTS_SERVE_SERVE_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace takt::test {
+
+// A port nobody listens on now (bound and released), for a process that needs one up front.
+uint16_t FreePort();
+
+// mosquitto on 127.0.0.1, persistent (its database in `dir`, so a restart keeps sessions and
+// the messages they wait for), no anonymous clients. Users: "takt" reads plant/# and writes
+// mes/#; "scada" writes plant/#; "mes" reads mes/#. Each user's password is its name + "-pw".
+class Mosquitto {
+ public:
+  explicit Mosquitto(const std::string& dir);
+  ~Mosquitto() { Stop(); }
+  // False when the mosquitto binary is not installed.
+  bool Start();
+  // SIGTERM: the broker saves its sessions and exits.
+  void Stop();
+  uint16_t port() const { return port_; }
+  static bool Installed();
+
+ private:
+  std::string dir_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// `takt serve --config CONFIG`, its standard error in `log`.
+class TaktServe {
+ public:
+  TaktServe(std::string config, std::string log) : config_(std::move(config)), log_(std::move(log)) {}
+  ~TaktServe() { Kill(); }
+  // Starts it and waits until it listens; its HTTP port from its log. False on a timeout or
+  // an early exit.
+  bool Start();
+  void Kill();  // SIGKILL
+  int Terminate();  // SIGTERM; the exit status
+  uint16_t port() const { return port_; }
+
+ private:
+  std::string config_;
+  std::string log_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+}  // namespace takt::test
+
+#endif  // TAKT_TESTS_SERVE_SERVE_PROCESS_H_
