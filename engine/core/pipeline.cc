@@ -86,10 +86,12 @@ Status Pipeline::AdvanceClock(int64_t now, SubmitResult& result) {
     NameCommands(result);
     stats_.commands += result.commands.size();
     if (store_ == nullptr || stats_.timers_fired == fired_before) return Status();
-    // No event caused these: their rows carry the position of the last event and the time.
+    // No event caused these: their rows carry the position of the last event, the time, and
+    // "timer" for an event id (takt trace shows them with their own key only).
     store::AuditRow audit;
     audit.pos = static_cast<int64_t>(position_);
     audit.at = now;
+    audit.event_id = "timer";
     return RecordEffects(audit, nullptr, result);
   };
   if (store_ == nullptr) return fire();

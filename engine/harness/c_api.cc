@@ -142,6 +142,17 @@ takt_code takt_submit(takt_engine* engine, const char* event_json, size_t length
   });
 }
 
+takt_code takt_advance_clock(takt_engine* engine, int64_t now_ms, char** result_json) {
+  return Guard([&]() -> takt::Status {
+    TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
+    TAKT_RETURN_IF_ERROR(RequireOut(result_json, "result_json"));
+    takt::SubmitResult result;
+    TAKT_RETURN_IF_ERROR(engine->engine->AdvanceClock(now_ms, result));
+    *result_json = Give(takt::api::ResultJson(result));
+    return takt::Status();
+  });
+}
+
 takt_code takt_submit_batch(takt_engine* engine, const char* events_jsonl, size_t length,
                             char** results_json) {
   return Guard([&]() -> takt::Status {

@@ -110,32 +110,39 @@ size_t Limit(const Request& req, size_t fallback) {
 
 void ServerImpl::InstallRoutes() {
   httplib::Server& http = *http_;
-  // Every route: its endpoint name (metrics), who may call it, and the handler.
-  auto route = [this](const char* endpoint, Need need,
-                      std::function<void(const Credential&, const Request&, Response&)> handle) {
+  // Every route: its endpoint name (metrics), who may call it, and the handler. `plain` routes
+  // need no engine; the others get it held for as long as they run (a workflow reload waits for
+  // them), or answer 503 while there is none.
+  using Handler = std::function<void(const Credential&, const Request&, Response&)>;
+  using EngineHandler =
+      std::function<void(const Credential&, Engine&, const Request&, Response&)>;
+  auto plain = [this](const char* endpoint, Need need, Handler handle) {
     return [this, endpoint, need, handle](const Request& req, Response& res) {
       const Credential* who = Authorize(access_, req, res, need);
-      if (who != nullptr) {
-        if (need != Need::kNobody && !ready_.load() && std::string_view(endpoint) != "health") {
-          Error(res, 503, "not ready: the engine is not open");
-        } else {
-          handle(*who, req, res);
-        }
-      }
+      if (who != nullptr) handle(*who, req, res);
       metrics_.CountRequest(endpoint, res.status);
     };
   };
+  auto route = [this, plain](const char* endpoint, Need need, EngineHandler handle) {
+    return plain(endpoint, need,
+                 [this, handle](const Credential& who, const Request& req, Response& res) {
+                   Hold hold = Use();
+                   if (hold.engine == nullptr) {
+                     return Error(res, 503, "not ready: the engine is not open");
+                   }
+                   handle(who, *hold.engine, req, res);
+                 });
+  };
 
   http.Post("/v1/events", route("events", Need::kPublisher,
-                                [this](const Credential& who, const Request& req, Response& res) {
+                                [this](const Credential& who, Engine& engine, const Request& req,
+                                       Response& res) {
     const auto received = std::chrono::steady_clock::now();
     const std::vector<std::string_view> events = SplitEvents(req);
     if (events.empty()) return Error(res, 400, "no event in the body");
     std::vector<EventAnswer> answers;
     std::string forbidden;
-    Hold hold = Use();
-    if (hold.engine == nullptr) return Error(res, 503, "not ready: the engine is not open");
-    Status status = ingest_.Submit(*hold.engine, who, events, received, answers, forbidden);
+    Status status = ingest_.Submit(engine, who, events, received, answers, forbidden);
     if (!status.ok()) {
       // Nothing of the request was accepted: sending it again is safe.
       return Error(res, 503, "not committed, send again: " + status.message());
@@ -147,10 +154,8 @@ void ServerImpl::InstallRoutes() {
 
   http.Get(R"(/v1/instances/([^/]+)/([^/]+))",
            route("instance", Need::kCredential,
-                 [this](const Credential&, const Request& req, Response& res) {
-    Hold hold = Use();
-    Result<InstanceInfo> info = hold.engine->GetInstance(req.matches[1].str(),
-                                                         req.matches[2].str());
+                 [](const Credential&, Engine& engine, const Request& req, Response& res) {
+    Result<InstanceInfo> info = engine.GetInstance(req.matches[1].str(), req.matches[2].str());
     if (!info.ok()) return Error(res, StatusFor(info.status()), info.status().message());
     const InstanceInfo& i = info.value();
     nlohmann::json variables = nlohmann::json::parse(i.variables_json, nullptr, false);
@@ -161,15 +166,15 @@ void ServerImpl::InstallRoutes() {
   }));
 
   http.Get("/v1/instances", route("instances", Need::kCredential,
-                                  [this](const Credential&, const Request& req, Response& res) {
+                                  [](const Credential&, Engine& engine, const Request& req,
+                                     Response& res) {
     const std::string workflow = req.get_param_value("workflow");
     const std::string state = req.get_param_value("state");
     const std::string after = req.get_param_value("after");  // "WORKFLOW/KEY" of the last one
     const size_t limit = Limit(req, 100);
     nlohmann::json list = nlohmann::json::array();
     std::string next;
-    Hold hold = Use();
-    hold.engine->ForEachInstance([&](const InstanceSummary& s) {
+    engine.ForEachInstance([&](const InstanceSummary& s) {
       if (!workflow.empty() && s.workflow != workflow) return;
       if (!state.empty() && s.state != state) return;
       std::string at = std::string(s.workflow) + "/" + std::string(s.key);
@@ -188,18 +193,19 @@ void ServerImpl::InstallRoutes() {
   }));
 
   http.Get("/v1/commands", route("commands", Need::kCredential,
-                                 [this](const Credential&, const Request& req, Response& res) {
+                                 [](const Credential&, Engine& engine, const Request& req,
+                                    Response& res) {
     const std::string status = req.get_param_value("status");
-    const size_t limit = Limit(req, 100);
-    Hold hold = Use();
-    Result<std::vector<PendingCommand>> listed =
-        status == "dead" ? hold.engine->DeadLetters(limit)
-                         : hold.engine->PendingCommands(status.empty() ? limit : 100'000);
-    if (!listed.ok()) return Error(res, StatusFor(listed.status()), listed.status().message());
     if (!status.empty() && status != "dead" && status != "pending" && status != "retry" &&
         status != "in_flight") {
       return Error(res, 400, "status: one of pending, in_flight, retry, dead");
     }
+    const size_t limit = Limit(req, 100);
+    // Pending, in flight and retry are read together, in emission order, and filtered here.
+    Result<std::vector<PendingCommand>> listed =
+        status == "dead" ? engine.DeadLetters(limit)
+                         : engine.PendingCommands(status.empty() ? limit : 100'000);
+    if (!listed.ok()) return Error(res, StatusFor(listed.status()), listed.status().message());
     nlohmann::json list = nlohmann::json::array();
     for (const PendingCommand& p : listed.value()) {
       if (!status.empty() && p.status != status) continue;
@@ -210,10 +216,10 @@ void ServerImpl::InstallRoutes() {
   }));
 
   auto dead_letter_action = [this](bool retry) {
-    return [this, retry](const Credential& who, const Request& req, Response& res) {
+    return [this, retry](const Credential& who, Engine& engine, const Request& req,
+                         Response& res) {
       const std::string id = req.matches[1].str();
-      Hold hold = Use();
-      Status status = retry ? hold.engine->ReviveDead(id) : hold.engine->DropDead(id);
+      Status status = retry ? engine.ReviveDead(id) : engine.DropDead(id);
       if (!status.ok()) return Error(res, StatusFor(status), status.message());
       on_log_(LogLine{LogLevel::kInfo,
                       std::string(retry ? "dead letter revived" : "dead letter dropped") +
@@ -227,27 +233,34 @@ void ServerImpl::InstallRoutes() {
   http.Post(R"(/v1/commands/(.+)/drop)",
             route("command_drop", Need::kAdmin, dead_letter_action(false)));
 
-  http.Post("/v1/reload", route("reload", Need::kAdmin,
+  http.Post("/v1/reload", plain("reload", Need::kAdmin,
                                 [this](const Credential&, const Request&, Response& res) {
     Reload();
     Json(res, 202, {{"reload", "requested"}});
   }));
 
-  http.Get("/v1/health", route("health", Need::kNobody,
+  http.Get("/v1/health", plain("health", Need::kNobody,
                                [this](const Credential&, const Request&, Response& res) {
     const bool is_ready = ready_.load();
     Json(res, is_ready ? 200 : 503, {{"ready", is_ready}});
   }));
 
-  http.Get("/metrics", route("metrics", Need::kCredential,
+  http.Get("/metrics", plain("metrics", Need::kCredential,
                              [this](const Credential&, const Request&, Response& res) {
     res.status = 200;
     res.set_content(MetricsText(), "text/plain; version=0.0.4");
   }));
 
   // What no route answered, and what httplib refused itself (413, 400): JSON too.
-  http.set_error_handler([](const Request&, Response& res) {
+  http.set_error_handler([](const Request& req, Response& res) {
     if (!res.body.empty()) return;
+    // cpp-httplib answers 400 when a read fails. A body shorter than its Content-Length is one
+    // that did not arrive within read_timeout_ms (or whose client went away): 408.
+    if (res.status == 400 && req.has_header("Content-Length") &&
+        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
+            req.body.size()) {
+      res.status = 408;
+    }
     const char* what = res.status == 404   ? "no such endpoint"
                        : res.status == 413 ? "body larger than max_body_bytes"
                        : res.status == 408 ? "request not received in time"

@@ -71,6 +71,10 @@ Status ServerImpl::Start() {
   }
   const uint32_t threads = o.max_connections;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // An answer is written in more than one piece: without this, Nagle's algorithm holds the
+  // last piece back until the client's delayed ACK (40 ms), for every request on a kept-alive
+  // connection.
+  http_->set_tcp_nodelay(true);
   http_->set_payload_max_length(o.max_body_bytes);
   http_->set_read_timeout(std::chrono::milliseconds(o.read_timeout_ms));
   http_->set_write_timeout(std::chrono::milliseconds(o.write_timeout_ms));
@@ -154,6 +158,7 @@ Status ServerImpl::Run() {
     listened = stopping_;
   }
   if (!listened) listened = http_->listen_after_bind();
+  listen_done_ = true;
   // Stopped: no new request is taken; those under way were answered (listen returns after its
   // workers end). Then MQTT, then the clock; the dispatcher ends its deliveries; the engine
   // commits what it has and closes.
@@ -220,7 +225,7 @@ void ServerImpl::RunClock() {
   }
   lock.unlock();
   // Stop() may have come before the listener ran: then stop it once it does.
-  for (int i = 0; i < 100 && http_ != nullptr && !http_->is_running(); ++i) {
+  for (int i = 0; i < 100 && !listen_done_ && http_ != nullptr && !http_->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (http_ != nullptr) http_->stop();

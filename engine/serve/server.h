@@ -102,6 +102,7 @@ class ServerImpl final : public Server {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::atomic<bool> reload_requested_{false};
+  std::atomic<bool> listen_done_{false};
   std::thread clock_thread_;
 };
 

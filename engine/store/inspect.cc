@@ -91,7 +91,8 @@ Result<std::string> TraceInstance(const std::string& db_path, std::string_view k
             "  JOIN sequences q ON q.source = sources.source AND q.key = ?1 WHERE q.last_pos > 0 "
             "  UNION ALL SELECT e.prev_pos FROM chain JOIN events e ON e.pos = chain.pos "
             "  WHERE e.prev_pos IS NOT NULL), "
-            "p(pos) AS (SELECT pos FROM chain UNION SELECT pos FROM audit WHERE key = ?1) "
+            "p(pos) AS (SELECT pos FROM chain UNION SELECT pos FROM audit WHERE key = ?1 "
+            "  AND event_id IS NOT 'timer') "
           : "WITH p(pos) AS (SELECT pos FROM events WHERE key = ?1 "
             "                UNION SELECT pos FROM audit WHERE key = ?1) ";
   Result<store::Statement> rows = db.value().Prepare(std::string(sent) +
@@ -102,7 +103,11 @@ Result<std::string> TraceInstance(const std::string& db_path, std::string_view k
       "UNION ALL "
       "SELECT 1, a.pos, a.seq, a.at, a.event_id, a.source, a.kind, a.workflow, a.detail, "
       "  a.version, o.id, o.status, o.attempts, o.last_error "
-      "FROM p JOIN audit a ON a.pos = p.pos "
+      // What an event at one of the positions caused (by audit_by_pos), and what a timer of
+      // this key did (by audit_by_key): a timer fired on the clock has no event, and its rows
+      // carry the last event's position, whichever key that event was for.
+      "FROM (SELECT a.* FROM p JOIN audit a ON a.pos = p.pos WHERE a.event_id IS NOT 'timer' "
+      "      UNION ALL SELECT * FROM audit WHERE key = ?1 AND event_id = 'timer') a "
       "LEFT JOIN outbox o ON a.kind = 'command' "
       "  AND o.id = substr(a.detail, 1, instr(a.detail, ' ') - 1) "
       "ORDER BY 2, 1, 3");

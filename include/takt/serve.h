@@ -24,7 +24,7 @@ struct Config;
 
 // Who may call the server. A bearer token is never configured itself, only its SHA-256 (64 hex
 // digits), so the configuration file holds nothing that lets anyone in; `takt serve
-// hash-token` prints the hash of a token read from standard input.
+// --hash-token` prints the hash of a token read from standard input (HashToken() below).
 struct Credential {
   std::string name;          // names the caller in logs and metrics, never the token
   std::string source;        // the only source it may publish as (empty: none, admin only)

@@ -10,6 +10,7 @@
 #define TAKT_TAKT_H_
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "takt/export.h"
 
@@ -80,6 +81,11 @@ TAKT_API takt_code takt_submit(takt_engine* engine, const char* event_json, size
  * as one transaction, and returns a JSON array with one result per event. */
 TAKT_API takt_code takt_submit_batch(takt_engine* engine, const char* events_jsonl, size_t length,
                                      char** results_json);
+
+/* Fires every workflow timer due at or before `now_ms` (ms since the epoch) with no event needed,
+ * as Engine::AdvanceClock does: the result JSON lists their commands ("position" is the last
+ * event's, "event_id" empty). */
+TAKT_API takt_code takt_advance_clock(takt_engine* engine, int64_t now_ms, char** result_json);
 
 /* {"workflow", "key", "state", "final", "lifecycle", "version", "variables": {...}};
  * TAKT_NOT_FOUND when there is no such instance. */

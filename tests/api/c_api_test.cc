@@ -238,6 +238,12 @@ TEST(CApiTest, NullArgumentsAreErrorsNotCrashes) {
   EXPECT_EQ(takt_get_instance(engine, nullptr, "k", &out), TAKT_INVALID_ARGUMENT);
   EXPECT_EQ(takt_pending_commands(engine, 1, &out), TAKT_INVALID_ARGUMENT) << "no store";
   EXPECT_EQ(out, nullptr);
+  EXPECT_EQ(takt_advance_clock(nullptr, 0, &out), TAKT_INVALID_ARGUMENT);
+  EXPECT_EQ(takt_advance_clock(engine, 0, nullptr), TAKT_INVALID_ARGUMENT);
+  ASSERT_EQ(takt_advance_clock(engine, 1000, &out), TAKT_OK);  // no timer is due: no command
+  EXPECT_EQ(Json::parse(out)["commands"].size(), 0u);
+  takt_free(out);
+  out = nullptr;
   EXPECT_EQ(takt_close(engine), TAKT_OK);
   EXPECT_STREQ(takt_version(), "0.1.0");
 }

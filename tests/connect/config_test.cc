@@ -139,6 +139,45 @@ TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
   EXPECT_EQ(ErrorOf("[engine\nworkflows = 1\n").substr(0, 2), "1:");  // TOML itself
 }
 
+TEST_F(ConfigTest, TheShippedServeExampleReadsAsItSays) {
+  env_["TAKT_WEBHOOK_SECRET"] = "from-the-environment";
+  Result<Config> c = LoadConfig(std::string(TAKT_SOURCE_DIR) + "/examples/serve/takt.toml",
+                                [&](const std::string& name) -> std::optional<std::string> {
+                                  if (env_.count(name) == 0) return std::nullopt;
+                                  return env_[name];
+                                });
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const ServeOptions& s = c.value().serve;
+  EXPECT_EQ(s.host, "127.0.0.1");
+  EXPECT_EQ(s.port, 8080);
+  EXPECT_EQ(s.clock_interval_ms, 1000);
+  ASSERT_EQ(s.credentials.size(), 5u);
+  std::vector<std::string> sources;
+  for (const Credential& cred : s.credentials) sources.push_back(cred.source);
+  EXPECT_EQ(sources, (std::vector<std::string>{"odoo", "mes", "qms", "scada", ""}));
+  EXPECT_TRUE(s.credentials[4].admin);
+  EXPECT_FALSE(c.value().engine.store_path.empty());
+  // Its commented MQTT sections read as well once uncommented.
+  std::string text = test::ReadFile(std::string(TAKT_SOURCE_DIR) + "/examples/serve/takt.toml");
+  std::string uncommented;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    std::string line = text.substr(at, end - at);
+    if (line.rfind("# [", 0) == 0 || line.rfind("# ", 0) == 0) {
+      const std::string rest = line.substr(2);
+      if (rest.rfind("[", 0) == 0 || rest.find(" = ") != std::string::npos) line = rest;
+    }
+    uncommented += line + "\n";
+    at = end + 1;
+  }
+  env_["TAKT_MQTT_PASSWORD"] = "broker";
+  Result<Config> all = Load(uncommented);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(all.value().serve.mqtt.subscriptions.at(0).key, "topic.2");
+  EXPECT_EQ(all.value().serve.tls_cert, "/etc/takt/tls/cert.pem");
+  EXPECT_EQ(all.value().dispatch.connectors.at(0).kind, "mqtt");
+}
+
 TEST_F(ConfigTest, TheServerSectionsAreReadAndCheckedToo) {
   const std::string engine = "[engine]\nworkflows = [\"wf\"]\n";
   const std::string hash(64, 'a');

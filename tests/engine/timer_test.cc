@@ -7,6 +7,7 @@
 
 #include "support/test_support.h"
 #include "takt/definitions.h"
+#include "takt/store.h"
 
 namespace takt {
 namespace {
@@ -190,6 +191,8 @@ TEST(TimerStoreTest, ATimerDueWhileDownFiresOnceOnTheClockAfterARestart) {
     auto engine = Engine::Open(options);
     ASSERT_TRUE(engine.ok()) << engine.status().message();
     ASSERT_TRUE(engine.value()->Submit(Released("o1", "MO-1", 0)).ok());
+    // Another order's event last: the timer's rows will carry its position.
+    ASSERT_TRUE(engine.value()->Submit(Released("o2", "MO-2", 30 * kMinute)).ok());
     SubmitResult r;
     ASSERT_TRUE(engine.value()->AdvanceClock(kHour - 1, r).ok());  // not yet due
     EXPECT_TRUE(r.commands.empty());
@@ -210,6 +213,20 @@ TEST(TimerStoreTest, ATimerDueWhileDownFiresOnceOnTheClockAfterARestart) {
   }
   EXPECT_EQ(fired, "timer:job/MO-1/1h@3600000/workflow:job/0\n");
   EXPECT_EQ(delivered, std::vector<std::string>{"timer:job/MO-1/1h@3600000/workflow:job/0"});
+  // takt trace shows what the timer did with MO-1's events, and nothing of MO-2's.
+  Result<std::string> trace = TraceInstance(options.store_path, "MO-1", false);
+  ASSERT_TRUE(trace.ok()) << trace.status().message();
+  EXPECT_NE(trace.value().find("timer  transition  released -> released on after 1h"),
+            std::string::npos)
+      << trace.value();
+  EXPECT_NE(trace.value().find("timer  command     timer:job/MO-1/1h@3600000/workflow:job/0 "
+                               "alert.not_started"),
+            std::string::npos)
+      << trace.value();
+  EXPECT_EQ(trace.value().find("o2"), std::string::npos) << trace.value();
+  Result<std::string> other = TraceInstance(options.store_path, "MO-2", false);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other.value().find("timer"), std::string::npos) << other.value();
   std::filesystem::remove_all(dir);
 }
 

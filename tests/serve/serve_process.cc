@@ -83,7 +83,8 @@ bool Mosquitto::Start() {
             "listener " + std::to_string(port_) + " 127.0.0.1\n"
             "allow_anonymous false\npassword_file " + dir_ + "/passwd\nacl_file " + dir_ +
             "/acl\npersistence true\npersistence_location " + dir_ + "/\n"
-            "max_queued_messages 0\nmax_inflight_messages 20\nlog_dest stderr\n");
+            "max_queued_messages 0\nmax_inflight_messages 20\nset_tcp_nodelay true\n"
+            "log_dest stderr\n");
   pid_ = Spawn({kMosquitto, "-c", dir_ + "/mosquitto.conf"}, dir_ + "/mosquitto.log");
   for (int i = 0; i < 200; ++i) {
     if (CanConnect(port_)) return true;

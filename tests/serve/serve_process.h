@@ -14,7 +14,7 @@ namespace takt::test {
 // A port nobody listens on now (bound and released), for a process that needs one up front.
 uint16_t FreePort();
 
-// mosquitto on 127.0.0.1, persistent (its database in `dir`, so a restart keeps sessions and
+// mosquitto on 127.0.0.1 (no Nagle), persistent (its database in `dir`, so a restart keeps sessions and
 // the messages they wait for), no anonymous clients. Users: "takt" reads plant/# and writes
 // mes/#; "scada" writes plant/#; "mes" reads mes/#. Each user's password is its name + "-pw".
 class Mosquitto {
