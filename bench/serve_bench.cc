@@ -1,5 +1,6 @@
 // takt serve under load, with its clients in the same process on loopback (a 2-core machine
-// runs both): the server of a configuration on the shipped workflows and rules, durable FULL (TAKT_BENCH_DURABILITY=normal: NORMAL).
+// runs both): the server of a configuration on the shipped workflows and rules, durable FULL
+// (TAKT_BENCH_DURABILITY=normal: NORMAL).
 //   1. throughput: the plant workload posted over HTTP in batches of BATCH events, by CLIENTS
 //      keep-alive connections, each event's (source, key) always on the same connection so that
 //      each key's events keep their order; events per second to the last answer.
@@ -94,7 +95,8 @@ struct RunningServer {
   RunningServer(const std::string& dir, const std::string& mqtt) {
     std::string toml = "[engine]\nworkflows = [\"" + std::string(TAKT_SOURCE_DIR) +
                        "/workflows\"]\nrules = \"" + std::string(TAKT_SOURCE_DIR) +
-                       "/rules\"\ndatabase = \"" + dir + "/serve.db\"\ndurability = \"" + Durability() + "\"\n"
+                       "/rules\"\ndatabase = \"" + dir + "/serve.db\"\ndurability = \"" +
+                       Durability() + "\"\n"
                        "[serve]\nport = 0\nmax_connections = 64\n";
     for (const char* source : {"odoo", "mes", "scada", "qms"}) {
       toml += "[[credential]]\nname = \"" + std::string(source) + "\"\nsource = \"" + source +
@@ -251,7 +253,8 @@ void Latency(const std::string& dir, double rate, double duration) {
   std::printf("HTTP latency at %.0f events/s for %.0f s, single-event requests, durable %s: "
               "p50 %.2f ms, p99 %.2f ms, max %.2f ms over %zu events; %zu failed; resident "
               "%ld KiB at the end\n",
-              rate, duration, Durability().c_str(), Percentile(all, 0.5), Percentile(all, 0.99), Percentile(all, 1.0),
+              rate, duration, Durability().c_str(), Percentile(all, 0.5), Percentile(all, 0.99),
+              Percentile(all, 1.0),
               all.size(), failed.load(), ResidentKiB());
 }
 

@@ -55,7 +55,8 @@ std::function<void(const LogLine&)> Logger(bool json) {
   auto logger = spdlog::stderr_logger_mt("takt");
   logger->set_level(spdlog::level::info);
   if (json) {
-    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
+                        spdlog::pattern_time_type::utc);
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v", spdlog::pattern_time_type::utc);
   }

@@ -66,7 +66,10 @@ class DispatcherImpl final : public Dispatcher {
   struct Done {
     Job job;
     Attempt attempt;
+    double seconds = 0;  // the attempt's duration
   };
+  // Tells options_.on_attempt, if any.
+  void Report(const Done& done, std::string_view result) const;
 
   void StartWorkers();
   void StopWorkers();
@@ -132,9 +135,12 @@ void DispatcherImpl::Work() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
+    const auto start = std::chrono::steady_clock::now();
     Attempt attempt = job.connector->Deliver(job.pending.command);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard<std::mutex> lock(mu_);
-    done_.push_back(Done{std::move(job), std::move(attempt)});
+    done_.push_back(Done{std::move(job), std::move(attempt), seconds});
     wake_.notify_all();
   }
 }
@@ -204,6 +210,17 @@ int64_t DispatcherImpl::Backoff(const RetryPolicy& policy, uint32_t attempt) {
   return std::uniform_int_distribution<int64_t>(0, cap)(random_);
 }
 
+void DispatcherImpl::Report(const Done& done, std::string_view result) const {
+  if (!options_.on_attempt) return;
+  DeliveryReport report;
+  report.connector = done.job.connector->options().name;
+  report.command = done.job.pending.command.name;
+  report.result = result;
+  report.attempt = done.job.pending.attempts + 1;
+  report.seconds = done.seconds;
+  options_.on_attempt(report);
+}
+
 Status DispatcherImpl::Finish(const Done& done) {
   const PendingCommand& p = done.job.pending;
   const RetryPolicy& policy = done.job.connector->options().retry;
@@ -212,6 +229,7 @@ Status DispatcherImpl::Finish(const Done& done) {
   if (a.kind == Attempt::Kind::kDelivered) {
     TAKT_RETURN_IF_ERROR(Change(p, DeliveryEvent::kDelivered,
                                 [&] { return engine_.MarkDelivered(p.command.id); }));
+    Report(done, "delivered");
     std::lock_guard<std::mutex> lock(mu_);
     ++counts_.delivered;
     return Status();
@@ -231,6 +249,7 @@ Status DispatcherImpl::Finish(const Done& done) {
     TAKT_RETURN_IF_ERROR(Change(p, DeliveryEvent::kRetryable, [&] {
       return engine_.MarkRetry(p.command.id, a.error, now + wait);
     }));
+    Report(done, "retry");
     std::lock_guard<std::mutex> lock(mu_);
     ++counts_.retried;
     return Status();
@@ -240,6 +259,7 @@ Status DispatcherImpl::Finish(const Done& done) {
     return engine_.MarkFailed(p.command.id, error, /*give_up=*/true);
   }));
   Log(LogLevel::kWarn, "command " + p.command.id + " is a dead letter: " + error);
+  Report(done, "dead");
   std::lock_guard<std::mutex> lock(mu_);
   ++counts_.dead;
   return Status();

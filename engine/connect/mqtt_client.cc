@@ -38,7 +38,8 @@ std::string Packet(uint8_t first, const std::string& body) {
   return packet + body;
 }
 uint16_t U16(const std::string& s, size_t at) {
-  return static_cast<uint16_t>((static_cast<uint8_t>(s[at]) << 8) | static_cast<uint8_t>(s[at + 1]));
+  return static_cast<uint16_t>((static_cast<uint8_t>(s[at]) << 8) |
+                               static_cast<uint8_t>(s[at + 1]));
 }
 
 const char* ConnackReason(uint8_t code) {

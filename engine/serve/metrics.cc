@@ -120,6 +120,19 @@ void Metrics::CountReload(std::string_view what, bool ok) {
   ++reloads_[labels];
 }
 
+void Metrics::ObserveDelivery(std::string_view connector, std::string_view result,
+                              uint32_t attempt, double seconds) {
+  const std::string labels = "connector=\"" + EscapeLabel(connector) + "\",result=\"" +
+                             EscapeLabel(result) + "\"";
+  std::lock_guard<std::mutex> lock(mu_);
+  delivery_seconds_
+      .try_emplace(labels, std::vector<double>{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                               1, 2.5, 5, 10})
+      .first->second.Observe(seconds);
+  delivery_attempts_.try_emplace(labels, std::vector<double>{1, 2, 3, 5, 10, 20, 50})
+      .first->second.Observe(static_cast<double>(attempt));
+}
+
 void Metrics::Render(std::string& out) const {
   std::lock_guard<std::mutex> lock(mu_);
   Family(out, "takt_events_total", "counter",
@@ -140,6 +153,14 @@ void Metrics::Render(std::string& out) const {
   out += "takt_mqtt_connected " + std::string(mqtt_connected_ ? "1" : "0") + "\n";
   Family(out, "takt_reloads_total", "counter", "Reloads of rules and workflows, ok or refused.");
   Samples(out, "takt_reloads_total", reloads_);
+  Family(out, "takt_delivery_seconds", "histogram",
+         "Each delivery attempt's duration, by connector and result (delivered, retry, dead).");
+  for (const auto& [labels, h] : delivery_seconds_) h.Render("takt_delivery_seconds", labels, out);
+  Family(out, "takt_delivery_attempt", "histogram",
+         "The number of each delivery attempt (1: the first), by connector and result.");
+  for (const auto& [labels, h] : delivery_attempts_) {
+    h.Render("takt_delivery_attempt", labels, out);
+  }
 }
 
 }  // namespace takt::serve

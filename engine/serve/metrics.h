@@ -44,6 +44,10 @@ class Metrics {
   void CountMqtt(std::string_view what, uint64_t n = 1);  // received, redelivered, unmapped
   void SetMqttConnected(bool connected);
   void CountReload(std::string_view what, bool ok);  // what: rules, workflows
+  // A delivery attempt through `connector`: its duration, and its number, by result
+  // ("delivered", "retry", "dead").
+  void ObserveDelivery(std::string_view connector, std::string_view result, uint32_t attempt,
+                       double seconds);
 
   // Everything above, in the exposition format.
   void Render(std::string& out) const;
@@ -57,6 +61,8 @@ class Metrics {
   bool mqtt_connected_ = false;
   Histogram commit_latency_;
   Histogram submission_events_;
+  std::map<std::string, Histogram> delivery_seconds_;   // by connector and result
+  std::map<std::string, Histogram> delivery_attempts_;  // by connector and result
 };
 
 }  // namespace takt::serve

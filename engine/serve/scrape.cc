@@ -82,14 +82,12 @@ std::string ServerImpl::MetricsText() {
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
+  const double oldest =
+      oldest_first_attempt == 0 ? 0.0 : static_cast<double>(now - oldest_first_attempt) / 1000.0;
   out += "# HELP takt_outbox_oldest_undelivered_seconds Since the first delivery attempt of the "
          "oldest command tried and not yet delivered (0: none).\n"
          "# TYPE takt_outbox_oldest_undelivered_seconds gauge\n"
-         "takt_outbox_oldest_undelivered_seconds " +
-         std::to_string(oldest_first_attempt == 0 ? 0.0
-                                                  : static_cast<double>(now - oldest_first_attempt) /
-                                                        1000.0) +
-         "\n";
+         "takt_outbox_oldest_undelivered_seconds " + std::to_string(oldest) + "\n";
   Gauge(out, "takt_outbox_max_attempts", "gauge",
         "The most failed attempts of a command still waiting.", max_attempts);
   if (dispatcher_ != nullptr) {

@@ -45,6 +45,9 @@ ServerImpl::ServerImpl(const Config& config, std::function<void(const LogLine&)>
   config_.engine.watch_rules = config_.engine.watch_rules || config_.serve.watch_definitions;
   if (config_.engine.rules_dir.empty()) config_.engine.watch_rules = false;
   config_.dispatch.on_log = config_.engine.on_log;
+  config_.dispatch.on_attempt = [this](const DeliveryReport& r) {
+    metrics_.ObserveDelivery(r.connector, r.result, r.attempt, r.seconds);
+  };
 }
 
 ServerImpl::~ServerImpl() {

@@ -1,6 +1,6 @@
 // takt's configuration file: one TOML file for the engine (definitions, rules, database), the
-// connectors commands leave through, and the server (takt serve). docs/operations.md describes every key, and
-// examples/serve/takt.toml is a complete, commented one.
+// connectors commands leave through, and the server (takt serve). docs/operations.md describes
+// every key, and examples/serve/takt.toml is a complete, commented one.
 #ifndef TAKT_CONFIG_H_
 #define TAKT_CONFIG_H_
 

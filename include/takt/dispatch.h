@@ -49,7 +49,8 @@ struct ConnectorOptions {
   std::string topic = "takt/commands/{name}";
   std::string client_id;
   // odoo only: "jsonrpc" (Odoo 16 to 19) or "json2" (19 on); the database; the login
-  // (jsonrpc; for mqtt the broker user name); the field of maintenance.equipment that holds the asset's name.
+  // (jsonrpc; for mqtt the broker user name); the field of maintenance.equipment that holds
+  // the asset's name.
   std::string protocol = "jsonrpc";
   std::string database;
   std::string login;
@@ -63,6 +64,16 @@ struct ConnectorOptions {
   RetryPolicy retry;
 };
 
+// One delivery attempt and what came of it, for an embedder's measurements (DispatchOptions::
+// on_attempt). The views are valid during the call only.
+struct DeliveryReport {
+  std::string_view connector;
+  std::string_view command;  // the command's name
+  std::string_view result;   // "delivered", "retry" or "dead"
+  uint32_t attempt = 1;      // this attempt's number, from 1
+  double seconds = 0;        // the attempt's own duration (the connector's request)
+};
+
 struct DispatchOptions {
   std::vector<ConnectorOptions> connectors;
   // Deliveries under way at once, across keys; commands of one key go one at a time, in order.
@@ -71,6 +82,9 @@ struct DispatchOptions {
   int64_t poll_interval_ms = 200;
   uint64_t jitter_seed = 0;  // 0: from the clock; else the same waits each run (tests)
   std::function<void(LogLevel, std::string_view)> on_log;
+  // Called after each attempt's outcome is written to the store, from the dispatcher's thread.
+  // May be empty.
+  std::function<void(const DeliveryReport&)> on_attempt;
 };
 
 struct DispatchCounts {

@@ -246,9 +246,20 @@ TEST(DispatcherTest, RetriesWhatMaySucceedAndDeadLettersWhatNeverWill) {
       res.set_header("Retry-After", "0");
     }
   });
-  auto dispatcher = Dispatcher::Create(*outbox.engine, Options(receiver.url()));
+  DispatchOptions options = Options(receiver.url());
+  std::map<std::string, int> reports;  // "result attempt" -> how many
+  options.on_attempt = [&](const DeliveryReport& r) {
+    EXPECT_EQ(r.connector, "plant-hook");
+    EXPECT_GE(r.seconds, 0.0);
+    ++reports[std::string(r.result) + " " + std::to_string(r.attempt)];
+  };
+  auto dispatcher = Dispatcher::Create(*outbox.engine, options);
   ASSERT_TRUE(dispatcher.ok());
   ASSERT_TRUE(dispatcher.value()->Run(true, 30'000).ok());
+  const int taken = static_cast<int>(outbox.commands.size()) - 1;
+  EXPECT_EQ(reports, (std::map<std::string, int>{
+                         {"retry 1", taken}, {"retry 2", taken}, {"delivered 3", taken},
+                         {"dead 1", 1}}));
 
   EXPECT_EQ(receiver.applied().size(), outbox.commands.size() - 1);
   const DispatchCounts counts = dispatcher.value()->counts();

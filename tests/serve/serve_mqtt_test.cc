@@ -313,6 +313,13 @@ TEST_F(ServeMqttTest, UnmappedMessagesAreRefusedAndCommandsLeaveOverMqtt) {
   }
   EXPECT_EQ(Sample(metrics, "takt_mqtt_messages_total", "what=\"unmapped\""), 2) << metrics;
   EXPECT_EQ(Sample(metrics, "takt_mqtt_connected", ""), 1);
+  EXPECT_EQ(Sample(metrics, "takt_delivery_seconds_count",
+                   "connector=\"mes-line\",result=\"delivered\""),
+            1)
+      << metrics;
+  EXPECT_EQ(Sample(metrics, "takt_delivery_attempt_bucket",
+                   "connector=\"mes-line\",result=\"delivered\",le=\"1\""),
+            1);
   const std::string log = test::ReadFile(dir_ + "/serve.log");
   EXPECT_NE(log.find("payload is not JSON"), std::string::npos) << log;
   EXPECT_NE(log.find("payload has no field seq"), std::string::npos) << log;
