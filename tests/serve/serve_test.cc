@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -382,6 +383,59 @@ TEST_F(ServeTest, ABrokenRuleIsRefusedAndTheRunningRulesStay) {
       "application/json");
   ASSERT_TRUE(posted);
   EXPECT_EQ(json::parse(posted->body)["results"][0]["outcome"], "accepted");
+}
+
+TEST_F(ServeTest, AChangedWorkflowIsReloadedWithInstancesPinnedAndABrokenOneRefused) {
+  std::filesystem::copy("workflows", dir_ + "/workflows");
+  std::string toml = test::ServeToml(dir_);
+  const std::string root = std::filesystem::current_path().string();
+  toml.replace(toml.find(root + "/workflows"), root.size() + 10, dir_ + "/workflows");
+  RunningServer running(dir_, toml);
+  ASSERT_NE(running.server(), nullptr);
+  httplib::Client client("127.0.0.1", running.port());
+  auto release = [&](const std::string& order) {
+    return client.Post("/v1/events", Bearer(test::TokenOf("odoo")),
+                       R"({"id":"r-)" + order + R"(","source":"odoo","type":"order.released",)"
+                       R"("key":")" + order + R"(","seq":1,"ts":1,"data":{"order":")" + order +
+                           R"(","product":"P","qty":5,"asset":"A01"}})",
+                       "application/json");
+  };
+  auto version = [&](const std::string& order) {
+    httplib::Result r = client.Get("/v1/instances/production_order/" + order,
+                                   Bearer(test::TokenOf("odoo")));
+    return r && r->status == 200 ? json::parse(r->body)["version"].get<std::string>() : "";
+  };
+  auto reloads = [&](const std::string& result) {
+    httplib::Result m = client.Get("/metrics", Bearer(test::TokenOf("admin")));
+    const std::string line = "takt_reloads_total{what=\"workflows\",result=\"" + result + "\"} ";
+    const size_t at = m ? m->body.find(line) : std::string::npos;
+    return at == std::string::npos ? 0 : std::stoi(m->body.substr(at + line.size()));
+  };
+  auto wait_for = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 200 && !done(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return done();
+  };
+  ASSERT_EQ(release("MO-1")->status, 200);
+  const std::string first = version("MO-1");
+  ASSERT_FALSE(first.empty());
+  const std::string file = dir_ + "/workflows/production_order.takt";
+  const std::string text = test::ReadFile(file);
+
+  test::WriteFile(file, text + "\nworkflow broken {\n");  // does not parse
+  ASSERT_EQ(client.Post("/v1/reload", Bearer(test::TokenOf("admin")), "", "")->status, 202);
+  ASSERT_TRUE(wait_for([&] { return reloads("refused") == 1; })) << running.log();
+  EXPECT_NE(running.log().find("production_order.takt:"), std::string::npos) << running.log();
+  ASSERT_EQ(release("MO-2")->status, 200);  // the running workflows stay
+  EXPECT_EQ(version("MO-2"), first);
+
+  test::WriteFile(file, text + "\n# a new version\n");
+  ASSERT_EQ(client.Post("/v1/reload", Bearer(test::TokenOf("admin")), "", "")->status, 202);
+  ASSERT_TRUE(wait_for([&] { return reloads("ok") == 1; })) << running.log();
+  ASSERT_EQ(release("MO-3")->status, 200);
+  EXPECT_NE(version("MO-3"), first) << "a new instance takes the new version";
+  EXPECT_EQ(version("MO-1"), first) << "a running instance keeps its version";
 }
 
 }  // namespace
