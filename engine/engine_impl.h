@@ -98,6 +98,8 @@ class EngineImpl final : public Engine {
   // Fails a call that may not be made from on_command, or on a closed engine.
   Status CheckCanSubmit() const;
   Status CheckOutbox() const;
+  // Fails once a sync of the store failed (with kFull): no change is taken after that.
+  Status CheckSyncHealthy() const;
   static Status Closed() { return Status::InvalidArgument("the engine is closed"); }
 
   // Swaps in a rule set the watcher prepared, between two batches.

@@ -108,10 +108,8 @@ uint64_t EngineImpl::ApplyGroup(const std::vector<CommitQueue::Submission*>& gro
   Status status;
   if (closed_) {
     status = Closed();
-  } else if (wal_sync_ != nullptr && !wal_sync_->failure().ok()) {
-    // The disk lost writes once: nothing committed after could be vouched for.
-    status = Status::IoError("the store refuses events since a sync failed: " +
-                             wal_sync_->failure().message() + "; open the engine again");
+  } else if (Status synced = CheckSyncHealthy(); !synced.ok()) {
+    status = synced;
   } else if (group.size() == 1) {
     status = ApplyBatch(*group[0]->events, *group[0]->results, {group[0]->cursor});
   } else {
@@ -133,6 +131,13 @@ uint64_t EngineImpl::ApplyGroup(const std::vector<CommitQueue::Submission*>& gro
   return status.ok() && pipeline_.store() != nullptr ? pipeline_.store()->DurabilityTicket() : 0;
 }
 
+Status EngineImpl::CheckSyncHealthy() const {
+  if (wal_sync_ == nullptr || wal_sync_->failure().ok()) return Status();
+  // The disk lost writes once: nothing committed after could be vouched for.
+  return Status::IoError("the store refuses events since a sync failed: " +
+                         wal_sync_->failure().message() + "; open the engine again");
+}
+
 Status EngineImpl::AdvanceClock(int64_t now_ms, SubmitResult& result) {
   TAKT_RETURN_IF_ERROR(CheckCanSubmit());
   uint64_t ticket = 0;
@@ -140,10 +145,7 @@ Status EngineImpl::AdvanceClock(int64_t now_ms, SubmitResult& result) {
     // Between two groups of submissions, as a batch of its own.
     std::lock_guard<std::mutex> lock(state_mu_);
     if (closed_) return Closed();
-    if (wal_sync_ != nullptr && !wal_sync_->failure().ok()) {
-      return Status::IoError("the store refuses changes since a sync failed: " +
-                             wal_sync_->failure().message() + "; open the engine again");
-    }
+    TAKT_RETURN_IF_ERROR(CheckSyncHealthy());
     SwapInPending();
     TAKT_RETURN_IF_ERROR(pipeline_.AdvanceClock(now_ms, result));
     if (pipeline_.store() != nullptr) ticket = pipeline_.store()->DurabilityTicket();

@@ -97,12 +97,7 @@ Status Pipeline::AdvanceClock(int64_t now, SubmitResult& result) {
   if (store_ == nullptr) return fire();
   // Most calls find nothing due: those cost a read, not a transaction.
   TAKT_RETURN_IF_ERROR(instances_.LoadDue(now));
-  bool due = false;
-  instances_.ForEachRunner([&](WorkflowRunner& runner) {
-    const auto next = runner.NextTimer();
-    due = due || (next && next->first <= now);
-  });
-  if (!due) return Status();
+  if (NextDue(now) == nullptr) return Status();
   std::vector<SubmitResult> unused;
   Status status = InBatch(fire, {}, unused);
   if (!status.ok()) result = SubmitResult();
@@ -423,19 +418,22 @@ Result<Outcome> Pipeline::ApplyAccepted(const Event& event, std::string_view bod
   return Outcome::kApplied;
 }
 
+WorkflowRunner* Pipeline::NextDue(int64_t now) {
+  WorkflowRunner* next = nullptr;
+  std::pair<int64_t, uint64_t> first;
+  instances_.ForEachRunner([&](WorkflowRunner& runner) {
+    const auto due = runner.NextTimer();
+    if (due && due->first <= now && (next == nullptr || *due < first)) {
+      next = &runner;
+      first = *due;
+    }
+  });
+  return next;
+}
+
 Status Pipeline::FireTimers(int64_t now) {
   if (store_ != nullptr) TAKT_RETURN_IF_ERROR(instances_.LoadDue(now));
-  for (;;) {
-    WorkflowRunner* next = nullptr;
-    std::pair<int64_t, uint64_t> first;
-    instances_.ForEachRunner([&](WorkflowRunner& runner) {
-      const auto due = runner.NextTimer();
-      if (due && due->first <= now && (next == nullptr || *due < first)) {
-        next = &runner;
-        first = *due;
-      }
-    });
-    if (next == nullptr) break;
+  while (WorkflowRunner* next = NextDue(now)) {
     next->FireNextTimer(effects_, timer_cause_);
     ++stats_.timers_fired;
   }

@@ -103,6 +103,9 @@ class Pipeline {
   void TrackAccepted(std::string_view source, std::string_view key, int64_t seq);
   // Adds the result's outcome and commands to the stats.
   void Count(const SubmitResult& result);
+  // The runner whose next timer is due first, at or before `now`; null when none is. The
+  // instances due must be in memory (InstanceCache::LoadDue).
+  WorkflowRunner* NextDue(int64_t now);
   // Fires, in due order, every timer due at or before `now`, into effects_.
   Status FireTimers(int64_t now);
   // The rules on an accepted event. A rule's failure is the rule's (result.rule_errors); a

@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 
+#include "engine/event/lines.h"
 #include "engine/harness/json_codec.h"
 #include "takt/config.h"
 #include "takt/dispatch.h"
@@ -159,16 +160,8 @@ takt_code takt_submit_batch(takt_engine* engine, const char* events_jsonl, size_
     TAKT_RETURN_IF_ERROR(Require(engine, "engine"));
     TAKT_RETURN_IF_ERROR(RequireOut(results_json, "results_json"));
     TAKT_RETURN_IF_ERROR(Require(events_jsonl, "events_jsonl"));
-    std::vector<std::string_view> events;
-    const std::string_view text(events_jsonl, length);
-    for (size_t start = 0; start < text.size();) {
-      size_t end = text.find('\n', start);
-      if (end == std::string_view::npos) end = text.size();
-      std::string_view line = text.substr(start, end - start);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (!line.empty()) events.push_back(line);
-      start = end + 1;
-    }
+    const std::vector<std::string_view> events =
+        takt::SplitLines(std::string_view(events_jsonl, length));
     std::vector<takt::SubmitResult> results;
     TAKT_RETURN_IF_ERROR(engine->engine->SubmitBatch(events, results));
     *results_json = Give(takt::api::ResultsJson(results));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/event/lines.h"
 #include "engine/serve/server.h"
 
 namespace takt::serve {
@@ -62,14 +63,8 @@ std::vector<std::string_view> SplitEvents(const Request& req) {
     if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) events.push_back(body);
     return events;
   }
-  size_t start = 0;
-  while (start < body.size()) {
-    size_t end = body.find('\n', start);
-    if (end == std::string_view::npos) end = body.size();
-    std::string_view line = body.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  for (const std::string_view line : SplitLines(body)) {
     if (line.find_first_not_of(" \t") != std::string_view::npos) events.push_back(line);
-    start = end + 1;
   }
   return events;
 }

@@ -24,27 +24,24 @@ bool ReadEnvelope(std::string_view json, Envelope& out, std::string& reason) {
     reason = "not a JSON object";
     return false;
   }
-  std::string_view id, source, type, key;
   for (auto field : object) {
     std::string_view name;
     if (field.unescaped_key().get(name) != simdjson::SUCCESS) {
       reason = "not a JSON object";
       return false;
     }
-    std::string_view* into = name == "id"       ? &id
-                             : name == "source" ? &source
-                             : name == "type"   ? &type
-                             : name == "key"    ? &key
-                                                : nullptr;
+    std::string* into = name == "id"       ? &out.id
+                        : name == "source" ? &out.source
+                        : name == "type"   ? &out.type
+                        : name == "key"    ? &out.key
+                                           : nullptr;
     if (into == nullptr) continue;
-    if (field.value().get_string().get(*into) != simdjson::SUCCESS) {
+    std::string_view value;
+    if (field.value().get_string().get(value) != simdjson::SUCCESS) {
       reason = "field " + std::string(name) + ": expected a string";
       return false;
     }
-    if (name == "id") out.id.assign(id);
-    if (name == "source") out.source.assign(source);
-    if (name == "type") out.type.assign(type);
-    if (name == "key") out.key.assign(key);
+    into->assign(value);
   }
   if (out.source.empty()) reason = "field source: missing";
   if (out.type.empty()) reason = "field type: missing";
@@ -87,6 +84,8 @@ Status Ingest::Submit(Engine& engine, const Credential& who,
       answer.outcome = "rejected";
       answer.detail = "malformed";
       answer.reason = reason;
+      metrics_.CountEvent(who.source, "", "malformed");
+      log_(LogLine{LogLevel::kInfo, "malformed: " + reason, answer.id, answer.key, who.source});
       continue;
     }
     forbidden = access_.MayPublish(who, envelope.source, envelope.type);
@@ -127,13 +126,6 @@ Status Ingest::Submit(Engine& engine, const Credential& who,
     if (answer.outcome == std::string_view("rejected")) {
       log_(LogLine{LogLevel::kInfo, std::string(OutcomeName(r.outcome)) + ": " + r.reason,
                    answer.id, answer.key, envelopes[i].source});
-    }
-  }
-  for (size_t i = 0; i < answers.size(); ++i) {
-    if (answers[i].detail == "malformed" && answers[i].position == 0) {
-      metrics_.CountEvent(who.source, "", "malformed");
-      log_(LogLine{LogLevel::kInfo, "malformed: " + answers[i].reason, answers[i].id,
-                   answers[i].key, who.source});
     }
   }
   return Status();

@@ -28,8 +28,10 @@ std::string Number(double v) {
   return buffer;
 }
 
-void Family(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help) {
+}  // namespace
+
+void AppendFamily(std::string& out, std::string_view name, std::string_view type,
+                  std::string_view help) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -40,6 +42,8 @@ void Family(std::string& out, std::string_view name, std::string_view type,
   out += type;
   out += '\n';
 }
+
+namespace {
 
 void Samples(std::string& out, std::string_view name,
              const std::map<std::string, uint64_t>& by_labels) {
@@ -135,28 +139,28 @@ void Metrics::ObserveDelivery(std::string_view connector, std::string_view resul
 
 void Metrics::Render(std::string& out) const {
   std::lock_guard<std::mutex> lock(mu_);
-  Family(out, "takt_events_total", "counter",
+  AppendFamily(out, "takt_events_total", "counter",
          "Events received, by source, type and outcome (since the server started).");
   Samples(out, "takt_events_total", events_);
-  Family(out, "takt_commit_latency_seconds", "histogram",
+  AppendFamily(out, "takt_commit_latency_seconds", "histogram",
          "From a submission's receipt to its commit (its answer).");
   commit_latency_.Render("takt_commit_latency_seconds", "", out);
-  Family(out, "takt_submission_events", "histogram",
+  AppendFamily(out, "takt_submission_events", "histogram",
          "Events per submission (an HTTP request or an MQTT message), committed together.");
   submission_events_.Render("takt_submission_events", "", out);
-  Family(out, "takt_http_requests_total", "counter", "HTTP requests by endpoint and status.");
+  AppendFamily(out, "takt_http_requests_total", "counter", "HTTP requests by endpoint and status.");
   Samples(out, "takt_http_requests_total", requests_);
-  Family(out, "takt_mqtt_messages_total", "counter",
+  AppendFamily(out, "takt_mqtt_messages_total", "counter",
          "MQTT messages: received, redelivered by the broker, unmapped (rejected).");
   Samples(out, "takt_mqtt_messages_total", mqtt_);
-  Family(out, "takt_mqtt_connected", "gauge", "1 while connected to the MQTT broker.");
+  AppendFamily(out, "takt_mqtt_connected", "gauge", "1 while connected to the MQTT broker.");
   out += "takt_mqtt_connected " + std::string(mqtt_connected_ ? "1" : "0") + "\n";
-  Family(out, "takt_reloads_total", "counter", "Reloads of rules and workflows, ok or refused.");
+  AppendFamily(out, "takt_reloads_total", "counter", "Reloads of rules and workflows, ok or refused.");
   Samples(out, "takt_reloads_total", reloads_);
-  Family(out, "takt_delivery_seconds", "histogram",
+  AppendFamily(out, "takt_delivery_seconds", "histogram",
          "Each delivery attempt's duration, by connector and result (delivered, retry, dead).");
   for (const auto& [labels, h] : delivery_seconds_) h.Render("takt_delivery_seconds", labels, out);
-  Family(out, "takt_delivery_attempt", "histogram",
+  AppendFamily(out, "takt_delivery_attempt", "histogram",
          "The number of each delivery attempt (1: the first), by connector and result.");
   for (const auto& [labels, h] : delivery_attempts_) {
     h.Render("takt_delivery_attempt", labels, out);

@@ -15,6 +15,9 @@ namespace takt::serve {
 
 // Label values escaped for the exposition format: backslash, quote and newline.
 std::string EscapeLabel(std::string_view value);
+// A family's "# HELP" and "# TYPE" lines.
+void AppendFamily(std::string& out, std::string_view name, std::string_view type,
+                  std::string_view help);
 
 class Histogram {
  public:

@@ -11,8 +11,8 @@ namespace {
 
 void Gauge(std::string& out, const char* name, const char* type, const char* help,
            uint64_t value) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-         name + " " + std::to_string(value) + "\n";
+  AppendFamily(out, name, type, help);
+  out += std::string(name) + " " + std::to_string(value) + "\n";
 }
 
 }  // namespace
@@ -50,8 +50,7 @@ std::string ServerImpl::MetricsText() {
     ++by_state["workflow=\"" + EscapeLabel(i.workflow) + "\",state=\"" + EscapeLabel(i.state) +
                "\""];
   });
-  out += "# HELP takt_instances Workflow instances by workflow and state.\n"
-         "# TYPE takt_instances gauge\n";
+  AppendFamily(out, "takt_instances", "gauge", "Workflow instances by workflow and state.");
   for (const auto& [labels, n] : by_state) {
     out += "takt_instances{" + labels + "} " + std::to_string(n) + "\n";
   }
@@ -74,8 +73,8 @@ std::string ServerImpl::MetricsText() {
   }
   Result<std::vector<PendingCommand>> dead = engine.DeadLetters(kCounted);
   if (dead.ok()) by_status["dead"] = dead.value().size();
-  out += "# HELP takt_outbox_commands Commands in the outbox not delivered, by status.\n"
-         "# TYPE takt_outbox_commands gauge\n";
+  AppendFamily(out, "takt_outbox_commands", "gauge",
+               "Commands in the outbox not delivered, by status.");
   for (const auto& [status, n] : by_status) {
     out += "takt_outbox_commands{status=\"" + status + "\"} " + std::to_string(n) + "\n";
   }
@@ -84,10 +83,10 @@ std::string ServerImpl::MetricsText() {
                           .count();
   const double oldest =
       oldest_first_attempt == 0 ? 0.0 : static_cast<double>(now - oldest_first_attempt) / 1000.0;
-  out += "# HELP takt_outbox_oldest_undelivered_seconds Since the first delivery attempt of the "
-         "oldest command tried and not yet delivered (0: none).\n"
-         "# TYPE takt_outbox_oldest_undelivered_seconds gauge\n"
-         "takt_outbox_oldest_undelivered_seconds " + std::to_string(oldest) + "\n";
+  AppendFamily(out, "takt_outbox_oldest_undelivered_seconds", "gauge",
+               "Since the first delivery attempt of the oldest command tried and not yet "
+               "delivered (0: none).");
+  out += "takt_outbox_oldest_undelivered_seconds " + std::to_string(oldest) + "\n";
   Gauge(out, "takt_outbox_max_attempts", "gauge",
         "The most failed attempts of a command still waiting.", max_attempts);
   if (dispatcher_ != nullptr) {
