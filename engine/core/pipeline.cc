@@ -550,7 +550,7 @@ void Pipeline::ForEachInstance(const std::function<void(const InstanceSummary&)>
     // Memory holds the open instances only; the database holds them all, as of the last commit,
     // which is all there is between batches.
     Status read = store_->ForEachInstance([&](const store::InstanceRow& row) {
-      visit(InstanceSummary{row.workflow, row.key, row.state, row.final});
+      visit(InstanceSummary{row.workflow, row.key, row.state, row.final, row.overdue_since});
       return Status();
     });
     if (!read.ok()) Log(LogLevel::kError, "listing instances: " + read.message());
@@ -569,7 +569,8 @@ void Pipeline::ForEachInstance(const std::function<void(const InstanceSummary&)>
     }
     for (const auto& [instance, def] : all) {
       const dsl::StateDef& state = def->states[static_cast<size_t>(instance->state)];
-      visit(InstanceSummary{def->name, instance->key.s, state.name, state.final});
+      visit(InstanceSummary{def->name, instance->key.s, state.name, state.final,
+                            instance->overdue_since});
     }
   }
 }
@@ -586,6 +587,7 @@ Result<InstanceInfo> Pipeline::GetInstance(std::string_view workflow, std::strin
     info.final = state.final;
     info.variables_json = runner->VariablesJson(*instance);
     info.version = runner->version();
+    info.overdue_since = instance->overdue_since;
   } else if (runner != nullptr && store_ != nullptr && instances_.evicted() > 0) {
     // Not in memory: as the store holds it, which is how memory would hold it read back.
     Result<bool> found = store_->LoadInstance(workflow, key, [&](const store::InstanceRow& row) {
@@ -595,6 +597,7 @@ Result<InstanceInfo> Pipeline::GetInstance(std::string_view workflow, std::strin
       info.final = row.final;
       info.variables_json = row.variables;
       info.version = row.version;
+      info.overdue_since = row.overdue_since;
       return Status();
     });
     if (!found.ok()) return found.status();

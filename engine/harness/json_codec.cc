@@ -177,6 +177,7 @@ std::string InstanceJson(const InstanceInfo& i) {
   j["lifecycle"] = i.lifecycle;
   j["version"] = i.version;
   j["variables"] = Embedded(i.variables_json);
+  if (i.overdue_since) j["overdue_since"] = *i.overdue_since;
   return j.dump();
 }
 

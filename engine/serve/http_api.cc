@@ -154,10 +154,12 @@ void ServerImpl::InstallRoutes() {
     if (!info.ok()) return Error(res, StatusFor(info.status()), info.status().message());
     const InstanceInfo& i = info.value();
     nlohmann::json variables = nlohmann::json::parse(i.variables_json, nullptr, false);
-    Json(res, 200, {{"workflow", i.workflow}, {"key", i.key}, {"state", i.state},
-                    {"final", i.final}, {"lifecycle", i.lifecycle}, {"version", i.version},
-                    {"variables", variables.is_discarded() ? nlohmann::json::object()
-                                                           : variables}});
+    nlohmann::json body{{"workflow", i.workflow}, {"key", i.key}, {"state", i.state},
+                        {"final", i.final}, {"lifecycle", i.lifecycle}, {"version", i.version},
+                        {"variables", variables.is_discarded() ? nlohmann::json::object()
+                                                               : variables}};
+    if (i.overdue_since) body["overdue_since"] = *i.overdue_since;
+    Json(res, 200, body);
   }));
 
   http.Get("/v1/instances", route("instances", Need::kCredential,
@@ -166,12 +168,14 @@ void ServerImpl::InstallRoutes() {
     const std::string workflow = req.get_param_value("workflow");
     const std::string state = req.get_param_value("state");
     const std::string after = req.get_param_value("after");  // "WORKFLOW/KEY" of the last one
+    const bool overdue_only = req.get_param_value("overdue") == "true";
     const size_t limit = Limit(req, 100);
     nlohmann::json list = nlohmann::json::array();
     std::string next;
     engine.ForEachInstance([&](const InstanceSummary& s) {
       if (!workflow.empty() && s.workflow != workflow) return;
       if (!state.empty() && s.state != state) return;
+      if (overdue_only && !s.overdue_since) return;
       std::string at = std::string(s.workflow) + "/" + std::string(s.key);
       if (!after.empty() && at <= after) return;
       if (list.size() == limit) {
@@ -181,6 +185,7 @@ void ServerImpl::InstallRoutes() {
       }
       list.push_back({{"workflow", s.workflow}, {"key", s.key}, {"state", s.state},
                       {"final", s.final}});
+      if (s.overdue_since) list.back()["overdue_since"] = *s.overdue_since;
     });
     nlohmann::json body{{"instances", list}};
     if (!next.empty()) body["next"] = next;

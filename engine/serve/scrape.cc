@@ -45,14 +45,21 @@ std::string ServerImpl::MetricsText() {
   Gauge(out, "takt_instances_in_memory", "gauge", "Workflow instances held in memory.",
         s.instances_in_memory);
 
-  std::map<std::string, uint64_t> by_state;
+  std::map<std::string, uint64_t> by_state, overdue;
   engine.ForEachInstance([&](const InstanceSummary& i) {
-    ++by_state["workflow=\"" + EscapeLabel(i.workflow) + "\",state=\"" + EscapeLabel(i.state) +
-               "\""];
+    std::string labels = "workflow=\"" + EscapeLabel(i.workflow) + "\",state=\"" +
+                         EscapeLabel(i.state) + "\"";
+    if (i.overdue_since) ++overdue[labels];
+    ++by_state[std::move(labels)];
   });
   AppendFamily(out, "takt_instances", "gauge", "Workflow instances by workflow and state.");
   for (const auto& [labels, n] : by_state) {
     out += "takt_instances{" + labels + "} " + std::to_string(n) + "\n";
+  }
+  AppendFamily(out, "takt_instances_overdue", "gauge",
+               "Instances past their SLA: a timer of their state fired and they are still there.");
+  for (const auto& [labels, n] : overdue) {
+    out += "takt_instances_overdue{" + labels + "} " + std::to_string(n) + "\n";
   }
 
   std::map<std::string, uint64_t> by_status{{"pending", 0}, {"in_flight", 0}, {"retry", 0},

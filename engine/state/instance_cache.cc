@@ -169,6 +169,7 @@ Status InstanceCache::WriteChanged(
     row.timers = timers;
     row.created_pos = instance->created_pos;
     row.updated_pos = instance->updated_pos;
+    row.overdue_since = instance->overdue_since;
     for (const ArmedTimer& t : instance->timers) {
       row.next_due = std::min(row.next_due.value_or(t.due), t.due);
     }
@@ -322,7 +323,8 @@ Status InstanceCache::RestoreRow(const store::InstanceRow& row,
     }
   }
   TAKT_RETURN_IF_ERROR(runner->Restore(row.key, row.state, row.variables, row.indexed_at,
-                                       row.timers, row.created_pos, row.updated_pos));
+                                       row.timers, row.created_pos, row.updated_pos,
+                                       row.overdue_since));
   // With a cap, every open instance has its index rows (PrepareIndexValues(), ChooseEvictions()).
   if (!row.final && cap_ > 0) index_stored_.insert(runner->Find(row.key));
   // It was counted among those in the store only.

@@ -25,6 +25,7 @@ struct StoredInstance {
   bool final = false;
   int64_t created_pos = 0, updated_pos = 0;
   std::optional<int64_t> next_due;
+  std::optional<int64_t> overdue_since;
 };
 
 struct StoredCommand {
@@ -90,6 +91,7 @@ InstanceRow RowOf(const Key2& id, const StoredInstance& i) {
   row.created_pos = i.created_pos;
   row.updated_pos = i.updated_pos;
   row.next_due = i.next_due;
+  row.overdue_since = i.overdue_since;
   return row;
 }
 
@@ -158,7 +160,8 @@ class MemoryStore final : public Store {
                                                              row.final,
                                                              row.created_pos,
                                                              row.updated_pos,
-                                                             row.next_due};
+                                                             row.next_due,
+                                                             row.overdue_since};
     return Status();
   }
   Status PutRuleState(std::string_view rule, std::string_view key, std::string_view state,

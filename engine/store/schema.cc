@@ -152,6 +152,11 @@ DROP INDEX outbox_pending;
 CREATE INDEX outbox_undelivered ON outbox (seq) WHERE status IN ('pending', 'in_flight', 'retry');
 CREATE INDEX outbox_dead ON outbox (seq) WHERE status = 'dead';
 )sql",
+    // 7 -> 8: an instance a timer kept in its state is overdue (a breached SLA) from that
+    // timer's due until it enters another state (workflow/instance.h). Earlier rows never were.
+    R"sql(
+ALTER TABLE instances ADD COLUMN overdue_since INTEGER;
+)sql",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == kSchemaVersion,
               "one migration per schema version");

@@ -9,7 +9,7 @@
 namespace takt::store {
 
 constexpr int kApplicationId = 0x74616b74;  // "takt"
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 Status Migrate(Database& db);
 

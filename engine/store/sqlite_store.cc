@@ -19,7 +19,7 @@ std::string_view Connector(std::string_view command) {
 
 constexpr const char* kInstanceColumns =
     "workflow, key, version, state, final, variables, indexed_at, created_pos, updated_pos, "
-    "timers";
+    "timers, overdue_since";
 
 InstanceRow ReadInstance(const Statement& r) {
   InstanceRow i;
@@ -33,6 +33,7 @@ InstanceRow ReadInstance(const Statement& r) {
   i.created_pos = r.Int(7);
   i.updated_pos = r.Int(8);
   i.timers = r.Text(9);
+  if (!r.IsNull(10)) i.overdue_since = r.Int(10);
   return i;
 }
 
@@ -128,8 +129,8 @@ Status SqliteStore::Prepare() {
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"},
       {&put_instance_,
        "INSERT OR REPLACE INTO instances (workflow, key, version, state, final, variables, "
-       "indexed_at, timers, created_pos, updated_pos, next_due) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
+       "indexed_at, timers, created_pos, updated_pos, next_due, overdue_since) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
       {&put_rule_state_,
        "INSERT OR REPLACE INTO rule_state (rule, key, state, updated_pos) VALUES (?1, ?2, ?3, ?4)"},
       {&put_sequence_,
@@ -278,6 +279,11 @@ Status SqliteStore::PutInstance(const InstanceRow& row) {
     put_instance_.Bind(11, *row.next_due);
   } else {
     put_instance_.BindNull(11);
+  }
+  if (row.overdue_since) {
+    put_instance_.Bind(12, *row.overdue_since);
+  } else {
+    put_instance_.BindNull(12);
   }
   return put_instance_.Run();
 }

@@ -44,6 +44,7 @@ struct InstanceRow {
   std::string_view timers;      // JSON array of its armed timers: [after_ms, due, seq]
   int64_t created_pos = 0, updated_pos = 0;
   std::optional<int64_t> next_due;  // the earliest timer's due (written only)
+  std::optional<int64_t> overdue_since;  // Instance::overdue_since
 };
 
 struct CommandRow {

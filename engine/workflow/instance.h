@@ -3,6 +3,7 @@
 #define TAKT_ENGINE_WORKFLOW_INSTANCE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,9 @@ struct Instance {
   int64_t created_pos = 0;  // position of the event that created it (the store's log)
   int64_t updated_pos = 0;  // position of the last event that changed it
   std::vector<ArmedTimer> timers;  // not yet fired; cancelled when the instance leaves its state
+  // When a timer of its current state fired a transition that kept it there (an SLA or a
+  // reminder: it is overdue): that timer's due. Cleared when it enters another state.
+  std::optional<int64_t> overdue_since;
 };
 
 }  // namespace takt

@@ -133,14 +133,20 @@ void WorkflowRunner::FireNextTimer(WorkflowEffects& out, std::string& cause) {
   cause = "timer:" + def_.name + "/" + instance->key.s + "/" + trigger.substr(6) + "@" +
           std::to_string(due);
   now_ = due;
+  const int from = instance->state;
+  const std::optional<int64_t> overdue_since = instance->overdue_since;
   if (!FireFirst(state.on_timer, after_ms, trigger, *instance, nullptr, cause, out)) {
     Record(out, *instance, instance->state, instance->state, trigger + " (no guard held)");
+  } else if (instance->state == from) {
+    // Still there (Enter() cleared it on a re-entry): overdue since the first such timer.
+    instance->overdue_since = overdue_since.value_or(due);
   }
 }
 
 void WorkflowRunner::Enter(int state, Instance& instance, std::string_view cause,
                            WorkflowEffects& out) {
   ArmTimers(instance);
+  instance.overdue_since.reset();
   const dsl::StateDef& target = def_.states[static_cast<size_t>(state)];
   if (!target.final) return;
   Run(target.on_enter, instance, nullptr, cause, out);
@@ -304,7 +310,7 @@ bool FromJson(const nlohmann::json& j, dsl::Type type, dsl::Value& out) {
 Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
                                std::string_view variables_json, std::string_view indexed_at_json,
                                std::string_view timers_json, int64_t created_pos,
-                               int64_t updated_pos) {
+                               int64_t updated_pos, std::optional<int64_t> overdue_since) {
   const std::string what = def_.name + " instance " + std::string(key);
   const int state_index = def_.StateIndex(state);
   if (state_index < 0) {
@@ -326,6 +332,7 @@ Status WorkflowRunner::Restore(std::string_view key, std::string_view state,
   instance.state = state_index;
   instance.created_pos = created_pos;
   instance.updated_pos = updated_pos;
+  instance.overdue_since = overdue_since;
   for (const dsl::VarDef& var : def_.vars) {
     instance.vars.push_back(var.initial);
     auto stored = vars.find(var.name);

@@ -68,7 +68,8 @@ class WorkflowRunner {
   // this definition (the instance would be stranded) or the variables do not fit it.
   Status Restore(std::string_view key, std::string_view state, std::string_view variables_json,
                  std::string_view indexed_at_json, std::string_view timers_json,
-                 int64_t created_pos, int64_t updated_pos);
+                 int64_t created_pos, int64_t updated_pos,
+                 std::optional<int64_t> overdue_since = std::nullopt);
   // Forgets every instance.
   void Clear();
   // Forgets `instance` when it can take nothing more (a final state, no timer armed), for a

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -195,6 +196,9 @@ struct InstanceSummary {
   std::string_view key;
   std::string_view state;
   bool final = false;
+  // Event time (ms) since which it is overdue: a timer of its current state fired a
+  // transition that kept it there (`after 4h { emit ... }`, an SLA). None once it moves on.
+  std::optional<int64_t> overdue_since;
 };
 
 struct InstanceInfo {
@@ -205,6 +209,7 @@ struct InstanceInfo {
   std::string lifecycle;       // "active" or "completed"
   std::string version;         // content hash of the workflow version it runs on
   std::string variables_json;  // a JSON object of the instance variables
+  std::optional<int64_t> overdue_since;  // as in InstanceSummary
 };
 
 struct EngineOptions {

@@ -87,7 +87,8 @@ TAKT_API takt_code takt_submit_batch(takt_engine* engine, const char* events_jso
  * event's, "event_id" empty). */
 TAKT_API takt_code takt_advance_clock(takt_engine* engine, int64_t now_ms, char** result_json);
 
-/* {"workflow", "key", "state", "final", "lifecycle", "version", "variables": {...}};
+/* {"workflow", "key", "state", "final", "lifecycle", "version", "variables": {...}}, and
+ * "overdue_since" (ms) on an instance past its SLA (InstanceSummary in takt/engine.h);
  * TAKT_NOT_FOUND when there is no such instance. */
 TAKT_API takt_code takt_get_instance(takt_engine* engine, const char* workflow, const char* key,
                                      char** instance_json);

@@ -230,5 +230,77 @@ TEST(TimerStoreTest, ATimerDueWhileDownFiresOnceOnTheClockAfterARestart) {
   std::filesystem::remove_all(dir);
 }
 
+// An SLA breached: a timer's transition kept the instance in its state. It stays overdue, from
+// that timer's due, until it enters another state; a timer whose guard does not hold is not one.
+TEST_F(TimerTest, AnInstanceATimerKeptInItsStateIsOverdueUntilItMovesOn) {
+  auto overdue = [&](const std::string& order) -> std::optional<int64_t> {
+    Result<InstanceInfo> info = engine_->GetInstance("job", order);
+    EXPECT_TRUE(info.ok());
+    return info.ok() ? info.value().overdue_since : std::nullopt;
+  };
+  Submit(Released("o1", "MO-1", 0));
+  Submit(Event("m1", "mes", "order.started", "MO-1", 0, "{}"));
+  Submit(Released("o2", "MO-2", 0));
+  Submit(Event("m2", "mes", "order.started", "MO-2", 0, "{}"));
+  Submit(Event("m3", "mes", "order.progress", "MO-2", kMinute, R"({"good":3,"scrap":0})"));
+  Submit(Released("o3", "MO-3", 0));
+  EXPECT_EQ(overdue("MO-1"), std::nullopt);
+  Submit(Tick("t1", 40 * kMinute));
+  EXPECT_EQ(overdue("MO-1"), 30 * kMinute) << "no output after 30 minutes";
+  EXPECT_EQ(overdue("MO-2"), std::nullopt) << "its guard did not hold";
+  EXPECT_EQ(overdue("MO-3"), std::nullopt);
+  Submit(Tick("t2", 2 * kHour + kMinute));
+  // MO-1 was cancelled by its 45m timer: another state. MO-3 re-entered released on its
+  // reminder, twice: overdue since the first.
+  EXPECT_EQ(State("MO-1"), "cancelled");
+  EXPECT_EQ(overdue("MO-1"), std::nullopt);
+  EXPECT_EQ(overdue("MO-3"), kHour);
+  std::vector<std::string> listed;
+  engine_->ForEachInstance([&](const InstanceSummary& s) {
+    if (s.overdue_since) {
+      listed.push_back(std::string(s.key) + "@" + std::to_string(*s.overdue_since));
+    }
+  });
+  EXPECT_EQ(listed, std::vector<std::string>{"MO-3@3600000"});
+  Submit(Event("m4", "mes", "order.started", "MO-3", 2 * kHour + 2 * kMinute, "{}"));
+  EXPECT_EQ(overdue("MO-3"), std::nullopt) << "it moved on";
+}
+
+TEST(TimerStoreTest, OverdueSurvivesARestartInMemoryAndOutOfIt) {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("takt-timer-overdue-" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  const std::string workflow = dir + "/job.takt";
+  test::WriteFile(workflow, kJobWorkflow);
+  EngineOptions options;
+  options.workflow_paths = {workflow};
+  options.store_path = dir + "/t.db";
+  {
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    ASSERT_TRUE(engine.value()->Submit(Released("o1", "MO-1", 0)).ok());
+    ASSERT_TRUE(engine.value()->Submit(Released("o2", "MO-2", 0)).ok());
+    SubmitResult r;
+    ASSERT_TRUE(engine.value()->AdvanceClock(kHour, r).ok());
+  }
+  // Once with every instance in memory, once with at most one there: the other is read back.
+  for (uint64_t cap : {uint64_t{0}, uint64_t{1}}) {
+    options.max_instances_in_memory = cap;
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    for (const char* order : {"MO-1", "MO-2"}) {
+      Result<InstanceInfo> info = engine.value()->GetInstance("job", order);
+      ASSERT_TRUE(info.ok()) << info.status().message();
+      EXPECT_EQ(info.value().overdue_since, kHour) << order << " cap " << cap;
+    }
+    uint64_t overdue = 0;
+    engine.value()->ForEachInstance([&](const InstanceSummary& s) {
+      if (s.overdue_since) ++overdue;
+    });
+    EXPECT_EQ(overdue, 2u);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace takt

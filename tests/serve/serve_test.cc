@@ -351,6 +351,28 @@ workflow sla {
   EXPECT_EQ(json::parse(listed->body)["commands"].size(), 1u);
   httplib::Result metrics = client.Get("/metrics", Bearer(test::TokenOf("admin")));
   EXPECT_NE(metrics->body.find("takt_timers_fired_total 1\n"), std::string::npos);
+  // Past its SLA and still there: the gauge, the instance and the list say so.
+  EXPECT_NE(metrics->body.find("takt_instances_overdue{workflow=\"sla\",state=\"released\"} 1\n"),
+            std::string::npos)
+      << metrics->body;
+  httplib::Result instance = client.Get("/v1/instances/sla/MO-9", Bearer(test::TokenOf("mes")));
+  ASSERT_TRUE(instance);
+  EXPECT_EQ(json::parse(instance->body)["overdue_since"], now + 300) << instance->body;
+  httplib::Result overdue = client.Get("/v1/instances?overdue=true", Bearer(test::TokenOf("mes")));
+  ASSERT_TRUE(overdue);
+  EXPECT_EQ(json::parse(overdue->body)["instances"].size(), 1u) << overdue->body;
+  // Once it moves on, it is no longer overdue.
+  posted = client.Post(
+      "/v1/events", Bearer(test::TokenOf("mes")),
+      R"({"id":"s1","source":"mes","type":"order.started","key":"MO-9","seq":1,"ts":)" +
+          std::to_string(now + 1000) + R"(,"data":{"order":"MO-9"}})",
+      "application/json");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 200) << posted->body;
+  metrics = client.Get("/metrics", Bearer(test::TokenOf("admin")));
+  EXPECT_EQ(metrics->body.find("takt_instances_overdue{"), std::string::npos) << metrics->body;
+  overdue = client.Get("/v1/instances?overdue=true", Bearer(test::TokenOf("mes")));
+  EXPECT_EQ(json::parse(overdue->body)["instances"].size(), 0u) << overdue->body;
 }
 
 TEST_F(ServeTest, ABrokenRuleIsRefusedAndTheRunningRulesStay) {

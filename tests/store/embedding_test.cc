@@ -290,7 +290,8 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
               "DROP INDEX instances_open; "
               "CREATE INDEX events_by_key ON events (key); ALTER TABLE events DROP COLUMN prev_pos; "
               "ALTER TABLE sequences DROP COLUMN last_pos; DROP INDEX instances_due; "
-              "ALTER TABLE instances DROP COLUMN next_due; DROP TABLE instance_index; "
+              "ALTER TABLE instances DROP COLUMN next_due; "
+                "ALTER TABLE instances DROP COLUMN overdue_since; DROP TABLE instance_index; "
               "DROP TABLE cursor_lines; ALTER TABLE cursors DROP COLUMN bytes; ALTER TABLE cursors DROP COLUMN sha256; "
 "ALTER TABLE sequences DROP COLUMN last_accepted_seq; "
               "PRAGMA user_version = 1;");
@@ -298,7 +299,7 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
   capped.max_instances_in_memory = 1;
   auto engine = Engine::Open(capped);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "7\n");
+  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "8\n");
   // With a cap, the open order's index value is filled in from its variables; it took it at 2
   // on the index clock (1: the initial "", which `set asset` replaced).
   EXPECT_EQ(Dump(db, "SELECT indexed_at FROM instances"), "[2]\n");

@@ -376,6 +376,7 @@ TEST(InstanceCacheTest, TheMigrationGivesArmedTimersTheirDueTime) {
                 "ALTER TABLE outbox DROP COLUMN key; ALTER TABLE outbox DROP COLUMN first_attempt_at; "
                 "CREATE INDEX outbox_pending ON outbox (seq) WHERE status = 'pending'; "
                 "DROP INDEX instances_due; ALTER TABLE instances DROP COLUMN next_due; "
+                "ALTER TABLE instances DROP COLUMN overdue_since; "
                 "DROP TABLE cursor_lines; ALTER TABLE cursors DROP COLUMN bytes; ALTER TABLE cursors DROP COLUMN sha256; "
 "ALTER TABLE sequences DROP COLUMN last_accepted_seq; "
                 "DROP TABLE instance_index; PRAGMA user_version = 4;");

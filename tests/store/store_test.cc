@@ -420,6 +420,7 @@ TEST(TraceTest, TheLogsChainsFindWhatTheIndexByKeyFound) {
                 "  WHERE key IS NOT NULL AND outcome <> 'duplicate'); "
                 "ALTER TABLE events DROP COLUMN prev_pos; ALTER TABLE sequences DROP COLUMN last_pos; "
                 "DROP INDEX instances_due; ALTER TABLE instances DROP COLUMN next_due; "
+                "ALTER TABLE instances DROP COLUMN overdue_since; "
                 "DROP TABLE instance_index; "
                 "DROP TABLE cursor_lines; ALTER TABLE cursors DROP COLUMN bytes; ALTER TABLE cursors DROP COLUMN sha256; "
 "ALTER TABLE sequences DROP COLUMN last_accepted_seq; "
@@ -428,7 +429,7 @@ TEST(TraceTest, TheLogsChainsFindWhatTheIndexByKeyFound) {
     ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "schema 3, " << key;
   }
   ASSERT_TRUE(Engine::Open(PlantOptions(old)).ok());  // migrates
-  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "7\n");
+  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "8\n");
   // Each command's ordering key, which schema 7 adds, is found again from the audit rows.
   EXPECT_EQ(Dump(old, "SELECT id, key FROM outbox ORDER BY seq"), keys_before);
   for (const std::string& key : keys) {
