@@ -26,6 +26,18 @@ std::vector<std::string> Probe(const std::string& body,
     local latch = require "takt.latch"
     local rate = require "takt.rate"
     local alarm = require "takt.alarm"
+    local stats = require "takt.stats"
+    local baseline = require "takt.baseline"
+    local cusum = require "takt.cusum"
+    local shewhart = require "takt.shewhart"
+    local function g(...)  -- numbers as %g, nil as "nil", joined by spaces
+      local out = {}
+      for i = 1, select('#', ...) do
+        local x = select(i, ...)
+        out[i] = x == nil and "nil" or string.format("%.6g", x)
+      end
+      return table.concat(out, " ")
+    end
     return rule 'probe' { on = 'telemetry', commands = 'out', decide = function(ev, state)
       local t, v = ev.ts, ev.data.value
       local result = (function() )" + body + R"( end)()
@@ -154,6 +166,111 @@ TEST(AlarmTest, ShelvedForADurationExcludingItsEnd) {
                   "if v == 2 then alarm.unshelve(state, 'a') end return alarm.shelved(state, 'a', t)",
                   {{0, 0}, {100, 1}, {1099, 0}, {1100, 0}, {1200, 1}, {1300, 2}}),
             (Out{"false", "true", "true", "false", "true", "false"}));
+}
+
+// Hand-computed: {1, 3} has mean 2 and sample variance 2; {1, 3, 5} mean 3, variance 4; at 1600
+// the window [600, 1600] keeps {5, 7}: mean 6, variance 2.
+TEST(StatsTest, RollingMeanAndVarianceOverATimeWindow) {
+  EXPECT_EQ(Probe("return g(stats.rolling(state, 'w', t, v, 1000))",
+                  {{0, 1}, {500, 3}, {1000, 5}, {1600, 7}}),
+            (Out{"\"1 1 nil\"", "\"2 2 2\"", "\"3 3 4\"", "\"2 6 2\""}));
+}
+
+TEST(StatsTest, RollingStaysExactOverManyCompactions) {
+  // 0, 1, 2, ... one a second in a 10-second window: always the last 11, mean t - 5,
+  // variance 11 (of 11 consecutive integers: 11 * 12 / 12).
+  std::vector<std::pair<int64_t, double>> s;
+  for (int i = 0; i < 200; ++i) s.push_back({i * 1000, i});
+  const Out out = Probe("return g(stats.rolling(state, 'w', t, v, 10000))", s);
+  EXPECT_EQ(out.back(), "\"11 194 11\"");
+  EXPECT_EQ(out[100], "\"11 95 11\"");
+}
+
+// tau = 1000 / ln 2: a sample 1 s after the previous one weighs one half. 10 then 20: mean 15,
+// variance 0.5 * (0 + 0.5 * 100) = 25; then 20 again: 17.5, 0.5 * (25 + 0.5 * 25) = 18.75. A
+// sample at the same time changes nothing.
+TEST(StatsTest, EwmaWeighsBySpacing) {
+  EXPECT_EQ(Probe("return g(stats.ewma(state, 'e', t, v, 1000 / math.log(2)))",
+                  {{0, 10}, {1000, 20}, {2000, 20}, {2000, 99}}),
+            (Out{"\"10 0\"", "\"15 25\"", "\"17.5 18.75\"", "\"17.5 18.75\""}));
+}
+
+// 1, 2, 3 learnt with equal weight: mean 2, variance 2/3; z(4) = 2 / sqrt(2/3) = 2.44949. Not
+// ready before three samples; frozen, it learns nothing.
+TEST(BaselineTest, LearnsThenScoresAndFreezes) {
+  const std::string body =
+      "local z = baseline.z(state, 'b', v, 3) "
+      "baseline.learn(state, 'b', v, { frozen = t >= 3000 }) "
+      "local mean, sd = baseline.get(state, 'b') "
+      "return g(z, mean, sd * sd)";
+  EXPECT_EQ(Probe(body, {{0, 1}, {1000, 2}, {2000, 3}, {3000, 4}, {4000, 100}}),
+            (Out{"\"nil 1 0\"", "\"nil 1.5 0.25\"", "\"nil 2 0.666667\"",
+                 "\"2.44949 2 0.666667\"", "\"120.025 2 0.666667\""}));
+}
+
+TEST(BaselineTest, AConstantSignalHasAFloorNotAnInfiniteZ) {
+  EXPECT_EQ(Probe("local z = baseline.z(state, 'b', v, 3) baseline.learn(state, 'b', v) "
+                  "return g(z)",
+                  {{0, 5}, {1, 5}, {2, 5}, {3, 5.01}}),
+            (Out{"\"nil\"", "\"nil\"", "\"nil\"", "\"2\""}));  // 0.01 / (5 * 1e-3)
+}
+
+TEST(BaselineTest, ForgetsWithItsMemoryOnceFull) {
+  // memory 2: the third sample weighs one half. 0, 0, then 4: mean 2, variance
+  // 0.5 * (0 + 0.5 * 16) = 4.
+  EXPECT_EQ(Probe("baseline.learn(state, 'b', v, { memory = 2 }) "
+                  "local mean, sd = baseline.get(state, 'b') return g(mean, sd)",
+                  {{0, 0}, {1, 0}, {2, 4}}),
+            (Out{"\"0 0\"", "\"0 0\"", "\"2 2\""}));
+}
+
+// k = 0.5, h = 2, in units of sd: readings 1 sd above add 0.5 each; the fifth passes 2 and
+// signals, and the sums start again. A reading 3 sd below signals at once (3 - 0.5 > 2).
+TEST(CusumTest, SignalsASustainedShiftAndStartsAgain) {
+  EXPECT_EQ(Probe("return cusum.update(state, 'c', v, 0, 1, 0.5, 2) or 'none'",
+                  {{0, 1}, {1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}, {6, -3}}),
+            (Out{"\"none\"", "\"none\"", "\"none\"", "\"none\"", "\"up\"", "\"none\"",
+                 "\"down\""}));
+  EXPECT_EQ(Probe("cusum.update(state, 'c', v, 0, 1) return g(cusum.sums(state, 'c'))",
+                  {{0, 1}, {1, 2}, {2, -1}}),
+            (Out{"\"0.5 0\"", "\"2 0\"", "\"0.5 0.5\""}));
+}
+
+std::vector<std::pair<int64_t, double>> Points(const std::vector<double>& zs) {
+  std::vector<std::pair<int64_t, double>> s;
+  for (size_t i = 0; i < zs.size(); ++i) s.push_back({static_cast<int64_t>(i), zs[i]});
+  return s;
+}
+
+TEST(ShewhartTest, NelsonRulesEachAtTheirFirstPoint) {
+  const std::string nelson =
+      "return table.concat(shewhart.nelson(state, 's', v, 0, 1) or {}, ',')";
+  EXPECT_EQ(Probe(nelson, Points({3.5})), (Out{"\"1\""}));
+  EXPECT_EQ(Probe(nelson, Points({2.5, 0, 2.5})), (Out{"\"\"", "\"\"", "\"5\""}));
+  EXPECT_EQ(Probe(nelson, Points({-2.5, -1.5, -0.5, 0.5, 1.5, 2.5})).back(), "\"3\"");
+  EXPECT_EQ(Probe(nelson, Points({1.5, 0.2, 1.5, 1.5, 1.5})).back(), "\"6\"");
+  EXPECT_EQ(Probe(nelson, Points(std::vector<double>(9, 0.5))).back(), "\"2\"");
+  EXPECT_EQ(Probe(nelson, Points(std::vector<double>(8, 0.5))).back(), "\"\"");
+  std::vector<double> alternating;
+  for (int i = 0; i < 14; ++i) alternating.push_back(i % 2 == 0 ? 0.2 : -0.2);
+  EXPECT_EQ(Probe(nelson, Points(alternating)).back(), "\"4\"");
+  alternating.pop_back();
+  EXPECT_EQ(Probe(nelson, Points(alternating)).back(), "\"\"");
+  std::vector<double> hugging;
+  for (int i = 0; i < 15; ++i) hugging.push_back(i % 3 == 0 ? 0.5 : (i % 3 == 1 ? -0.5 : 0.1));
+  EXPECT_EQ(Probe(nelson, Points(hugging)).back(), "\"7\"");
+  EXPECT_EQ(Probe(nelson, Points({1.5, -1.5, 1.5, -1.5, 1.2, -1.2, 1.5, -1.5})).back(),
+            "\"8\"");
+}
+
+TEST(ShewhartTest, WesternElectricEightInARowOnOneSide) {
+  const std::string we =
+      "return table.concat(shewhart.western_electric(state, 's', v, 10, 2) or {}, ',')";
+  // z = (x - 10) / 2: 11 is 0.5 above; eight of them break rule 4, seven do not.
+  EXPECT_EQ(Probe(we, Points(std::vector<double>(8, 11))).back(), "\"4\"");
+  EXPECT_EQ(Probe(we, Points(std::vector<double>(7, 11))).back(), "\"\"");
+  EXPECT_EQ(Probe(we, Points({17})), (Out{"\"1\""}));
+  EXPECT_EQ(Probe(we, Points({15, 10, 15})).back(), "\"2\"");
 }
 
 }  // namespace
