@@ -146,7 +146,7 @@ TEST(RecordedDataTest, SkabTelemetryRuleCatchesBothLabelledWindowsWithNoFalseReq
     EXPECT_TRUE(inside) << "false request at " << t << ": " << c.dump();
   }
   EXPECT_EQ(requests, 2u);
-  EXPECT_EQ(delays_ms, (std::vector<int64_t>{20000, 86000}));  // detection delays after onset
+  EXPECT_EQ(delays_ms, (std::vector<int64_t>{6000, 80000}));  // detection delays after onset
 }
 
 }  // namespace
