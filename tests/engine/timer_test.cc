@@ -132,15 +132,23 @@ TEST(TimerGraphTest, TimersAreDrawnWithTheirDuration) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(TimerStoreTest, AnArmedTimerSurvivesARestartAndFiresOnce) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("takt-timer-" + std::to_string(::getpid()))).string();
+// Options for an engine with the job workflow and a database in a fresh scratch directory
+// `dir`, named after `name`.
+EngineOptions JobOnStore(const std::string& name, std::string& dir) {
+  dir = (std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid())))
+            .string();
   std::filesystem::create_directories(dir);
   const std::string workflow = dir + "/job.takt";
   test::WriteFile(workflow, kJobWorkflow);
   EngineOptions options;
   options.workflow_paths = {workflow};
   options.store_path = dir + "/t.db";
+  return options;
+}
+
+TEST(TimerStoreTest, AnArmedTimerSurvivesARestartAndFiresOnce) {
+  std::string dir;
+  EngineOptions options = JobOnStore("takt-timer", dir);
   {
     auto engine = Engine::Open(options);
     ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -177,14 +185,8 @@ TEST_F(TimerTest, TheClockFiresDueTimersWithNoEvent) {
 }
 
 TEST(TimerStoreTest, ATimerDueWhileDownFiresOnceOnTheClockAfterARestart) {
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("takt-timer-clock-" + std::to_string(::getpid()))).string();
-  std::filesystem::create_directories(dir);
-  const std::string workflow = dir + "/job.takt";
-  test::WriteFile(workflow, kJobWorkflow);
-  EngineOptions options;
-  options.workflow_paths = {workflow};
-  options.store_path = dir + "/t.db";
+  std::string dir;
+  EngineOptions options = JobOnStore("takt-timer-clock", dir);
   std::vector<std::string> delivered;
   options.on_command = [&](const Command& c) { delivered.push_back(c.id); };
   {
@@ -267,14 +269,8 @@ TEST_F(TimerTest, AnInstanceATimerKeptInItsStateIsOverdueUntilItMovesOn) {
 }
 
 TEST(TimerStoreTest, OverdueSurvivesARestartInMemoryAndOutOfIt) {
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("takt-timer-overdue-" + std::to_string(::getpid()))).string();
-  std::filesystem::create_directories(dir);
-  const std::string workflow = dir + "/job.takt";
-  test::WriteFile(workflow, kJobWorkflow);
-  EngineOptions options;
-  options.workflow_paths = {workflow};
-  options.store_path = dir + "/t.db";
+  std::string dir;
+  EngineOptions options = JobOnStore("takt-timer-overdue", dir);
   {
     auto engine = Engine::Open(options);
     ASSERT_TRUE(engine.ok()) << engine.status().message();
