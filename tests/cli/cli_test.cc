@@ -255,6 +255,12 @@ TEST(CliTest, TestRunsTheShippedRuleVectors) {
   EXPECT_NE(r.out.find("9 passed, 0 failed"), std::string::npos) << r.out;
 }
 
+TEST(CliTest, TestRunsTheSignalExamplesVectors) {
+  auto r = RunCommand(Takt() + " test examples/signals");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("2 passed, 0 failed"), std::string::npos) << r.out;
+}
+
 TEST(CliTest, TestShowsWhatDiffersWhenAVectorFails) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("takt-cli-vectors-" + std::to_string(::getpid()));

@@ -61,5 +61,32 @@ TEST(SkabConverterTest, ReproducesTheRecordedSampleByteForByte) {
   EXPECT_EQ(r.out, "same 19768 events\n");
 }
 
+// examples/skab/score.py: one window caught at its first instant scores sigmoid(-1) = 0.98661;
+// a request three window lengths after it costs 0.11 * sigmoid(3), about 0.11; normalised
+// against never firing (-1): 100 * (0.98661 - 0.11 + 1) / (0.98661 + 1) = 94.46.
+TEST(SkabScoreTest, NabScoreOfAHitAndAFalseRequest) {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("takt-skab-score-" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  test::WriteFile(dir + "/events.jsonl",
+                  R"({"id":"e1","source":"scada","type":"telemetry","key":"M","seq":1,"ts":1000,)"
+                  R"("data":{"tag":"x","value":1}})" "\n"
+                  R"({"id":"e2","source":"scada","type":"telemetry","key":"M","seq":2,"ts":5000,)"
+                  R"("data":{"tag":"x","value":1}})" "\n");
+  test::WriteFile(dir + "/labels.json",
+                  R"({"assets":{"M":{"windows":[[1000,2000]],"probation_end_ms":0}}})");
+  test::WriteFile(dir + "/report.json",
+                  R"({"commands":[)"
+                  R"({"cmd":"odoo.maintenance.create","cause":"e1","data":{"asset":"M"}},)"
+                  R"({"cmd":"odoo.maintenance.create","cause":"e2","data":{"asset":"M"}}]})");
+  auto r = test::RunCommand("python3 examples/skab/score.py " + dir + "/events.jsonl " + dir +
+                            "/labels.json " + dir + "/report.json");
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "M: 1/1 windows (0 s), 2 requests, 1 false\n"
+            "recall 1/1, precision 0.50, NAB standard 94.46\n");
+}
+
 }  // namespace
 }  // namespace takt
