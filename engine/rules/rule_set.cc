@@ -14,6 +14,7 @@
 
 #include "dsl/source.h"
 #include "engine/event/command_names.h"
+#include "engine/rules/native_window.h"
 #include "engine/rules/state_codec.h"
 
 namespace takt::rules {
@@ -74,7 +75,8 @@ int Require(lua_State* L) {
   if (lua_isnil(L, -1)) {
     return luaL_error(L, "module '%s' not found: rules may require only the takt stdlib "
                          "(takt.window, takt.debounce, takt.hysteresis, takt.latch, takt.rate, "
-                         "takt.alarm)", name);
+                         "takt.alarm, takt.stats, takt.baseline, takt.cusum, takt.shewhart)",
+                      name);
   }
   return 1;
 }
@@ -235,6 +237,8 @@ Status RuleSet::MakeSandbox(LoadedRule& rule) {
   lua_pushcfunction(L, Require);
   sandbox->AddGlobal("require");
   lua_newtable(L);
+  PushNativeWindow(L);  // what takt.window keeps its entries with
+  lua_setfield(L, -2, "takt.window.native");
   lua_setfield(L, LUA_REGISTRYINDEX, "takt.modules");
   // Modules may require the window module, so it loads first; the rest in name order.
   std::vector<EmbeddedModule> modules = EmbeddedLuaModules();

@@ -10,13 +10,28 @@
 -- the width minus window.LATENESS_MS are dropped: an event may arrive that late and still see
 -- every entry it needs. Times are integers (ms); nothing reads the wall clock.
 local window = {}
+-- The entries are packed into one string (engine/rules/native_window.cc): an immutable value,
+-- so that copying the state for rollback and checking it after each evaluation cost one value
+-- per window, whatever it holds.
+local native = require "takt.window.native"
 
 window.LATENESS_MS = 6 * 3600 * 1000
 
-local function get(state, name)
+-- The window `name` of `state`, with an earlier version's two arrays packed on first use.
+local function find(state, name)
   local w = state[name]
+  if w ~= nil and w.ts ~= nil then
+    local data = ""
+    for i = 1, #w.ts do data = native.append(data, w.ts[i], w.vs[i]) end
+    w.data, w.n, w.ts, w.vs = data, #w.ts, nil, nil
+  end
+  return w
+end
+
+local function get(state, name)
+  local w = find(state, name)
   if w == nil then
-    w = { width = 0, newest = nil, kept = 0, ts = {}, vs = {} }
+    w = { width = 0, newest = nil, kept = 0, n = 0, data = "" }
     state[name] = w
   end
   return w
@@ -29,44 +44,24 @@ function window.add(state, name, t, value, width, lateness)
   local w = get(state, name)
   if width ~= nil then w.width = width end
   if lateness ~= nil then w.lateness = lateness end
-  w.ts[#w.ts + 1] = t
-  w.vs[#w.vs + 1] = value or 1
+  w.data = native.append(w.data, t, value or 1)
+  w.n = w.n + 1
   if w.newest == nil or t > w.newest then w.newest = t end
   -- Drop old entries once the window has doubled since the last time, so that the cost of
   -- dropping is spread over the adds. Until then they stay, which changes no query that the
   -- lateness promise covers.
-  if #w.ts < 2 * w.kept or #w.ts < 16 then return end
+  if w.n < 2 * w.kept or w.n < 16 then return end
   local oldest = w.newest - w.width - (w.lateness or window.LATENESS_MS)
-  do
-    local ts, vs, n = {}, {}, 0
-    for i = 1, #w.ts do
-      if w.ts[i] >= oldest then
-        n = n + 1
-        ts[n], vs[n] = w.ts[i], w.vs[i]
-      end
-    end
-    w.ts, w.vs, w.kept = ts, vs, n
-  end
+  w.data, w.kept = native.prune(w.data, oldest)
+  w.n = w.kept
 end
 
 -- The entries of window `name` in [t - width, t]: count, sum, min and max, in one pass.
--- width defaults to the window's own. Plain loops, no closures: rules call this per event.
+-- width defaults to the window's own.
 local function scan(state, name, t, width)
-  local w = state[name]
+  local w = find(state, name)
   if w == nil then return 0, 0, nil, nil end
-  local from = t - (width or w.width)
-  local ts, vs = w.ts, w.vs
-  local n, s, lo, hi = 0, 0, nil, nil
-  for i = 1, #ts do
-    local x = ts[i]
-    if x >= from and x <= t then
-      local v = vs[i]
-      n, s = n + 1, s + v
-      if lo == nil or v < lo then lo = v end
-      if hi == nil or v > hi then hi = v end
-    end
-  end
-  return n, s, lo, hi
+  return native.scan(w.data, t - (width or w.width), t)
 end
 
 function window.count(state, name, t, width)
