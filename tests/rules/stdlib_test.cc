@@ -105,6 +105,33 @@ TEST(WindowTest, OldEntriesAreDroppedButLateOnesWithinTheLatenessAreKept) {
             "2");  // 38.0 s and 38.6 s
 }
 
+// A window kept by an earlier version as two arrays (ts, vs) is packed on its first use and
+// answers as before.
+TEST(WindowTest, AWindowKeptAsTwoArraysIsPackedOnFirstUse) {
+  const std::string body =
+      "if state.w == nil then "
+      "  state.w = { width = 1000, newest = 500, kept = 0, ts = { 0, 500 }, vs = { 5, 1 } } "
+      "end "
+      "window.add(state, 'w', t, v) "
+      "return window.count(state, 'w', t) .. ' ' .. window.sum(state, 'w', t) .. ' ' .. "
+      "tostring(state.w.ts)";
+  EXPECT_EQ(Probe(body, {{1000, 3}}), (Out{"\"3 9.0 nil\""}));  // the 3 is a float
+}
+
+// Sums follow Lua's arithmetic: integers stay integers, a float makes the sum a float.
+TEST(WindowTest, IntegerAndFloatValuesSumAsLuaWould) {
+  EXPECT_EQ(Probe("window.add(state, 'w', t, math.tointeger(v) or v, 1000) "
+                  "return math.type(window.sum(state, 'w', t))",
+                  {{0, 1}, {1, 2}, {2, 2.5}}),
+            (Out{"\"integer\"", "\"integer\"", "\"float\""}));
+}
+
+TEST(WindowTest, ATimeThatIsNotAnIntegerIsAnError) {
+  const Out out = Probe("window.add(state, 'w', t + 0.5, v, 1000) return 1", {{0, 1}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NE(out[0].find("takt.window: times are integers (ms)"), std::string::npos) << out[0];
+}
+
 TEST(DebounceTest, OnDelayNeedsTheFullDelayWithoutABreak) {
   const std::string body = "return debounce.on_delay(state, 'd', t, v > 0, 1000)";
   EXPECT_EQ(Probe(body, {{0, 1}, {999, 1}, {1000, 1}, {1500, 0}, {1600, 1}, {2600, 1}}),

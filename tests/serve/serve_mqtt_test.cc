@@ -305,8 +305,11 @@ TEST_F(ServeMqttTest, UnmappedMessagesAreRefusedAndCommandsLeaveOverMqtt) {
   std::string metrics;
   for (int i = 0; i < 200; ++i) {
     metrics = Metrics(serve.port());
+    // The delivery's histogram is observed after the delivery is counted: wait for both.
     if (Sample(metrics, "takt_mqtt_messages_total", "what=\"unmapped\"") >= 2 &&
-        Sample(metrics, "takt_deliveries_total", "") >= 1) {
+        Sample(metrics, "takt_deliveries_total", "") >= 1 &&
+        Sample(metrics, "takt_delivery_seconds_count",
+               "connector=\"mes-line\",result=\"delivered\"") >= 1) {
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
