@@ -70,16 +70,16 @@ return rule "telemetry_limits" {
     if s.on then s.run, s.off = s.run + 1, 0 else s.run, s.off = 0, s.off + 1 end
 
     if state.open then
-      -- Re-armed once every tag has been off for its REARM samples.
+      -- Re-armed once every watched tag has been off for its `rearm` samples.
       for name, other in pairs(state.tags) do
-        if other.off < setting(name, "rearm") then return end
+        if not setting(name, "ignore") and other.off < setting(name, "rearm") then return end
       end
       state.open = nil
       return
     end
     if s.run >= setting(tag, "hold") then
       state.open = true
-      local mean, sd = baseline.get(s, "b")
+      local mean = baseline.get(s, "b")
       return command("odoo.maintenance.create", {
         asset = ev.key,
         priority = "normal",

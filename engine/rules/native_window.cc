@@ -58,8 +58,10 @@ const char* Data(lua_State* L, int index, size_t& entries) {
 lua_Integer Time(lua_State* L, int index) {
   int is_integer = 0;
   const lua_Integer t = lua_tointegerx(L, index, &is_integer);
-  if (is_integer == 0) luaL_error(L, "takt.window: times are integers (ms), not %s",
-                                  luaL_typename(L, index));
+  if (is_integer == 0) {
+    luaL_error(L, "takt.window: times, widths and lateness are integers (ms), not %s",
+               lua_type(L, index) == LUA_TNUMBER ? "a fraction" : luaL_typename(L, index));
+  }
   return t;
 }
 

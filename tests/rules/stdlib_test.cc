@@ -129,7 +129,10 @@ TEST(WindowTest, IntegerAndFloatValuesSumAsLuaWould) {
 TEST(WindowTest, ATimeThatIsNotAnIntegerIsAnError) {
   const Out out = Probe("window.add(state, 'w', t + 0.5, v, 1000) return 1", {{0, 1}});
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_NE(out[0].find("takt.window: times are integers (ms)"), std::string::npos) << out[0];
+  EXPECT_NE(out[0].find("takt.window: times, widths and lateness are integers (ms), not a "
+                        "fraction"),
+            std::string::npos)
+      << out[0];
 }
 
 TEST(DebounceTest, OnDelayNeedsTheFullDelayWithoutABreak) {
