@@ -23,7 +23,7 @@ local function find(state, name)
   if w ~= nil and w.ts ~= nil then
     local data = ""
     for i = 1, #w.ts do data = native.append(data, w.ts[i], w.vs[i]) end
-    w.data, w.n, w.ts, w.vs = data, #w.ts, nil, nil
+    w.data, w.ts, w.vs = data, nil, nil
   end
   return w
 end
@@ -31,7 +31,7 @@ end
 local function get(state, name)
   local w = find(state, name)
   if w == nil then
-    w = { width = 0, newest = nil, kept = 0, n = 0, data = "" }
+    w = { width = 0, newest = nil, kept = 0, data = "" }
     state[name] = w
   end
   return w
@@ -45,15 +45,14 @@ function window.add(state, name, t, value, width, lateness)
   if width ~= nil then w.width = width end
   if lateness ~= nil then w.lateness = lateness end
   w.data = native.append(w.data, t, value or 1)
-  w.n = w.n + 1
   if w.newest == nil or t > w.newest then w.newest = t end
   -- Drop old entries once the window has doubled since the last time, so that the cost of
   -- dropping is spread over the adds. Until then they stay, which changes no query that the
   -- lateness promise covers.
-  if w.n < 2 * w.kept or w.n < 16 then return end
+  local n = native.size(w.data)
+  if n < 2 * w.kept or n < 16 then return end
   local oldest = w.newest - w.width - (w.lateness or window.LATENESS_MS)
   w.data, w.kept = native.prune(w.data, oldest)
-  w.n = w.kept
 end
 
 -- The entries of window `name` in [t - width, t]: count, sum, min and max, in one pass.
