@@ -124,9 +124,8 @@ TEST_F(ServeMqttTest, KilledBeforeItsCommitTheBrokerSendsAMessageAgainAndNothing
                   "return rule \"slow\" {\n  on = { \"alarm\" },\n"
                   "  decide = function(ev, state)\n    local n = 0\n"
                   "    while true do n = n + 1 end\n  end,\n}\n");
-  std::string toml = test::ServeToml(dir_, MqttToml(broker_->port()));
-  const std::string root = std::filesystem::current_path().string();
-  toml.replace(toml.find(root + "/rules"), root.size() + 6, dir_ + "/slow_rules");
+  std::string toml = test::WithProjectPath(test::ServeToml(dir_, MqttToml(broker_->port())),
+                                          "rules", dir_ + "/slow_rules");
   // 100 ms an alarm, whatever the build's speed: a batch of the broker's 20 in flight takes
   // two seconds, far longer than between the look at the metrics and the kill.
   toml.insert(toml.find("durability"),

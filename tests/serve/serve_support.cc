@@ -28,6 +28,12 @@ std::string ServeToml(const std::string& dir, const std::string& extra) {
   return toml + extra;
 }
 
+std::string WithProjectPath(std::string toml, const std::string& what, const std::string& path) {
+  const std::string project = std::filesystem::current_path().string() + "/" + what;
+  toml.replace(toml.find(project), project.size(), path);
+  return toml;
+}
+
 void MakeSelfSignedCertificate(const std::string& dir) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   X509* cert = X509_new();

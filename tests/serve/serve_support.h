@@ -16,6 +16,9 @@ std::string TokenOf(const std::string& source);
 // The TOML of a server on `dir`: the shipped workflows and rules, database dir/plant.db,
 // a credential per source and an admin, any free port; `extra` is appended.
 std::string ServeToml(const std::string& dir, const std::string& extra = "");
+// `toml` (of ServeToml()) with the project's folder `what` (rules, workflows) replaced by
+// `path`.
+std::string WithProjectPath(std::string toml, const std::string& what, const std::string& path);
 // Writes a self-signed certificate and its key for 127.0.0.1 (PEM): dir/cert.pem, dir/key.pem.
 void MakeSelfSignedCertificate(const std::string& dir);
 // The line's "source" field.

@@ -318,9 +318,7 @@ workflow sla {
   final done
 }
 )");
-  std::string toml = test::ServeToml(dir_);
-  const std::string root = std::filesystem::current_path().string();
-  toml.replace(toml.find(root + "/workflows"), root.size() + 10, dir_ + "/sla.takt");
+  std::string toml = test::WithProjectPath(test::ServeToml(dir_), "workflows", dir_ + "/sla.takt");
   toml.replace(toml.find("rules = "), toml.find('\n', toml.find("rules = ")) -
                                           toml.find("rules = ") + 1, "");
   RunningServer running(dir_, toml);
@@ -377,9 +375,7 @@ workflow sla {
 
 TEST_F(ServeTest, ABrokenRuleIsRefusedAndTheRunningRulesStay) {
   std::filesystem::copy("rules", dir_ + "/rules", std::filesystem::copy_options::recursive);
-  std::string toml = test::ServeToml(dir_);
-  const std::string root = std::filesystem::current_path().string();
-  toml.replace(toml.find(root + "/rules"), root.size() + 6, dir_ + "/rules");
+  const std::string toml = test::WithProjectPath(test::ServeToml(dir_), "rules", dir_ + "/rules");
   RunningServer running(dir_, toml);
   ASSERT_NE(running.server(), nullptr);
   httplib::Client client("127.0.0.1", running.port());
@@ -409,9 +405,8 @@ TEST_F(ServeTest, ABrokenRuleIsRefusedAndTheRunningRulesStay) {
 
 TEST_F(ServeTest, AChangedWorkflowIsReloadedWithInstancesPinnedAndABrokenOneRefused) {
   std::filesystem::copy("workflows", dir_ + "/workflows");
-  std::string toml = test::ServeToml(dir_);
-  const std::string root = std::filesystem::current_path().string();
-  toml.replace(toml.find(root + "/workflows"), root.size() + 10, dir_ + "/workflows");
+  const std::string toml = test::WithProjectPath(test::ServeToml(dir_), "workflows",
+                                                   dir_ + "/workflows");
   RunningServer running(dir_, toml);
   ASSERT_NE(running.server(), nullptr);
   httplib::Client client("127.0.0.1", running.port());
