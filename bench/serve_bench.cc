@@ -5,14 +5,19 @@
 //      keep-alive connections, each event's (source, key) always on the same connection so that
 //      each key's events keep their order; events per second to the last answer.
 //   2. latency: single-event requests paced at RATE events per second for SECONDS; from each
-//      request's scheduled time to its answer (after its commit): p50, p99, max; resident
-//      memory sampled every 10 s (flat over a long run, or not).
+//      request's scheduled time to its answer (after its commit): p50, p99, max. Here the
+//      server is `takt serve` in a process of its own, whose resident memory is sampled every
+//      10 s (flat over a long run, or not).
 //   3. MQTT: alarms published at QoS 1 to a mosquitto broker this program starts (when
 //      installed); messages per second to the last one committed.
 //   build/bench/takt_serve_bench [ORDERS] [BATCH] [CLIENTS] [RATE] [SECONDS]
 //                                 (defaults 20000, 100, 4, 5000, 20)
+//   TAKT_BENCH_PHASES=latency (or any of throughput,latency,mqtt) runs only those.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,8 +70,8 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
-long ResidentKiB() {
-  std::ifstream status("/proc/self/status");
+long ResidentKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
@@ -87,24 +92,31 @@ std::string Durability() {
   return chosen != nullptr ? chosen : "full";
 }
 
-// A server on `dir` with a credential per source (token: the source's name), running on a
-// thread until the object goes.
+// The configuration of a server on `dir` listening on `port` (0: any free one), with a
+// credential per source (token: the source's name) and "ops", an administrator; written to
+// dir/takt.toml.
+std::string WriteServerConfig(const std::string& dir, uint16_t port, const std::string& mqtt) {
+  std::string toml = "[engine]\nworkflows = [\"" + std::string(TAKT_SOURCE_DIR) +
+                     "/workflows\"]\nrules = \"" + std::string(TAKT_SOURCE_DIR) +
+                     "/rules\"\ndatabase = \"" + dir + "/serve.db\"\ndurability = \"" +
+                     Durability() + "\"\n"
+                     "[serve]\nport = " + std::to_string(port) + "\nmax_connections = 64\n";
+  for (const char* source : {"odoo", "mes", "scada", "qms"}) {
+    toml += "[[credential]]\nname = \"" + std::string(source) + "\"\nsource = \"" + source +
+            "\"\ntoken_sha256 = \"" + takt::HashToken(source) + "\"\n";
+  }
+  toml += "[[credential]]\nname = \"ops\"\nadmin = true\ntoken_sha256 = \"" +
+          takt::HashToken("ops") + "\"\n" + mqtt;
+  std::ofstream(dir + "/takt.toml") << toml;
+  return dir + "/takt.toml";
+}
+
+// A server on `dir` (WriteServerConfig), running on a thread until the object goes.
 struct RunningServer {
   std::unique_ptr<takt::Server> server;
   std::thread thread;
   RunningServer(const std::string& dir, const std::string& mqtt) {
-    std::string toml = "[engine]\nworkflows = [\"" + std::string(TAKT_SOURCE_DIR) +
-                       "/workflows\"]\nrules = \"" + std::string(TAKT_SOURCE_DIR) +
-                       "/rules\"\ndatabase = \"" + dir + "/serve.db\"\ndurability = \"" +
-                       Durability() + "\"\n"
-                       "[serve]\nport = 0\nmax_connections = 64\n";
-    for (const char* source : {"odoo", "mes", "scada", "qms"}) {
-      toml += "[[credential]]\nname = \"" + std::string(source) + "\"\nsource = \"" + source +
-              "\"\ntoken_sha256 = \"" + takt::HashToken(source) + "\"\n";
-    }
-    toml += "[[credential]]\nname = \"ops\"\nadmin = true\ntoken_sha256 = \"" +
-            takt::HashToken("ops") + "\"\n" + mqtt;
-    std::ofstream(dir + "/takt.toml") << toml;
+    WriteServerConfig(dir, 0, mqtt);
     takt::Result<takt::Config> config = takt::LoadConfig(dir + "/takt.toml");
     if (!config.ok()) {
       std::fprintf(stderr, "%s\n", config.status().message().c_str());
@@ -144,6 +156,49 @@ struct RunningServer {
       }
     }
     return sum;
+  }
+};
+
+// `takt serve` in a process of its own on `dir` (WriteServerConfig), so that its resident
+// memory is the server's alone; stopped with SIGTERM when the object goes.
+struct ServeProcess {
+  pid_t pid = -1;
+  uint16_t port = 0;
+  explicit ServeProcess(const std::string& dir) {
+    port = FreeLoopbackPort();
+    const std::string config = WriteServerConfig(dir, port, "");
+    const std::string log = dir + "/serve.log";
+    pid = fork();
+    if (pid == 0) {
+      (void)!std::freopen(log.c_str(), "w", stdout);
+      (void)!std::freopen(log.c_str(), "a", stderr);
+      execl(TAKT_BINARY, TAKT_BINARY, "serve", "--config", config.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    httplib::Client client("127.0.0.1", port);
+    for (int tries = 0; tries < 300; ++tries) {
+      auto res = client.Get("/v1/health");
+      if (res && res->status == 200) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::fprintf(stderr, "takt serve did not become ready; see %s\n", log.c_str());
+    std::exit(2);
+  }
+  ~ServeProcess() {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
+  static uint16_t FreeLoopbackPort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t size = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+    ::close(fd);
+    return ntohs(address.sin_port);
   }
 };
 
@@ -206,7 +261,7 @@ void Latency(const std::string& dir, double rate, double duration) {
   std::filesystem::create_directories(dir);
   const std::vector<std::string> lines =
       Plant(static_cast<int64_t>(rate * duration / 20) + 100, 2);
-  RunningServer running(dir, "");
+  ServeProcess running(dir);
   constexpr size_t kSenders = 16;
   std::vector<std::vector<double>> latencies(kSenders);
   std::atomic<size_t> failed{0};
@@ -218,8 +273,9 @@ void Latency(const std::string& dir, double rate, double duration) {
     while (!done) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       if (++tick % 40 == 0) {
-        std::printf("  at %3.0f s: resident %ld KiB\n",
-                    std::chrono::duration<double>(Clock::now() - start).count(), ResidentKiB());
+        std::printf("  at %3.0f s: takt serve resident %ld KiB\n",
+                    std::chrono::duration<double>(Clock::now() - start).count(),
+                    ResidentKiB(running.pid));
         std::fflush(stdout);
       }
     }
@@ -227,7 +283,7 @@ void Latency(const std::string& dir, double rate, double duration) {
   std::vector<std::thread> threads;
   for (size_t s = 0; s < kSenders; ++s) {
     threads.emplace_back([&, s] {
-      httplib::Client client("127.0.0.1", running.server->port());
+      httplib::Client client("127.0.0.1", running.port);
       client.set_keep_alive(true);
       client.set_tcp_nodelay(true);
       // Sender s takes the events whose key hashes to it: each key's events stay in order.
@@ -252,10 +308,10 @@ void Latency(const std::string& dir, double rate, double duration) {
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::printf("HTTP latency at %.0f events/s for %.0f s, single-event requests, durable %s: "
               "p50 %.2f ms, p99 %.2f ms, max %.2f ms over %zu events; %zu failed; resident "
-              "%ld KiB at the end\n",
+              "%ld KiB at the end (takt serve's own process)\n",
               rate, duration, Durability().c_str(), Percentile(all, 0.5), Percentile(all, 0.99),
               Percentile(all, 1.0),
-              all.size(), failed.load(), ResidentKiB());
+              all.size(), failed.load(), ResidentKiB(running.pid));
 }
 
 void Mqtt(const std::string& dir, size_t messages, int inflight) {
@@ -337,12 +393,20 @@ int main(int argc, char** argv) {
   const double rate = argc > 4 ? std::atof(argv[4]) : 5000;
   const double seconds = argc > 5 ? std::atof(argv[5]) : 20;
   const std::string dir = std::filesystem::temp_directory_path().string() + "/takt-serve-bench";
-  Throughput(dir + "/throughput", orders, batch, clients);
-  std::fflush(stdout);
-  Latency(dir + "/latency", rate, seconds);
-  std::fflush(stdout);
-  Mqtt(dir + "/mqtt-20", 20'000, 20);  // mosquitto's default
-  Mqtt(dir + "/mqtt-1000", 50'000, 1000);
+  const char* chosen = std::getenv("TAKT_BENCH_PHASES");
+  const std::string phases = chosen != nullptr ? chosen : "throughput,latency,mqtt";
+  if (phases.find("throughput") != std::string::npos) {
+    Throughput(dir + "/throughput", orders, batch, clients);
+    std::fflush(stdout);
+  }
+  if (phases.find("latency") != std::string::npos) {
+    Latency(dir + "/latency", rate, seconds);
+    std::fflush(stdout);
+  }
+  if (phases.find("mqtt") != std::string::npos) {
+    Mqtt(dir + "/mqtt-20", 20'000, 20);  // mosquitto's default
+    Mqtt(dir + "/mqtt-1000", 50'000, 1000);
+  }
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/event/lines.h"
+#include "engine/serve/read_clock.h"
 #include "engine/serve/server.h"
 
 namespace takt::serve {
@@ -252,13 +253,18 @@ void ServerImpl::InstallRoutes() {
   }));
 
   // What no route answered, and what httplib refused itself (413, 400): JSON too.
-  http.set_error_handler([](const Request& req, Response& res) {
+  const auto read_timeout = std::chrono::milliseconds(config_.serve.read_timeout_ms);
+  http.set_error_handler([read_timeout](const Request& req, Response& res) {
     if (!res.body.empty()) return;
-    // cpp-httplib answers 400 when a read fails. A body shorter than its Content-Length is one
-    // that did not arrive within read_timeout_ms (or whose client went away): 408.
-    if (res.status == 400 && req.has_header("Content-Length") &&
+    // cpp-httplib answers 400 when a read fails, late or broken alike. A body shorter than its
+    // Content-Length did not arrive in time (or its client went away); a request line or
+    // headers that failed read_timeout_ms or more after the request began were waited for
+    // until the read gave up. Both are 408.
+    const bool body_short =
+        req.has_header("Content-Length") &&
         std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
-            req.body.size()) {
+            req.body.size();
+    if (res.status == 400 && (body_short || TimeSinceRequestBegan() >= read_timeout)) {
       res.status = 408;
     }
     const char* what = res.status == 404   ? "no such endpoint"

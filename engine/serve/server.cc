@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "engine/serve/mqtt_ingest.h"
+#include "engine/serve/read_clock.h"
 #include "takt/definitions.h"
 
 namespace takt {
@@ -73,7 +74,10 @@ Status ServerImpl::Start() {
     http_ = std::make_unique<httplib::Server>();
   }
   const uint32_t threads = o.max_connections;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->new_task_queue = [threads] { return new TimedThreadPool(threads); };
+  http_->set_logger([](const httplib::Request&, const httplib::Response&) {
+    NoteAnswerWritten();
+  });
   // An answer is written in more than one piece: without this, Nagle's algorithm holds the
   // last piece back until the client's delayed ACK (40 ms), for every request on a kept-alive
   // connection.

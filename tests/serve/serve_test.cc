@@ -3,8 +3,12 @@
 // source's, an administrator's); nothing refused reaching the store; bounded bodies and JSON
 // errors; HTTPS with a certificate the test makes; timers on the wall clock; reloads refused
 // when broken; metrics.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -283,6 +287,78 @@ TEST_F(ServeTest, BodiesAreBoundedAndErrorsAreJson) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(json::parse(health->body)["ready"], true);
+}
+
+// On one new loopback connection to `port`, sends each of `requests` once the answer to the one
+// before came, and returns the status lines of the answers ("\n" after each). It waits up to
+// 10 s for an answer.
+std::string StatusLinesOf(uint16_t port, const std::vector<std::string>& requests) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return "cannot connect";
+  }
+  timeval wait{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::string lines;
+  std::string received;
+  for (const std::string& request : requests) {
+    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    char buffer[4096];
+    ssize_t got = 0;
+    size_t at = 0;
+    while (((at = received.find("HTTP/1.1 ")) == std::string::npos ||
+            received.find("\r\n", at) == std::string::npos) &&
+           (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {
+      received.append(buffer, static_cast<size_t>(got));
+    }
+    if (got < 0 || at == std::string::npos) break;
+    const size_t end = received.find("\r\n", at);
+    lines += received.substr(at, end - at) + "\n";
+    received.erase(0, end);
+  }
+  ::close(fd);
+  return lines;
+}
+
+TEST_F(ServeTest, ARequestThatStopsArrivingIs408AndABrokenOne400) {
+  std::string toml = test::ServeToml(dir_);
+  toml.replace(toml.find("clock_interval_ms"), 0, "read_timeout_ms = 300\n");
+  RunningServer running(dir_, toml);
+  ASSERT_NE(running.server(), nullptr);
+  const std::string kHealth = "GET /v1/health HTTP/1.1\r\nHost: a\r\n";
+  // Headers that stop halfway: on a new connection, and after an answer on a kept-alive one.
+  EXPECT_EQ(StatusLinesOf(running.port(), {kHealth}), "HTTP/1.1 408 Request Timeout\n");
+  EXPECT_EQ(StatusLinesOf(running.port(), {kHealth + "\r\n", kHealth}),
+            "HTTP/1.1 200 OK\nHTTP/1.1 408 Request Timeout\n");
+  // A body shorter than its Content-Length: a whole event, but not all the body announced.
+  const std::string event =
+      R"({"id":"e0","source":"odoo","type":"order.released","key":"MO-0","seq":1,"ts":1000,)"
+      R"("data":{"order":"MO-0","product":"P","qty":5,"asset":"A01"}})"
+      "\n";
+  EXPECT_EQ(StatusLinesOf(running.port(),
+                          {"POST /v1/events HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " +
+                           test::TokenOf("odoo") +
+                           "\r\nContent-Type: application/x-ndjson\r\nContent-Length: " +
+                           std::to_string(event.size() + 10) + "\r\n\r\n" + event}),
+            "HTTP/1.1 408 Request Timeout\n");
+  // A request line that is no request line is answered at once, and as broken.
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_EQ(StatusLinesOf(running.port(), {"NONSENSE\r\n\r\n"}),
+            "HTTP/1.1 400 Bad Request\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(300));
+  // Nothing of the late body reached the store: the same event, sent whole, is the first.
+  httplib::Client client("127.0.0.1", running.port());
+  httplib::Result whole = Post(client, test::TokenOf("odoo"), {event.substr(0, event.size() - 1)});
+  ASSERT_TRUE(whole);
+  ASSERT_EQ(whole->status, 200) << whole->body;
+  const json r = json::parse(whole->body)["results"][0];
+  EXPECT_EQ(r["outcome"], "accepted") << whole->body;
+  EXPECT_EQ(r["position"], 1);
 }
 
 TEST_F(ServeTest, HttpsWithACertificateTheTestMade) {
