@@ -15,7 +15,9 @@
 #include "dsl/source.h"
 #include "engine/event/command_names.h"
 #include "engine/rules/native_window.h"
+#include "engine/rules/seen_tables.h"
 #include "engine/rules/state_codec.h"
+#include "engine/rules/state_snapshot.h"
 
 namespace takt::rules {
 namespace {
@@ -81,69 +83,6 @@ int Require(lua_State* L) {
   return 1;
 }
 
-// Pushes a copy of the table at `src` and of the tables it holds. `seen` (a table) maps
-// originals to copies, so shared and cyclic tables stay so. On failure the stack is left as it
-// is and the caller resets it.
-bool CopyState(lua_State* L, int src, int seen, int depth, std::string& error) {
-  src = lua_absindex(L, src);
-  lua_pushvalue(L, src);
-  if (lua_rawget(L, seen) != LUA_TNIL) return true;  // copied before
-  lua_pop(L, 1);
-  if (depth > kMaxStateDepth) {
-    error = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
-    return false;
-  }
-  luaL_checkstack(L, 8, "copying rule state");
-  auto storable = [](int t) {
-    return t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN || t == LUA_TTABLE;
-  };
-  auto bad = [&](int index) {
-    error = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
-            luaL_typename(L, index);
-    return false;
-  };
-  // Windows and lists are arrays: copy the sequence part into a table sized for it, which
-  // saves the rehashing of growing one key at a time.
-  const auto n = static_cast<lua_Integer>(lua_rawlen(L, src));
-  lua_createtable(L, static_cast<int>(n), 4);
-  const int copy = lua_gettop(L);
-  lua_pushvalue(L, src);
-  lua_pushvalue(L, copy);
-  lua_rawset(L, seen);
-  for (lua_Integer i = 1; i <= n; ++i) {
-    const int type = lua_rawgeti(L, src, i);
-    if (!storable(type)) return bad(-1);
-    if (type == LUA_TTABLE) {
-      if (!CopyState(L, -1, seen, depth + 1, error)) return false;
-      lua_remove(L, -2);
-    }
-    lua_rawseti(L, copy, i);
-  }
-  // The rest: lua_next from key n goes on after the sequence part.
-  if (n > 0) {
-    lua_pushinteger(L, n);
-  } else {
-    lua_pushnil(L);
-  }
-  while (lua_next(L, src) != 0) {  // [copy, key, value]
-    const int key = copy + 1;
-    const int value = copy + 2;
-    for (int i : {key, value}) {
-      if (!storable(lua_type(L, i))) return bad(i);
-    }
-    for (int i : {key, value}) {
-      if (lua_istable(L, i)) {
-        if (!CopyState(L, i, seen, depth + 1, error)) return false;
-      } else {
-        lua_pushvalue(L, i);
-      }
-    }
-    lua_rawset(L, copy);  // [copy, key, value]
-    lua_pop(L, 1);        // the key stays for lua_next
-  }
-  return true;
-}
-
 // Pushes onto `to` a copy of the value at `index` of `from` (tables, strings, numbers,
 // booleans). `seen` (a table on `to`) maps source tables, by address, to their copies.
 void CopyAcross(lua_State* from, int index, lua_State* to, int seen) {
@@ -164,7 +103,7 @@ void CopyAcross(lua_State* from, int index, lua_State* to, int seen) {
       return;
     case LUA_TBOOLEAN: lua_pushboolean(to, lua_toboolean(from, index)); return;
     case LUA_TTABLE: break;
-    default: lua_pushnil(to); return;  // state holds only the above; see CopyState
+    default: lua_pushnil(to); return;  // state holds only the above (CheckStorable)
   }
   lua_pushlightuserdata(to, const_cast<void*>(lua_topointer(from, index)));
   if (lua_rawget(to, seen) == LUA_TTABLE) return;
@@ -232,7 +171,7 @@ Status RuleSet::MakeSandbox(LoadedRule& rule) {
   Sandbox* sandbox = rule.sandbox.get();
   lua_State* L = sandbox->state();
   rule.ctx_ref = InstallRuleApi(*sandbox, &lookup_);
-  lua_createtable(L, 2, 0);
+  lua_createtable(L, 1, 0);
   rule.pending_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushcfunction(L, Require);
   sandbox->AddGlobal("require");
@@ -519,38 +458,80 @@ Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, InstanceLoo
   lua_pushlightuserdata(L, &frame);
   const int rc = lua_pcall(L, 1, 0, 0);
   lookup_ = nullptr;
-  if (rc == LUA_OK) {
+  if (rc == LUA_OK && frame.status.ok()) {
     lua_settop(L, top);
     return frame.status;
   }
-  // Broken off by a Lua error in the engine's own work for the rule: out of memory, most
-  // likely, with the sandbox full. The state goes back to its backup if one was made and the
-  // state is in the table of states (putting back an existing key allocates nothing).
-  std::string message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
+  // The evaluation failed: by its status, or broken off by a Lua error in the engine's own
+  // work for the rule (out of memory, most likely, with the sandbox full). Its decisions go, and
+  // the state goes back to the snapshot taken before it.
+  const std::string message =
+      rc != LUA_OK && lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
   lua_settop(L, top);
   decisions.resize(before);
+  const Status put_back = PutBackState(rule);
+  Status failed = frame.status;
+  if (rc != LUA_OK) {
+    lua_gc(L, LUA_GCCOLLECT);  // give back what the failed evaluation allocated
+    failed = rc == LUA_ERRMEM
+                 ? Status::LimitExceeded("memory limit exceeded (" +
+                                         std::to_string(limits_.max_memory_bytes >> 20) +
+                                         " MiB) while the engine passed the event to the rule "
+                                         "or kept its state")
+                 : Status::RuleError(message);
+  }
+  if (!put_back.ok()) return Status::LimitExceeded(failed.message() + "; " + put_back.message());
+  return failed;
+}
+
+namespace {
+
+struct PutBackFrame {
+  const std::string* snapshot;
+  int states_ref;
+};
+
+// In a protected call, with the key on the stack: states[key] = the snapshot, rebuilt.
+int PutBackProtected(lua_State* L) {
+  const auto* frame = static_cast<const PutBackFrame*>(lua_touserdata(L, 1));
+  lua_rawgeti(L, LUA_REGISTRYINDEX, frame->states_ref);
+  lua_pushvalue(L, 2);
+  PushSnapshot(L, *frame->snapshot);
+  lua_rawset(L, -3);
+  return 0;
+}
+
+}  // namespace
+
+Status RuleSet::PutBackState(const LoadedRule& rule) {
+  lua_State* L = rule.sandbox->state();
+  const int top = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, rule.pending_ref);
-  const int pending = lua_gettop(L);
-  if (lua_rawgeti(L, pending, 1) != LUA_TNIL && lua_rawgeti(L, pending, 2) != LUA_TNIL) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, rule.states_ref);
-    lua_pushvalue(L, pending + 1);
-    if (lua_rawget(L, -2) != LUA_TNIL) {
-      lua_pop(L, 1);
-      lua_pushvalue(L, pending + 1);
-      lua_pushvalue(L, pending + 2);
-      lua_rawset(L, -3);
-    }
+  if (lua_rawgeti(L, -1, 1) == LUA_TNIL) {  // no state before the evaluation: none now either
+    lua_settop(L, top);
+    return Status();
   }
+  const int key = lua_gettop(L);
+  // First the changed state goes (removing an existing key allocates nothing).
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rule.states_ref);
+  lua_pushvalue(L, key);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  PutBackFrame frame{&snapshot_, rule.states_ref};
+  // The state was within the sandbox's limit before the evaluation, and the changed one is
+  // gone: putting it back may not fail for want of room the garbage still holds.
+  rule.sandbox->set_memory_limit_lifted(true);
+  lua_pushcfunction(L, PutBackProtected);  // neither allocates
+  lua_pushlightuserdata(L, &frame);
+  lua_pushvalue(L, key);
+  const int rc = lua_pcall(L, 2, 0, 0);
+  rule.sandbox->set_memory_limit_lifted(false);
+  SetPending(rule, 0);
   lua_settop(L, top);
-  SetPending(rule, 0, 0);
-  lua_gc(L, LUA_GCCOLLECT);
-  if (rc == LUA_ERRMEM) {
-    return Status::LimitExceeded("memory limit exceeded (" +
-                                 std::to_string(limits_.max_memory_bytes >> 20) +
-                                 " MiB) while the engine passed the event to the rule or kept "
-                                 "its state");
-  }
-  return Status::RuleError(message);
+  if (rc == LUA_OK) return Status();
+  return Status::LimitExceeded("the rule's state for its key could not be put back as it was "
+                               "before the evaluation (out of memory): that state is now empty");
 }
 
 Status RuleSet::CheckChunkLocals(const LoadedRule& rule, Status called) {
@@ -561,18 +542,15 @@ Status RuleSet::CheckChunkLocals(const LoadedRule& rule, Status called) {
                            "saved, so after a restart the rule would decide differently)");
 }
 
-void RuleSet::SetPending(const LoadedRule& rule, int key, int backup) {
+void RuleSet::SetPending(const LoadedRule& rule, int key) {
   lua_State* L = rule.sandbox->state();
   lua_rawgeti(L, LUA_REGISTRYINDEX, rule.pending_ref);
-  int slot = 1;
-  for (int index : {key, backup}) {
-    if (index == 0) {
-      lua_pushnil(L);
-    } else {
-      lua_pushvalue(L, index);
-    }
-    lua_rawseti(L, -2, slot++);  // the table has room for both: nothing is allocated
+  if (key == 0) {
+    lua_pushnil(L);
+  } else {
+    lua_pushvalue(L, key);
   }
+  lua_rawseti(L, -2, 1);  // the table has room for it: nothing is allocated
   lua_pop(L, 1);
 }
 
@@ -606,21 +584,22 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   }
   const int key = top + 1;
 
-  // The state, and a copy of it to put back if the evaluation fails.
+  // The state, and a snapshot of it to put back if the evaluation fails.
   lua_rawgeti(L, LUA_REGISTRYINDEX, rule.states_ref);
   const int states = top + 2;
   lua_pushvalue(L, key);
-  if (lua_rawget(L, states) != LUA_TTABLE) {
+  const bool existed = lua_rawget(L, states) == LUA_TTABLE;
+  if (!existed) {
     lua_pop(L, 1);
     lua_newtable(L);
   }
   const int state = top + 3;
-  lua_newtable(L);  // originals -> copies
   std::string error;
-  if (!CopyState(L, state, top + 4, 0, error)) return Status::RuleError(error);
-  const int backup = top + 5;
-  // Kept where Evaluate() finds them if what follows is broken off by a Lua error.
-  SetPending(rule, key, backup);
+  if (existed) {
+    if (!TakeSnapshot(L, state, snapshot_, error)) return Status::RuleError(error);
+    // Where Evaluate() finds the key when what follows fails, or is broken off by a Lua error.
+    SetPending(rule, key);
+  }
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, rule.decide_ref);
   PushEvent(L, event, def);
@@ -634,23 +613,18 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   // With a store or without: a state that could not be kept (or walked again) fails the
   // evaluation here, not the next one or the commit.
   if (called.ok() && extracted.ok()) {
-    if (!CheckStorable(L, state, error) ||
+    if (!CheckStorable(L, state, seen_, error) ||
         (state_key != nullptr && (state_key->clear(), !EncodeState(L, key, *state_key, error)))) {
       decisions.resize(before);
       extracted = Status::RuleError(error);
     }
   }
-  if (!called.ok() || !extracted.ok()) {
-    lua_pushvalue(L, key);
-    lua_pushvalue(L, backup);
-    lua_rawset(L, states);
-    SetPending(rule, 0, 0);
-    return called.ok() ? extracted : called;
-  }
+  if (!called.ok()) return called;  // Evaluate() puts the state back
+  if (!extracted.ok()) return extracted;
   lua_pushvalue(L, key);
   lua_pushvalue(L, state);
   lua_rawset(L, states);
-  SetPending(rule, 0, 0);
+  SetPending(rule, 0);
   return Status();
 }
 

@@ -14,6 +14,7 @@
 #include "engine/rules/chunk_locals.h"
 #include "engine/rules/lua_bridge.h"
 #include "engine/rules/sandbox.h"
+#include "engine/rules/seen_tables.h"
 #include "takt/status.h"
 
 namespace takt::rules {
@@ -33,8 +34,9 @@ struct LoadedRule {
   int key_ref = -1;      // -1: the event's key
   int states_ref = -1;   // key -> state table
   int ctx_ref = -1;      // the ctx table handed to decide
-  // A table with room for two items: during an evaluation, the state's key and backup, so
-  // that an evaluation broken off by a Lua error can still put the state back.
+  // A table with room for one item: during an evaluation of a state that existed before it,
+  // the state's key, so that a failed evaluation (one broken off by a Lua error too) puts the
+  // state back.
   int pending_ref = -1;
   ChunkLocals chunk_locals;  // frozen at load; compared after each evaluation
 };
@@ -96,14 +98,17 @@ class RuleSet {
   Status LoadRule(const std::string& path);
   Status Decisions(const LoadedRule& rule, int first, int last, std::vector<RuleDecision>& out);
   // Evaluate()'s work, run inside a protected call (EvaluateProtected in rule_set.cc) so that
-  // an allocation the engine makes for the rule (the event, the state's backup) fails as a
+  // an allocation the engine makes for the rule (the event, its state) fails as a
   // rule error when the sandbox is full, never as an abort.
   Status EvaluateInLua(const LoadedRule& rule, const Event& event,
                        std::vector<RuleDecision>& decisions, std::string* state_key);
   static int EvaluateProtected(lua_State* L);
-  // Keeps the state's key and backup (stack indices; 0, 0: forgets them) where Evaluate()
-  // finds them after a Lua error.
-  static void SetPending(const LoadedRule& rule, int key, int backup);
+  // Keeps the state's key (a stack index; 0: forgets it) where Evaluate() finds it after a
+  // failure.
+  static void SetPending(const LoadedRule& rule, int key);
+  // After a failed evaluation of a state that existed before it: puts snapshot_ back as the
+  // state of the pending key. kLimitExceeded when the sandbox has no room for it.
+  Status PutBackState(const LoadedRule& rule);
   // Puts back the chunk-level locals the call changed (chunk_locals.h): when it succeeded and
   // one changed, fails it naming the local.
   static Status CheckChunkLocals(const LoadedRule& rule, Status called);
@@ -112,6 +117,8 @@ class RuleSet {
   const dsl::Catalog& catalog_;
   SandboxLimits limits_;
   InstanceLookup* lookup_ = nullptr;  // set during Evaluate(), read by ctx's functions
+  std::string snapshot_;  // the state before the evaluation under way (state_snapshot.h)
+  SeenTables seen_;       // CheckStorable()'s, kept for its room
   std::vector<std::unique_ptr<LoadedRule>> rules_;
   std::vector<std::vector<const LoadedRule*>> by_type_;
 };

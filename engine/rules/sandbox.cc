@@ -380,7 +380,8 @@ void* Sandbox::Allocate(void* ud, void* ptr, size_t old_size, size_t new_size) {
     self->used_ -= old;
     return nullptr;
   }
-  if (new_size > old && self->used_ + (new_size - old) > self->limits_.max_memory_bytes) {
+  if (new_size > old && self->used_ + (new_size - old) > self->limits_.max_memory_bytes &&
+      !self->limit_lifted_) {
     return nullptr;  // Lua raises "not enough memory"
   }
   // The count hook sees the clock only every kHookEvery instructions, and one instruction can

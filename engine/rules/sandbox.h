@@ -55,6 +55,9 @@ class Sandbox {
   void AddGlobal(const char* name);
 
   size_t memory_used() const { return used_; }
+  // While set, allocations may pass max_memory_bytes: for putting back a rule's state as it was
+  // before a failed evaluation, which the limit admitted then (RuleSet::PutBackState).
+  void set_memory_limit_lifted(bool lifted) { limit_lifted_ = lifted; }
 
   // Charges `instructions` to the running evaluation from C code that loops without running
   // Lua instructions (pattern matching), and reads the clock: raises the limit's error once
@@ -73,6 +76,7 @@ class Sandbox {
   lua_State* L_ = nullptr;
   size_t used_ = 0;
   bool armed_ = false;  // inside Call(): limits apply
+  bool limit_lifted_ = false;
   int64_t budget_ = 0;  // instructions left in this evaluation
   std::chrono::steady_clock::time_point deadline_;
   bool out_of_budget_ = false;

@@ -8,8 +8,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
+
+#include "engine/rules/seen_tables.h"
 
 namespace takt::rules {
 namespace {
@@ -239,7 +240,7 @@ class Decoder {
 
 namespace {
 
-bool Storable(lua_State* L, int index, std::unordered_set<const void*>& seen, int depth,
+bool Storable(lua_State* L, int index, SeenTables& seen, int depth,
               std::string& error) {
   const int type = lua_type(L, index);
   if (type == LUA_TBOOLEAN || type == LUA_TNUMBER || type == LUA_TSTRING) return true;
@@ -252,7 +253,7 @@ bool Storable(lua_State* L, int index, std::unordered_set<const void*>& seen, in
     error = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
     return false;
   }
-  if (!seen.insert(lua_topointer(L, index)).second) return true;
+  if (seen.FindOrAdd(lua_topointer(L, index)) >= 0) return true;
   index = lua_absindex(L, index);
   luaL_checkstack(L, 4, "checking rule state");
   lua_pushnil(L);
@@ -275,10 +276,8 @@ bool Storable(lua_State* L, int index, std::unordered_set<const void*>& seen, in
 
 }  // namespace
 
-bool CheckStorable(lua_State* L, int index, std::string& error) {
-  // Runs after every evaluation: the set keeps its buckets from one call to the next.
-  thread_local std::unordered_set<const void*> seen;
-  seen.clear();
+bool CheckStorable(lua_State* L, int index, SeenTables& seen, std::string& error) {
+  seen.Clear();
   return Storable(L, index, seen, 0, error);
 }
 

@@ -14,6 +14,8 @@ struct lua_State;
 
 namespace takt::rules {
 
+class SeenTables;
+
 // Appends the value at `index` to `out`. False with `error` for a function, userdata, thread or
 // a table used as a key.
 bool EncodeState(lua_State* L, int index, std::string& out, std::string& error);
@@ -24,8 +26,8 @@ constexpr int kMaxStateDepth = 32;
 
 // Checks, without encoding, that EncodeState() would succeed on the value at `index`, and that
 // it nests at most kMaxStateDepth tables deep: the cheap test made after every evaluation, the
-// encoding being left to the end of the batch.
-bool CheckStorable(lua_State* L, int index, std::string& error);
+// encoding being left to the end of the batch. `seen` is cleared, then holds the tables met.
+bool CheckStorable(lua_State* L, int index, SeenTables& seen, std::string& error);
 
 // Pushes the value encoded in `text`. False with `error` (and nothing pushed) when `text` is not
 // a complete encoding. Raises a Lua error when the state runs out of memory, so call it inside

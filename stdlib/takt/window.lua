@@ -11,8 +11,8 @@
 -- every entry it needs. Times are integers (ms); nothing reads the wall clock.
 local window = {}
 -- The entries are packed into one string (engine/rules/native_window.cc): an immutable value,
--- so that copying the state for rollback and checking it after each evaluation cost one value
--- per window, whatever it holds.
+-- so that the check after each evaluation costs one value per window, whatever it holds, and
+-- the snapshot taken for rollback one copy of its bytes.
 local native = require "takt.window.native"
 
 window.LATENESS_MS = 6 * 3600 * 1000

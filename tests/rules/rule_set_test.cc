@@ -348,6 +348,43 @@ TEST(RuleEvalTest, StateHoldsOnlyData) {
   }
 }
 
+// A failed evaluation leaves the state as it was before it, value for value: an integer stays
+// an integer, a string with a NUL keeps it, shared and cyclic tables stay shared and cyclic.
+TEST(RuleEvalTest, AFailedEvaluationLeavesTheStateAsItWas) {
+  RuleDir dir;
+  dir.Write("keep.lua", R"(return rule 'keep' { on = 'alarm', commands = '*',
+    decide = function(ev, state)
+      local severity = ev.data.severity
+      if severity == 1 then
+        local shared = { x = 'kept', list = { 1, 2, 3 } }
+        shared.self = shared
+        state.n, state.f, state.s, state.yes = 1, 2.5, 'a\0b', true
+        state.a, state.b = shared, shared
+      elseif severity == 2 then
+        state.n, state.f, state.s, state.yes = 99, 0.5, 'other', false
+        state.a.x = 'changed'
+        state.a.list[4] = 4
+        state.b = nil
+        state.new = {}
+        error('boom')
+      else
+        return command('state', {
+          n = math.type(state.n) .. state.n, f = state.f, s = #state.s, yes = state.yes,
+          x = state.a.x, list = #state.a.list, shared = state.a == state.b,
+          cycle = state.a.self == state.a, new = state.new == nil })
+      end
+    end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_TRUE(Submit(*engine.value(), Alarm("s1", "A1", 1)).rule_errors.empty());
+  const SubmitResult failed = Submit(*engine.value(), Alarm("s2", "A1", 2));
+  ASSERT_EQ(failed.rule_errors.size(), 1u);
+  EXPECT_NE(failed.rule_errors[0].message.find("boom"), std::string::npos);
+  EXPECT_EQ(Submit(*engine.value(), Alarm("s3", "A1", 3)).commands.at(0).payload_json,
+            R"({"cycle":true,"f":2.5,"list":3,"n":"integer1","new":true,"s":3,"shared":true,)"
+            R"("x":"kept","yes":true})");
+}
+
 TEST(RuleEvalTest, ARuleCannotReachAnotherRulesState) {
   RuleDir dir;
   dir.Write("a_keeper.lua", R"(return rule 'keeper' { on = 'alarm', commands = '*',

@@ -1,0 +1,25 @@
+// A rule's state as it was before an evaluation, to put back if the evaluation fails. It is
+// written into a byte buffer outside Lua, so taking it allocates nothing in the sandbox and
+// leaves no garbage behind; it is read back only on the rare failure. Shared and cyclic tables
+// stay so; a table's array part is written as its other keys are.
+#ifndef TAKT_ENGINE_RULES_STATE_SNAPSHOT_H_
+#define TAKT_ENGINE_RULES_STATE_SNAPSHOT_H_
+
+#include <string>
+
+struct lua_State;
+
+namespace takt::rules {
+
+// Writes the table at `index` into `out` (replacing what it held). False with `error` when the
+// table holds what a state may not (the same rules as CheckStorable) or nests deeper than
+// kMaxStateDepth.
+bool TakeSnapshot(lua_State* L, int index, std::string& out, std::string& error);
+
+// Pushes a new table equal to the one TakeSnapshot() wrote into `snapshot`. Allocates in Lua,
+// so it may raise a memory error: call it inside a protected call.
+void PushSnapshot(lua_State* L, const std::string& snapshot);
+
+}  // namespace takt::rules
+
+#endif  // TAKT_ENGINE_RULES_STATE_SNAPSHOT_H_
