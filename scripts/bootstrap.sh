@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages takt builds against, and only those that are missing.
+# Installs the Debian 12 packages takt builds against, and only those that are missing
+# (`bootstrap.sh fuzz`: also those scripts/fuzz.sh needs).
 # Idempotent: a second run installs nothing. Needs root or sudo when something is missing.
 set -euo pipefail
 
@@ -11,6 +12,11 @@ packages=(
   libcpp-httplib-dev libmosquitto-dev mosquitto
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+
+# scripts/fuzz.sh also needs clang and its libFuzzer runtime.
+if [ "${1:-}" = "fuzz" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,8 +5,11 @@
 #include "takt/config.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "engine/config/reader.h"
+#include "engine/config/toml_guard.h"
 
 namespace takt {
 namespace config {
@@ -179,9 +182,19 @@ Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
 Result<Config> LoadConfig(const std::string& path, const EnvironmentLookup& environment) {
   std::error_code ec;
   if (!config::fs::exists(path, ec)) return Status::NotFound("no configuration file " + path);
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    if (!in && !in.eof()) return Status::IoError("cannot read the configuration file " + path);
+    text = bytes.str();
+  }
+  const std::string unreadable = config::FindCharacterTomlCannotRead(text);
+  if (!unreadable.empty()) return Status::ParseError(path + ":" + unreadable);
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     const toml::source_position at = e.source().begin;
     return Status::ParseError(path + ":" + std::to_string(at.line) + ":" +

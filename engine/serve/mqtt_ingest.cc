@@ -1,6 +1,7 @@
 #include "engine/serve/mqtt_ingest.h"
 
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <chrono>
@@ -73,6 +74,12 @@ bool AsInteger(nlohmann::json& value, const char* field, std::string& reason) {
 
 bool MapMessage(const MqttSubscription& s, const MqttMessage& message, std::string& event_json,
                 std::string& reason) {
+  // MQTT requires topics in UTF-8 and brokers check it, but a level may become the event's
+  // key: one that is not would make the event impossible to write as JSON.
+  if (!simdjson::validate_utf8(message.topic.data(), message.topic.size())) {
+    reason = "topic is not UTF-8";
+    return false;
+  }
   nlohmann::json payload = nlohmann::json::parse(message.payload, nullptr, false);
   const nlohmann::json* p = payload.is_discarded() ? nullptr : &payload;
   const std::vector<std::string_view> levels = Levels(message.topic);

@@ -79,9 +79,10 @@ Status SequencePositions::Write() {
 
 void SequencePositions::Evict(const InstanceCache& instances, const std::string& key) {
   const auto [source, seq_key] = Split(key);
+  const std::string_view instance_key = seq_key;  // C++17 lambdas cannot capture a binding
   bool in_memory = false;
   instances.ForEachRunner([&](const WorkflowRunner& runner) {
-    in_memory = in_memory || runner.Find(seq_key) != nullptr;
+    in_memory = in_memory || runner.Find(instance_key) != nullptr;
   });
   if (in_memory || !reorder_->Forget(source, seq_key)) return;
   if (positions_.Erase(key)) ++evicted_;

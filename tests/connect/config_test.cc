@@ -139,6 +139,20 @@ TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
   EXPECT_EQ(ErrorOf("[engine\nworkflows = 1\n").substr(0, 2), "1:");  // TOML itself
 }
 
+// Non-ASCII text in strings and comments is read; where TOML allows only spaces and tabs, and
+// after a multi-line string's line-ending backslash, the TOML reader (toml++ 3.3) would reach
+// undefined behaviour, so such a character is refused first, at its line and column.
+TEST_F(ConfigTest, NonAsciiIsReadInStringsAndCommentsAndRefusedWhereTomlCannotReadIt) {
+  const std::string engine = "[engine]\nworkflows = [\"wf\"]\n";
+  Result<Config> read = Load(engine + "# Prüfstand 3\ndatabase = \"Prüfstand.db\"\n" + kConnector +
+                             "url = \"\"\"https://erp.example/\\\n  takt\"\"\"\n");
+  ASSERT_FALSE(read.ok());  // url twice: the file was read past its non-ASCII text
+  EXPECT_NE(read.status().message().find("url"), std::string::npos) << read.status().message();
+  EXPECT_EQ(ErrorOf(engine + "database = \"t.db\"\xC2\xA7\n"),
+            "3:18: a non-ASCII character outside a string or a comment");
+  EXPECT_EQ(ErrorOf(engine + "x = \"\"\"a\\\n   \xC2\xA7\"\"\"\n").substr(0, 6), "4:4: a");
+}
+
 TEST_F(ConfigTest, TheShippedServeExampleReadsAsItSays) {
   env_["TAKT_WEBHOOK_SECRET"] = "from-the-environment";
   Result<Config> c = LoadConfig(std::string(TAKT_SOURCE_DIR) + "/examples/serve/takt.toml",
