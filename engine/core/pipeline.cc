@@ -488,6 +488,7 @@ Status Pipeline::RunRules(const Event& event, SubmitResult& result) {
     }
     if (!s.ok()) {
       ++stats_.rule_errors;
+      if (s.code() == Code::kLimitExceeded) ++stats_.rule_budget_breaks;
       result.rule_errors.push_back(RuleError{rule->name, rule->version, s.message()});
       Log(LogLevel::kWarn, "rule " + rule->name + "@" + rule->version + " failed on event " +
                                std::string(event.id) + ": " + s.message());

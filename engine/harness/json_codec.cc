@@ -193,6 +193,7 @@ std::string StatsJson(const EngineStats& s) {
       {"commands", s.commands},
       {"rule_evaluations", s.rule_evaluations},
       {"rule_errors", s.rule_errors},
+      {"rule_budget_breaks", s.rule_budget_breaks},
       {"signals_delivered", s.signals_delivered},
       {"signals_ignored", s.signals_ignored},
       {"rule_reloads", s.rule_reloads},

@@ -37,6 +37,9 @@ std::string ServerImpl::MetricsText() {
   Gauge(out, "takt_rule_errors_total", "counter",
         "Rule evaluations that failed: an error, or a broken budget (instructions, memory, time).",
         s.rule_errors);
+  Gauge(out, "takt_rule_budget_breaks_total", "counter",
+        "Of the rule errors, evaluations stopped by a broken budget (instructions, memory, time).",
+        s.rule_budget_breaks);
   Gauge(out, "takt_rule_reloads_total", "counter", "Rule sets swapped in after the first.",
         s.rule_reloads);
   Gauge(out, "takt_rule_reload_failures_total", "counter",

@@ -169,6 +169,7 @@ struct EngineStats {
   uint64_t commands = 0;
   uint64_t rule_evaluations = 0;
   uint64_t rule_errors = 0;
+  uint64_t rule_budget_breaks = 0;  // of rule_errors: a budget broken (instructions, time, memory)
   uint64_t signals_delivered = 0;  // signals from rules that fired a transition
   uint64_t signals_ignored = 0;    // signals with no instance, or no transition for them
   uint64_t rule_reloads = 0;         // rule sets swapped in after the first

@@ -442,6 +442,7 @@ TEST(HostileRuleMemoryTest, AFullSandboxFailsTheRuleNotTheProcess) {
   // The rule catches the memory errors of its own loop, so an evaluation fails only when an
   // allocation outside its pcall finds the sandbox full; each of those is put back.
   EXPECT_GE(full, 1) << "the sandbox was never full";
+  EXPECT_EQ(engine->stats().rule_budget_breaks, static_cast<uint64_t>(full));
   // The workflow side goes on as if the rule were not there.
   EXPECT_EQ(engine->Submit(
                 R"({"id":"o1","source":"odoo","type":"order.released","key":"MO-1","seq":1,"ts":9,"data":{"asset":"A1"}})")

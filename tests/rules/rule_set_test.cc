@@ -380,6 +380,8 @@ TEST(RuleEvalTest, AFailedEvaluationLeavesTheStateAsItWas) {
   const SubmitResult failed = Submit(*engine.value(), Alarm("s2", "A1", 2));
   ASSERT_EQ(failed.rule_errors.size(), 1u);
   EXPECT_NE(failed.rule_errors[0].message.find("boom"), std::string::npos);
+  EXPECT_EQ(engine.value()->stats().rule_errors, 1u);
+  EXPECT_EQ(engine.value()->stats().rule_budget_breaks, 0u);  // an error, not a broken budget
   EXPECT_EQ(Submit(*engine.value(), Alarm("s3", "A1", 3)).commands.at(0).payload_json,
             R"({"cycle":true,"f":2.5,"list":3,"n":"integer1","new":true,"s":3,"shared":true,)"
             R"("x":"kept","yes":true})");
