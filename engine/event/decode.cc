@@ -4,11 +4,16 @@
 #include "engine/event/decode.h"
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <simdjson.h>
 
 namespace takt {
 namespace {
+
+constexpr size_t kMaxIdBytes = 256;
+constexpr int64_t kMaxSeq = int64_t{1} << 53;
+constexpr int64_t kMaxTs = 253402300799999;  // 9999-12-31T23:59:59.999Z
 
 namespace od = simdjson::ondemand;
 
@@ -61,6 +66,46 @@ bool NotAFloat(const dsl::FieldDef& def, od::value& value, std::string& error) {
   }
   error = field + Mismatch("float", value);
   return false;
+}
+
+// An id or key: at most kMaxIdBytes, no control characters (they end up in logs, terminals and
+// other systems' records).
+bool IsCleanName(std::string_view field, std::string_view value, std::string& error) {
+  if (value.empty()) {
+    error = "field " + std::string(field) + ": empty";
+    return false;
+  }
+  if (value.size() > kMaxIdBytes) {
+    error = "field " + std::string(field) + ": " + std::to_string(value.size()) +
+            " bytes, over the limit of " + std::to_string(kMaxIdBytes);
+    return false;
+  }
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      char code[8];
+      std::snprintf(code, sizeof code, "\\x%02X", u);
+      error = "field " + std::string(field) + ": holds the control character " + code;
+      return false;
+    }
+  }
+  return true;
+}
+
+// seq from 1 to 2^53 (the integers every JSON peer holds exactly, and far from overflow when
+// the engine adds to it); ts from 1970 to the end of year 9999, in milliseconds.
+bool EnvelopeInRange(const Event& e, std::string& error) {
+  if (!IsCleanName("id", e.id, error) || !IsCleanName("key", e.key, error)) return false;
+  if (e.seq < 1 || e.seq > kMaxSeq) {
+    error = "field seq: " + std::to_string(e.seq) + " is outside 1.." + std::to_string(kMaxSeq);
+    return false;
+  }
+  if (e.ts < 0 || e.ts > kMaxTs) {
+    error = "field ts: " + std::to_string(e.ts) + " is outside 0.." + std::to_string(kMaxTs) +
+            " (milliseconds from 1970 to the end of 9999)";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -136,6 +181,10 @@ struct EventDecoder::Impl {
         return false;
       }
       const auto i = static_cast<size_t>(index);
+      if ((seen >> i & 1) != 0) {
+        error = "field data." + std::string(name) + " appears twice";
+        return false;
+      }
       if (!DecodeField(def.fields[i], value, out.fields[i], error)) return false;
       seen |= uint64_t{1} << i;
     }
@@ -182,7 +231,14 @@ bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error)
     if (auto code = field.unescaped_key().get(name)) return not_json(code);
     od::value value;
     if (auto code = field.value().get(value)) return not_json(code);
+    // A field given twice could be read one way here and another by the next system.
+    auto once = [&](unsigned bit) {
+      if ((seen & bit) == 0) return true;
+      error = "field " + std::string(name) + " appears twice";
+      return false;
+    };
     auto read_string = [&](unsigned bit, std::string_view& target) {
+      if (!once(bit)) return false;
       if (value.get_string().get(target) != simdjson::SUCCESS) {
         error = "field " + std::string(name) + ": " + Mismatch("string", value);
         return false;
@@ -191,6 +247,7 @@ bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error)
       return true;
     };
     auto read_int = [&](unsigned bit, int64_t& target) {
+      if (!once(bit)) return false;
       if (value.get_int64().get(target) != simdjson::SUCCESS) {
         error = "field " + std::string(name) + ": " + Mismatch("int", value);
         return false;
@@ -212,6 +269,7 @@ bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error)
     } else if (name == "ts") {
       ok = read_int(kTs, out.ts);
     } else if (name == "data") {
+      if (!once(kData)) return false;
       od::object data;
       if (value.get_object().get(data) != simdjson::SUCCESS) {
         error = "field data: " + Mismatch("object", value);
@@ -246,6 +304,7 @@ bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error)
       return false;
     }
   }
+  if (!EnvelopeInRange(out, error)) return false;
   if (out.type_id >= 0) return true;
   out.type_id = m.catalog.EventId(out.type);
   if (out.type_id < 0) {

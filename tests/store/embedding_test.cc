@@ -337,13 +337,18 @@ TEST(EventInputTest, AnEventGivenAsFieldsIsTheSameAsItsJson) {
   EXPECT_EQ(by_fields.value()->GetInstance("production_order", "MO-1").value().variables_json,
             by_json.value()->GetInstance("production_order", "MO-1").value().variables_json);
 
-  // Quotes and control characters in a field are escaped, not a way to break the JSON.
-  event.id = "e\"2\n";
+  // A quote in a field is escaped, not a way to break the JSON; a control character is
+  // escaped too, and then refused as the decoder refuses it in any event's id.
+  event.id = "e\"2";
   event.key = "MO-2";
   event.data_json = R"({"product":"P","qty":10,"asset":"A01"})";
   ASSERT_TRUE(by_fields.value()->Submit(event, b).ok());
   EXPECT_EQ(b.outcome, Outcome::kApplied) << b.reason;
-  EXPECT_EQ(b.event_id, "e\"2\n");
+  EXPECT_EQ(b.event_id, "e\"2");
+  event.id = "e\n2";
+  ASSERT_TRUE(by_fields.value()->Submit(event, b).ok());
+  EXPECT_EQ(b.outcome, Outcome::kMalformed);
+  EXPECT_EQ(b.reason, "field id: holds the control character \\x0A");
 
   // Data that is not a JSON object is a malformed event, named as such.
   event.id = "e3";
