@@ -13,11 +13,8 @@
 //   build/bench/takt_serve_bench [ORDERS] [BATCH] [CLIENTS] [RATE] [SECONDS]
 //                                 (defaults 20000, 100, 4, 5000, 20)
 //   TAKT_BENCH_PHASES=latency (or any of throughput,latency,mqtt) runs only those.
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,9 +27,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -92,15 +91,14 @@ std::string Durability() {
   return chosen != nullptr ? chosen : "full";
 }
 
-// The configuration of a server on `dir` listening on `port` (0: any free one), with a
-// credential per source (token: the source's name) and "ops", an administrator; written to
-// dir/takt.toml.
-std::string WriteServerConfig(const std::string& dir, uint16_t port, const std::string& mqtt) {
+// The configuration of a server on `dir` listening on any free port, with a credential per
+// source (token: the source's name) and "ops", an administrator; written to dir/takt.toml.
+std::string WriteServerConfig(const std::string& dir, const std::string& mqtt) {
   std::string toml = "[engine]\nworkflows = [\"" + std::string(TAKT_SOURCE_DIR) +
                      "/workflows\"]\nrules = \"" + std::string(TAKT_SOURCE_DIR) +
                      "/rules\"\ndatabase = \"" + dir + "/serve.db\"\ndurability = \"" +
                      Durability() + "\"\n"
-                     "[serve]\nport = " + std::to_string(port) + "\nmax_connections = 64\n";
+                     "[serve]\nport = 0\nmax_connections = 64\n";
   for (const char* source : {"odoo", "mes", "scada", "qms"}) {
     toml += "[[credential]]\nname = \"" + std::string(source) + "\"\nsource = \"" + source +
             "\"\ntoken_sha256 = \"" + takt::HashToken(source) + "\"\n";
@@ -116,7 +114,7 @@ struct RunningServer {
   std::unique_ptr<takt::Server> server;
   std::thread thread;
   RunningServer(const std::string& dir, const std::string& mqtt) {
-    WriteServerConfig(dir, 0, mqtt);
+    WriteServerConfig(dir, mqtt);
     takt::Result<takt::Config> config = takt::LoadConfig(dir + "/takt.toml");
     if (!config.ok()) {
       std::fprintf(stderr, "%s\n", config.status().message().c_str());
@@ -165,8 +163,7 @@ struct ServeProcess {
   pid_t pid = -1;
   uint16_t port = 0;
   explicit ServeProcess(const std::string& dir) {
-    port = FreeLoopbackPort();
-    const std::string config = WriteServerConfig(dir, port, "");
+    const std::string config = WriteServerConfig(dir, "");
     const std::string log = dir + "/serve.log";
     pid = fork();
     if (pid == 0) {
@@ -176,8 +173,19 @@ struct ServeProcess {
             static_cast<char*>(nullptr));
       _exit(127);
     }
+    // It listens on a free port, which its first log line names ("http://127.0.0.1:PORT").
+    for (int tries = 0; tries < 300 && port == 0; ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::ifstream in(log);
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      const std::string_view listening = "http://127.0.0.1:";
+      const size_t at = text.find(listening);
+      if (at == std::string::npos) continue;
+      port = static_cast<uint16_t>(std::atoi(text.c_str() + at + listening.size()));
+    }
     httplib::Client client("127.0.0.1", port);
-    for (int tries = 0; tries < 300; ++tries) {
+    for (int tries = 0; port != 0 && tries < 300; ++tries) {
       auto res = client.Get("/v1/health");
       if (res && res->status == 200) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -188,17 +196,6 @@ struct ServeProcess {
   ~ServeProcess() {
     kill(pid, SIGTERM);
     waitpid(pid, nullptr, 0);
-  }
-  static uint16_t FreeLoopbackPort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t size = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-    ::close(fd);
-    return ntohs(address.sin_port);
   }
 };
 

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/connect/webhook.h"
@@ -44,7 +45,7 @@ class Receiver {
       const std::string id = req.get_header_value("Idempotency-Key");
       std::lock_guard<std::mutex> lock(mu_);
       ++requests_;
-      if (id == reject) {
+      if (id == reject_) {
         res.status = 400;
         res.set_content("unknown equipment", "text/plain");
         return;
@@ -68,11 +69,17 @@ class Receiver {
     return requests_;
   }
 
+  // The command id the receiver refuses (400); empty: none. Its handler threads read it.
+  void Reject(std::string id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    reject_ = std::move(id);
+  }
+
   std::atomic<int> delay_ms{0};
-  std::string reject;  // set before deliveries start
   std::atomic<int> bad_signatures_{0};
 
  private:
+  std::string reject_;  // guarded by mu_
   httplib::Server server_;
   int port_ = -1;
   std::thread thread_;
@@ -203,7 +210,8 @@ TEST_F(DispatchCliTest, SigtermStopsItCleanlyAndItExitsZero) {
 
 TEST_F(DispatchCliTest, DeadLettersAreListedShownRetriedAndDropped) {
   Receiver receiver;
-  receiver.reject = commands_.at(2).command.id;
+  const std::string rejected = commands_.at(2).command.id;
+  receiver.Reject(rejected);
   const std::string config = Config(receiver.url());
   test::CommandResult run =
       test::RunCommand(test::Takt() + " dispatch --until-idle --config " + config);
@@ -212,15 +220,15 @@ TEST_F(DispatchCliTest, DeadLettersAreListedShownRetriedAndDropped) {
 
   test::CommandResult list = test::RunCommand(test::Takt() + " dlq list --config " + config);
   ASSERT_EQ(list.exit_code, 0) << list.err;
-  EXPECT_EQ(list.out, receiver.reject + "  " + commands_.at(2).command.name +
+  EXPECT_EQ(list.out, rejected + "  " + commands_.at(2).command.name +
                           "  attempts 1  hook: HTTP 400: unknown equipment\n");
   test::CommandResult show =
-      test::RunCommand(test::Takt() + " dlq show " + receiver.reject + " --config " + config);
+      test::RunCommand(test::Takt() + " dlq show " + rejected + " --config " + config);
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find("caused by:  " + commands_.at(2).command.caused_by), std::string::npos);
 
   // Retried: delivered by the next dispatcher, once the receiver takes it.
-  receiver.reject.clear();
+  receiver.Reject("");
   ASSERT_EQ(test::RunCommand(test::Takt() + " dlq retry --all --config " + config).exit_code, 0);
   ASSERT_EQ(test::RunCommand(test::Takt() + " dispatch --until-idle --config " + config).exit_code,
             0);
