@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "store/wrapped_vfs.h"
+
 namespace takt::test {
 namespace {
 
@@ -38,12 +40,10 @@ sqlite3_vfs* real_vfs = nullptr;
 sqlite3_vfs power_loss_vfs;
 
 struct PowerFile {
-  sqlite3_file base;
-  std::string* name;   // the file's real path; null: a temporary file
-  sqlite3_file* real;  // follows this struct in the same allocation
+  WrappedFile wrapped;
+  std::string* name;  // the file's real path; null: a temporary file
 };
 
-sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<PowerFile*>(f)->real; }
 const std::string* NameOf(sqlite3_file* f) { return reinterpret_cast<PowerFile*>(f)->name; }
 
 // On a thread inside a sync SQLite asked for: the fdatasync it makes is that sync.
@@ -89,88 +89,61 @@ bool PowerGoesNow() {
 void Remember(sqlite3_file* f, int64_t offset, int64_t length, int64_t end) {
   if (NameOf(f) == nullptr) return;
   sqlite3_int64 size = 0;
-  Real(f)->pMethods->xFileSize(Real(f), &size);
+  RealFile(f)->pMethods->xFileSize(RealFile(f), &size);
   Unsynced change;
   change.offset = offset;
   change.length = length;
   change.size_before = size;
   if (offset < size) {
     change.before.resize(static_cast<size_t>(std::min<int64_t>(end, size) - offset));
-    Real(f)->pMethods->xRead(Real(f), change.before.data(), static_cast<int>(change.before.size()),
-                             offset);
+    RealFile(f)->pMethods->xRead(RealFile(f), change.before.data(),
+                                 static_cast<int>(change.before.size()), offset);
   }
   unsynced[*NameOf(f)].push_back(std::move(change));
 }
 
 int Close(sqlite3_file* f) {
   delete reinterpret_cast<PowerFile*>(f)->name;
-  return Real(f)->pMethods->xClose(Real(f));
-}
-int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
-  return Real(f)->pMethods->xRead(Real(f), buf, n, off);
+  return RealFile(f)->pMethods->xClose(RealFile(f));
 }
 int Write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
   std::lock_guard<std::mutex> lock(mu);
   if (PowerGoesNow()) return SQLITE_IOERR_WRITE;
   Remember(f, off, n, off + n);
-  return Real(f)->pMethods->xWrite(Real(f), buf, n, off);
+  return RealFile(f)->pMethods->xWrite(RealFile(f), buf, n, off);
 }
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
   std::lock_guard<std::mutex> lock(mu);
   if (PowerGoesNow()) return SQLITE_IOERR_TRUNCATE;
   sqlite3_int64 now = 0;
-  Real(f)->pMethods->xFileSize(Real(f), &now);
+  RealFile(f)->pMethods->xFileSize(RealFile(f), &now);
   Remember(f, size, 0, now);
-  return Real(f)->pMethods->xTruncate(Real(f), size);
+  return RealFile(f)->pMethods->xTruncate(RealFile(f), size);
 }
 int Sync(sqlite3_file* f, int flags) {
   std::lock_guard<std::mutex> lock(mu);
   if (PowerGoesNow()) return SQLITE_IOERR_FSYNC;
   in_vfs_sync = true;
-  const int rc = Real(f)->pMethods->xSync(Real(f), flags);
+  const int rc = RealFile(f)->pMethods->xSync(RealFile(f), flags);
   in_vfs_sync = false;
   if (rc == SQLITE_OK && NameOf(f) != nullptr) unsynced.erase(*NameOf(f));
   return rc;
 }
-int FileSize(sqlite3_file* f, sqlite3_int64* size) {
-  return Real(f)->pMethods->xFileSize(Real(f), size);
-}
-int Lock(sqlite3_file* f, int level) { return Real(f)->pMethods->xLock(Real(f), level); }
-int Unlock(sqlite3_file* f, int level) { return Real(f)->pMethods->xUnlock(Real(f), level); }
-int CheckReservedLock(sqlite3_file* f, int* out) {
-  return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
-}
-int FileControl(sqlite3_file* f, int op, void* arg) {
-  return Real(f)->pMethods->xFileControl(Real(f), op, arg);
-}
-int SectorSize(sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); }
-int DeviceCharacteristics(sqlite3_file* f) {
-  return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
-}
-int ShmMap(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
-  return Real(f)->pMethods->xShmMap(Real(f), page, size, extend, out);
-}
-int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
-}
-void ShmBarrier(sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); }
-int ShmUnmap(sqlite3_file* f, int del) { return Real(f)->pMethods->xShmUnmap(Real(f), del); }
 
 // Version 2: no memory-mapped I/O (xFetch), so that every change of a file goes through Write.
-const sqlite3_io_methods kMethods = {
-    2,        Close,       Read,     Write,       Truncate,         Sync,
-    FileSize, Lock,        Unlock,   CheckReservedLock, FileControl, SectorSize,
-    DeviceCharacteristics, ShmMap,   ShmLock,     ShmBarrier,       ShmUnmap,
-    nullptr,  nullptr,
-};
+const sqlite3_io_methods kMethods = [] {
+  sqlite3_io_methods m = PassThroughMethods(2);
+  m.xClose = Close;
+  m.xWrite = Write;
+  m.xTruncate = Truncate;
+  m.xSync = Sync;
+  return m;
+}();
 
 int Open(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out_flags) {
   auto* file = reinterpret_cast<PowerFile*>(f);
   file->name = nullptr;
-  file->real = reinterpret_cast<sqlite3_file*>(file + 1);
-  std::memset(file->real, 0, static_cast<size_t>(real_vfs->szOsFile));
-  const int rc = real_vfs->xOpen(real_vfs, name, file->real, flags, out_flags);
-  file->base.pMethods = file->real->pMethods != nullptr ? &kMethods : nullptr;
+  const int rc = OpenWrapped(real_vfs, name, f, sizeof(PowerFile), flags, out_flags, &kMethods);
   char path[PATH_MAX];
   if (rc == SQLITE_OK && name != nullptr && ::realpath(name, path) != nullptr) {
     file->name = new std::string(path);
@@ -185,28 +158,14 @@ int Delete(sqlite3_vfs*, const char* name, int sync) {
   if (::realpath(name, path) != nullptr) unsynced.erase(path);
   return real_vfs->xDelete(real_vfs, name, sync);
 }
-int Access(sqlite3_vfs*, const char* name, int flags, int* out) {
-  return real_vfs->xAccess(real_vfs, name, flags, out);
-}
-int FullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
-  return real_vfs->xFullPathname(real_vfs, name, n, out);
-}
 
 }  // namespace
 
 void InstallPowerLossVfs() {
   std::lock_guard<std::mutex> lock(mu);
   if (real_vfs != nullptr) return;
-  real_vfs = sqlite3_vfs_find(nullptr);
-  power_loss_vfs = *real_vfs;  // everything not about files is the platform's
-  power_loss_vfs.zName = "takt-power-loss";
-  power_loss_vfs.szOsFile = static_cast<int>(sizeof(PowerFile)) + real_vfs->szOsFile;
-  power_loss_vfs.xOpen = Open;
-  power_loss_vfs.xDelete = Delete;
-  power_loss_vfs.xAccess = Access;
-  power_loss_vfs.xFullPathname = FullPathname;
-  power_loss_vfs.pNext = nullptr;
-  sqlite3_vfs_register(&power_loss_vfs, /*makeDflt=*/1);
+  real_vfs = RegisterWrappingVfs(power_loss_vfs, "takt-power-loss", sizeof(PowerFile), Open);
+  power_loss_vfs.xDelete = Delete;  // forgets what the file had unsynced
 }
 
 void LosePowerAfter(int64_t n, PowerLoss loss, uint64_t seed) {
