@@ -9,6 +9,33 @@ bool StartsWith(std::string_view text, size_t at, std::string_view what) {
   return at <= text.size() && text.substr(at, what.size()) == what;
 }
 
+// The length of the UTF-8 sequence at `at`, or 0 when it is not a valid one.
+size_t Utf8Length(std::string_view text, size_t at) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[at + k]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t n = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the second byte's range
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3;
+    if (lead == 0xE0) low = 0xA0;   // no overlong forms
+    if (lead == 0xED) high = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;  // nothing past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (at + n > text.size() || byte(1) < low || byte(1) > high) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (byte(k) < 0x80 || byte(k) > 0xBF) return 0;
+  }
+  return n;
+}
+
 }  // namespace
 
 std::string FindCharacterTomlCannotRead(std::string_view text) {
@@ -17,6 +44,19 @@ std::string FindCharacterTomlCannotRead(std::string_view text) {
   auto where = [&](size_t at, const char* what) {
     return std::to_string(line) + ":" + std::to_string(at - line_start + 1) + ": " + what;
   };
+  // A TOML file is UTF-8 throughout; toml++ meets a broken sequence with the same undefined
+  // behaviour, inside strings and comments too.
+  for (size_t at = 0; at < text.size();) {
+    if (text[at] == '\n') {
+      ++line;
+      line_start = at + 1;
+    }
+    const size_t n = Utf8Length(text, at);
+    if (n == 0) return where(at, "bytes that are not UTF-8");
+    at += n;
+  }
+  line = 1;
+  line_start = 0;
   // Strings are skipped: basic ones ('"') with their escapes, multi-line ones across lines.
   size_t i = 0;
   while (i < text.size()) {
@@ -40,24 +80,26 @@ std::string FindCharacterTomlCannotRead(std::string_view text) {
           ++line;
           line_start = i + 1;
         } else if (c == '"' && text[i] == '\\') {
-          // A line-ending backslash: what follows is trimmed up to the next character that is
-          // not whitespace, which must be ASCII here.
+          // An escape is ASCII; after a line-ending backslash (only whitespace up to the end of
+          // its line, in a multi-line string) what follows is trimmed up to the next character
+          // that is not whitespace. toml++ asks whether the character after the backslash (or
+          // after that whitespace) is whitespace, so it must be ASCII.
           size_t j = i + 1;
-          while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r')) ++j;
-          if (multi && j < text.size() && text[j] == '\n') {
-            while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' ||
-                                       text[j] == '\n')) {
-              if (text[j] == '\n') {
-                ++line;
-                line_start = j + 1;
-              }
-              ++j;
+          const size_t line_before = line;
+          while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' ||
+                                     (multi && text[j] == '\n'))) {
+            if (text[j] == '\n') {
+              ++line;
+              line_start = j + 1;
             }
-            if (j < text.size() && static_cast<unsigned char>(text[j]) >= 0x80) {
-              return where(j, "a non-ASCII character right after a line-ending backslash, "
-                              "which the TOML reader cannot handle: put it on the line of the "
-                              "backslash or escape it (\\uXXXX)");
-            }
+            ++j;
+          }
+          if (j < text.size() && static_cast<unsigned char>(text[j]) >= 0x80) {
+            return where(j, "a non-ASCII character after a backslash, which the TOML reader "
+                            "cannot handle: escape it (\\uXXXX), or after a line-ending "
+                            "backslash put it on the backslash's line");
+          }
+          if (line > line_before) {
             i = j;
             continue;
           }

@@ -140,8 +140,9 @@ TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
 }
 
 // Non-ASCII text in strings and comments is read; where TOML allows only spaces and tabs, and
-// after a multi-line string's line-ending backslash, the TOML reader (toml++ 3.3) would reach
-// undefined behaviour, so such a character is refused first, at its line and column.
+// after a backslash in a basic string (or a line-ending one's whitespace), the TOML reader
+// (toml++ 3.3) would reach undefined behaviour, so such a character is refused first, at its
+// line and column.
 TEST_F(ConfigTest, NonAsciiIsReadInStringsAndCommentsAndRefusedWhereTomlCannotReadIt) {
   const std::string engine = "[engine]\nworkflows = [\"wf\"]\n";
   Result<Config> read = Load(engine + "# Prüfstand 3\ndatabase = \"Prüfstand.db\"\n" + kConnector +
@@ -151,6 +152,11 @@ TEST_F(ConfigTest, NonAsciiIsReadInStringsAndCommentsAndRefusedWhereTomlCannotRe
   EXPECT_EQ(ErrorOf(engine + "database = \"t.db\"\xC2\xA7\n"),
             "3:18: a non-ASCII character outside a string or a comment");
   EXPECT_EQ(ErrorOf(engine + "x = \"\"\"a\\\n   \xC2\xA7\"\"\"\n").substr(0, 6), "4:4: a");
+  EXPECT_EQ(ErrorOf(engine + "x = \"\"\"\\\xC2\xA7\"\"\"\n"),
+            "3:9: a non-ASCII character after a backslash, which the TOML reader cannot handle: "
+            "escape it (\\uXXXX), or after a line-ending backslash put it on the backslash's "
+            "line");
+  EXPECT_EQ(ErrorOf(engine + "# caf\xC3\n"), "3:6: bytes that are not UTF-8");
 }
 
 TEST_F(ConfigTest, TheShippedServeExampleReadsAsItSays) {
