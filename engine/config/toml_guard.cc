@@ -36,6 +36,61 @@ size_t Utf8Length(std::string_view text, size_t at) {
   return n;
 }
 
+// Where the reader stands outside strings, as far as quotes go. toml++ takes a quote for a
+// string's start only where a key or a value starts; elsewhere (the quote in `a = 2"..."`) it
+// scans on through it as part of a malformed value, asking of every character whether it is
+// whitespace, so what follows such a quote is outside a string here too.
+class QuotePlaces {
+ public:
+  bool OpensString() const { return at_ == At::kKeyStart || at_ == At::kValueStart; }
+  void AfterString() { at_ = at_ == At::kKeyStart ? At::kKey : At::kOther; }
+
+  // Moves on past `c`: an ASCII character outside strings and comments.
+  void Past(char c) {
+    switch (c) {
+      case ' ': case '\t': case '\r': return;
+      case '\n':
+        if (open_.empty()) at_ = At::kKeyStart;  // within brackets a value goes on
+        return;
+      case '=': at_ = at_ == At::kKey ? At::kValueStart : At::kOther; return;
+      case '.':
+        if (at_ == At::kKey) at_ = At::kKeyStart;  // a dotted key; elsewhere part of a value
+        if (at_ == At::kValueStart) at_ = At::kOther;
+        return;
+      case '[':
+        if (at_ == At::kKeyStart && open_.empty()) return;  // a table's header
+        if (at_ != At::kValueStart) break;
+        open_.push_back('[');
+        return;
+      case '{':
+        if (at_ != At::kValueStart) break;
+        open_.push_back('{');
+        at_ = At::kKeyStart;
+        return;
+      case ']': case '}':
+        if (!open_.empty() && open_.back() == (c == ']' ? '[' : '{')) open_.pop_back();
+        break;
+      case ',':
+        if (open_.empty()) break;
+        at_ = open_.back() == '[' ? At::kValueStart : At::kKeyStart;
+        return;
+      default:
+        if (at_ == At::kKeyStart) {
+          at_ = At::kKey;
+          return;
+        }
+        if (at_ == At::kKey) return;
+        break;
+    }
+    at_ = At::kOther;
+  }
+
+ private:
+  enum class At { kKeyStart, kKey, kValueStart, kOther };
+  At at_ = At::kKeyStart;
+  std::string open_;  // the open arrays ('[') and inline tables ('{'), innermost last
+};
+
 }  // namespace
 
 std::string FindCharacterTomlCannotRead(std::string_view text) {
@@ -58,10 +113,12 @@ std::string FindCharacterTomlCannotRead(std::string_view text) {
   line = 1;
   line_start = 0;
   // Strings are skipped: basic ones ('"') with their escapes, multi-line ones across lines.
+  QuotePlaces places;
   size_t i = 0;
   while (i < text.size()) {
     const char c = text[i];
     if (c == '\n') {
+      places.Past(c);
       ++line;
       line_start = ++i;
       continue;
@@ -70,7 +127,8 @@ std::string FindCharacterTomlCannotRead(std::string_view text) {
       while (i < text.size() && text[i] != '\n') ++i;
       continue;
     }
-    if (c == '"' || c == '\'') {
+    if ((c == '"' || c == '\'') && places.OpensString()) {
+      places.AfterString();
       const bool multi = StartsWith(text, i, c == '"' ? "\"\"\"" : "'''");
       const std::string_view close = multi ? text.substr(i, 3) : text.substr(i, 1);
       i += close.size();
@@ -117,6 +175,7 @@ std::string FindCharacterTomlCannotRead(std::string_view text) {
     if (static_cast<unsigned char>(c) >= 0x80) {
       return where(i, "a non-ASCII character outside a string or a comment");
     }
+    places.Past(c);
     ++i;
   }
   return "";

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/config/toml_guard.h"
 #include "support/test_support.h"
 #include "takt/config.h"
 
@@ -157,6 +158,32 @@ TEST_F(ConfigTest, NonAsciiIsReadInStringsAndCommentsAndRefusedWhereTomlCannotRe
             "escape it (\\uXXXX), or after a line-ending backslash put it on the backslash's "
             "line");
   EXPECT_EQ(ErrorOf(engine + "# caf\xC3\n"), "3:6: bytes that are not UTF-8");
+  // A quote opens a string only where a key or a value starts: elsewhere toml++ reads on through
+  // it as part of a malformed value, and what follows is outside a string.
+  EXPECT_EQ(ErrorOf(engine + "x = 2\"\xEF\xBB\xB7\"\n"),
+            "3:7: a non-ASCII character outside a string or a comment");
+}
+
+TEST(TomlGuardTest, NonAsciiStringsAreReadWhereverTomlOpensThem) {
+  for (const char* valid : {
+           "\"Pr\xC3\xBC" "f\" = 1\n",                          // a quoted key
+           "[a.\"Pr\xC3\xBC" "f\"]\n[[b . 'Pr\xC3\xBC" "f']]\n",     // in table headers
+           "a.\"\xC3\xBC\".b = '\xC3\xBC'\n",                   // a dotted key
+           "a = [\"\xC3\xBC\", # \xC3\xBC\n  '\xC3\xBC',\n  [\"\xC3\xBC\"]]\n",  // arrays
+           "a = { \"\xC3\xBC\" = \"\xC3\xBC\", b = { c = '\xC3\xBC' } }\n",  // inline tables
+           "a = \"\"\"\xC3\xBC\"\"\"\nb = '''\n\xC3\xBC'''\n",           // multi-line strings
+       }) {
+    EXPECT_EQ(config::FindCharacterTomlCannotRead(valid), "") << valid;
+  }
+  for (const char* broken : {
+           "a = 2\"\xC3\xBC\"\n", "a = true'\xC3\xBC'\n", "a = \"x\"\"\xC3\xBC\"\n",
+           "a\"\xC3\xBC\" = 1\n", "a = 1.\"\xC3\xBC\"\n", "a = [1 2\"\xC3\xBC\"]\n",
+           "a = 1979-05-27 07:32:00\"\xC3\xBC\"\n", "a = 2=\"\xC3\xBC\"\n",
+       }) {
+    EXPECT_NE(config::FindCharacterTomlCannotRead(broken).find("outside a string"),
+              std::string::npos)
+        << broken;
+  }
 }
 
 TEST_F(ConfigTest, TheShippedServeExampleReadsAsItSays) {
