@@ -5,10 +5,11 @@
 -- held; one already on hold gets no second alert.
 return rule "alarm_to_quality_hold" {
   on = "alarm",
+  -- Only severe alarms: the engine turns the others away before this file's code runs.
+  when = { severity = { ">=", 3 } },
   commands = { "odoo.quality.alert" },
 
   decide = function(ev, state, ctx)
-    if ev.data.severity < 3 then return end
     local order = ctx.current("production_order", { asset = ev.key })
     if order == nil or (order.state ~= "executing" and order.state ~= "inspecting") then
       return

@@ -474,6 +474,7 @@ class RuleLookup final : public rules::InstanceLookup {
 Status Pipeline::RunRules(const Event& event, SubmitResult& result) {
   RuleLookup lookup(instances_);
   for (const rules::LoadedRule* rule : rules_->RulesFor(event.type_id)) {
+    if (!rule->when.Admits(event)) continue;  // not evaluated: no call, no state
     decisions_.clear();
     ++stats_.rule_evaluations;
     Status s = rules_->Evaluate(*rule, event, lookup, decisions_, store_ ? &state_key_ : nullptr);

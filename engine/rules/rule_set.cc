@@ -259,6 +259,12 @@ Status RuleSet::LoadRule(const std::string& path) {
     if (id < 0) return fail(what + ": 'on' names unknown event type '" + type + "'");
     rule->on.push_back(id);
   }
+  // when = { severity = { ">=", 3 } }
+  if (field("when") != LUA_TNIL) {
+    const std::string wrong = rule->when.Read(L, -1, catalog_, rule->on);
+    if (!wrong.empty()) return fail(what + ": " + wrong);
+  }
+  lua_pop(L, 1);
   // commands = "odoo.maintenance.create" or {"odoo.maintenance.create", "alert.*"}
   const auto bad_commands = [&] {
     return fail(what + ": 'commands' must name the commands the rule may emit, or list them "
@@ -449,6 +455,7 @@ int RuleSet::EvaluateProtected(lua_State* L) {
 
 Status RuleSet::Evaluate(const LoadedRule& rule, const Event& event, InstanceLookup& lookup,
                          std::vector<RuleDecision>& decisions, std::string* state_key) {
+  if (!rule.when.Admits(event)) return Status();
   lua_State* L = rule.sandbox->state();
   const int top = lua_gettop(L);
   lookup_ = &lookup;

@@ -12,6 +12,7 @@
 #include "dsl/catalog.h"
 #include "engine/event/event.h"
 #include "engine/rules/chunk_locals.h"
+#include "engine/rules/event_filter.h"
 #include "engine/rules/lua_bridge.h"
 #include "engine/rules/sandbox.h"
 #include "engine/rules/seen_tables.h"
@@ -25,6 +26,7 @@ struct LoadedRule {
   std::string version;  // content hash of the file, 16 hex digits
   std::string text;     // the file, as loaded (the store keeps every version that ran)
   std::vector<int> on;  // event type indexes
+  EventFilter when;     // its `when`: what the engine checks before the rule's Lua runs
   // The commands it may emit, from its `commands` field: names, or prefixes ending in '*'.
   std::vector<std::string> commands;
   // The rule's own Lua state: its memory, its copies of the libraries and of the stdlib, its
@@ -78,7 +80,9 @@ class RuleSet {
   // kLimitExceeded with the message, appends nothing, and the rule's state is unchanged. With
   // `state_key`, a success also checks that the new state can be stored (a state that cannot
   // fails the evaluation) and writes the state's key there, encoded (state_codec.h), for
-  // EncodeStateOf() at the end of the batch.
+  // EncodeStateOf() at the end of the batch. An event the rule's `when` turns away is not
+  // evaluated: success, no decisions, the state not looked at, `state_key` left as it was
+  // (callers that keep track of evaluations or states ask `rule.when.Admits(event)` first).
   Status Evaluate(const LoadedRule& rule, const Event& event, InstanceLookup& lookup,
                   std::vector<RuleDecision>& decisions, std::string* state_key = nullptr);
   // Encodes the state of rule `rule` for key `state_key` (as Evaluate() gave it) into `out`.

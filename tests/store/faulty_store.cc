@@ -166,9 +166,11 @@ class FaultyStore final : public Store {
   template <typename Call>
   auto Pass(const char* name, Call call) -> decltype(call()) {
     ++faults_->calls;
+    const bool counts = faults_->fail_at.empty() || faults_->fail_at == name;
     if (faults_->fail_after > 0) {
-      --faults_->fail_after;
-    } else if (faults_->fail_after == 0) {
+      if (counts) --faults_->fail_after;
+    } else if (faults_->fail_after == 0 && counts) {
+      faults_->fail_at.clear();
       ++faults_->failed;
       if (faults_->first_failed.empty()) faults_->first_failed = name;
       return Status::IoError(std::string("injected fault: the store failed ") + name);

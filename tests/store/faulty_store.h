@@ -17,6 +17,9 @@ namespace takt::test {
 struct StoreFaults {
   // The call after `fail_after` more successful ones fails, and every one after it; -1: none.
   int64_t fail_after = -1;
+  // With fail_after: only calls of this name count towards it, and the first of them to fail
+  // clears it (every call after fails, whatever its name). Empty: every call counts.
+  std::string fail_at;
   int64_t calls = 0;   // every call counted so far
   int64_t failed = 0;  // calls failed so far
   std::string first_failed;  // the name of the first call failed since it was last cleared

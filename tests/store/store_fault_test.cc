@@ -70,6 +70,10 @@ TEST_P(StoreFaultTest, AFailedCallAnywhereFailsTheWholeBatchAndARetryEndsAsIfNon
   std::mt19937 random(3);
   std::vector<SubmitResult> results;
   std::set<std::string> failed_calls;
+  // The faults hit reads in the middle of events, not only writes and commits: each of these
+  // fails first (in a batch that makes such a call), then calls chosen at random.
+  std::vector<std::string> to_fail = {"RememberId", "AppendEvent", "LoadSequence", "PutInstance",
+                                      "Commit"};
   size_t committed = 0;
   while (committed < events.size()) {
     std::vector<std::string_view> batch;
@@ -78,6 +82,13 @@ TEST_P(StoreFaultTest, AFailedCallAnywhereFailsTheWholeBatchAndARetryEndsAsIfNon
     }
     // A batch of 30 events makes a few hundred calls: fail one of them, or none.
     faults->fail_after = std::uniform_int_distribution<int64_t>(0, 400)(random);
+    faults->fail_at.clear();
+    for (const std::string& call : to_fail) {
+      if (failed_calls.count(call) != 0) continue;
+      faults->fail_after = 0;
+      faults->fail_at = call;
+      break;
+    }
     const int64_t failed_before = faults->failed;
     faults->first_failed.clear();
     Status status = engine.value()->SubmitBatch(batch, results);
@@ -97,8 +108,7 @@ TEST_P(StoreFaultTest, AFailedCallAnywhereFailsTheWholeBatchAndARetryEndsAsIfNon
     committed += batch.size();
     ASSERT_EQ(engine.value()->stats().events, committed);
   }
-  // The faults hit reads in the middle of events, not only writes and commits.
-  for (const char* call : {"RememberId", "AppendEvent", "LoadSequence", "PutInstance", "Commit"}) {
+  for (const std::string& call : to_fail) {
     EXPECT_EQ(failed_calls.count(call), 1u) << call << " never failed; failed: " << [&] {
       std::string all;
       for (const std::string& c : failed_calls) all += c + " ";
