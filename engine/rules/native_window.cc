@@ -65,6 +65,7 @@ lua_Integer Time(lua_State* L, int index) {
   return t;
 }
 
+// append(data, t, value): the packed data with the entry added, and its number of entries.
 int Append(lua_State* L) {
   size_t entries = 0;
   const char* data = Data(L, 1, entries);
@@ -79,7 +80,8 @@ int Append(lua_State* L) {
     Write(out + entries * kEntry, t, true, 0, lua_tonumber(L, 3));
   }
   luaL_pushresultsize(&b, (entries + 1) * kEntry);
-  return 1;
+  lua_pushinteger(L, static_cast<lua_Integer>(entries + 1));
+  return 2;
 }
 
 int Prune(lua_State* L) {
@@ -111,22 +113,27 @@ void PushValue(lua_State* L, const Entry& e) {
   }
 }
 
+// scan(data, from, to[, recent]): count, sum, min and max of the entries with from <= t <= to,
+// those of `data` first, then those of `recent` (window.lua keeps the newest apart): the order
+// they arrived in, which a float sum depends on.
 int Scan(lua_State* L) {
   size_t entries = 0;
   const char* data = Data(L, 1, entries);
   const lua_Integer from = Time(L, 2);
   const lua_Integer to = Time(L, 3);
+  size_t recent_entries = 0;
+  const char* recent = lua_isnoneornil(L, 4) ? nullptr : Data(L, 4, recent_entries);
   lua_Integer n = 0;
   // The sum as `s = s + v` from the integer 0: integers wrap, a float makes it float for good.
   bool sum_float = false;
   lua_Integer sum_i = 0;
   lua_Number sum_f = 0;
-  lua_settop(L, 3);
-  lua_pushnil(L);  // 4: min
-  lua_pushnil(L);  // 5: max
-  for (size_t i = 0; i < entries; ++i) {
-    const Entry e = Read(data + i * kEntry);
-    if (e.t < from || e.t > to) continue;
+  lua_settop(L, 4);  // the strings stay on the stack while their bytes are read
+  lua_pushnil(L);  // 5: min
+  lua_pushnil(L);  // 6: max
+  const auto visit = [&](const char* p) {
+    const Entry e = Read(p);
+    if (e.t < from || e.t > to) return;
     ++n;
     if (!sum_float && !e.is_float) {
       sum_i = static_cast<lua_Integer>(static_cast<lua_Unsigned>(sum_i) +
@@ -138,24 +145,26 @@ int Scan(lua_State* L) {
     }
     // min and max by Lua's own comparison, which is exact between integers and floats.
     PushValue(L, e);
-    if (lua_isnil(L, 4) || lua_compare(L, 6, 4, LUA_OPLT) != 0) {
-      lua_pushvalue(L, 6);
-      lua_replace(L, 4);
-    }
-    if (lua_isnil(L, 5) || lua_compare(L, 5, 6, LUA_OPLT) != 0) {
-      lua_pushvalue(L, 6);
+    if (lua_isnil(L, 5) || lua_compare(L, 7, 5, LUA_OPLT) != 0) {
+      lua_pushvalue(L, 7);
       lua_replace(L, 5);
     }
+    if (lua_isnil(L, 6) || lua_compare(L, 6, 7, LUA_OPLT) != 0) {
+      lua_pushvalue(L, 7);
+      lua_replace(L, 6);
+    }
     lua_pop(L, 1);
-  }
+  };
+  for (size_t i = 0; i < entries; ++i) visit(data + i * kEntry);
+  for (size_t i = 0; i < recent_entries; ++i) visit(recent + i * kEntry);
   lua_pushinteger(L, n);
   if (sum_float) {
     lua_pushnumber(L, sum_f);
   } else {
     lua_pushinteger(L, sum_i);
   }
-  lua_pushvalue(L, 4);
   lua_pushvalue(L, 5);
+  lua_pushvalue(L, 6);
   return 4;
 }
 

@@ -10,12 +10,15 @@
 -- the width minus window.LATENESS_MS are dropped: an event may arrive that late and still see
 -- every entry it needs. Times are integers (ms); nothing reads the wall clock.
 local window = {}
--- The entries are packed into one string (engine/rules/native_window.cc): an immutable value,
--- so that the check after each evaluation costs one value per window, whatever it holds, and
--- the snapshot taken for rollback one copy of its bytes.
+-- The entries are packed into strings (engine/rules/native_window.cc): immutable values, so
+-- that the check after each evaluation costs one value per window, whatever it holds, and the
+-- snapshot taken for rollback one copy of its bytes. The newest few are packed apart, in
+-- `recent`, and joined to `data` when they reach RECENT: an add copies those few, not the
+-- whole window (which with the default lateness holds hours of entries).
 local native = require "takt.window.native"
 
 window.LATENESS_MS = 6 * 3600 * 1000
+local RECENT = 16
 
 -- The window `name` of `state`, with an earlier version's two arrays packed on first use.
 local function find(state, name)
@@ -44,8 +47,13 @@ function window.add(state, name, t, value, width, lateness)
   local w = get(state, name)
   if width ~= nil then w.width = width end
   if lateness ~= nil then w.lateness = lateness end
-  w.data = native.append(w.data, t, value or 1)
+  local recent, held = native.append(w.recent or "", t, value or 1)
   if w.newest == nil or t > w.newest then w.newest = t end
+  if held < RECENT then
+    w.recent = recent
+    return
+  end
+  w.data, w.recent = w.data .. recent, nil
   -- Drop old entries once the window has doubled since the last time, so that the cost of
   -- dropping is spread over the adds. Until then they stay, which changes no query that the
   -- lateness promise covers.
@@ -60,9 +68,8 @@ end
 local function scan(state, name, t, width)
   local w = find(state, name)
   if w == nil then return 0, 0, nil, nil end
-  return native.scan(w.data, t - (width or w.width), t)
+  return native.scan(w.data, t - (width or w.width), t, w.recent)
 end
-
 function window.count(state, name, t, width)
   local n = scan(state, name, t, width)
   return n

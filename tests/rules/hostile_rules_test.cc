@@ -414,18 +414,28 @@ TEST(HostileRuleTimeTest, HeavyCCallsBetweenHookChecksStillEndAtTheTimeLimit) {
 }
 
 // 5. A rule that keeps its sandbox full (memory held in its state) makes allocations for the
-// next events (the event table the engine passes, the function the rule makes) fail outside
-// the rule's pcall: each is a rule error, never an abort, and the engine goes on.
+// next events (the event table the engine passes) fail outside the rule's pcall: each is a rule
+// error, never an abort, and the engine goes on.
 TEST(HostileRuleMemoryTest, AFullSandboxFailsTheRuleNotTheProcess) {
   const test::ScratchDir scratch("hostile-full");
   EngineOptions options;
   options.rule_max_memory_bytes = 4u << 20;
   // It fills what is left with small tables it keeps in its state, so that when it returns
-  // almost nothing is garbage the collector could give back.
+  // nothing is garbage the collector could give back: it keeps the event table too, and makes
+  // no function per call. A list that grows fails when its array cannot double, with room left
+  // for smaller things: so it starts list after list, each filling part of what the one before
+  // left, until no room is left for anything.
   auto engine = OpenOnRule(scratch,
+                           "local function keep(list, x) list[#list + 1] = x end\n"
+                           "local function fill(list)\n"
+                           "  local t = {}\n"
+                           "  list[#list + 1] = t\n"
+                           "  while true do t[#t + 1] = {} end\n"
+                           "end\n"
                            "return rule \"hoard\" { on = {\"alarm\"}, commands = \"alert.*\", decide = function(ev, state)\n"
                            "  state.kept = state.kept or {}\n"
-                           "  pcall(function() local t = state.kept while true do t[#t + 1] = {} end end)\n"
+                           "  pcall(keep, state.kept, ev)\n"
+                           "  for round = 1, 24 do pcall(fill, state.kept) end\n"
                            "end }\n",
                            options);
   ASSERT_NE(engine, nullptr);

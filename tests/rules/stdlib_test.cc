@@ -99,11 +99,48 @@ TEST(WindowTest, OldEntriesAreDroppedButLateOnesWithinTheLatenessAreKept) {
   for (int i = 0; i < 40; ++i) s.push_back({i * 1000, 1});
   s.push_back({38'600, 1});  // 1.4 s late: within width + lateness of the newest (39 s)
   const Out out = Probe("window.add(state, 'w', t, v, 1000, 500) "
-                        "return require('takt.window.native').size(state.w.data)", s);
+                        "local native = require('takt.window.native') "
+                        "return native.size(state.w.data) + native.size(state.w.recent or '')",
+                        s);
   EXPECT_LT(std::stoi(out.back()), 20);  // compacted, not 41 entries
   EXPECT_EQ(Probe("window.add(state, 'w', t, v, 1000, 500) return window.count(state, 'w', t)", s)
                 .back(),
             "2");  // 38.0 s and 38.6 s
+}
+
+// Across many adds (the newest entries packed apart and joined to the rest every sixteen, old
+// ones dropped), late entries and integers mixed with floats, a window answers as a plain list
+// of every entry would, within its width and lateness.
+TEST(WindowTest, AWindowAnswersAsAPlainListWould) {
+  std::vector<std::pair<int64_t, double>> samples;
+  for (int i = 0; i < 100; ++i) {
+    const int64_t t = i % 7 == 6 ? i * 300 - 1500 : i * 300;  // every seventh 1.5 s late
+    samples.push_back({t, i % 3 == 0 ? i + 0.5 : i});
+  }
+  const Out out = Probe(R"(
+      local x = math.tointeger(v) or v
+      window.add(state, 'w', t, x, 5000, 2000)
+      state.list = state.list or {}
+      local l = state.list
+      l[#l + 1] = t
+      l[#l + 1] = x
+      local n, s, lo, hi = 0, 0, nil, nil
+      for i = 1, #l, 2 do
+        if l[i] >= t - 5000 and l[i] <= t then
+          n, s = n + 1, s + l[i + 1]
+          if lo == nil or l[i + 1] < lo then lo = l[i + 1] end
+          if hi == nil or l[i + 1] > hi then hi = l[i + 1] end
+        end
+      end
+      local sum = window.sum(state, 'w', t)
+      local same = n == window.count(state, 'w', t) and s == sum and
+                   math.type(s) == math.type(sum) and lo == window.min(state, 'w', t) and
+                   hi == window.max(state, 'w', t)
+      return same and n or -1)",
+                        samples);
+  ASSERT_EQ(out.size(), samples.size());
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_NE(out[i], "-1") << "sample " << i;
+  EXPECT_GE(std::stoi(out.back()), 16);  // more than the newest entries kept apart
 }
 
 // A window kept by an earlier version as two arrays (ts, vs) is packed on its first use and
