@@ -22,6 +22,10 @@ int FuzzConfig(const uint8_t* data, size_t size);
 int FuzzRuleState(const uint8_t* data, size_t size);
 // An MQTT message (first line the topic, the rest the payload) mapped to an event.
 int FuzzMqttMapping(const uint8_t* data, size_t size);
+// A program for a rule that builds Lua values from it (any numbers, strings of any bytes,
+// shared and cyclic tables, hostile metatables) and keeps them in its state or returns them as
+// its decisions: the engine must take back whatever crosses from Lua, or refuse it by name.
+int FuzzLuaBridge(const uint8_t* data, size_t size);
 
 // Aborts with `what` when `holds` is false: an invariant the target checks.
 void Require(bool holds, const char* what);

@@ -56,7 +56,8 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplayTest,
                          testing::Values(Target{"dsl", FuzzDsl}, Target{"event", FuzzEvent},
                                          Target{"config", FuzzConfig},
                                          Target{"rule_state", FuzzRuleState},
-                                         Target{"mqtt_mapping", FuzzMqttMapping}),
+                                         Target{"mqtt_mapping", FuzzMqttMapping},
+                                         Target{"lua_bridge", FuzzLuaBridge}),
                          [](const testing::TestParamInfo<Target>& target) {
                            return std::string(target.param.name);
                          });
