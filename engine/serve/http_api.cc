@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/event/lines.h"
 #include "engine/serve/read_clock.h"
 #include "engine/serve/server.h"
 
@@ -52,22 +51,6 @@ const Credential* Authorize(const AccessControl& access, const Request& req, Res
     return nullptr;
   }
   return who;
-}
-
-// A JSON Lines body's events (empty lines skipped), or the whole body as one event when the
-// request says application/json.
-std::vector<std::string_view> SplitEvents(const Request& req) {
-  std::vector<std::string_view> events;
-  const std::string_view body = req.body;
-  const std::string type = req.get_header_value("Content-Type");
-  if (type.rfind("application/json", 0) == 0) {
-    if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) events.push_back(body);
-    return events;
-  }
-  for (const std::string_view line : SplitLines(body)) {
-    if (line.find_first_not_of(" \t") != std::string_view::npos) events.push_back(line);
-  }
-  return events;
 }
 
 nlohmann::json CommandJson(const PendingCommand& p) {
@@ -134,7 +117,8 @@ void ServerImpl::InstallRoutes() {
                                 [this](const Credential& who, Engine& engine, const Request& req,
                                        Response& res) {
     const auto received = std::chrono::steady_clock::now();
-    const std::vector<std::string_view> events = SplitEvents(req);
+    const std::vector<std::string_view> events =
+        Ingest::SplitBody(req.body, req.get_header_value("Content-Type"));
     if (events.empty()) return Error(res, 400, "no event in the body");
     std::vector<EventAnswer> answers;
     std::string forbidden;

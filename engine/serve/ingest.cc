@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "dsl/value.h"
+#include "engine/event/lines.h"
 
 namespace takt::serve {
 namespace {
@@ -129,6 +130,19 @@ Status Ingest::Submit(Engine& engine, const Credential& who,
     }
   }
   return Status();
+}
+
+std::vector<std::string_view> Ingest::SplitBody(std::string_view body,
+                                                std::string_view content_type) {
+  std::vector<std::string_view> events;
+  if (content_type.rfind("application/json", 0) == 0) {
+    if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) events.push_back(body);
+    return events;
+  }
+  for (const std::string_view line : SplitLines(body)) {
+    if (line.find_first_not_of(" \t") != std::string_view::npos) events.push_back(line);
+  }
+  return events;
 }
 
 std::string Ingest::AnswerJson(const std::vector<EventAnswer>& answers) {

@@ -44,6 +44,11 @@ class Ingest {
                 std::chrono::steady_clock::time_point received, std::vector<EventAnswer>& answers,
                 std::string& forbidden, bool all_or_nothing = true);
 
+  // The events of a request's body: its lines (JSON Lines; blank ones skipped), or the whole
+  // body as one event when `content_type` is application/json.
+  static std::vector<std::string_view> SplitBody(std::string_view body,
+                                                 std::string_view content_type);
+
   // JSON: {"results":[{"id":..,"outcome":..,...}, ...]}.
   static std::string AnswerJson(const std::vector<EventAnswer>& answers);
 

@@ -26,6 +26,9 @@ int FuzzMqttMapping(const uint8_t* data, size_t size);
 // shared and cyclic tables, hostile metatables) and keeps them in its state or returns them as
 // its decisions: the engine must take back whatever crosses from Lua, or refuse it by name.
 int FuzzLuaBridge(const uint8_t* data, size_t size);
+// The body of a POST /v1/events (the first byte chooses its Content-Type and credential): split,
+// each envelope checked against the credential, submitted, and answered.
+int FuzzHttpIngest(const uint8_t* data, size_t size);
 
 // Aborts with `what` when `holds` is false: an invariant the target checks.
 void Require(bool holds, const char* what);

@@ -57,7 +57,8 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplayTest,
                                          Target{"config", FuzzConfig},
                                          Target{"rule_state", FuzzRuleState},
                                          Target{"mqtt_mapping", FuzzMqttMapping},
-                                         Target{"lua_bridge", FuzzLuaBridge}),
+                                         Target{"lua_bridge", FuzzLuaBridge},
+                                         Target{"http_ingest", FuzzHttpIngest}),
                          [](const testing::TestParamInfo<Target>& target) {
                            return std::string(target.param.name);
                          });
