@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one fuzz target (tests/fuzz/fuzz_targets.h) under libFuzzer, with ASan and UBSan:
 #   scripts/fuzz.sh TARGET [SECONDS]    TARGET: dsl, event, config, rule_state, mqtt_mapping,
-#                                               lua_bridge, http_ingest
+#                                               lua_bridge, http_ingest, odoo_answers
 #                                       SECONDS: default 60
 # Builds build-fuzz with clang the first time. The corpus grows in build-fuzz/corpus/TARGET,
 # seeded from tests/fuzz/corpus/TARGET. An input that crashes the target, hangs it (10 s) or

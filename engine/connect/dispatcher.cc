@@ -7,7 +7,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
+#include <new>
 #include <random>
 #include <set>
 #include <thread>
@@ -16,6 +18,7 @@
 
 #include "engine/connect/connector.h"
 #include "engine/connect/delivery.h"
+#include "engine/connect/http.h"
 #include "takt/dispatch.h"
 
 namespace takt {
@@ -125,6 +128,30 @@ void DispatcherImpl::StopWorkers() {
   workers_.clear();
 }
 
+namespace {
+
+// One attempt, whatever the connector does: one that throws (a bug of its own, or an answer it
+// was not written for) fails this command for good, saying so, instead of ending the process;
+// the command waits among the dead letters until the connector is mended and it is retried.
+Attempt DeliverOnce(Connector& connector, const Command& command) {
+  try {
+    return connector.Deliver(command);
+  } catch (const std::bad_alloc&) {
+    Attempt failed;
+    failed.kind = Attempt::Kind::kRetryable;
+    failed.error = connector.options().name + ": out of memory while delivering";
+    return failed;
+  } catch (const std::exception& e) {
+    Attempt failed;
+    failed.kind = Attempt::Kind::kFinal;
+    failed.error = connector.options().name + ": the connector failed on this command: " +
+                   connect::OneLine(e.what());
+    return failed;
+  }
+}
+
+}  // namespace
+
 void DispatcherImpl::Work() {
   for (;;) {
     Job job;
@@ -136,7 +163,7 @@ void DispatcherImpl::Work() {
       jobs_.pop_front();
     }
     const auto start = std::chrono::steady_clock::now();
-    Attempt attempt = job.connector->Deliver(job.pending.command);
+    Attempt attempt = DeliverOnce(*job.connector, job.pending.command);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard<std::mutex> lock(mu_);

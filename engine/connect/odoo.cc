@@ -8,9 +8,12 @@
 #include <openssl/sha.h>
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +32,34 @@ struct Call {
   Attempt failed;
 };
 
+// Odoo's answers, and the data of the commands rules make, are read without trusting their
+// shape: a field that is missing, or holds another type, reads as the fallback. (nlohmann's
+// value() and get() throw on a wrong type, and an exception in a delivery would end the
+// process; the odoo_answers fuzz target holds the connector to this.)
+const Json& Field(const Json& object, const char* key) {
+  static const Json kNull;
+  if (!object.is_object()) return kNull;
+  const auto found = object.find(key);
+  return found == object.end() ? kNull : *found;
+}
+
+std::string StringField(const Json& object, const char* key, std::string fallback = "") {
+  const Json& value = Field(object, key);
+  return value.is_string() ? value.get<std::string>() : fallback;
+}
+
+// 0 when missing or not an integer: no Odoo record has id 0.
+int64_t IntegerField(const Json& object, const char* key) {
+  const Json& value = Field(object, key);
+  return value.is_number_integer() ? value.get<int64_t>() : 0;
+}
+
+// The first item of a list Odoo answered (search_read's records), or null.
+const Json& FirstOf(const Json& list) {
+  static const Json kNull;
+  return list.is_array() && !list.empty() ? list[0] : kNull;
+}
+
 Call Failed(Attempt::Kind kind, std::string error) {
   Call c;
   c.failed.kind = kind;
@@ -38,7 +69,16 @@ Call Failed(Attempt::Kind kind, std::string error) {
 
 class OdooConnector final : public Connector {
  public:
-  explicit OdooConnector(ConnectorOptions options) : Connector(std::move(options)) {
+  OdooConnector(ConnectorOptions options, HttpPost post)
+      : Connector(std::move(options)), post_(std::move(post)) {
+    if (!post_) {
+      http_ = std::make_unique<HttpClient>();
+      post_ = [client = http_.get()](const std::string& url,
+                                     const std::vector<std::string>& headers,
+                                     std::string_view body, int64_t timeout_ms) {
+        return client->Post(url, headers, body, timeout_ms);
+      };
+    }
     base_ = this->options().url;
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
   }
@@ -78,8 +118,9 @@ class OdooConnector final : public Connector {
   // A `load` that made nothing (ids: false): final, with Odoo's messages.
   Attempt LoadRefused(const Json& result, const std::string& what) const {
     std::string messages;
-    for (const Json& m : result.value("messages", Json::array())) {
-      messages += (messages.empty() ? "" : "; ") + m.value("message", std::string("?"));
+    const Json& list = Field(result, "messages");
+    for (const Json& m : list.is_array() ? list : Json::array()) {
+      messages += (messages.empty() ? "" : "; ") + StringField(m, "message", "?");
     }
     return Final("load refused " + what + ": " + OneLine(messages));
   }
@@ -92,7 +133,8 @@ class OdooConnector final : public Connector {
   Call FromHttp(const HttpAnswer& answer);
   std::string Who() const { return options().name; }
 
-  HttpClient http_;
+  std::unique_ptr<HttpClient> http_;  // when no other transport was given
+  HttpPost post_;
   std::string base_;
   std::atomic<int64_t> request_id_{0};
   std::mutex uid_mu_;
@@ -106,25 +148,21 @@ Call OdooConnector::FromHttp(const HttpAnswer& answer) {
   if (answer.status == 200 && !body.is_discarded()) {
     if (json2) return Call{body, {}};
     if (body.contains("error")) {
-      const Json& e = body["error"];
-      const Json data = e.is_object() && e.contains("data") && e["data"].is_object()
-                            ? e["data"]
-                            : Json::object();
-      const std::string name = data.value("name", std::string());
-      const std::string message =
-          data.value("message", e.is_object() ? e.value("message", std::string("error"))
-                                              : std::string("error"));
+      const Json& e = Field(body, "error");
+      const Json& data = Field(e, "data");
+      const std::string name = StringField(data, "name");
+      const std::string message = StringField(data, "message", StringField(e, "message", "error"));
       return Failed(OdooErrorIsFinal(name) ? Attempt::Kind::kFinal : Attempt::Kind::kRetryable,
                     Who() + ": " + name + ": " + OneLine(message));
     }
-    if (body.contains("result")) return Call{body["result"], {}};
+    if (body.contains("result")) return Call{Field(body, "result"), {}};
     return Failed(Attempt::Kind::kRetryable, Who() + ": an answer without result or error");
   }
   // An HTTP error. JSON-2 names the exception in the body; a JSON-RPC endpoint answers HTML.
   std::string name, message;
-  if (!body.is_discarded() && body.is_object()) {
-    name = body.value("name", std::string());
-    message = body.value("message", std::string());
+  if (!body.is_discarded()) {
+    name = StringField(body, "name");
+    message = StringField(body, "message");
   }
   Attempt a = ClassifyHttp(answer.status, message.empty() ? answer.body : message,
                            answer.retry_after, Who());
@@ -140,7 +178,7 @@ Call OdooConnector::FromHttp(const HttpAnswer& answer) {
 Call OdooConnector::JsonRpc(const Json& params) {
   const Json request = {{"jsonrpc", "2.0"}, {"method", "call"}, {"params", params},
                         {"id", ++request_id_}};
-  return FromHttp(http_.Post(base_ + "/jsonrpc", {"Content-Type: application/json"},
+  return FromHttp(post_(base_ + "/jsonrpc", {"Content-Type: application/json"},
                              request.dump(), options().timeout_ms));
 }
 
@@ -169,7 +207,7 @@ Call OdooConnector::Execute(const std::string& model, const std::string& method,
                             const Json& named, size_t positional) {
   const ConnectorOptions& o = options();
   if (o.protocol == "json2") {
-    return FromHttp(http_.Post(base_ + "/json/2/" + model + "/" + method,
+    return FromHttp(post_(base_ + "/json/2/" + model + "/" + method,
                                {"Content-Type: application/json",
                                 "Authorization: bearer " + o.secret,
                                 "X-Odoo-Database: " + o.database},
@@ -194,9 +232,9 @@ Call OdooConnector::Execute(const std::string& model, const std::string& method,
 
 Attempt OdooConnector::MaintenanceRequest(const Command& command) {
   const Json data = Json::parse(command.payload_json, nullptr, false);
-  const std::string asset = data.is_object() ? data.value("asset", std::string()) : "";
-  const std::string priority = data.is_object() ? data.value("priority", std::string()) : "";
-  const std::string reason = data.is_object() ? data.value("reason", std::string()) : "";
+  const std::string asset = StringField(data, "asset");
+  const std::string priority = StringField(data, "priority");
+  const std::string reason = StringField(data, "reason");
   if (asset.empty()) return Final("the command has no asset");
   // Odoo's selection: "0" very low .. "3" high.
   const char* odoo_priority = priority == "high" ? "3" : priority == "normal" ? "2"
@@ -215,7 +253,7 @@ Attempt OdooConnector::MaintenanceRequest(const Command& command) {
   if (!found.result->is_array() || found.result->empty()) {
     return Final("no maintenance.equipment has " + options().equipment_field + " " + asset);
   }
-  const int64_t equipment = (*found.result)[0].value("id", int64_t{0});
+  const int64_t equipment = IntegerField(FirstOf(*found.result), "id");
 
   // One record per command, whatever the number of deliveries: load finds the external id.
   std::string emitter = command.emitted_by.substr(0, command.emitted_by.find('@'));
@@ -228,7 +266,7 @@ Attempt OdooConnector::MaintenanceRequest(const Command& command) {
   load["data"] = Json::array({row});
   Call made = Execute("maintenance.request", "load", load, 2);
   if (!made.result) return made.failed;
-  const Json& ids = (*made.result)["ids"];
+  const Json& ids = Field(*made.result, "ids");
   if (ids.is_array() && !ids.empty()) return Attempt{};
   return LoadRefused(*made.result, "the request");
 }
@@ -254,16 +292,17 @@ Attempt OdooConnector::ProductionDone(const Command& command) {
   // order beside it is the backorder that closing it made.
   const Json* open = nullptr;
   for (const Json& mo : *found.result) {
-    const std::string state = mo.value("state", "");
+    const std::string state = StringField(mo, "state");
     if (state == "done") return Attempt{};
     if (state != "cancel" && open == nullptr) open = &mo;
   }
   if (open == nullptr) {
-    return Final("mrp.production " + (*found.result)[0].value("name", "") + " is cancelled");
+    return Final("mrp.production " + StringField(FirstOf(*found.result), "name") +
+                 " is cancelled");
   }
-  const Json ids = Json::array({open->value("id", int64_t{0})});
-  const std::string name = open->value("name", "");
-  if (open->value("state", "") == "draft") {
+  const Json ids = Json::array({IntegerField(*open, "id")});
+  const std::string name = StringField(*open, "name");
+  if (StringField(*open, "state") == "draft") {
     Call confirmed = Execute("mrp.production", "action_confirm", Json{{"ids", ids}}, 1);
     if (!confirmed.result) return confirmed.failed;
   }
@@ -283,13 +322,13 @@ Attempt OdooConnector::ProductionDone(const Command& command) {
   if (!marked.result) return marked.failed;
   if (*marked.result == true) return Attempt{};
   // With a backorder Odoo answers with a window on it: the order was closed.
-  if (options().backorder == "create" && marked.result->is_object() &&
-      marked.result->value("res_model", "") == "mrp.production") {
+  if (options().backorder == "create" &&
+      StringField(*marked.result, "res_model") == "mrp.production") {
     return Attempt{};
   }
   // A wizard after all: nothing was closed; what it is says why.
   return Final("mrp.production " + name + " was not closed: Odoo answered with " +
-               OneLine(marked.result->value("name", marked.result->dump())));
+               OneLine(StringField(*marked.result, "name", marked.result->dump())));
 }
 
 Call OdooConnector::First(const std::string& model, const Json& domain,
@@ -300,7 +339,7 @@ Call OdooConnector::First(const std::string& model, const Json& domain,
   Call found = Execute(model, "search_read", named, 1);
   if (!found.result) return found;
   if (!found.result->is_array() || found.result->empty()) return Call{Json(nullptr), {}};
-  return Call{(*found.result)[0].value(field, Json(nullptr)), {}};
+  return Call{Field(FirstOf(*found.result), field.c_str()), {}};
 }
 
 Attempt OdooConnector::QualityAlert(const Command& command) {
@@ -311,8 +350,8 @@ Attempt OdooConnector::QualityAlert(const Command& command) {
     return Final("the command has no order");
   }
   const std::string order = data["order"];
-  const std::string reason = data.value("reason", std::string("quality alert"));
-  const std::string asset = data.value("asset", std::string());
+  const std::string reason = StringField(data, "reason", "quality alert");
+  const std::string asset = StringField(data, "asset");
   const std::string summary = "Quality hold: " + reason + (asset.empty() ? "" : " on " + asset);
   const std::string emitter = command.emitted_by.substr(0, command.emitted_by.find('@'));
 
@@ -321,7 +360,7 @@ Attempt OdooConnector::QualityAlert(const Command& command) {
   if (!mo.result->is_array() || mo.result->empty()) {
     return Final("no mrp.production has " + options().order_field + " " + order);
   }
-  const int64_t mo_id = (*mo.result)[0].value("id", int64_t{0});
+  const int64_t mo_id = IntegerField(FirstOf(*mo.result), "id");
   Call todo = First("ir.model.data",
                     Json::array({Json::array({"module", "=", "mail"}),
                                  Json::array({"name", "=", "mail_activity_data_todo"})}),
@@ -332,9 +371,8 @@ Attempt OdooConnector::QualityAlert(const Command& command) {
   model_search["domain"] = Json::array({Json::array({"model", "=", "mrp.production"})});
   Call model = Execute("ir.model", "search", model_search, 1);
   if (!model.result) return model.failed;
-  if (!model.result->is_array() || model.result->empty()) {
-    return Final("Odoo has no model mrp.production");
-  }
+  const Json& model_id = FirstOf(*model.result);
+  if (!model_id.is_number_integer()) return Final("Odoo has no model mrp.production");
   // Whether an earlier delivery made the activity already: then it posted its message, or
   // was stopped just before, and the message is not posted twice (at most once: a chatter
   // message cannot be made idempotent).
@@ -349,12 +387,12 @@ Attempt OdooConnector::QualityAlert(const Command& command) {
   load["fields"] = Json::array(
       {"id", "res_model_id/.id", "res_id", "activity_type_id/.id", "summary", "note"});
   load["data"] = Json::array({Json::array(
-      {"takt_cmd." + external, std::to_string((*model.result)[0].get<int64_t>()),
+      {"takt_cmd." + external, std::to_string(model_id.get<int64_t>()),
        std::to_string(mo_id), std::to_string(todo.result->get<int64_t>()), summary,
        "cause " + command.caused_by + ", " + emitter})});
   Call made = Execute("mail.activity", "load", load, 2);
   if (!made.result) return made.failed;
-  const Json& ids = (*made.result)["ids"];
+  const Json& ids = Field(*made.result, "ids");
   if (!ids.is_array() || ids.empty()) return LoadRefused(*made.result, "the activity");
   if (!earlier.result->is_null()) return Attempt{};
   // Last, since it is the one step that is not idempotent.
@@ -369,8 +407,8 @@ Attempt OdooConnector::QualityAlert(const Command& command) {
 
 }  // namespace
 
-std::unique_ptr<Connector> MakeOdooConnector(const ConnectorOptions& options) {
-  return std::make_unique<OdooConnector>(options);
+std::unique_ptr<Connector> MakeOdooConnector(const ConnectorOptions& options, HttpPost post) {
+  return std::make_unique<OdooConnector>(options, std::move(post));
 }
 
 std::string OdooExternalId(std::string_view command_id) {

@@ -21,15 +21,26 @@
 #ifndef TAKT_ENGINE_CONNECT_ODOO_H_
 #define TAKT_ENGINE_CONNECT_ODOO_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/connect/connector.h"
+#include "engine/connect/http.h"
 
 namespace takt::connect {
 
-std::unique_ptr<Connector> MakeOdooConnector(const ConnectorOptions& options);
+// How the connector sends one request and gets its answer: HttpClient::Post by default. Tests
+// and fuzzing give it Odoo's answers without a network.
+using HttpPost = std::function<HttpAnswer(const std::string& url,
+                                          const std::vector<std::string>& headers,
+                                          std::string_view body, int64_t timeout_ms)>;
+
+std::unique_ptr<Connector> MakeOdooConnector(const ConnectorOptions& options,
+                                             HttpPost post = nullptr);
 
 // The external id (module takt_cmd) of the record a command makes: its id with what Odoo does
 // not take in a name replaced by '_', and 8 hex digits of its SHA-256, so that two ids that

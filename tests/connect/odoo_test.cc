@@ -397,3 +397,78 @@ TEST(OdooTest, ExternalIdsStayApartAndErrorsAreClassifiedByName) {
 
 }  // namespace
 }  // namespace takt
+
+namespace takt {
+namespace {
+
+// Answers of a shape the connector was not written for (a name that is a number, records that
+// are not objects, ids that are strings), and command data from a rule that is not what the
+// command takes: each attempt ends final or retryable with a reason, never with an exception
+// out of the delivery, which would end the process.
+TEST(OdooTest, AnswersAndCommandDataOfAnotherShapeEndTheAttemptWithAReason) {
+  ConnectorOptions options;
+  options.name = "erp";
+  options.kind = "odoo";
+  options.url = "http://odoo.invalid";
+  options.database = "plant";
+  options.login = "takt";
+  options.secret = "password";
+  struct Case {
+    const char* command;
+    const char* data;
+    std::vector<std::string> answers;  // after the login's
+    connect::Attempt::Kind kind;
+    const char* error;
+  };
+  const std::string login = R"({"jsonrpc":"2.0","id":1,"result":2})";
+  const std::vector<Case> cases = {
+      {"odoo.maintenance.create", R"({"asset":7,"priority":"high"})", {},
+       connect::Attempt::Kind::kFinal, "erp: the command has no asset"},
+      {"odoo.maintenance.create", R"({"asset":"A07","priority":["high"]})", {},
+       connect::Attempt::Kind::kFinal, "erp: priority '' is not high, normal or low"},
+      {"odoo.maintenance.create", R"({"asset":"A07","priority":"high"})",
+       {R"({"jsonrpc":"2.0","id":2,"error":{"code":200,"message":5,"data":{"name":42}}})"},
+       connect::Attempt::Kind::kRetryable, "erp: : error"},
+      {"odoo.maintenance.create", R"({"asset":"A07","priority":"high"})",
+       {R"({"jsonrpc":"2.0","id":2,"result":[7]})", R"({"jsonrpc":"2.0","id":3,"result":[1]})"},
+       connect::Attempt::Kind::kFinal, "erp: load refused the request: "},
+      {"odoo.maintenance.create", R"({"asset":"A07","priority":"high"})",
+       {R"({"jsonrpc":"2.0","id":2,"result":[{"id":"1"}]})",
+        R"({"jsonrpc":"2.0","id":3,"result":{"ids":false,"messages":[3,{"message":[]}]}})"},
+       connect::Attempt::Kind::kFinal, "erp: load refused the request: ?; ?"},
+      {"odoo.production.done", R"({"order":"MO-1","good":5})",
+       {R"({"jsonrpc":"2.0","id":2,"result":[{"state":7,"name":[]}]})",
+        R"({"jsonrpc":"2.0","id":3,"result":true})",
+        R"({"jsonrpc":"2.0","id":4,"result":{"name":{"wizard":1}}})"},
+       connect::Attempt::Kind::kFinal, "erp: mrp.production  was not closed: Odoo answered with "},
+      {"odoo.quality.alert", R"({"order":"MO-1","reason":false})",
+       {R"({"jsonrpc":"2.0","id":2,"result":[{"id":3}]})",
+        R"({"jsonrpc":"2.0","id":3,"result":[{"res_id":4}]})",
+        R"({"jsonrpc":"2.0","id":4,"result":["mrp.production"]})"},
+       connect::Attempt::Kind::kFinal, "erp: Odoo has no model mrp.production"},
+  };
+  for (const Case& c : cases) {
+    size_t next = 0;
+    std::vector<std::string> answers = {login};
+    answers.insert(answers.end(), c.answers.begin(), c.answers.end());
+    auto post = [&](const std::string&, const std::vector<std::string>&, std::string_view,
+                    int64_t) {
+      connect::HttpAnswer a;
+      a.sent = next < answers.size();
+      a.status = 200;
+      if (a.sent) a.body = answers[next++];
+      a.transport_error = "no more answers";
+      return a;
+    };
+    Command command;
+    command.id = "cmd-1";
+    command.name = c.command;
+    command.payload_json = c.data;
+    const connect::Attempt attempt = connect::MakeOdooConnector(options, post)->Deliver(command);
+    EXPECT_EQ(attempt.kind, c.kind) << c.data << " " << attempt.error;
+    EXPECT_EQ(attempt.error.rfind(c.error, 0), 0u) << attempt.error;
+  }
+}
+
+}  // namespace
+}  // namespace takt

@@ -29,6 +29,10 @@ int FuzzLuaBridge(const uint8_t* data, size_t size);
 // The body of a POST /v1/events (the first byte chooses its Content-Type and credential): split,
 // each envelope checked against the credential, submitted, and answered.
 int FuzzHttpIngest(const uint8_t* data, size_t size);
+// Odoo's answers, in the order the Odoo connector asks (JSON-RPC or JSON-2), to the delivery of
+// one of its three commands (the first byte chooses): every answer, however shaped, ends the
+// attempt delivered, retryable or final, saying why, and never showing the API key.
+int FuzzOdooAnswers(const uint8_t* data, size_t size);
 
 // Aborts with `what` when `holds` is false: an invariant the target checks.
 void Require(bool holds, const char* what);

@@ -58,7 +58,8 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplayTest,
                                          Target{"rule_state", FuzzRuleState},
                                          Target{"mqtt_mapping", FuzzMqttMapping},
                                          Target{"lua_bridge", FuzzLuaBridge},
-                                         Target{"http_ingest", FuzzHttpIngest}),
+                                         Target{"http_ingest", FuzzHttpIngest},
+                                         Target{"odoo_answers", FuzzOdooAnswers}),
                          [](const testing::TestParamInfo<Target>& target) {
                            return std::string(target.param.name);
                          });
