@@ -10,9 +10,14 @@
 //      10 s (flat over a long run, or not).
 //   3. MQTT: alarms published at QoS 1 to a mosquitto broker this program starts (when
 //      installed); messages per second to the last one committed.
+//   4. flood: a trickle of 50 single events a second from one source, alone and then beside a
+//      flood of one key from another (BATCH events a request on CLIENTS connections, as fast
+//      as the server takes them), each for SECONDS: the trickle's p50 and p99, and how much
+//      the flood moved them. `takt serve` in a process of its own, as in 2.
 //   build/bench/takt_serve_bench [ORDERS] [BATCH] [CLIENTS] [RATE] [SECONDS]
 //                                 (defaults 20000, 100, 4, 5000, 20)
-//   TAKT_BENCH_PHASES=latency (or any of throughput,latency,mqtt) runs only those.
+//   TAKT_BENCH_PHASES=latency (or any of throughput,latency,flood,mqtt) runs only those; flood
+//   runs only when asked for.
 #include <httplib.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -33,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/connect/mqtt_client.h"
@@ -382,6 +388,78 @@ void Mqtt(const std::string& dir, size_t messages, int inflight) {
 
 }  // namespace
 
+// A trickle of single odoo events (each an order.released of a new order) at 50 a second,
+// timed from when each was due to its answer: alone, then beside a flood of one key (telemetry
+// of asset A01 in batches of `batch` on `clients` connections, as fast as the server takes
+// them). The aim: the flood moves the trickle's latency by less than 2x.
+void Flood(const std::string& dir, size_t batch, size_t clients, double seconds) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ServeProcess running(dir);
+  std::atomic<uint64_t> orders{0};
+  const auto trickle = [&](double duration) {
+    httplib::Client client("127.0.0.1", running.port);
+    client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);
+    std::vector<double> latencies;
+    size_t failed = 0;
+    const auto start = Clock::now();
+    for (size_t i = 0; i < static_cast<size_t>(duration * 50); ++i) {
+      const auto due = start + std::chrono::milliseconds(20 * i);
+      std::this_thread::sleep_until(due);
+      const std::string order = "MO-T" + std::to_string(++orders);
+      const std::string event =
+          R"({"id":")" + order + R"(","source":"odoo","type":"order.released","key":")" + order +
+          R"(","seq":1,"ts":1795852800000,"data":{"order":")" + order +
+          R"(","product":"P","qty":1,"asset":"A02"}})";
+      auto res = client.Post("/v1/events", {{"Authorization", "Bearer odoo"}}, event,
+                             "application/json");
+      if (!res || res->status != 200) ++failed;
+      latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - due).count());
+    }
+    return std::make_pair(latencies, failed);
+  };
+  const auto [alone, alone_failed] = trickle(seconds);
+  std::atomic<bool> flooding{true};
+  std::atomic<uint64_t> flooded{0};
+  std::vector<std::thread> flood;
+  for (size_t c = 0; c < clients; ++c) {
+    flood.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", running.port);
+      client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
+      for (uint64_t n = 0; flooding; ++n) {
+        std::string body;
+        for (size_t i = 0; i < batch; ++i) {
+          const uint64_t k = (n * batch + i) * clients + c;
+          body += R"({"id":"f)" + std::to_string(k) +
+                  R"(","source":"scada","type":"telemetry","key":"A01","seq":1,"ts":)" +
+                  std::to_string(1795852800000 + k) +
+                  R"(,"data":{"asset":"A01","tag":"temp","value":20.5,"unit":"C"}})" + "\n";
+        }
+        auto res = client.Post("/v1/events", {{"Authorization", "Bearer scada"}}, body,
+                               "application/x-ndjson");
+        if (res && res->status == 200) flooded += batch;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the flood under way
+  const uint64_t flooded_before = flooded;
+  const auto flood_start = Clock::now();
+  const auto [beside, beside_failed] = trickle(seconds);
+  const double flood_rate = static_cast<double>(flooded - flooded_before) /
+                            std::chrono::duration<double>(Clock::now() - flood_start).count();
+  flooding = false;
+  for (std::thread& t : flood) t.join();
+  const double p50 = Percentile(alone, 0.5), p99 = Percentile(alone, 0.99);
+  const double p50_flood = Percentile(beside, 0.5), p99_flood = Percentile(beside, 0.99);
+  std::printf("flood of one key: a trickle of 50 single events/s from another source, durable %s:"
+              " alone p50 %.2f ms, p99 %.2f ms; beside %.0f events/s of one key (batches of %zu,"
+              " %zu connections) p50 %.2f ms (%.1fx), p99 %.2f ms (%.1fx); %zu + %zu failed\n",
+              Durability().c_str(), p50, p99, flood_rate, batch, clients, p50_flood,
+              p50_flood / p50, p99_flood, p99_flood / p99, alone_failed, beside_failed);
+}
+
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const int64_t orders = argc > 1 ? std::atoll(argv[1]) : 20000;
@@ -398,6 +476,10 @@ int main(int argc, char** argv) {
   }
   if (phases.find("latency") != std::string::npos) {
     Latency(dir + "/latency", rate, seconds);
+    std::fflush(stdout);
+  }
+  if (phases.find("flood") != std::string::npos) {
+    Flood(dir + "/flood", batch, clients, seconds);
     std::fflush(stdout);
   }
   if (phases.find("mqtt") != std::string::npos) {

@@ -1,11 +1,13 @@
 // Every seed (tests/fuzz/corpus/TARGET/) and every input a fuzzer once broke a target with
-// (tests/fuzz/regressions/TARGET/, kept after the fix) through its fuzz target, in the normal
-// and the sanitizer builds: a target that crashes, or aborts on an invariant, fails the test.
+// (tests/fuzz/regressions/TARGET/, kept after the fix) through its fuzz target, and mutations
+// of them, in the normal and the sanitizer builds: a target that crashes, or aborts on an
+// invariant, fails the test.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -48,6 +50,53 @@ TEST_P(FuzzReplayTest, EverySeedAndRegressionInputPasses) {
     std::stringstream bytes;
     bytes << in.rdbuf();
     const std::string input = bytes.str();
+    EXPECT_EQ(GetParam().run(reinterpret_cast<const uint8_t*>(input.data()), input.size()), 0);
+  }
+}
+
+std::string Read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+// A smoke run in every build, in place of a fuzzer's: each target on 10,000 mutations of its
+// seeds and kept inputs (bits flipped, bytes inserted, removed, repeated or set to an edge
+// value, two inputs spliced), drawn from a fixed seed, so that a change that breaks a target
+// on inputs near the ones it knows fails the test run, under the sanitizers too, and not only
+// in a fuzzing session.
+TEST_P(FuzzReplayTest, MutationsOfTheKnownInputsPass) {
+  std::vector<std::string> inputs;
+  for (const fs::path& path : InputsOf(GetParam().name)) inputs.push_back(Read(path));
+  ASSERT_FALSE(inputs.empty()) << "no seeds for " << GetParam().name;
+  std::mt19937_64 random(20261205);
+  const auto below = [&](size_t n) {
+    return n == 0 ? 0 : static_cast<size_t>(random() % n);
+  };
+  constexpr char kEdges[] = {'\0', '\xff', '\x7f', '\x80', '"', '\\', '\n', '{', '[', '9'};
+  for (int round = 0; round < 10000; ++round) {
+    std::string input = inputs[below(inputs.size())];
+    const size_t mutations = 1 + below(4);
+    for (size_t m = 0; m < mutations; ++m) {
+      const size_t at = below(input.size() + 1);
+      switch (below(6)) {
+        case 0:
+          if (at < input.size()) input[at] = static_cast<char>(input[at] ^ (1 << below(8)));
+          break;
+        case 1: input.insert(at, 1, static_cast<char>(random())); break;
+        case 2: input.erase(at, 1 + below(8)); break;
+        case 3: input.insert(at, input.substr(at, below(16))); break;
+        case 4:
+          if (at < input.size()) input[at] = kEdges[below(sizeof(kEdges))];
+          break;
+        default: {
+          const std::string& other = inputs[below(inputs.size())];
+          input = input.substr(0, at) + other.substr(below(other.size() + 1));
+        }
+      }
+    }
+    SCOPED_TRACE("round " + std::to_string(round));
     EXPECT_EQ(GetParam().run(reinterpret_cast<const uint8_t*>(input.data()), input.size()), 0);
   }
 }
