@@ -15,6 +15,13 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== build with ASan + UBSan"
 bash scripts/build.sh build-sanitize -DTAKT_SANITIZE=ON -DTAKT_BUILD_BENCH=OFF
+# Both builds must list the same tests: a suite that lost some (an object file left empty by
+# a compile that was killed, say) would otherwise pass with fewer.
+tests_in() { ctest --test-dir "$1" -N | sed -n 's/^Total Tests: //p'; }
+if [ "$(tests_in build)" != "$(tests_in build-sanitize)" ]; then
+  echo "the sanitizer build lists $(tests_in build-sanitize) tests, the plain one $(tests_in build)" >&2
+  exit 1
+fi
 echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize --output-on-failure -j"$jobs"

@@ -119,8 +119,10 @@ class OdooConnector final : public Connector {
   Attempt LoadRefused(const Json& result, const std::string& what) const {
     std::string messages;
     const Json& list = Field(result, "messages");
-    for (const Json& m : list.is_array() ? list : Json::array()) {
-      messages += (messages.empty() ? "" : "; ") + StringField(m, "message", "?");
+    if (list.is_array()) {
+      for (const Json& m : list) {
+        messages += (messages.empty() ? "" : "; ") + StringField(m, "message", "?");
+      }
     }
     return Final("load refused " + what + ": " + OneLine(messages));
   }

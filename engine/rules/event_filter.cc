@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string_view>
 
 namespace takt::rules {
@@ -38,6 +39,8 @@ std::string ReadValue(lua_State* L, int index, dsl::Value& out) {
 
 // Lua's order between two numbers, exact between integers and floats: long double holds
 // every int64 and every double exactly.
+static_assert(std::numeric_limits<long double>::digits >= 64,
+              "comparing an int64 with a double exactly needs a 64-bit mantissa");
 int CompareNumbers(const dsl::Value& a, const dsl::Value& b) {
   const auto wide = [](const dsl::Value& v) {
     return v.type == dsl::Type::kInt ? static_cast<long double>(v.i)

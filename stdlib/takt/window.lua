@@ -70,6 +70,7 @@ local function scan(state, name, t, width)
   if w == nil then return 0, 0, nil, nil end
   return native.scan(w.data, t - (width or w.width), t, w.recent)
 end
+
 function window.count(state, name, t, width)
   local n = scan(state, name, t, width)
   return n
