@@ -34,16 +34,6 @@ int Guarded(lua_State* L) {
   return luaL_error(L, "%s", error.c_str());  // raised after the handler has finished
 }
 
-void PushValue(lua_State* L, const dsl::Value& v) {
-  switch (v.type) {
-    case dsl::Type::kNull: lua_pushnil(L); break;
-    case dsl::Type::kBool: lua_pushboolean(L, v.b ? 1 : 0); break;
-    case dsl::Type::kInt: lua_pushinteger(L, v.i); break;
-    case dsl::Type::kFloat: lua_pushnumber(L, v.f); break;
-    case dsl::Type::kString: lua_pushlstring(L, v.s.data(), v.s.size()); break;
-  }
-}
-
 void PushString(lua_State* L, std::string_view s) { lua_pushlstring(L, s.data(), s.size()); }
 
 // A decision is checked and copied when command() or signal() makes it, inside the rule's
@@ -328,26 +318,14 @@ bool AppendJsonAt(lua_State* L, int index, std::string& out, size_t max_bytes, i
 
 }  // namespace
 
-void PushEvent(lua_State* L, const Event& event, const dsl::EventDef& def) {
-  lua_createtable(L, 0, 7);
-  PushString(L, event.id);
-  lua_setfield(L, -2, "id");
-  PushString(L, event.source);
-  lua_setfield(L, -2, "source");
-  PushString(L, event.type);
-  lua_setfield(L, -2, "type");
-  PushString(L, event.key);
-  lua_setfield(L, -2, "key");
-  lua_pushinteger(L, event.seq);
-  lua_setfield(L, -2, "seq");
-  lua_pushinteger(L, event.ts);
-  lua_setfield(L, -2, "ts");
-  lua_createtable(L, 0, static_cast<int>(def.fields.size()));
-  for (size_t i = 0; i < def.fields.size() && i < event.fields.size(); ++i) {
-    PushValue(L, event.fields[i]);
-    lua_setfield(L, -2, def.fields[i].name.c_str());
+void PushValue(lua_State* L, const dsl::Value& v) {
+  switch (v.type) {
+    case dsl::Type::kNull: lua_pushnil(L); break;
+    case dsl::Type::kBool: lua_pushboolean(L, v.b ? 1 : 0); break;
+    case dsl::Type::kInt: lua_pushinteger(L, v.i); break;
+    case dsl::Type::kFloat: lua_pushnumber(L, v.f); break;
+    case dsl::Type::kString: lua_pushlstring(L, v.s.data(), v.s.size()); break;
   }
-  lua_setfield(L, -2, "data");
 }
 
 void PushInstanceView(lua_State* L, const InstanceRef& ref) {

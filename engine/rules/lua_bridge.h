@@ -38,8 +38,9 @@ class InstanceLookup {
                                                      const dsl::Value& value) = 0;
 };
 
-// Pushes `event` as a table {id, source, type, key, seq, ts, data = {...}}.
-void PushEvent(lua_State* L, const Event& event, const dsl::EventDef& def);
+// Pushes `v`: nil, a boolean, an integer, a float or a string. (Events reach rules through
+// event_tables.h.)
+void PushValue(lua_State* L, const dsl::Value& v);
 // Pushes a view {workflow, key, state, final, vars = {...}} of `ref`.
 void PushInstanceView(lua_State* L, const InstanceRef& ref);
 // Reads the Lua value at `index` as a dsl::Value (nil, boolean, number, string); false for

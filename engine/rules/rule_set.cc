@@ -171,6 +171,9 @@ Status RuleSet::MakeSandbox(LoadedRule& rule) {
   Sandbox* sandbox = rule.sandbox.get();
   lua_State* L = sandbox->state();
   rule.ctx_ref = InstallRuleApi(*sandbox, &lookup_);
+  rule.event_tables = std::make_unique<EventTables>(L, catalog_.events.size());
+  // As many bytes as its sandbox may hold: the snapshots are of states that fit there.
+  rule.snapshots = std::make_unique<SnapshotCache>(limits_.max_memory_bytes);
   lua_createtable(L, 1, 0);
   rule.pending_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushcfunction(L, Require);
@@ -370,6 +373,7 @@ Result<bool> RuleSet::RestoreState(std::string_view rule, std::string_view key,
                                    std::string_view state) {
   const LoadedRule* target = Find(rule);
   if (target == nullptr) return false;
+  target->snapshots->Clear();
   lua_State* L = target->sandbox->state();
   Restore restore{target->states_ref, key, state, {}};
   lua_pushcfunction(L, RestoreOne);
@@ -408,6 +412,7 @@ Status RuleSet::EncodeStateOf(std::string_view rule, std::string_view state_key,
 
 void RuleSet::ClearStates() {
   for (const auto& rule : rules_) {
+    rule->snapshots->Clear();
     lua_State* L = rule->sandbox->state();
     lua_newtable(L);
     lua_rawseti(L, LUA_REGISTRYINDEX, rule->states_ref);
@@ -525,7 +530,7 @@ Status RuleSet::PutBackState(const LoadedRule& rule) {
   lua_pushnil(L);
   lua_rawset(L, -3);
   lua_pop(L, 1);
-  PutBackFrame frame{&snapshot_, rule.states_ref};
+  PutBackFrame frame{before_, rule.states_ref};
   // The state was within the sandbox's limit before the evaluation, and the changed one is
   // gone: putting it back may not fail for want of room the garbage still holds.
   rule.sandbox->set_memory_limit_lifted(true);
@@ -537,6 +542,7 @@ Status RuleSet::PutBackState(const LoadedRule& rule) {
   SetPending(rule, 0);
   lua_settop(L, top);
   if (rc == LUA_OK) return Status();
+  rule.snapshots->Clear();  // the key's state is gone, and its snapshot must go too
   return Status::LimitExceeded("the rule's state for its key could not be put back as it was "
                                "before the evaluation (out of memory): that state is now empty");
 }
@@ -571,7 +577,7 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   // The state's key: key(event), or the event's key.
   if (rule.key_ref >= 0) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, rule.key_ref);
-    PushEvent(L, event, def);
+    rule.event_tables->Push(L, event, def);
     Status called = sandbox.Call(1);
     TAKT_RETURN_IF_ERROR(CheckChunkLocals(rule, called));
     if (lua_gettop(L) == top || (lua_type(L, top + 1) != LUA_TSTRING &&
@@ -602,14 +608,19 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   }
   const int state = top + 3;
   std::string error;
+  SnapshotCache::KeyOf(L, key, key_bytes_);
   if (existed) {
-    if (!TakeSnapshot(L, state, snapshot_, error)) return Status::RuleError(error);
+    before_ = rule.snapshots->Find(key_bytes_);
+    if (before_ == nullptr) {
+      if (!TakeSnapshot(L, state, snapshot_, error)) return Status::RuleError(error);
+      before_ = &snapshot_;
+    }
     // Where Evaluate() finds the key when what follows fails, or is broken off by a Lua error.
     SetPending(rule, key);
   }
 
   lua_rawgeti(L, LUA_REGISTRYINDEX, rule.decide_ref);
-  PushEvent(L, event, def);
+  rule.event_tables->Push(L, event, def);
   lua_pushvalue(L, state);
   lua_rawgeti(L, LUA_REGISTRYINDEX, rule.ctx_ref);
   const int base = lua_gettop(L) - 3;
@@ -620,7 +631,8 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   // With a store or without: a state that could not be kept (or walked again) fails the
   // evaluation here, not the next one or the commit.
   if (called.ok() && extracted.ok()) {
-    if (!CheckStorable(L, state, seen_, error) ||
+    // The check writes the snapshot the next evaluation of the key starts from.
+    if (!TakeSnapshot(L, state, after_, error, seen_) ||
         (state_key != nullptr && (state_key->clear(), !EncodeState(L, key, *state_key, error)))) {
       decisions.resize(before);
       extracted = Status::RuleError(error);
@@ -628,10 +640,12 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   }
   if (!called.ok()) return called;  // Evaluate() puts the state back
   if (!extracted.ok()) return extracted;
+  rule.event_tables->NoteKept(L, seen_);  // seen_: the state's tables
   lua_pushvalue(L, key);
   lua_pushvalue(L, state);
   lua_rawset(L, states);
   SetPending(rule, 0);
+  rule.snapshots->Keep(key_bytes_, after_);
   return Status();
 }
 

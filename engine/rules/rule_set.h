@@ -13,9 +13,11 @@
 #include "engine/event/event.h"
 #include "engine/rules/chunk_locals.h"
 #include "engine/rules/event_filter.h"
+#include "engine/rules/event_tables.h"
 #include "engine/rules/lua_bridge.h"
 #include "engine/rules/sandbox.h"
 #include "engine/rules/seen_tables.h"
+#include "engine/rules/snapshot_cache.h"
 #include "takt/status.h"
 
 namespace takt::rules {
@@ -32,6 +34,8 @@ struct LoadedRule {
   // The rule's own Lua state: its memory, its copies of the libraries and of the stdlib, its
   // garbage. What one rule holds or breaks there cannot starve or change another.
   std::unique_ptr<Sandbox> sandbox;
+  std::unique_ptr<EventTables> event_tables;  // what decide and key get events in
+  std::unique_ptr<SnapshotCache> snapshots;   // its states as their last evaluations left them
   int decide_ref = -1;   // references in the sandbox's registry
   int key_ref = -1;      // -1: the event's key
   int states_ref = -1;   // key -> state table
@@ -110,7 +114,7 @@ class RuleSet {
   // Keeps the state's key (a stack index; 0: forgets it) where Evaluate() finds it after a
   // failure.
   static void SetPending(const LoadedRule& rule, int key);
-  // After a failed evaluation of a state that existed before it: puts snapshot_ back as the
+  // After a failed evaluation of a state that existed before it: puts *before_ back as the
   // state of the pending key. kLimitExceeded when the sandbox has no room for it.
   Status PutBackState(const LoadedRule& rule);
   // Puts back the chunk-level locals the call changed (chunk_locals.h): when it succeeded and
@@ -121,8 +125,13 @@ class RuleSet {
   const dsl::Catalog& catalog_;
   SandboxLimits limits_;
   InstanceLookup* lookup_ = nullptr;  // set during Evaluate(), read by ctx's functions
-  std::string snapshot_;  // the state before the evaluation under way (state_snapshot.h)
-  SeenTables seen_;       // CheckStorable()'s, kept for its room
+  // The state before the evaluation under way (state_snapshot.h): kept in the rule's
+  // SnapshotCache, or taken into snapshot_.
+  const std::string* before_ = nullptr;
+  std::string snapshot_;
+  std::string after_;      // the state after it, as the check wrote it
+  std::string key_bytes_;  // its key, as SnapshotCache keeps it
+  SeenTables seen_;        // the tables the check met, kept for its room
   std::vector<std::unique_ptr<LoadedRule>> rules_;
   std::vector<std::vector<const LoadedRule*>> by_type_;
 };

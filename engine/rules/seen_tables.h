@@ -18,6 +18,13 @@ class SeenTables {
     few_.clear();
     many_.clear();
   }
+  bool Contains(const void* table) const {
+    if (!many_.empty()) return many_.count(table) != 0;
+    for (const void* met : few_) {
+      if (met == table) return true;
+    }
+    return false;
+  }
   // The number `table` got when first met (0, 1, ...); -1 when it is new, and then it is met.
   int64_t FindOrAdd(const void* table) {
     if (many_.empty()) {

@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -21,13 +22,6 @@ enum Tag : char {
 };
 
 template <typename T>
-void Put(std::string& out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out.append(bytes, sizeof(T));
-}
-
-template <typename T>
 T Get(const std::string& in, size_t& at) {
   T value;
   std::memcpy(&value, in.data() + at, sizeof(T));
@@ -35,10 +29,15 @@ T Get(const std::string& in, size_t& at) {
   return value;
 }
 
+// Writes into `out` from byte `at` on, with the buffer's size as its room: taken after every
+// evaluation, so growing the buffer and filling new room is paid once, not each time.
 class Writer {
  public:
-  Writer(lua_State* L, std::string& out, std::string& error, SeenTables& numbers)
-      : L_(L), out_(out), error_(error), numbers_(numbers) {}
+  Writer(lua_State* L, std::string& out, size_t at, std::string& error, SeenTables& numbers)
+      : L_(L), out_(out), at_(at), error_(error), numbers_(numbers) {}
+
+  // The bytes written end here.
+  size_t end() const { return at_; }
 
   bool Key(int index) {
     const int type = lua_type(L_, index);
@@ -52,48 +51,59 @@ class Writer {
 
   bool Value(int index, int depth) {
     switch (lua_type(L_, index)) {
-      case LUA_TBOOLEAN: out_ += lua_toboolean(L_, index) != 0 ? kTrue : kFalse; return true;
+      case LUA_TBOOLEAN: *Room(1) = lua_toboolean(L_, index) != 0 ? kTrue : kFalse; return true;
       case LUA_TNUMBER:
         if (lua_isinteger(L_, index) != 0) {
-          out_ += kInteger;
-          Put<int64_t>(out_, lua_tointeger(L_, index));
+          Tagged(kInteger, static_cast<int64_t>(lua_tointeger(L_, index)));
         } else {
-          out_ += kFloat;
-          Put<double>(out_, lua_tonumber(L_, index));
+          Tagged(kFloat, static_cast<double>(lua_tonumber(L_, index)));
         }
         return true;
       case LUA_TSTRING: {
         size_t len = 0;
         const char* s = lua_tolstring(L_, index, &len);
-        out_ += kString;
-        Put<uint64_t>(out_, len);
-        out_.append(s, len);
+        Tagged(kString, static_cast<uint64_t>(len));
+        if (len > 0) std::memcpy(Room(len), s, len);
         return true;
       }
       case LUA_TTABLE: return Table(index, depth);
       default:
         error_ = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
-                 luaL_typename(L_, index);
+                 lua_typename(L_, lua_type(L_, index));
         return false;
     }
   }
 
  private:
+  // `n` more bytes at the end of what is written.
+  char* Room(size_t n) {
+    if (at_ + n > out_.size()) out_.resize(std::max(2 * out_.size(), at_ + n));
+    char* room = &out_[at_];
+    at_ += n;
+    return room;
+  }
+  template <typename T>
+  void Tagged(char tag, T value) {
+    char* room = Room(1 + sizeof(T));
+    room[0] = tag;
+    std::memcpy(room + 1, &value, sizeof(T));
+  }
+
   bool Table(int index, int depth) {
-    const int64_t number = numbers_.FindOrAdd(lua_topointer(L_, index));
-    if (number >= 0) {
-      out_[0] = kHasRefs;
-      out_ += kTableRef;
-      Put<uint64_t>(out_, static_cast<uint64_t>(number));
-      return true;
-    }
+    // Checked first, a table met again included, as CheckStorable() does.
     if (depth > kMaxStateDepth) {
       error_ = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
       return false;
     }
+    const int64_t number = numbers_.FindOrAdd(lua_topointer(L_, index));
+    if (number >= 0) {
+      out_[0] = kHasRefs;
+      Tagged(kTableRef, static_cast<uint64_t>(number));
+      return true;
+    }
     index = lua_absindex(L_, index);
     luaL_checkstack(L_, 4, "keeping rule state");
-    out_ += kTableStart;
+    *Room(1) = kTableStart;
     lua_pushnil(L_);
     while (lua_next(L_, index) != 0) {
       if (!Key(-2) || !Value(-1, depth + 1)) {
@@ -102,12 +112,13 @@ class Writer {
       }
       lua_pop(L_, 1);
     }
-    out_ += kTableEnd;
+    *Room(1) = kTableEnd;
     return true;
   }
 
   lua_State* L_;
   std::string& out_;
+  size_t at_;
   std::string& error_;
   SeenTables& numbers_;
 };
@@ -161,12 +172,20 @@ class Reader {
 
 }  // namespace
 
+bool TakeSnapshot(lua_State* L, int index, std::string& out, std::string& error,
+                  SeenTables& tables) {
+  tables.Clear();
+  if (out.size() < 64) out.resize(64);
+  out[0] = kNoRefs;
+  Writer writer(L, out, 1, error, tables);
+  const bool ok = writer.Value(lua_absindex(L, index), 0);
+  out.resize(writer.end());
+  return ok;
+}
+
 bool TakeSnapshot(lua_State* L, int index, std::string& out, std::string& error) {
-  // Taken before every evaluation: the buffer and the list keep their room between calls.
-  thread_local SeenTables numbers;
-  numbers.Clear();
-  out.assign(1, kNoRefs);
-  return Writer(L, out, error, numbers).Value(lua_absindex(L, index), 0);
+  thread_local SeenTables tables;  // keeps its room between calls
+  return TakeSnapshot(L, index, out, error, tables);
 }
 
 void PushSnapshot(lua_State* L, const std::string& snapshot) {

@@ -11,10 +11,16 @@ struct lua_State;
 
 namespace takt::rules {
 
+class SeenTables;
+
 // Writes the table at `index` into `out` (replacing what it held). False with `error` when the
-// table holds what a state may not (the same rules as CheckStorable) or nests deeper than
-// kMaxStateDepth.
+// table holds what a state may not, or nests deeper than kMaxStateDepth: the same test, and
+// the same messages, as CheckStorable().
 bool TakeSnapshot(lua_State* L, int index, std::string& out, std::string& error);
+// The same, and `tables` holds the tables met (the value's own first): the check after an
+// evaluation, which looks among them for the event's tables (event_tables.h).
+bool TakeSnapshot(lua_State* L, int index, std::string& out, std::string& error,
+                  SeenTables& tables);
 
 // Pushes a new table equal to the one TakeSnapshot() wrote into `snapshot`. Allocates in Lua,
 // so it may raise a memory error: call it inside a protected call.

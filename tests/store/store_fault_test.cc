@@ -4,6 +4,7 @@
 // memory, and the run, retried, ends as one that never failed.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <map>
@@ -16,6 +17,7 @@
 #include "engine/store/memory_store.h"
 #include "engine/store/sqlite_store.h"
 #include "store/faulty_store.h"
+#include "support/test_support.h"
 #include "store/store_support.h"
 #include "takt/simulation.h"
 
@@ -180,6 +182,46 @@ TEST_P(StoreFaultTest, AReadThatFailsUnderARuleFailsTheEventNotJustTheRule) {
     EXPECT_EQ(engine.value()->stats().events, setup.size());
   }
   FAIL() << "the alarm never got through";
+}
+
+// A rule's state read back after a failed batch is the one a later failed evaluation puts
+// back: what the engine kept of the failed batch's evaluations (the snapshot each one left, to
+// start the next evaluation of the key from) goes with the batch.
+TEST_P(StoreFaultTest, AStateReadBackAfterAFailedBatchIsTheOneAFailedEvaluationPutsBack) {
+  test::TempDir dir("store-fault-state");
+  const std::string rules = dir.path() + "/rules";
+  std::filesystem::create_directories(rules);
+  test::WriteFile(rules + "/count.lua", R"(return rule 'count' { on = 'alarm', commands = '*',
+    decide = function(ev, state)
+      state.n = (state.n or 0) + 1
+      if ev.data.severity == 4 then error('severity 4 is not handled') end
+      return command('counted', { n = state.n })
+    end })");
+  auto faults = std::make_shared<test::StoreFaults>();
+  EngineOptions options = test::PlantOptions("");
+  options.rules_dir = rules;
+  auto engine = OpenEngineOnStore(options, test::WrapFaulty(GetParam().open(dir.path()), faults),
+                                  GetParam().name);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  const auto alarm = [](int n, int severity) {
+    return R"({"id":"a)" + std::to_string(n) + R"(","source":"scada","type":"alarm","key":"A1",)"
+           R"("seq":)" + std::to_string(n) + R"(,"ts":)" + std::to_string(n * 1000) +
+           R"(,"data":{"asset":"A1","code":"OVERHEAT","severity":)" + std::to_string(severity) +
+           "}}";
+  };
+  Result<SubmitResult> first = engine.value()->Submit(alarm(1, 1));  // n = 1, committed
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  faults->fail_at = "Commit";
+  faults->fail_after = 0;
+  EXPECT_FALSE(engine.value()->Submit(alarm(2, 1)).ok());  // n = 2, never committed
+  faults->fail_after = -1;
+  Result<SubmitResult> failed = engine.value()->Submit(alarm(3, 4));  // puts n = 1 back
+  ASSERT_TRUE(failed.ok()) << failed.status().message();
+  ASSERT_EQ(failed.value().rule_errors.size(), 1u);
+  Result<SubmitResult> next = engine.value()->Submit(alarm(4, 1));
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  ASSERT_EQ(next.value().commands.size(), 1u);
+  EXPECT_EQ(next.value().commands[0].payload_json, R"({"n":2})");
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreFaultTest, testing::Values(kSqlite, kMemory),

@@ -1,0 +1,44 @@
+#include "engine/rules/snapshot_cache.h"
+
+#include <lua.h>
+
+#include <cstring>
+
+namespace takt::rules {
+
+void SnapshotCache::KeyOf(lua_State* L, int index, std::string& out) {
+  out.clear();
+  if (lua_type(L, index) == LUA_TSTRING) {
+    size_t len = 0;
+    const char* s = lua_tolstring(L, index, &len);
+    out += 's';
+    out.append(s, len);
+    return;
+  }
+  int exact = 0;
+  const lua_Integer integer = lua_tointegerx(L, index, &exact);
+  char bytes[1 + sizeof(double)];
+  if (exact != 0) {
+    bytes[0] = 'i';
+    std::memcpy(bytes + 1, &integer, sizeof integer);
+  } else {
+    const double number = lua_tonumber(L, index);
+    bytes[0] = 'd';
+    std::memcpy(bytes + 1, &number, sizeof number);
+  }
+  out.append(bytes, sizeof bytes);
+}
+
+void SnapshotCache::Keep(const std::string& key, std::string& snapshot) {
+  auto [it, added] = snapshots_.try_emplace(key);
+  if (!added) bytes_ -= it->second.size();
+  if (added) bytes_ += key.size();
+  if (bytes_ + snapshot.size() > max_bytes_) {
+    Clear();
+    return;  // kept nowhere: the next evaluation of each key takes its snapshot again
+  }
+  it->second.swap(snapshot);
+  bytes_ += it->second.size();
+}
+
+}  // namespace takt::rules
