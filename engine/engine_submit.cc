@@ -236,10 +236,11 @@ Result<std::vector<PendingCommand>> EngineImpl::PendingCommands(size_t max) {
     Status status = store.ForEachPendingCommand(
         max, [&](const store::CommandRow& row) { FillPending(row, pending.emplace_back()); });
     if (!status.ok()) return status;
-    ticket = pipeline_.store()->DurabilityTicket();
+    ticket = pipeline_.store()->OutboxTicket();
   }
-  // A command is not delivered before the commit that made it is on disk: were that lost, the
-  // command would be made again, perhaps differently, by the events sent again.
+  // A command is not delivered before the commit that made it is on disk, with either
+  // durability: were that lost, the command would be made again, perhaps differently, by the
+  // events sent again. With NORMAL this is the one sync a commit gets before a checkpoint.
   TAKT_RETURN_IF_ERROR(WaitDurable(ticket));
   return pending;
 }

@@ -131,6 +131,7 @@ class MemoryStore final : public Store {
   }
   void Rollback() override { staged_.reset(); }
   uint64_t DurabilityTicket() override { return 0; }
+  uint64_t OutboxTicket() override { return 0; }
   std::shared_ptr<WalSync> wal_sync() const override { return nullptr; }
 
   Result<bool> RememberId(std::string_view id, int64_t pos) override {

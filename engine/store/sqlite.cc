@@ -249,6 +249,12 @@ int64_t Database::Changes() const { return sqlite3_changes64(db_); }
 
 int64_t Database::TotalChanges() const { return sqlite3_total_changes64(db_); }
 
+uint32_t Database::DataVersion() const {
+  unsigned int version = 0;
+  sqlite3_file_control(db_, "main", SQLITE_FCNTL_DATA_VERSION, &version);
+  return version;
+}
+
 Status Database::Error(std::string_view what) const {
   return FromSqlite(sqlite3_extended_errcode(db_),
                     std::string(what) + ": " + sqlite3_errmsg(db_));

@@ -79,6 +79,9 @@ class Database {
   int64_t Changes() const;
   // Rows changed through this connection since it opened.
   int64_t TotalChanges() const;
+  // Changes whenever a commit reaches the main database, this connection's or another's (in
+  // this process or another), as seen by this connection's last read.
+  uint32_t DataVersion() const;
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }
 

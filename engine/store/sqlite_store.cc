@@ -66,9 +66,9 @@ Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options
   // NORMAL in both modes: FULL's sync of each commit is WalSync's, outside the engine's lock.
   const char* synchronous = "NORMAL";
   TAKT_RETURN_IF_ERROR(d.Exec(std::string("PRAGMA synchronous = ") + synchronous));
-  if (options.durability == Durability::kFull) {
-    store->wal_sync_ = std::make_shared<WalSync>(options.path + "-wal");
-  }
+  // With NORMAL too: commits are not synced, but the outbox hands out only synced ones.
+  store->wal_sync_ = std::make_shared<WalSync>(options.path + "-wal");
+  store->sync_commits_ = options.durability == Durability::kFull;
   TAKT_RETURN_IF_ERROR(d.Exec("PRAGMA busy_timeout = 5000"));
   // The indexes take inserts all over (ids and keys are not in arrival order): a cache that
   // holds their working set saves a read for most inserts. 64 MiB, taken only as used.
@@ -705,7 +705,7 @@ Status SqliteStore::MarkFailed(std::string_view id, std::string_view error, bool
 }
 
 uint64_t SqliteStore::DurabilityTicket() {
-  if (wal_sync_ == nullptr) return 0;
+  if (!sync_commits_) return 0;
   // Nothing written since the last ticket: it still stands, and no sync is needed for nothing
   // (a poll of PendingCommands() would otherwise flush the disk's cache each time).
   const int64_t changes = db_.TotalChanges();
@@ -713,6 +713,21 @@ uint64_t SqliteStore::DurabilityTicket() {
   // earlier process that it wrote and never synced, which this engine now builds on.
   if (changes != changes_at_ticket_ || ticket_ == 0) {
     changes_at_ticket_ = changes;
+    version_at_ticket_ = db_.DataVersion();
+    ticket_ = wal_sync_->Ticket();
+  }
+  return ticket_;
+}
+
+uint64_t SqliteStore::OutboxTicket() {
+  // As DurabilityTicket(), and also for commits of other processes (a `takt dispatch` beside
+  // the engine that writes), which only the data version shows. With kFull this engine's own
+  // commits were synced before they were acknowledged: their ticket is done already.
+  const int64_t changes = db_.TotalChanges();
+  const uint32_t version = db_.DataVersion();
+  if (changes != changes_at_ticket_ || version != version_at_ticket_ || ticket_ == 0) {
+    changes_at_ticket_ = changes;
+    version_at_ticket_ = version;
     ticket_ = wal_sync_->Ticket();
   }
   return ticket_;
@@ -722,7 +737,7 @@ Status SqliteStore::Checkpoint() {
   checkpointer_.reset();  // SQLite's automatic checkpoint is back, at the same limit
   TAKT_RETURN_IF_ERROR(db_.Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   // The database file now holds every commit, synced, whatever WalSync has done.
-  if (wal_sync_ != nullptr) wal_sync_->AllDurable();
+  wal_sync_->AllDurable();
   return Status();
 }
 

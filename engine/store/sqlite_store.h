@@ -44,6 +44,7 @@ class SqliteStore final : public Store {
   Status Commit() override;
   void Rollback() override;
   uint64_t DurabilityTicket() override;
+  uint64_t OutboxTicket() override;
   std::shared_ptr<WalSync> wal_sync() const override { return wal_sync_; }
   Result<bool> RememberId(std::string_view id, int64_t pos) override;
   Status AppendEvent(const EventRow& row) override;
@@ -125,9 +126,13 @@ class SqliteStore final : public Store {
   int64_t crash_countdown_ = 0;
   std::string scratch_;
   std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stopped before it closes
+  // Syncs the WAL: every commit with kFull (`sync_commits_`), and with either durability what
+  // the outbox hands out.
   std::shared_ptr<WalSync> wal_sync_;
-  uint64_t ticket_ = 0;            // the last DurabilityTicket()
-  int64_t changes_at_ticket_ = 0;  // db_.TotalChanges() then
+  bool sync_commits_ = false;
+  uint64_t ticket_ = 0;              // the last ticket taken
+  int64_t changes_at_ticket_ = 0;    // db_.TotalChanges() then
+  uint32_t version_at_ticket_ = 0;   // db_.DataVersion() then
   Statement remember_, append_event_, put_instance_, put_rule_state_, put_sequence_, add_command_,
       add_audit_, put_definition_, set_cursor_, drop_cursor_lines_, add_cursor_lines_, hold_,
       release_, mark_delivered_, mark_failed_, mark_in_flight_, revive_dead_, drop_dead_,

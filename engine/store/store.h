@@ -122,7 +122,14 @@ class Store {
   // a delivery marked), for wal_sync()->WaitDurable(), which the caller waits on outside its
   // lock so that the next commit can be prepared meanwhile. 0 with kNormal: nothing to wait for.
   virtual uint64_t DurabilityTicket() = 0;
-  // Shared: a waiter may outlive the store (Close() while a submission waits); null with kNormal.
+  // With either durability, after reading the outbox: a ticket standing for every commit read,
+  // this engine's or another process's, for wal_sync()->WaitDurable(). The outbox hands a
+  // command out only once the commit that made it is on disk, so that no power loss can take
+  // back the state a delivered command came from. 0: nothing to wait for (no file, or nothing
+  // committed since the last ticket, which is then still the one to wait on).
+  virtual uint64_t OutboxTicket() = 0;
+  // Shared: a waiter may outlive the store (Close() while a submission waits); null without a
+  // file to sync.
   virtual std::shared_ptr<WalSync> wal_sync() const = 0;
 
   // Remembers `id` for dedup; false when it was remembered before (the event is a duplicate).

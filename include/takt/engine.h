@@ -255,9 +255,11 @@ struct EngineOptions {
   // Receives what the engine has to say; takt never prints on its own. May be empty.
   std::function<void(LogLevel, std::string_view)> on_log;
   // Called once for each command after what caused it is committed (without a store: applied;
-  // with kFull: on disk), in emission order, before the submitters concerned return. Calls come
-  // from one thread at a time, one of the submitting threads. It may query the engine and mark
-  // commands delivered, but not submit (that fails with kInvalidArgument). May be empty.
+  // with kFull: on disk; with kNormal: written, not synced, so a power loss may still take it
+  // back: deliver from PendingCommands(), which waits for the sync), in emission order, before
+  // the submitters concerned return. Calls come from one thread at a time, one of the
+  // submitting threads. It may query the engine and mark commands delivered, but not submit
+  // (that fails with kInvalidArgument). May be empty.
   std::function<void(const Command&)> on_command;
 };
 
@@ -331,6 +333,9 @@ class TAKT_API Engine {
   // Delivering commands from the outbox (with a store only; kInvalidArgument without one).
   // The first `max` commands not yet delivered nor given up on, in emission order: those of a
   // failed delivery stay first in line, so a receiver gets one connector's commands in order.
+  // With either durability it returns once the commits that made them are on disk (with
+  // kNormal this syncs the WAL when something was committed since the last call), so no power
+  // loss can take back the state a delivered command came from.
   virtual Result<std::vector<PendingCommand>> PendingCommands(size_t max) = 0;
   // The command reached its receiver; it is not offered again. Marking it twice is fine.
   // Between delivery and this mark a crash makes the command be offered again: receivers

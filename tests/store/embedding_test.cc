@@ -148,7 +148,7 @@ std::vector<std::string> CommandIds(const std::vector<SubmitResult>& results) {
 
 // With kFull a submission returns once its commit is synced: from one thread, one sync per
 // commit, and one at open (for what an earlier process may have left unsynced), whether the
-// database is new or not. kNormal never syncs but at checkpoints.
+// database is new or not. kNormal syncs no commit (but at checkpoints).
 TEST(DurabilityTest, FullSyncsEachCommitBeforeItsSubmissionReturns) {
   TempDir dir("syncs");
   for (int open = 0; open < 2; ++open) {
@@ -175,6 +175,41 @@ TEST(DurabilityTest, FullSyncsEachCommitBeforeItsSubmissionReturns) {
   ASSERT_TRUE(normal.ok());
   ASSERT_TRUE(normal.value()->Submit(OneOrder()[0]).ok());
   EXPECT_EQ(normal.value()->stats().syncs, 0u);
+}
+
+// With kNormal the outbox still hands out only commands whose commit is on disk: a read of it
+// syncs once when anything was committed since the last, by this engine or by another on the
+// same database (a `takt dispatch` beside the engine that writes), and not again for nothing.
+TEST(DurabilityTest, NormalSyncsBeforeTheOutboxHandsOutWhatAnyoneCommitted) {
+  TempDir dir("normal-outbox");
+  auto writer = Engine::Open(WorkflowOnly(dir.File("t.db")));
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  auto dispatcher = Engine::Open(WorkflowOnly(dir.File("t.db")));
+  ASSERT_TRUE(dispatcher.ok()) << dispatcher.status().message();
+  Engine& w = *writer.value();
+  Engine& d = *dispatcher.value();
+  const auto offered = [](Engine& e) {
+    Result<std::vector<PendingCommand>> pending = e.PendingCommands(100);
+    EXPECT_TRUE(pending.ok()) << pending.status().message();
+    return pending.ok() ? pending.value().size() : 0;
+  };
+
+  std::vector<SubmitResult> results;
+  ASSERT_TRUE(w.SubmitBatch(Views(OneOrder("MO-1")), results).ok());
+  EXPECT_EQ(w.stats().syncs, 0u) << "a commit was synced";
+  EXPECT_EQ(offered(w), 2u);
+  EXPECT_EQ(w.stats().syncs, 1u) << "its own commits, before handing out their commands";
+  EXPECT_EQ(offered(w), 2u);
+  EXPECT_EQ(w.stats().syncs, 1u) << "nothing committed since";
+
+  EXPECT_EQ(offered(d), 2u);
+  const uint64_t after_first = d.stats().syncs;
+  EXPECT_GE(after_first, 1u);
+  EXPECT_EQ(offered(d), 2u);
+  EXPECT_EQ(d.stats().syncs, after_first) << "nothing committed since";
+  ASSERT_TRUE(w.SubmitBatch(Views(OneOrder("MO-2")), results).ok());
+  EXPECT_EQ(offered(d), 4u);
+  EXPECT_EQ(d.stats().syncs, after_first + 1) << "the other engine's commit, before its commands";
 }
 
 TEST(OnCommandTest, EachCommandIsHandedOverOnceAfterItsCommitInOrder) {

@@ -16,6 +16,7 @@ class FaultyStore final : public Store {
   Status Commit() override { return Pass("Commit", [&] { return inner_->Commit(); }); }
   void Rollback() override { inner_->Rollback(); }  // cannot fail, and must not
   uint64_t DurabilityTicket() override { return inner_->DurabilityTicket(); }
+  uint64_t OutboxTicket() override { return inner_->OutboxTicket(); }
   std::shared_ptr<store::WalSync> wal_sync() const override { return inner_->wal_sync(); }
 
   Result<bool> RememberId(std::string_view id, int64_t pos) override {
