@@ -1,6 +1,7 @@
 #include "engine/commit_queue.h"
 
 #include <exception>
+#include <iterator>
 #include <string>
 
 namespace takt {
@@ -13,6 +14,38 @@ Status Failure(const std::exception& e) {
 }
 
 }  // namespace
+
+std::vector<CommitQueue::Submission*> CommitQueue::TakeGroup(const Submission& mine) {
+  std::vector<Submission*> group;
+  size_t events = 0;
+  bool mine_taken = false;
+  auto take = [&](std::deque<Submission*>::iterator it) {
+    events += (*it)->events->size();
+    mine_taken |= *it == &mine;
+    group.push_back(*it);
+    return waiting_.erase(it);
+  };
+  // Small submissions first, wherever they wait.
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    const size_t n = (*it)->events->size();
+    it = n <= kSmallSubmission && events + n <= max_group_events_ ? take(it) : std::next(it);
+  }
+  // Then the others in arrival order, while their events stay within kLargeShare: the
+  // leader's own always (it is the oldest), one larger than the share alone.
+  size_t large = 0;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    const size_t n = (*it)->events->size();
+    if (n <= kSmallSubmission) {  // one that did not fit above waits for the next group
+      it = *it == &mine && !mine_taken ? take(it) : std::next(it);
+      continue;
+    }
+    const bool fits = large + n <= kLargeShare && events + n <= max_group_events_;
+    if (!fits && (mine_taken || *it != &mine) && !group.empty()) break;
+    large += n;
+    it = take(it);
+  }
+  return group;
+}
 
 void CommitQueue::Run(Submission& mine, const Handlers& handlers) {
   thread_local std::condition_variable wake;
@@ -28,15 +61,7 @@ void CommitQueue::Run(Submission& mine, const Handlers& handlers) {
     wake.wait(lock);
   }
   leading_ = true;
-  std::vector<Submission*> group;
-  size_t events = 0;
-  while (!waiting_.empty()) {
-    const size_t next = waiting_.front()->events->size();
-    if (!group.empty() && events + next > max_group_events_) break;
-    events += next;
-    group.push_back(waiting_.front());
-    waiting_.pop_front();
-  }
+  std::vector<Submission*> group = TakeGroup(mine);
   const uint64_t number = groups_applied_++;
   lock.unlock();
   uint64_t ticket = 0;

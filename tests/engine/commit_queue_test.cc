@@ -1,6 +1,6 @@
 // The group commit queue: submissions that wait while a group is applied are applied together
-// next, in arrival order, up to the group's event limit, and each submitter gets its own
-// status back. A group waiting for its sync does not hold up the next one's apply, and groups
+// next, small ones first and the others in arrival order, up to the group's limits, and each
+// submitter gets its own status back. A group waiting for its sync does not hold up the next one's apply, and groups
 // are delivered in the order they were applied.
 #include "engine/commit_queue.h"
 
@@ -90,6 +90,35 @@ TEST(CommitQueueTest, AGroupStopsAtItsEventLimitAndTheRestFollowInOrder) {
   EXPECT_EQ(run.groups[2], (Events{"c1", "c2"}));
   EXPECT_EQ(run.groups[3], (Events{"d1", "d2", "d3", "d4", "d5"}));  // larger than a group: alone
   EXPECT_EQ(run.statuses[3].message(), "d1");
+}
+
+// A single event waiting behind batches goes first, into a group with at most
+// kLargeShare events of batches; the batches follow in arrival order, each group within the
+// share.
+TEST(CommitQueueTest, ASmallSubmissionGoesBeforeBatchesAndBatchesShareGroups) {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (const char* batch : {"a", "b", "c"}) {
+      for (int i = 0; i < 100; ++i) all.push_back(batch + std::to_string(i));
+    }
+    return all;
+  }();
+  ASSERT_LT(CommitQueue::kLargeShare, 200u);
+  ASSERT_GE(CommitQueue::kLargeShare, 100u);
+  auto batch = [&](size_t which) {
+    return Events(names.begin() + static_cast<long>(100 * which),
+                  names.begin() + static_cast<long>(100 * (which + 1)));
+  };
+  const Applied run = WhileACommitIsSlow(4096, {batch(0), batch(1), batch(2), {"single"}});
+  ASSERT_EQ(run.groups.size(), 4u);
+  Events second{"single"};
+  const Events a = batch(0);
+  second.insert(second.end(), a.begin(), a.end());
+  EXPECT_EQ(run.groups[1], second);
+  EXPECT_EQ(run.groups[2], batch(1));
+  EXPECT_EQ(run.groups[3], batch(2));
+  EXPECT_EQ(run.statuses[3].message(), "single");
+  EXPECT_EQ(run.statuses[0].message(), "a0");
 }
 
 // Two groups: "first" (ticket 1), whose sync is held up until the test lets it go, and
