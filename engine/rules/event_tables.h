@@ -1,5 +1,5 @@
 // The tables a rule gets an event in: `ev` and `ev.data`. Making two tables for every evaluation
-// was a sixth of what the rules cost (the allocations, each field hashed in, the garbage), so
+// was a quarter of what the rules cost (the allocations, each field hashed in, the garbage), so
 // each rule keeps its tables between evaluations and fills them again, as long as nothing the
 // rule can see would tell the difference:
 //   - it did not keep either table in its state (the engine looks there after each successful

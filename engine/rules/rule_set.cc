@@ -389,24 +389,54 @@ Result<bool> RuleSet::RestoreState(std::string_view rule, std::string_view key,
   return true;
 }
 
+namespace {
+
+struct EncodeFrame {
+  int states_ref;
+  std::string_view key;
+  std::string* out;
+  std::string error;
+  bool key_decoded = false;
+};
+
+// Inside a protected call, like RestoreOne: decoding the key allocates, and encoding grows
+// the Lua stack; either may fail for want of memory, which must be an error, not an abort.
+int EncodeOne(lua_State* L) {
+  auto* e = static_cast<EncodeFrame*>(lua_touserdata(L, 1));
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->states_ref);
+  if (!DecodeState(L, e->key, e->error)) return 0;
+  e->key_decoded = true;
+  lua_rawget(L, -2);
+  if (!EncodeState(L, -1, *e->out, e->error)) return 0;
+  e->error.clear();
+  return 0;
+}
+
+}  // namespace
+
 Status RuleSet::EncodeStateOf(std::string_view rule, std::string_view state_key,
                               std::string& out) {
   const LoadedRule* target = Find(rule);
   if (target == nullptr) return Status::NotFound("no rule " + std::string(rule));
   lua_State* L = target->sandbox->state();
   const int top = lua_gettop(L);
-  std::string error;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, target->states_ref);
-  // A key is a string or a number: decoding it allocates at most the string.
-  if (!DecodeState(L, state_key, error)) {
-    lua_settop(L, top);
-    return Status::Corruption("rule " + std::string(rule) + " state key: " + error);
-  }
-  lua_rawget(L, top + 1);
   out.clear();
-  const bool ok = EncodeState(L, -1, out, error);
+  EncodeFrame frame{target->states_ref, state_key, &out, {}};
+  lua_pushcfunction(L, EncodeOne);  // neither allocates
+  lua_pushlightuserdata(L, &frame);
+  const int rc = lua_pcall(L, 1, 0, 0);
+  std::string message;
+  if (rc != LUA_OK) message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
   lua_settop(L, top);
-  if (!ok) return Status::RuleError("rule " + std::string(rule) + " state: " + error);
+  if (rc != LUA_OK) {
+    return Status::LimitExceeded("rule " + std::string(rule) + " state: " + message);
+  }
+  if (!frame.key_decoded) {
+    return Status::Corruption("rule " + std::string(rule) + " state key: " + frame.error);
+  }
+  if (!frame.error.empty()) {
+    return Status::RuleError("rule " + std::string(rule) + " state: " + frame.error);
+  }
   return Status();
 }
 

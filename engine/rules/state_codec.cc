@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/rules/seen_tables.h"
+#include "engine/rules/state_snapshot.h"
 
 namespace takt::rules {
 namespace {
@@ -74,6 +75,19 @@ class Encoder {
       out_ += 'r' + std::to_string(seen->second) + ';';
       return true;
     }
+    // The check after each evaluation held the state to this depth, in whatever order it is
+    // walked; this keeps the walk's recursion bounded should anything get past it.
+    if (depth_ > kMaxStateDepth) {
+      error_ = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
+      return false;
+    }
+    ++depth_;
+    const bool written = Entries(index, address);
+    --depth_;
+    return written;
+  }
+
+  bool Entries(int index, const void* address) {
     tables_.emplace(address, tables_.size());
     // Push every key onto the stack (they stay valid there while we sort views of them).
     const int base = lua_gettop(L_);
@@ -143,6 +157,7 @@ class Encoder {
   std::string& out_;
   std::string& error_;
   std::unordered_map<const void*, size_t> tables_;
+  int depth_ = 0;  // tables being written
 };
 
 class Decoder {
@@ -238,47 +253,9 @@ class Decoder {
 
 }  // namespace
 
-namespace {
-
-bool Storable(lua_State* L, int index, SeenTables& seen, int depth,
-              std::string& error) {
-  const int type = lua_type(L, index);
-  if (type == LUA_TBOOLEAN || type == LUA_TNUMBER || type == LUA_TSTRING) return true;
-  if (type != LUA_TTABLE) {
-    error = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
-            lua_typename(L, type);
-    return false;
-  }
-  if (depth > kMaxStateDepth) {
-    error = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
-    return false;
-  }
-  if (seen.FindOrAdd(lua_topointer(L, index)) >= 0) return true;
-  index = lua_absindex(L, index);
-  luaL_checkstack(L, 4, "checking rule state");
-  lua_pushnil(L);
-  while (lua_next(L, index) != 0) {
-    const int key_type = lua_type(L, -2);
-    if (key_type != LUA_TSTRING && key_type != LUA_TNUMBER && key_type != LUA_TBOOLEAN) {
-      error = std::string("rule state keys must be strings, numbers or booleans, not a ") +
-              lua_typename(L, key_type);
-      lua_pop(L, 2);
-      return false;
-    }
-    if (!Storable(L, -1, seen, depth + 1, error)) {
-      lua_pop(L, 2);
-      return false;
-    }
-    lua_pop(L, 1);
-  }
-  return true;
-}
-
-}  // namespace
-
 bool CheckStorable(lua_State* L, int index, SeenTables& seen, std::string& error) {
-  seen.Clear();
-  return Storable(L, index, seen, 0, error);
+  thread_local std::string snapshot;  // keeps its room between calls
+  return TakeSnapshot(L, index, snapshot, error, seen);
 }
 
 bool EncodeState(lua_State* L, int index, std::string& out, std::string& error) {

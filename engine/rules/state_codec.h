@@ -16,8 +16,9 @@ namespace takt::rules {
 
 class SeenTables;
 
-// Appends the value at `index` to `out`. False with `error` for a function, userdata, thread or
-// a table used as a key.
+// Appends the value at `index` to `out`. False with `error` for a function, userdata, thread, a
+// table used as a key, or tables nested deeper than kMaxStateDepth. It grows the Lua stack:
+// call it inside a protected call.
 bool EncodeState(lua_State* L, int index, std::string& out, std::string& error);
 
 // How deep tables may nest in a rule's state: the state is walked recursively (checked, copied,
@@ -25,7 +26,8 @@ bool EncodeState(lua_State* L, int index, std::string& out, std::string& error);
 constexpr int kMaxStateDepth = 32;
 
 // Checks, without encoding, that EncodeState() would succeed on the value at `index`, and that
-// it nests at most kMaxStateDepth tables deep: the cheap test made after every evaluation, the
+// it nests at most kMaxStateDepth tables deep along any path, shared tables included (so in
+// whatever order it is walked): the test TakeSnapshot() makes after every evaluation, the
 // encoding being left to the end of the batch. `seen` is cleared, then holds the tables met.
 bool CheckStorable(lua_State* L, int index, SeenTables& seen, std::string& error);
 

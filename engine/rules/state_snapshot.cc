@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "engine/rules/seen_tables.h"
 #include "engine/rules/state_codec.h"
@@ -33,23 +34,27 @@ T Get(const std::string& in, size_t& at) {
 // evaluation, so growing the buffer and filling new room is paid once, not each time.
 class Writer {
  public:
-  Writer(lua_State* L, std::string& out, size_t at, std::string& error, SeenTables& numbers)
-      : L_(L), out_(out), at_(at), error_(error), numbers_(numbers) {}
+  Writer(lua_State* L, std::string& out, size_t at, std::string& error, SeenTables& numbers,
+         std::vector<int>& heights)
+      : L_(L), out_(out), at_(at), error_(error), numbers_(numbers), heights_(heights) {}
 
   // The bytes written end here.
   size_t end() const { return at_; }
 
   bool Key(int index) {
     const int type = lua_type(L_, index);
+    int height = 0;
     if (type == LUA_TSTRING || type == LUA_TNUMBER || type == LUA_TBOOLEAN) {
-      return Value(index, 0);
+      return Value(index, 0, height);
     }
     error_ = std::string("rule state keys must be strings, numbers or booleans, not a ") +
              lua_typename(L_, type);
     return false;
   }
 
-  bool Value(int index, int depth) {
+  // `height`: the levels of tables the value spans (0 for a scalar, 1 for a table of scalars).
+  bool Value(int index, int depth, int& height) {
+    height = 0;
     switch (lua_type(L_, index)) {
       case LUA_TBOOLEAN: *Room(1) = lua_toboolean(L_, index) != 0 ? kTrue : kFalse; return true;
       case LUA_TNUMBER:
@@ -66,7 +71,7 @@ class Writer {
         if (len > 0) std::memcpy(Room(len), s, len);
         return true;
       }
-      case LUA_TTABLE: return Table(index, depth);
+      case LUA_TTABLE: return Table(index, depth, height);
       default:
         error_ = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
                  lua_typename(L_, lua_type(L_, index));
@@ -89,31 +94,45 @@ class Writer {
     std::memcpy(room + 1, &value, sizeof(T));
   }
 
-  bool Table(int index, int depth) {
-    // Checked first, a table met again included, as CheckStorable() does.
-    if (depth > kMaxStateDepth) {
-      error_ = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
-      return false;
-    }
+  // The depth is checked where a table is met again too: the store's encoder writes keys in
+  // another order (sorted), so it may first meet a shared table there, and walk it from there.
+  // A table met again spans from here as many levels as it did where first met; one still
+  // being written (a cycle) counts none more.
+  bool Table(int index, int depth, int& height) {
+    if (depth > kMaxStateDepth) return TooDeep();
     const int64_t number = numbers_.FindOrAdd(lua_topointer(L_, index));
     if (number >= 0) {
+      height = heights_[static_cast<size_t>(number)];
+      if (depth + height - 1 > kMaxStateDepth) return TooDeep();
       out_[0] = kHasRefs;
       Tagged(kTableRef, static_cast<uint64_t>(number));
       return true;
     }
+    const size_t mine = heights_.size();  // its number: tables are numbered as met
+    heights_.push_back(0);
     index = lua_absindex(L_, index);
     luaL_checkstack(L_, 4, "keeping rule state");
     *Room(1) = kTableStart;
+    int deepest = 0;
     lua_pushnil(L_);
     while (lua_next(L_, index) != 0) {
-      if (!Key(-2) || !Value(-1, depth + 1)) {
+      int below = 0;
+      if (!Key(-2) || !Value(-1, depth + 1, below)) {
         lua_pop(L_, 2);
         return false;
       }
+      deepest = std::max(deepest, below);
       lua_pop(L_, 1);
     }
     *Room(1) = kTableEnd;
+    height = 1 + deepest;
+    heights_[mine] = height;
     return true;
+  }
+
+  bool TooDeep() {
+    error_ = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
+    return false;
   }
 
   lua_State* L_;
@@ -121,6 +140,7 @@ class Writer {
   size_t at_;
   std::string& error_;
   SeenTables& numbers_;
+  std::vector<int>& heights_;  // by table number
 };
 
 // Reads back what Writer wrote; `tables` (a Lua table at that index, or 0 when no table
@@ -174,11 +194,14 @@ class Reader {
 
 bool TakeSnapshot(lua_State* L, int index, std::string& out, std::string& error,
                   SeenTables& tables) {
+  thread_local std::vector<int> heights;  // keeps its room between calls
   tables.Clear();
+  heights.clear();
   if (out.size() < 64) out.resize(64);
   out[0] = kNoRefs;
-  Writer writer(L, out, 1, error, tables);
-  const bool ok = writer.Value(lua_absindex(L, index), 0);
+  Writer writer(L, out, 1, error, tables, heights);
+  int height = 0;
+  const bool ok = writer.Value(lua_absindex(L, index), 0, height);
   out.resize(writer.end());
   return ok;
 }

@@ -125,8 +125,8 @@ class Store {
   // With either durability, after reading the outbox: a ticket standing for every commit read,
   // this engine's or another process's, for wal_sync()->WaitDurable(). The outbox hands a
   // command out only once the commit that made it is on disk, so that no power loss can take
-  // back the state a delivered command came from. 0: nothing to wait for (no file, or nothing
-  // committed since the last ticket, which is then still the one to wait on).
+  // back the state a delivered command came from. Nothing committed since the last ticket:
+  // that ticket again. 0: nothing to wait for (no file).
   virtual uint64_t OutboxTicket() = 0;
   // Shared: a waiter may outlive the store (Close() while a submission waits); null without a
   // file to sync.

@@ -1,7 +1,7 @@
 // The group commit queue: submissions that wait while a group is applied are applied together
 // next, small ones first and the others in arrival order, up to the group's limits, and each
-// submitter gets its own status back. A group waiting for its sync does not hold up the next one's apply, and groups
-// are delivered in the order they were applied.
+// submitter gets its own status back. A group waiting for its sync does not hold up the next
+// one's apply, and groups are delivered in the order they were applied.
 #include "engine/commit_queue.h"
 
 #include <gtest/gtest.h>
