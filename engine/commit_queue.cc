@@ -1,7 +1,6 @@
 #include "engine/commit_queue.h"
 
 #include <exception>
-#include <iterator>
 #include <string>
 
 namespace takt {
@@ -30,17 +29,23 @@ std::vector<CommitQueue::Submission*> CommitQueue::TakeGroup(const Submission& m
     const size_t n = (*it)->events->size();
     it = n <= kSmallSubmission && events + n <= max_group_events_ ? take(it) : std::next(it);
   }
-  // Then the others in arrival order, while their events stay within kLargeShare: the
-  // leader's own always (it is the oldest), one larger than the share alone.
+  // The leader's own, always: the oldest, so the front if still waiting (alone if larger than
+  // the share).
   size_t large = 0;
+  if (!mine_taken) {
+    const size_t n = waiting_.front()->events->size();
+    if (n > kSmallSubmission) large += n;
+    take(waiting_.begin());
+  }
+  // Then the others in arrival order, while their events stay within kLargeShare. A small one
+  // left here did not fit above, and waits for the next group.
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     const size_t n = (*it)->events->size();
-    if (n <= kSmallSubmission) {  // one that did not fit above waits for the next group
-      it = *it == &mine && !mine_taken ? take(it) : std::next(it);
+    if (n <= kSmallSubmission) {
+      ++it;
       continue;
     }
-    const bool fits = large + n <= kLargeShare && events + n <= max_group_events_;
-    if (!fits && (mine_taken || *it != &mine) && !group.empty()) break;
+    if (large + n > kLargeShare || events + n > max_group_events_) break;
     large += n;
     it = take(it);
   }

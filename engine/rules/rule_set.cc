@@ -103,7 +103,7 @@ void CopyAcross(lua_State* from, int index, lua_State* to, int seen) {
       return;
     case LUA_TBOOLEAN: lua_pushboolean(to, lua_toboolean(from, index)); return;
     case LUA_TTABLE: break;
-    default: lua_pushnil(to); return;  // state holds only the above (CheckStorable)
+    default: lua_pushnil(to); return;  // state holds only the above (TakeSnapshot)
   }
   lua_pushlightuserdata(to, const_cast<void*>(lua_topointer(from, index)));
   if (lua_rawget(to, seen) == LUA_TTABLE) return;

@@ -31,8 +31,11 @@ void SnapshotCache::KeyOf(lua_State* L, int index, std::string& out) {
 
 void SnapshotCache::Keep(const std::string& key, std::string& snapshot) {
   auto [it, added] = snapshots_.try_emplace(key);
-  if (!added) bytes_ -= it->second.size();
-  if (added) bytes_ += key.size();
+  if (added) {
+    bytes_ += key.size();
+  } else {
+    bytes_ -= it->second.size();
+  }
   if (bytes_ + snapshot.size() > max_bytes_) {
     Clear();
     return;  // kept nowhere: the next evaluation of each key takes its snapshot again

@@ -10,8 +10,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/rules/seen_tables.h"
-#include "engine/rules/state_snapshot.h"
 
 namespace takt::rules {
 namespace {
@@ -78,7 +76,7 @@ class Encoder {
     // The check after each evaluation held the state to this depth, in whatever order it is
     // walked; this keeps the walk's recursion bounded should anything get past it.
     if (depth_ > kMaxStateDepth) {
-      error_ = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
+      error_ = NestedTooDeep();
       return false;
     }
     ++depth_;
@@ -253,9 +251,8 @@ class Decoder {
 
 }  // namespace
 
-bool CheckStorable(lua_State* L, int index, SeenTables& seen, std::string& error) {
-  thread_local std::string snapshot;  // keeps its room between calls
-  return TakeSnapshot(L, index, snapshot, error, seen);
+std::string NestedTooDeep() {
+  return "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
 }
 
 bool EncodeState(lua_State* L, int index, std::string& out, std::string& error) {

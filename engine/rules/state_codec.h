@@ -14,22 +14,18 @@ struct lua_State;
 
 namespace takt::rules {
 
-class SeenTables;
-
 // Appends the value at `index` to `out`. False with `error` for a function, userdata, thread, a
 // table used as a key, or tables nested deeper than kMaxStateDepth. It grows the Lua stack:
 // call it inside a protected call.
 bool EncodeState(lua_State* L, int index, std::string& out, std::string& error);
 
-// How deep tables may nest in a rule's state: the state is walked recursively (checked, copied,
-// encoded), so its depth must be bounded for the walk to be.
+// How deep tables may nest in a rule's state, along any path, shared tables included (so in
+// whatever order it is walked): the state is walked recursively (checked, copied, encoded), so
+// its depth must be bounded for the walk to be. TakeSnapshot() (state_snapshot.h) checks it,
+// and what EncodeState() needs, after every evaluation; the encoding waits for the batch's end.
 constexpr int kMaxStateDepth = 32;
-
-// Checks, without encoding, that EncodeState() would succeed on the value at `index`, and that
-// it nests at most kMaxStateDepth tables deep along any path, shared tables included (so in
-// whatever order it is walked): the test TakeSnapshot() makes after every evaluation, the
-// encoding being left to the end of the batch. `seen` is cleared, then holds the tables met.
-bool CheckStorable(lua_State* L, int index, SeenTables& seen, std::string& error);
+// The error for a state nested deeper.
+std::string NestedTooDeep();
 
 // Pushes the value encoded in `text`. False with `error` (and nothing pushed) when `text` is not
 // a complete encoding. Raises a Lua error when the state runs out of memory, so call it inside

@@ -131,7 +131,7 @@ class Writer {
   }
 
   bool TooDeep() {
-    error_ = "rule state is nested deeper than " + std::to_string(kMaxStateDepth) + " levels";
+    error_ = NestedTooDeep();
     return false;
   }
 

@@ -705,27 +705,25 @@ Status SqliteStore::MarkFailed(std::string_view id, std::string_view error, bool
 }
 
 uint64_t SqliteStore::DurabilityTicket() {
-  if (!sync_commits_) return 0;
-  // Nothing written since the last ticket: it still stands, and no sync is needed for nothing
-  // (a poll of PendingCommands() would otherwise flush the disk's cache each time).
-  const int64_t changes = db_.TotalChanges();
-  // The first ticket is taken whatever this connection wrote: the WAL may hold commits of an
-  // earlier process that it wrote and never synced, which this engine now builds on.
-  if (changes != changes_at_ticket_ || ticket_ == 0) {
-    changes_at_ticket_ = changes;
-    version_at_ticket_ = db_.DataVersion();
-    ticket_ = wal_sync_->Ticket();
-  }
-  return ticket_;
+  return sync_commits_ ? TicketSince(/*others_too=*/false) : 0;
 }
 
 uint64_t SqliteStore::OutboxTicket() {
-  // As DurabilityTicket(), and also for commits of other processes (a `takt dispatch` beside
-  // the engine that writes), which only the data version shows. With kFull this engine's own
-  // commits were synced before they were acknowledged: their ticket is done already.
+  // Also for commits of other processes (a `takt dispatch` beside the engine that writes),
+  // which only the data version shows. With kFull this engine's own commits were synced before
+  // they were acknowledged: their ticket is done already.
+  return TicketSince(/*others_too=*/true);
+}
+
+uint64_t SqliteStore::TicketSince(bool others_too) {
+  // Nothing written since the last ticket: it still stands, and no sync is needed for nothing
+  // (a poll of PendingCommands() would otherwise flush the disk's cache each time).
   const int64_t changes = db_.TotalChanges();
   const uint32_t version = db_.DataVersion();
-  if (changes != changes_at_ticket_ || version != version_at_ticket_ || ticket_ == 0) {
+  // The first ticket is taken whatever was written: the WAL may hold commits of an earlier
+  // process that it wrote and never synced, which this engine now builds on.
+  if (changes != changes_at_ticket_ || (others_too && version != version_at_ticket_) ||
+      ticket_ == 0) {
     changes_at_ticket_ = changes;
     version_at_ticket_ = version;
     ticket_ = wal_sync_->Ticket();

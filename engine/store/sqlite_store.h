@@ -113,6 +113,9 @@ class SqliteStore final : public Store {
   // explains why when no row changed.
   Status ChangeDelivery(Statement& update, std::string_view id, bool again_is_ok,
                         const char* expected = "waiting for delivery");
+  // The last ticket, or a new one when this connection wrote since (or, `others_too`, another
+  // connection committed since: the data version changed).
+  uint64_t TicketSince(bool others_too);
   friend Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options);
   explicit SqliteStore(Database db);
   Status Prepare();
