@@ -260,10 +260,11 @@ class TreeReader {
       return Chain(n, ExprOp::kAnd, false);
     }
     if (n.is_type<g::cmp_expr>() || n.is_type<g::cmp_operand>() || n.is_type<g::add_expr>() ||
-        n.is_type<g::add_operand>() || n.is_type<g::mul_expr>() || n.is_type<g::mul_operand>()) {
+        n.is_type<g::add_operand>() || n.is_type<g::mul_expr>()) {
       return Chain(n, ExprOp::kOr, true);
     }
-    if (n.is_type<g::unary>() || n.is_type<g::unary_operand>()) {
+    // An operand of * / % is a unary expression, not a chain: `a * -b`.
+    if (n.is_type<g::unary>() || n.is_type<g::unary_operand>() || n.is_type<g::mul_operand>()) {
       const Node& first = *n.children.at(0);
       if (n.children.size() == 1) return Expr(first);
       AstExpr e = Leaf(first, first.is_type<g::neg_op>() ? ExprOp::kNeg : ExprOp::kNot, "");

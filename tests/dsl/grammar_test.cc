@@ -78,6 +78,28 @@ TEST(GrammarTest, OperatorPrecedenceAndAssociativity) {
   EXPECT_EQ(e.args[1].op, ExprOp::kMul);
 }
 
+// An operand of * / % may be negated: `a * -b` is a(-b), and it took `takt check` down once.
+TEST(GrammarTest, AnOperandOfAProductMayBeNegated) {
+  Diagnostics d;
+  AstFile ast = Parse(R"(workflow w { var x: int = 1 * -2 - 3 % - - 4 / not true })", d);
+  ASSERT_EQ(d.errors(), 0u) << d.FormatAll();
+  // (1 * (-2)) - (((3 % (-(-4))) / (not true))
+  const AstExpr& e = ast.workflows.at(0).vars.at(0).default_value;
+  ASSERT_EQ(e.op, ExprOp::kSub);
+  const AstExpr& product = e.args.at(0);
+  ASSERT_EQ(product.op, ExprOp::kMul);
+  EXPECT_EQ(product.args.at(0).op, ExprOp::kInt);
+  ASSERT_EQ(product.args.at(1).op, ExprOp::kNeg);
+  EXPECT_EQ(product.args.at(1).args.at(0).text, "2");
+  const AstExpr& quotient = e.args.at(1);
+  ASSERT_EQ(quotient.op, ExprOp::kDiv);
+  EXPECT_EQ(quotient.args.at(1).op, ExprOp::kNot);
+  const AstExpr& remainder = quotient.args.at(0);
+  ASSERT_EQ(remainder.op, ExprOp::kMod);
+  ASSERT_EQ(remainder.args.at(1).op, ExprOp::kNeg);
+  EXPECT_EQ(remainder.args.at(1).args.at(0).op, ExprOp::kNeg);
+}
+
 TEST(GrammarTest, ArrowIsNotMinus) {
   Diagnostics d;
   AstFile ast = Parse("workflow w { state a { on x when y > -1 -> b } }", d);

@@ -111,7 +111,7 @@ workflow w {
   start on_made on made {
     set total = total + event.n * 2 - event.f / 4
     emit out { k: key, total: total, neg: -event.n, big: event.n > 10 and not (event.name == "x"),
-               label: "n=" + event.name, pct: event.n % 3 }
+               label: "n=" + event.name, pct: event.n % 3, flipped: 2 * -event.n % - 4 }
   }
   state on_made { on tick -> on_made }
 })");
@@ -121,7 +121,7 @@ workflow w {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r.value().commands.size(), 1u);
   EXPECT_EQ(r.value().commands[0].payload_json,
-            R"({"k":"K","total":22,"neg":-11,"big":true,"label":"n=y","pct":2})");
+            R"({"k":"K","total":22,"neg":-11,"big":true,"label":"n=y","pct":2,"flipped":-2})");
 }
 
 }  // namespace
