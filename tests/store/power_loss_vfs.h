@@ -4,7 +4,7 @@
 // bytes of them, or others). From then on every write and sync fails, as on a machine without
 // power, until the test restores it; the database file is then what a reboot would find.
 // Files are taken as they are named: a file created since the last sync of its directory is
-// kept (SQLite syncs the directory when it makes the WAL).
+// kept (SQLite syncs the directory when it makes the WAL). Syncs are counted, not made.
 #ifndef TAKT_TESTS_STORE_POWER_LOSS_VFS_H_
 #define TAKT_TESTS_STORE_POWER_LOSS_VFS_H_
 
@@ -27,6 +27,9 @@ void LosePowerAfter(int64_t n, PowerLoss how, uint64_t seed);
 bool PowerWasLost();
 // Writes, syncs and truncations made through the VFS since it was installed.
 int64_t FileChanges();
+// Syncs of a WAL file (a name ending in -wal) made since it was installed, through SQLite or
+// takt's own fdatasync: every commit written before one is on disk.
+int64_t WalSyncs();
 // Power back: writes and syncs go through again, nothing is remembered as unsynced. Call it once
 // every connection of the lost run is closed.
 void RestorePower();
