@@ -14,7 +14,18 @@ Status Failure(const std::exception& e) {
 
 }  // namespace
 
+CommitQueue::Submission* CommitQueue::NextLeader() const {
+  Submission* oldest = waiting_.front();
+  if (small_went_ahead_ || oldest->events->size() <= kSmallSubmission) return oldest;
+  for (Submission* s : waiting_) {  // one that fits a group, so that TakeGroup takes it
+    const size_t n = s->events->size();
+    if (n <= kSmallSubmission && n <= max_group_events_) return s;
+  }
+  return oldest;
+}
+
 std::vector<CommitQueue::Submission*> CommitQueue::TakeGroup(const Submission& mine) {
+  small_went_ahead_ = &mine != waiting_.front();
   std::vector<Submission*> group;
   size_t events = 0;
   bool mine_taken = false;
@@ -29,6 +40,7 @@ std::vector<CommitQueue::Submission*> CommitQueue::TakeGroup(const Submission& m
     const size_t n = (*it)->events->size();
     it = n <= kSmallSubmission && events + n <= max_group_events_ ? take(it) : std::next(it);
   }
+  if (small_went_ahead_) return group;  // `mine` is small: taken
   // The leader's own, always: the oldest, so the front if still waiting (alone if larger than
   // the share).
   size_t large = 0;
@@ -57,10 +69,10 @@ void CommitQueue::Run(Submission& mine, const Handlers& handlers) {
   std::unique_lock<std::mutex> lock(mu_);
   mine.wake = &wake;
   waiting_.push_back(&mine);
-  // Leads when its submission is the oldest waiting, no group is being applied and fewer than
+  // Leads when its submission is the next leader's, no group is being applied and fewer than
   // kMaxGroupsInFlight are waiting for their sync; otherwise its submission joins a group that
   // another thread leads.
-  while (leading_ || waiting_.empty() || waiting_.front() != &mine ||
+  while (leading_ || waiting_.empty() || NextLeader() != &mine ||
          groups_applied_ - groups_delivered_ >= kMaxGroupsInFlight) {
     if (mine.done) return;
     wake.wait(lock);
@@ -78,7 +90,7 @@ void CommitQueue::Run(Submission& mine, const Handlers& handlers) {
   lock.lock();
   leading_ = false;
   // The next group is applied while this one's commit syncs.
-  if (!waiting_.empty()) waiting_.front()->wake->notify_one();
+  if (!waiting_.empty()) NextLeader()->wake->notify_one();
   lock.unlock();
   Status durable;
   try {
@@ -100,7 +112,7 @@ void CommitQueue::Run(Submission& mine, const Handlers& handlers) {
   lock.lock();
   ++groups_delivered_;
   turn_.notify_all();
-  if (!leading_ && !waiting_.empty()) waiting_.front()->wake->notify_one();  // may lead now
+  if (!leading_ && !waiting_.empty()) NextLeader()->wake->notify_one();  // may lead now
   for (Submission* s : group) {
     s->done = true;
     s->wake->notify_one();

@@ -7,10 +7,13 @@
 //
 // Which submissions a group takes: the small ones first (a single event, a few readings),
 // wherever they wait, then the others in arrival order while their events stay within a
-// share. So a source that sends one event now and then does not queue behind another's flood
-// of batches, and a group of batches, which it may have to wait for, stays short. Submissions
-// of different threads have no order among them (one thread's are applied in its order: it
-// waits for each), so taking small ones first breaks no promise.
+// share. When a batch is the oldest waiting and small ones wait behind it, the small ones go
+// ahead in a group of their own, and the batch leads the group after. So a source that sends
+// one event now and then waits for at most the group being applied, not for another's flood of
+// batches besides, and a group of batches, which it may have to wait for, stays short.
+// Submissions of different threads have no order among them (one thread's are applied in its
+// order: it waits for each), so taking small ones first breaks no promise; and since only one
+// group in two goes ahead, a batch waits at most one such group.
 //
 // A leader gives up its role as soon as its group is applied, before the group's commit is on
 // disk: it waits for that (Handlers::await_durable) while the next leader applies the next
@@ -70,7 +73,11 @@ class CommitQueue {
   static constexpr size_t kLargeShare = 128;
 
  private:
-  // As the leader (`mine` the oldest waiting), with mu_ held: takes the next group out of
+  // With mu_ held and a submission waiting: the one whose thread leads the next group. The
+  // oldest waiting, unless it is larger than kSmallSubmission, a small one waits, and the last
+  // group was not small ones gone ahead: then the oldest small one.
+  Submission* NextLeader() const;
+  // As the leader (`mine` from NextLeader()), with mu_ held: takes the next group out of
   // waiting_, `mine` in it.
   std::vector<Submission*> TakeGroup(const Submission& mine);
 
@@ -80,13 +87,14 @@ class CommitQueue {
   static constexpr uint64_t kMaxGroupsInFlight = 2;
   const size_t max_group_events_;
   std::mutex mu_;
-  // Each thread is woken on its own: to lead when its submission is the oldest waiting and no
-  // group is being applied, and when its submission is done. (Waking every waiting thread at
+  // Each thread is woken on its own: to lead when its submission is NextLeader() and no group
+  // is being applied, and when its submission is done. (Waking every waiting thread at
   // each step let the first to run lead; with 32 threads on 2 cores the futex calls and
   // context switches of the herd took over a third of the time at 10,000 events/s.)
   std::condition_variable turn_;  // the next group in order may be delivered
   std::deque<Submission*> waiting_;
   bool leading_ = false;  // a leader is applying a group
+  bool small_went_ahead_ = false;  // the last group: small ones that went ahead of a batch
   uint64_t groups_applied_ = 0;    // numbers the groups in the order they were applied
   uint64_t groups_delivered_ = 0;  // the next group to deliver is this one
 };

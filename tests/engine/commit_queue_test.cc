@@ -1,7 +1,8 @@
 // The group commit queue: submissions that wait while a group is applied are applied together
-// next, small ones first and the others in arrival order, up to the group's limits, and each
-// submitter gets its own status back. A group waiting for its sync does not hold up the next
-// one's apply, and groups are delivered in the order they were applied.
+// next, small ones first (ahead of batches, in a group of their own) and the others in arrival
+// order, up to the group's limits, and each submitter gets its own status back. A group
+// waiting for its sync does not hold up the next one's apply, and groups are delivered in the
+// order they were applied.
 #include "engine/commit_queue.h"
 
 #include <gtest/gtest.h>
@@ -92,10 +93,9 @@ TEST(CommitQueueTest, AGroupStopsAtItsEventLimitAndTheRestFollowInOrder) {
   EXPECT_EQ(run.statuses[3].message(), "d1");
 }
 
-// A single event waiting behind batches goes first, into a group with at most
-// kLargeShare events of batches; the batches follow in arrival order, each group within the
-// share.
-TEST(CommitQueueTest, ASmallSubmissionGoesBeforeBatchesAndBatchesShareGroups) {
+// A single event waiting behind batches goes ahead of them in a group of its own; the batches
+// follow in arrival order, each group within the share.
+TEST(CommitQueueTest, ASmallSubmissionGoesAheadOfBatchesAndBatchesShareGroups) {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> all;
     for (const char* batch : {"a", "b", "c"}) {
@@ -109,16 +109,74 @@ TEST(CommitQueueTest, ASmallSubmissionGoesBeforeBatchesAndBatchesShareGroups) {
     return Events(names.begin() + static_cast<long>(100 * which),
                   names.begin() + static_cast<long>(100 * (which + 1)));
   };
-  const Applied run = WhileACommitIsSlow(4096, {batch(0), batch(1), batch(2), {"single"}});
-  ASSERT_EQ(run.groups.size(), 4u);
-  Events second{"single"};
-  const Events a = batch(0);
-  second.insert(second.end(), a.begin(), a.end());
-  EXPECT_EQ(run.groups[1], second);
-  EXPECT_EQ(run.groups[2], batch(1));
-  EXPECT_EQ(run.groups[3], batch(2));
-  EXPECT_EQ(run.statuses[3].message(), "single");
+  const Applied run =
+      WhileACommitIsSlow(4096, {batch(0), {"single"}, batch(1), batch(2), {"another"}});
+  ASSERT_EQ(run.groups.size(), 5u);
+  EXPECT_EQ(run.groups[1], (Events{"single", "another"}));
+  EXPECT_EQ(run.groups[2], batch(0));
+  EXPECT_EQ(run.groups[3], batch(1));
+  EXPECT_EQ(run.groups[4], batch(2));
+  EXPECT_EQ(run.statuses[1].message(), "single");
   EXPECT_EQ(run.statuses[0].message(), "a0");
+}
+
+// A batch waits for at most one group of small submissions gone ahead of it: a single event
+// that arrives while that group is applied joins the batch's group.
+TEST(CommitQueueTest, ABatchWaitsForAtMostOneGroupOfSmallOnesGoneAhead) {
+  CommitQueue queue(4096);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Events> groups;
+  size_t released = 0;  // groups that may end their apply
+  CommitQueue::Handlers handlers;
+  handlers.apply = [&](const std::vector<Submission*>& group) {
+    std::unique_lock<std::mutex> lock(mu);
+    Events& events = groups.emplace_back();
+    for (Submission* s : group) events.insert(events.end(), s->events->begin(), s->events->end());
+    const size_t number = groups.size();
+    cv.notify_all();
+    cv.wait(lock, [&] { return number <= released; });
+    return uint64_t{0};
+  };
+  handlers.await_durable = [](uint64_t) { return Status(); };
+  handlers.deliver = [](const std::vector<Submission*>&) {};
+  auto applying = [&](size_t n) {  // waits until the n-th group's apply has begun
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return groups.size() >= n; });
+  };
+  auto release = [&](size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    released = n;
+    cv.notify_all();
+  };
+
+  Events first{"first"}, batch(20, "b"), single{"single"}, another{"another"};
+  std::vector<std::vector<SubmitResult>> results(4);
+  std::vector<Submission> submissions{{&first, &results[0], nullptr, {}, false},
+                                      {&batch, &results[1], nullptr, {}, false},
+                                      {&single, &results[2], nullptr, {}, false},
+                                      {&another, &results[3], nullptr, {}, false}};
+  std::vector<std::thread> threads;
+  auto submit = [&](size_t i) {
+    threads.emplace_back([&, i] { queue.Run(submissions[i], handlers); });
+  };
+  submit(0);
+  applying(1);  // "first" is applied; the batch, then a single event, wait
+  submit(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  submit(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  release(1);
+  applying(2);  // the single event went ahead; another arrives meanwhile
+  submit(3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  release(100);
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[1], (Events{"single"}));
+  Events third{"another"};
+  third.insert(third.end(), batch.begin(), batch.end());
+  EXPECT_EQ(groups[2], third);
 }
 
 // Two groups: "first" (ticket 1), whose sync is held up until the test lets it go, and
