@@ -103,6 +103,7 @@ class Writer {
     const int64_t number = numbers_.FindOrAdd(lua_topointer(L_, index));
     if (number >= 0) {
       height = heights_[static_cast<size_t>(number)];
+      cyclic_ |= height == 0;  // still being written: met again through a cycle
       if (depth + height - 1 > kMaxStateDepth) return TooDeep();
       out_[0] = kHasRefs;
       Tagged(kTableRef, static_cast<uint64_t>(number));
@@ -135,12 +136,19 @@ class Writer {
     return false;
   }
 
+ public:
+  // A table was met again while it was still being written.
+  bool cyclic() const { return cyclic_; }
+
+ private:
+
   lua_State* L_;
   std::string& out_;
   size_t at_;
   std::string& error_;
   SeenTables& numbers_;
   std::vector<int>& heights_;  // by table number
+  bool cyclic_ = false;
 };
 
 // Reads back what Writer wrote; `tables` (a Lua table at that index, or 0 when no table
@@ -199,11 +207,20 @@ bool TakeSnapshot(lua_State* L, int index, std::string& out, std::string& error,
   heights.clear();
   if (out.size() < 64) out.resize(64);
   out[0] = kNoRefs;
+  index = lua_absindex(L, index);
   Writer writer(L, out, 1, error, tables, heights);
   int height = 0;
-  const bool ok = writer.Value(lua_absindex(L, index), 0, height);
+  const bool ok = writer.Value(index, 0, height);
   out.resize(writer.end());
-  return ok;
+  if (!ok || !writer.cyclic() || heights.size() <= static_cast<size_t>(kMaxStateDepth)) return ok;
+  // A cycle hides paths from the count above: a table met again while still being written
+  // counts no levels there, yet the path on through it may be longer than any the walk took.
+  // The store's encoder walks in another order (keys sorted) and may take such a path. So a
+  // state with a cycle and more tables than the depth limit (with fewer no order can nest
+  // deeper) is encoded here as the store will encode it, to know.
+  thread_local std::string encoded;
+  encoded.clear();
+  return EncodeState(L, index, encoded, error);
 }
 
 bool TakeSnapshot(lua_State* L, int index, std::string& out, std::string& error) {

@@ -433,6 +433,43 @@ TEST(RuleEvalTest, AStateNestedDeepThroughSharedTablesIsRefusedAndNothingBreaks)
   EXPECT_EQ(next.commands[0].name, "fine");
 }
 
+// And through a cycle: the check after the evaluation meets `a` again from `b5` while still
+// walking it, and counts no levels for it there. The store's encoder walks `b` first (`true`
+// sorts first) and goes on from `b5` through `a` and its chain, six levels deeper than any
+// path the check took. Such a state passed the check and then failed every commit that held
+// it, and the submissions grouped with it.
+TEST(RuleEvalTest, AStateNestedDeepThroughACycleIsRefusedAndNothingBreaks) {
+  RuleDir dir;
+  dir.Write("cycle.lua", R"(return rule 'cycle' { on = 'alarm', commands = '*',
+    decide = function(ev, state)
+      if ev.data.severity == 2 then return command('fine') end
+      local a, link = {}, nil
+      link = a
+      for i = 1, 31 do link.next = {}; link = link.next end
+      local b = {}
+      link = b
+      for i = 2, 5 do link.next = {}; link = link.next end
+      link.a, a.b = a, b
+      state[1], state[true] = a, b
+      return command('kept')
+    end })");
+  EngineOptions options;
+  options.workflow_paths = {"workflows"};
+  options.rules_dir = dir.path();
+  options.store_path = dir.path() + "/t.db";
+  auto engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  const SubmitResult deep = Submit(*engine.value(), Alarm("s1", "A1", 1));
+  ASSERT_EQ(deep.rule_errors.size(), 1u);
+  EXPECT_NE(deep.rule_errors[0].message.find("nested deeper than 32 levels"), std::string::npos)
+      << deep.rule_errors[0].message;
+  EXPECT_TRUE(deep.commands.empty());
+  const SubmitResult next = Submit(*engine.value(), Alarm("s2", "A1", 2, 2000));
+  ASSERT_EQ(next.commands.size(), 1u);
+  EXPECT_EQ(next.commands[0].name, "fine");
+  EXPECT_EQ(engine.value()->stats().events, 2u);
+}
+
 // A failed evaluation leaves the state as it was before it, value for value: an integer stays
 // an integer, a string with a NUL keeps it, shared and cyclic tables stay shared and cyclic.
 TEST(RuleEvalTest, AFailedEvaluationLeavesTheStateAsItWas) {
