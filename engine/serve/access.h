@@ -30,6 +30,10 @@ class AccessControl {
   void SetOwners(std::unordered_map<std::string, std::string> owner_by_type) {
     owner_by_type_ = std::move(owner_by_type);
   }
+  // Whether the definitions declare `type`.
+  bool Declares(std::string_view type) const {
+    return owner_by_type_.count(std::string(type)) != 0;
+  }
   // Empty when `who` may publish an event of `type` as `source`; else why not, for a 403.
   std::string MayPublish(const Credential& who, std::string_view source,
                          std::string_view type) const;

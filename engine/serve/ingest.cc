@@ -123,7 +123,11 @@ Status Ingest::Submit(Engine& engine, const Credential& who,
     }
     answer.reason = r.reason;
     answer.position = r.position;
-    metrics_.CountEvent(envelopes[i].source, envelopes[i].type, OutcomeName(r.outcome));
+    // An undeclared type is no label: a flood of made-up types would otherwise add a series
+    // each, without bound, to the metrics' memory and to every scrape.
+    std::string_view type = envelopes[i].type;
+    if (!access_.Declares(type)) type = {};
+    metrics_.CountEvent(envelopes[i].source, type, OutcomeName(r.outcome));
     if (answer.outcome == std::string_view("rejected")) {
       log_(LogLine{LogLevel::kInfo, std::string(OutcomeName(r.outcome)) + ": " + r.reason,
                    answer.id, answer.key, envelopes[i].source});

@@ -325,6 +325,44 @@ std::string StatusLinesOf(uint16_t port, const std::vector<std::string>& request
   return lines;
 }
 
+// A flood of made-up event types: each is refused naming its type, an event of a declared
+// type beside them is accepted, and the metrics count them under no type, so that they add no
+// series (each would stay in memory and in every scrape).
+TEST_F(ServeTest, AFloodOfUnknownTypesIsRefusedAndAddsNoMetricSeries) {
+  RunningServer running(dir_, test::ServeToml(dir_));
+  ASSERT_NE(running.server(), nullptr);
+  httplib::Client client("127.0.0.1", running.port());
+  std::vector<std::string> batch;
+  for (int i = 0; i < 500; ++i) {
+    batch.push_back(R"({"id":"u-)" + std::to_string(i) + R"(","source":"scada","type":"made.up-)" +
+                    std::to_string(i) + R"(","key":"A01","seq":1,"ts":1,"data":{}})");
+  }
+  batch.push_back(R"({"id":"a-1","source":"scada","type":"alarm","key":"A01","seq":1,"ts":1,)"
+                  R"("data":{"asset":"A01","code":"OVERHEAT","severity":1}})");
+  httplib::Result res = Post(client, test::TokenOf("scada"), batch);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json results = json::parse(res->body)["results"];
+  ASSERT_EQ(results.size(), batch.size());
+  for (size_t i = 0; i < 500; ++i) {
+    EXPECT_EQ(results[i]["outcome"], "rejected");
+    EXPECT_EQ(results[i]["reason"], "unknown event type 'made.up-" + std::to_string(i) + "'");
+  }
+  EXPECT_EQ(results[500]["outcome"], "accepted");
+
+  httplib::Result metrics = client.Get("/metrics", Bearer(test::TokenOf("admin")));
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->body.find("made.up"), std::string::npos);
+  EXPECT_NE(metrics->body.find(
+                "takt_events_total{source=\"scada\",type=\"\",outcome=\"malformed\"} 500\n"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find(
+                "takt_events_total{source=\"scada\",type=\"alarm\",outcome=\"applied\"} 1\n"),
+            std::string::npos)
+      << metrics->body;
+}
+
 TEST_F(ServeTest, ARequestThatStopsArrivingIs408AndABrokenOne400) {
   std::string toml = test::ServeToml(dir_);
   toml.replace(toml.find("clock_interval_ms"), 0, "read_timeout_ms = 300\n");
