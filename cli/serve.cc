@@ -75,10 +75,10 @@ std::function<void(const LogLine&)> Logger(bool json) {
         AppendJsonString(text, value);
       }
     } else {
-      text = ForTerminal(line.message);
-      if (!line.event_id.empty()) text += " id=" + ForTerminal(line.event_id);
-      if (!line.key.empty()) text += " key=" + ForTerminal(line.key);
-      if (!line.source.empty()) text += " source=" + ForTerminal(line.source);
+      text = ForLogLine(line.message);
+      if (!line.event_id.empty()) text += " id=" + ForLogLine(line.event_id);
+      if (!line.key.empty()) text += " key=" + ForLogLine(line.key);
+      if (!line.source.empty()) text += " source=" + ForLogLine(line.source);
     }
     logger->log(LevelOf(line.level), "{}", text);
   };

@@ -30,9 +30,7 @@ size_t Utf8Length(std::string_view s) {
   return length;
 }
 
-}  // namespace
-
-std::string ForTerminal(std::string_view text) {
+std::string Escaped(std::string_view text, bool keep_line_breaks) {
   static const char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(text.size());
@@ -41,7 +39,7 @@ std::string ForTerminal(std::string_view text) {
     if (c >= 0x20 && c < 0x7f) {
       out += static_cast<char>(c);
       ++i;
-    } else if (c == '\n' || c == '\t') {
+    } else if (keep_line_breaks && (c == '\n' || c == '\t')) {
       out += static_cast<char>(c);
       ++i;
     } else if (const size_t n = c >= 0x80 ? Utf8Length(text.substr(i)) : 0; n > 0) {
@@ -56,5 +54,11 @@ std::string ForTerminal(std::string_view text) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string ForTerminal(std::string_view text) { return Escaped(text, true); }
+
+std::string ForLogLine(std::string_view text) { return Escaped(text, false); }
 
 }  // namespace takt::cli

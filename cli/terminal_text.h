@@ -12,6 +12,9 @@ namespace takt::cli {
 // `text` with each control character but newline and tab, DEL, and each byte not part of a
 // valid UTF-8 sequence written as \xNN; valid UTF-8 is kept as it is.
 std::string ForTerminal(std::string_view text);
+// As ForTerminal(), with newline and tab escaped too: one record of a log stays one line, so
+// that text from an input cannot begin a line that reads as a record of its own.
+std::string ForLogLine(std::string_view text);
 
 }  // namespace takt::cli
 
