@@ -40,6 +40,8 @@ class Writer {
 
   // The bytes written end here.
   size_t end() const { return at_; }
+  // A table was met again while it was still being written (a cycle).
+  bool cyclic() const { return cyclic_; }
 
   bool Key(int index) {
     const int type = lua_type(L_, index);
@@ -135,12 +137,6 @@ class Writer {
     error_ = NestedTooDeep();
     return false;
   }
-
- public:
-  // A table was met again while it was still being written.
-  bool cyclic() const { return cyclic_; }
-
- private:
 
   lua_State* L_;
   std::string& out_;
