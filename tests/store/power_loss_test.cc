@@ -103,8 +103,10 @@ struct Acknowledgement {
   int64_t wal_syncs;
 };
 
-// Submits `events` from `from` in batches until one fails; the events acknowledged. Each
-// acknowledgement goes into `acknowledgements` when given.
+// Submits `events` from `from` in batches until a call fails; the events acknowledged. Each
+// acknowledgement goes into `acknowledgements` when given. Every kBatchesPerPoll batches the
+// outbox is read, as a dispatcher polls it; with NORMAL that syncs the WAL.
+constexpr size_t kBatchesPerPoll = 4;
 size_t SubmitUntilFailure(Engine& engine, const std::vector<std::string>& events, size_t from,
                           std::vector<Acknowledgement>* acknowledgements = nullptr) {
   std::vector<SubmitResult> results;
@@ -119,6 +121,7 @@ size_t SubmitUntilFailure(Engine& engine, const std::vector<std::string>& events
     if (acknowledgements != nullptr) {
       acknowledgements->push_back(Acknowledgement{acknowledged, test::WalSyncs()});
     }
+    if (acknowledged / kBatch % kBatchesPerPoll == 0 && !engine.PendingCommands(1).ok()) break;
   }
   return acknowledged;
 }
