@@ -3,6 +3,8 @@
 #ifndef TAKT_DSL_ERRORS_H_
 #define TAKT_DSL_ERRORS_H_
 
+#include <string>
+
 #include "dsl/grammar.h"
 
 namespace takt::dsl {
@@ -115,7 +117,46 @@ struct ErrorMessages {
 };
 
 template <typename Rule>
-using Control = tao::pegtl::must_if<ErrorMessages>::control<Rule>;
+using MessageControl = tao::pegtl::must_if<ErrorMessages>::control<Rule>;
+
+// How deep parentheses and unary operators may nest in an expression. Parsing, reading and
+// compiling an expression recurse once per level, so without a bound a file of nested
+// parentheses would overflow the stack instead of being refused.
+constexpr int kMaxExpressionNesting = 256;
+// The nesting of the parse under way on this thread; ParseFile() sets it to 0 before each.
+inline thread_local int expression_nesting = 0;
+
+template <typename Rule>
+struct Control : MessageControl<Rule> {};
+
+// The rules that nest: each counts a level while it is matched. (A parenthesis is counted
+// through the expression inside it: PEGTL calls no control for an if_must<> such as `paren`.)
+template <typename Rule>
+struct NestingControl : MessageControl<Rule> {
+  template <typename Input, typename... States>
+  static void start(const Input& in, States&&... st) {
+    if (++expression_nesting > kMaxExpressionNesting) {
+      throw tao::pegtl::parse_error("expression nested deeper than " +
+                                        std::to_string(kMaxExpressionNesting) + " levels",
+                                    in);
+    }
+    MessageControl<Rule>::start(in, st...);
+  }
+  template <typename Input, typename... States>
+  static void success(const Input& in, States&&... st) {
+    --expression_nesting;
+    MessageControl<Rule>::success(in, st...);
+  }
+  template <typename Input, typename... States>
+  static void failure(const Input& in, States&&... st) {
+    --expression_nesting;
+    MessageControl<Rule>::failure(in, st...);
+  }
+};
+template <>
+struct Control<g::expression> : NestingControl<g::expression> {};
+template <>
+struct Control<g::unary_operand> : NestingControl<g::unary_operand> {};
 
 }  // namespace takt::dsl
 

@@ -358,6 +358,7 @@ void ParseFile(const SourceFile& file, AstFile& out, Diagnostics& diagnostics) {
     try {
       while (true) {
         declaration_start = in.byte();
+        expression_nesting = 0;  // a parse error may have left levels counted
         std::unique_ptr<Node> root = pt::parse<g::top_item, Selector, p::nothing, Control>(in);
         if (!root || root->children.empty()) return;  // end of file
         reader.Declaration(*root->children.front(), out);

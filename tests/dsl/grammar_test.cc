@@ -1,6 +1,7 @@
 // The grammar on its own: sound (PEGTL's analyze), and what it builds from valid text.
 #include <gtest/gtest.h>
 
+#include "dsl/errors.h"
 #include "dsl/parse.h"
 
 namespace takt::dsl {
@@ -98,6 +99,31 @@ TEST(GrammarTest, AnOperandOfAProductMayBeNegated) {
   ASSERT_EQ(remainder.op, ExprOp::kMod);
   ASSERT_EQ(remainder.args.at(1).op, ExprOp::kNeg);
   EXPECT_EQ(remainder.args.at(1).args.at(0).op, ExprOp::kNeg);
+}
+
+// Parentheses and unary operators nest at most kMaxExpressionNesting deep; deeper is an error
+// naming where, not a stack overflow (10,000 parentheses once took `takt check` down).
+TEST(GrammarTest, AnExpressionNestedTooDeepIsRefusedWhereItGoesTooDeep) {
+  for (const auto& [open, close] : {std::pair<std::string, std::string>{"(", ")"}, {"-", ""}}) {
+    for (const int levels : {kMaxExpressionNesting - 1, 100000}) {
+      std::string value;
+      for (int i = 0; i < levels; ++i) value += open;
+      value += "1";
+      for (int i = 0; i < levels; ++i) value += close;
+      Diagnostics d;
+      Parse("workflow w { var x: int = " + value + " }", d);
+      SCOPED_TRACE(open + " x" + std::to_string(levels));
+      if (levels < kMaxExpressionNesting) {
+        EXPECT_EQ(d.errors(), 0u) << d.FormatAll();
+        continue;
+      }
+      ASSERT_EQ(d.errors(), 1u) << d.FormatAll().substr(0, 500);
+      EXPECT_NE(d.FormatAll().find(":1:" + std::to_string(28 + kMaxExpressionNesting) +
+                                   ": error: expression nested deeper than 256 levels"),
+                std::string::npos)
+          << d.FormatAll().substr(0, 500);
+    }
+  }
 }
 
 TEST(GrammarTest, ArrowIsNotMinus) {
