@@ -175,12 +175,269 @@ int Size(lua_State* L) {
   return 1;
 }
 
+
+// ---- takt.window's own functions (stdlib/takt/window.lua hands them out as they are) ----
+//
+// They were Lua over the functions above; in C a window costs an alarm one call instead of
+// five, and no instructions of the rule's budget. What they do is unchanged, down to the state
+// they leave: a window is the table
+//   {width = W, newest = T, kept = K, data = "packed entries", recent = "packed", lateness = L}
+// in the rule's state under its name, `recent` holding the newest (up to kRecent) apart, so that
+// an add copies those few and not the whole window, and `lateness` only when add was given one.
+
+constexpr lua_Integer kLatenessMs = 6LL * 3600 * 1000;  // window.LATENESS_MS
+constexpr lua_Integer kRecent = 16;
+
+// The field names, interned once and kept as the functions' upvalues (a lookup by C string
+// hashes or compares the name on every call).
+enum Field : int { kWidth = 1, kNewest, kKept, kData, kRecentField, kLateness, kTs, kVs, kFields };
+const char* const kFieldNames[] = {nullptr, "width", "newest", "kept", "data",
+                                   "recent", "lateness", "ts", "vs"};
+
+int GetField(lua_State* L, int table, Field field) {
+  lua_pushvalue(L, lua_upvalueindex(field));
+  return lua_rawget(L, table);
+}
+
+// Sets the field from the value on the top of the stack (popped).
+void SetField(lua_State* L, int table, Field field) {
+  lua_pushvalue(L, lua_upvalueindex(field));
+  lua_insert(L, -2);
+  lua_rawset(L, table);
+}
+
+// a - b with Lua's arithmetic: integers wrap, anything else (a float, a string that converts)
+// as the `-` operator would, with its error for what it cannot subtract.
+void PushDifference(lua_State* L, int a, int b) {
+  if (lua_isinteger(L, a) && lua_isinteger(L, b)) {
+    lua_pushinteger(L, static_cast<lua_Integer>(static_cast<lua_Unsigned>(lua_tointeger(L, a)) -
+                                                static_cast<lua_Unsigned>(lua_tointeger(L, b))));
+    return;
+  }
+  lua_pushvalue(L, a);
+  lua_pushvalue(L, b);
+  lua_arith(L, LUA_OPSUB);
+}
+
+// Pushes state[name] (as `state[name]` reads it in Lua) when it is a window, nil when there is
+// none. A window an earlier version kept as two arrays (ts, vs) is packed first.
+int PushWindow(lua_State* L, int state, int name) {
+  lua_pushvalue(L, name);
+  const int type = lua_gettable(L, state);
+  if (type == LUA_TNIL) return type;
+  if (type != LUA_TTABLE) {
+    return luaL_error(L, "takt.window: the state's '%s' is a %s, not a window",
+                      luaL_tolstring(L, name, nullptr), lua_typename(L, type));
+  }
+  const int w = lua_gettop(L);
+  if (GetField(L, w, kTs) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return type;
+  }
+  const int ts = lua_gettop(L);
+  GetField(L, w, kVs);
+  const int vs = ts + 1;
+  lua_pushliteral(L, "");
+  const lua_Integer n = luaL_len(L, ts);
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_pushcfunction(L, Append);
+    lua_insert(L, -2);
+    lua_geti(L, ts, i);
+    lua_geti(L, vs, i);
+    lua_call(L, 3, 2);
+    lua_pop(L, 1);  // the count
+  }
+  SetField(L, w, kData);
+  lua_pushnil(L);
+  SetField(L, w, kTs);
+  lua_pushnil(L);
+  SetField(L, w, kVs);
+  lua_settop(L, w);
+  return type;
+}
+
+// add(state, name, t, value = 1, width, lateness)
+int Add(lua_State* L) {
+  lua_settop(L, 6);
+  if (!lua_toboolean(L, 4)) {  // value or 1
+    lua_pushinteger(L, 1);
+    lua_replace(L, 4);
+  }
+  const lua_Integer t = Time(L, 3);
+  luaL_checktype(L, 4, LUA_TNUMBER);
+  if (PushWindow(L, 1, 2) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 6);
+    const int fresh = lua_gettop(L);
+    lua_pushinteger(L, 0);
+    SetField(L, fresh, kWidth);
+    lua_pushinteger(L, 0);
+    SetField(L, fresh, kKept);
+    lua_pushliteral(L, "");
+    SetField(L, fresh, kData);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, fresh);
+    lua_settable(L, 1);  // state[name] = w
+  }
+  const int w = 7;
+  if (!lua_isnil(L, 5)) {
+    lua_pushvalue(L, 5);
+    SetField(L, w, kWidth);
+  }
+  if (!lua_isnil(L, 6)) {
+    lua_pushvalue(L, 6);
+    SetField(L, w, kLateness);
+  }
+  // The entry joins the newest ones.
+  size_t recent_entries = 0;
+  const char* recent = "";
+  if (GetField(L, w, kRecentField) != LUA_TNIL) recent = Data(L, lua_gettop(L), recent_entries);
+  const size_t held = recent_entries + 1;
+  luaL_Buffer b;  // at most kRecent entries: in the buffer's own room, nothing allocated
+  char* out = luaL_buffinitsize(L, &b, held * kEntry);
+  std::memcpy(out, recent, recent_entries * kEntry);
+  char* entry = out + recent_entries * kEntry;
+  if (lua_isinteger(L, 4)) {
+    Write(entry, t, false, lua_tointeger(L, 4), 0);
+  } else {
+    Write(entry, t, true, 0, lua_tonumber(L, 4));
+  }
+  luaL_pushresultsize(&b, held * kEntry);
+  const int joined = lua_gettop(L);
+  // newest = max(newest, t)
+  if (GetField(L, w, kNewest) == LUA_TNIL ||
+      (lua_isinteger(L, -1) ? t > lua_tointeger(L, -1)
+                            : (lua_pushinteger(L, t), lua_compare(L, -2, -1, LUA_OPLT) != 0))) {
+    lua_pushinteger(L, t);
+    SetField(L, w, kNewest);
+  }
+  lua_settop(L, joined);
+  if (static_cast<lua_Integer>(held) < kRecent) {
+    SetField(L, w, kRecentField);
+    return 0;
+  }
+  // The newest are joined to the rest.
+  GetField(L, w, kData);
+  lua_insert(L, -2);
+  lua_concat(L, 2);
+  const int data = lua_gettop(L);
+  lua_pushvalue(L, data);
+  SetField(L, w, kData);
+  lua_pushnil(L);
+  SetField(L, w, kRecentField);
+  // Old entries go once the window has doubled since they last went, so that the cost of
+  // dropping is spread over the adds. Until then they stay, which changes no query that the
+  // lateness promise covers.
+  size_t n = 0;
+  Data(L, data, n);
+  GetField(L, w, kKept);
+  const int kept = lua_gettop(L);
+  lua_pushinteger(L, 2);
+  lua_pushvalue(L, kept);
+  lua_arith(L, LUA_OPMUL);
+  lua_pushinteger(L, static_cast<lua_Integer>(n));
+  const bool below_twice = lua_compare(L, -1, -2, LUA_OPLT) != 0;
+  if (below_twice || n < 16) return 0;
+  GetField(L, w, kNewest);
+  const int newest = lua_gettop(L);
+  GetField(L, w, kWidth);
+  PushDifference(L, newest, newest + 1);
+  GetField(L, w, kLateness);
+  if (!lua_toboolean(L, -1)) {  // w.lateness or window.LATENESS_MS
+    lua_pop(L, 1);
+    lua_pushinteger(L, kLatenessMs);
+  }
+  PushDifference(L, newest + 2, newest + 3);  // the oldest time kept
+  lua_pushcfunction(L, Prune);
+  lua_pushvalue(L, data);
+  lua_pushvalue(L, -3);
+  lua_call(L, 2, 2);
+  SetField(L, w, kKept);
+  SetField(L, w, kData);
+  return 0;
+}
+
+enum class Want { kCount, kSum, kMin, kMax, kMean };
+
+// count, sum, min, max or mean (state, name, t[, width]) over the entries in [t - width, t];
+// width defaults to the window's own.
+template <Want want>
+int Query(lua_State* L) {
+  lua_settop(L, 4);
+  if (PushWindow(L, 1, 2) == LUA_TNIL) {
+    switch (want) {
+      case Want::kCount: lua_pushinteger(L, 0); break;
+      case Want::kSum: lua_pushinteger(L, 0); break;
+      default: lua_pushnil(L);
+    }
+    return 1;
+  }
+  const int w = 5;
+  if (lua_toboolean(L, 4)) {  // width or w.width
+    lua_pushvalue(L, 4);
+  } else {
+    GetField(L, w, kWidth);
+  }
+  lua_pushcfunction(L, Scan);
+  GetField(L, w, kData);
+  PushDifference(L, 3, w + 1);  // from
+  lua_pushvalue(L, 3);          // to
+  GetField(L, w, kRecentField);
+  if (want == Want::kCount) {
+    // Only the count: no sums, no comparisons of values.
+    size_t entries = 0, recent_entries = 0;
+    const char* data = Data(L, w + 3, entries);
+    const lua_Integer from = Time(L, w + 4);
+    const lua_Integer to = Time(L, w + 5);
+    const char* recent = lua_isnil(L, w + 6) ? nullptr : Data(L, w + 6, recent_entries);
+    lua_Integer n = 0;
+    const auto visit = [&](const char* p, size_t count) {
+      for (size_t i = 0; i < count; ++i) {
+        lua_Integer at;
+        std::memcpy(&at, p + i * kEntry, 8);
+        n += at >= from && at <= to;
+      }
+    };
+    visit(data, entries);
+    if (recent != nullptr) visit(recent, recent_entries);
+    lua_pushinteger(L, n);
+    return 1;
+  }
+  lua_call(L, 4, 4);  // count, sum, min, max
+  const int count = lua_gettop(L) - 3;
+  switch (want) {
+    case Want::kSum: lua_pushvalue(L, count + 1); break;
+    case Want::kMin: lua_pushvalue(L, count + 2); break;
+    case Want::kMax: lua_pushvalue(L, count + 3); break;
+    default:  // the mean: nil when empty
+      if (lua_tointeger(L, count) == 0) {
+        lua_pushnil(L);
+      } else {
+        lua_pushvalue(L, count + 1);
+        lua_pushvalue(L, count);
+        lua_arith(L, LUA_OPDIV);
+      }
+  }
+  return 1;
+}
+
 }  // namespace
 
 void PushNativeWindow(lua_State* L) {
   const luaL_Reg functions[] = {
       {"append", Append}, {"prune", Prune}, {"scan", Scan}, {"size", Size}, {nullptr, nullptr}};
   luaL_newlib(L, functions);
+  const luaL_Reg module[] = {{"add", Add},
+                             {"count", Query<Want::kCount>},
+                             {"sum", Query<Want::kSum>},
+                             {"min", Query<Want::kMin>},
+                             {"max", Query<Want::kMax>},
+                             {"mean", Query<Want::kMean>},
+                             {nullptr, nullptr}};
+  for (int field = kWidth; field < kFields; ++field) lua_pushstring(L, kFieldNames[field]);
+  luaL_setfuncs(L, module, kFields - 1);
+  lua_pushinteger(L, kLatenessMs);
+  lua_setfield(L, -2, "LATENESS_MS");
 }
 
 }  // namespace takt::rules

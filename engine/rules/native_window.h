@@ -1,6 +1,6 @@
-// The hot part of takt.window in C: a window's entries packed into one Lua string, which a
-// rule's state holds as a single immutable value. Copying the state for rollback and checking
-// it after an evaluation then cost one value per window, not two per entry.
+// takt.window in C: a window's entries packed into Lua strings, which a rule's state holds as
+// immutable values. Copying the state for rollback and checking it after an evaluation then cost
+// one value per window, not two per entry; and a rule's call to the window is one C call.
 #ifndef TAKT_ENGINE_RULES_NATIVE_WINDOW_H_
 #define TAKT_ENGINE_RULES_NATIVE_WINDOW_H_
 
@@ -14,7 +14,8 @@ namespace takt::rules {
 //   scan(data, from, to)   -> count, sum, min, max of the entries with from <= t <= to, with
 //                             Lua's own arithmetic (integers stay integers, in arrival order)
 //   size(data)             -> the number of entries
-// t is an integer (ms); value an integer or a float.
+// t is an integer (ms); value an integer or a float. The table also holds takt.window's own
+// add, count, sum, min, max and mean (stdlib/takt/window.lua), and its LATENESS_MS.
 void PushNativeWindow(lua_State* L);
 
 }  // namespace takt::rules

@@ -173,6 +173,19 @@ TEST(WindowTest, ATimeThatIsNotAnIntegerIsAnError) {
       << out[0];
 }
 
+// A name the state already uses for something else is an error that names it, whichever
+// function meets it first; the evaluation fails and the state stays as it was.
+TEST(WindowTest, AStateFieldThatIsNotAWindowIsAnErrorNamingIt) {
+  for (const char* call : {"window.add(state, 'w', t, v, 1000)", "window.count(state, 'w', t)",
+                           "window.mean(state, 'w', t, 1000)"}) {
+    const Out out = Probe(std::string("state.w = 5 ") + call + " return 1", {{0, 1}});
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_NE(out[0].find("takt.window: the state's 'w' is a number, not a window"),
+              std::string::npos)
+        << call << ": " << out[0];
+  }
+}
+
 TEST(DebounceTest, OnDelayNeedsTheFullDelayWithoutABreak) {
   const std::string body = "return debounce.on_delay(state, 'd', t, v > 0, 1000)";
   EXPECT_EQ(Probe(body, {{0, 1}, {999, 1}, {1000, 1}, {1500, 0}, {1600, 1}, {2600, 1}}),
