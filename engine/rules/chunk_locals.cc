@@ -171,8 +171,42 @@ int FreezeProtected(lua_State* L) {
     lua_pop(L, 1);
   }
   call->out->count = walk.count;
+  lua_createtable(L, walk.count, 0);  // the functions, apart
+  for (int i = 1; i <= walk.count; ++i) {
+    lua_rawgeti(L, 2, i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawseti(L, -3, i);
+    ChunkLocals::AtLoad local;
+    lua_rawgeti(L, -1, 2);
+    local.upvalue = static_cast<int>(lua_tointeger(L, -1));
+    lua_rawgeti(L, -2, 3);
+    local.type = lua_type(L, -1);
+    local.is_integer = lua_isinteger(L, -1) != 0;
+    local.integer = local.is_integer ? lua_tointeger(L, -1) : lua_toboolean(L, -1);
+    local.number = lua_tonumber(L, -1);
+    local.pointer = lua_topointer(L, -1);
+    call->out->at_load.push_back(local);
+    lua_pop(L, 3);
+  }
+  call->out->functions_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   call->out->ref = luaL_ref(L, LUA_REGISTRYINDEX);  // the list
   return 0;
+}
+
+// Is the value on the top of the stack what the local held at load? False when it may not be:
+// the full comparison then decides (a long string equal to the one at load is another object).
+bool SameAsAtLoad(lua_State* L, const ChunkLocals::AtLoad& local) {
+  const int type = lua_type(L, -1);
+  if (type != local.type) return false;
+  switch (type) {
+    case LUA_TNIL: return true;
+    case LUA_TBOOLEAN: return lua_toboolean(L, -1) == local.integer;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, -1) != 0) return local.is_integer && lua_tointeger(L, -1) == local.integer;
+      return !local.is_integer && (lua_tonumber(L, -1) == local.number ||
+                                   (std::isnan(lua_tonumber(L, -1)) && std::isnan(local.number)));
+    default: return lua_topointer(L, -1) == local.pointer;
+  }
 }
 
 }  // namespace
@@ -194,6 +228,16 @@ Status FreezeChunkLocals(Sandbox& sandbox, std::initializer_list<int> refs, Chun
 
 std::string RestoreChunkLocals(lua_State* L, const ChunkLocals& locals) {
   if (locals.count == 0) return {};
+  lua_rawgeti(L, LUA_REGISTRYINDEX, locals.functions_ref);
+  bool same = true;
+  for (size_t i = 0; i < locals.at_load.size() && same; ++i) {
+    lua_rawgeti(L, -1, static_cast<lua_Integer>(i) + 1);
+    lua_getupvalue(L, -1, locals.at_load[i].upvalue);
+    same = SameAsAtLoad(L, locals.at_load[i]);
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  if (same) return {};
   std::string changed;
   lua_rawgeti(L, LUA_REGISTRYINDEX, locals.ref);
   const int list = lua_gettop(L);

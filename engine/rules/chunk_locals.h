@@ -8,8 +8,10 @@
 #ifndef TAKT_ENGINE_RULES_CHUNK_LOCALS_H_
 #define TAKT_ENGINE_RULES_CHUNK_LOCALS_H_
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "engine/rules/sandbox.h"
 #include "takt/status.h"
@@ -19,6 +21,18 @@ namespace takt::rules {
 struct ChunkLocals {
   int ref = -1;   // registry table: one {function, upvalue index, value at load, name} per local
   int count = 0;  // how many; 0: nothing to compare after an evaluation
+  // The same values as C sees them, for the comparison after every evaluation, which then
+  // reads each local once and touches the list above only when one looks changed.
+  struct AtLoad {
+    int upvalue = 0;
+    int type = 0;               // LUA_TNUMBER, LUA_TSTRING, LUA_TBOOLEAN, ...
+    bool is_integer = false;
+    int64_t integer = 0;        // or a boolean
+    double number = 0;
+    const void* pointer = nullptr;  // a string: short ones are one object per content
+  };
+  std::vector<AtLoad> at_load;
+  int functions_ref = -1;  // registry: the locals' functions, in the list's order
 };
 
 // Freezes what the functions behind the registry references `refs` (-1: none) reach, and

@@ -12,21 +12,18 @@ namespace {
 constexpr int kEventSlot = 1;
 constexpr int kEventFields = 7;
 
-void SetString(lua_State* L, int table, const char* name, std::string_view value) {
-  lua_pushstring(L, name);
-  lua_pushlstring(L, value.data(), value.size());
-  lua_rawset(L, table);
-}
+// In the names table: the envelope's field names, in the order below.
+constexpr int kEnvelopeSlot = 1;
+enum EnvelopeName : int { kId = 1, kSource, kType, kKey, kSeq, kTs, kData };
+const char* const kEnvelopeNames[] = {nullptr, "id", "source", "type", "key", "seq", "ts", "data"};
 
-void SetInteger(lua_State* L, int table, const char* name, int64_t value) {
-  lua_pushstring(L, name);
-  lua_pushinteger(L, value);
-  lua_rawset(L, table);
-}
+// Pushes the string `names` holds at `name`: the key of a field to set.
+void PushName(lua_State* L, int names, int name) { lua_rawgeti(L, names, name); }
 
 }  // namespace
 
-EventTables::EventTables(lua_State* L, size_t event_types) {
+EventTables::EventTables(lua_State* L, const std::vector<dsl::EventDef>& events) {
+  const size_t event_types = events.size();
   lua_createtable(L, 0, 2);
   lua_pushlightuserdata(L, this);
   lua_pushcclosure(L, &EventTables::NewIndex, 1);
@@ -43,6 +40,28 @@ EventTables::EventTables(lua_State* L, size_t event_types) {
     lua_rawseti(L, -2, slot);
   }
   holder_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_createtable(L, static_cast<int>(event_types) + 2, 0);
+  lua_createtable(L, kData, 0);
+  for (int name = kId; name <= kData; ++name) {
+    lua_pushstring(L, kEnvelopeNames[name]);
+    lua_rawseti(L, -2, name);
+  }
+  lua_rawseti(L, -2, kEnvelopeSlot);
+  for (size_t type = 0; type < event_types; ++type) {
+    const dsl::EventDef& def = events[type];
+    lua_createtable(L, static_cast<int>(def.fields.size()) + 1, 0);
+    lua_pushlstring(L, def.type.data(), def.type.size());
+    lua_rawseti(L, -2, 1);
+    for (size_t i = 0; i < def.fields.size(); ++i) {
+      lua_pushlstring(L, def.fields[i].name.data(), def.fields[i].name.size());
+      lua_rawseti(L, -2, static_cast<lua_Integer>(i) + 2);
+    }
+    lua_rawseti(L, -2, static_cast<lua_Integer>(type) + 2);
+  }
+  source_slot_ = static_cast<int>(event_types) + 2;
+  lua_pushliteral(L, "");  // the source slot, with room made for it
+  lua_rawseti(L, -2, source_slot_);
+  names_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 int EventTables::NewIndex(lua_State* L) {
@@ -52,8 +71,7 @@ int EventTables::NewIndex(lua_State* L) {
   return 0;
 }
 
-void EventTables::PushTable(lua_State* L, int slot, int fields) {
-  const int holder = lua_gettop(L);
+void EventTables::PushTable(lua_State* L, int holder, int slot, int fields) {
   if (lua_rawgeti(L, holder, slot) == LUA_TTABLE) return;
   lua_pop(L, 1);
   lua_createtable(L, 0, fields);
@@ -74,30 +92,53 @@ void EventTables::Push(lua_State* L, const Event& event, const dsl::EventDef& de
     }
     changed_ = false;
   }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, names_ref_);
+  const int names = holder + 1;
+  lua_rawgeti(L, names, kEnvelopeSlot);
+  const int envelope_names = holder + 2;
   data_slot_ = 2 + event.type_id;
+  lua_rawgeti(L, names, data_slot_);  // the type's name, then its fields' names
+  const int type_names = holder + 3;
   const int field_count = static_cast<int>(def.fields.size());
-  PushTable(L, data_slot_, field_count);
+  PushTable(L, holder, data_slot_, field_count);
   const int data = lua_gettop(L);
   data_table_ = lua_topointer(L, data);
   for (int i = 0; i < field_count && static_cast<size_t>(i) < event.fields.size(); ++i) {
-    lua_pushstring(L, def.fields[static_cast<size_t>(i)].name.c_str());
+    PushName(L, type_names, i + 2);
     PushValue(L, event.fields[static_cast<size_t>(i)]);  // nil clears what the last one had
     lua_rawset(L, data);
   }
-  lua_settop(L, holder);
-  PushTable(L, kEventSlot, kEventFields);
+  PushTable(L, holder, kEventSlot, kEventFields);
   const int ev = lua_gettop(L);
   event_table_ = lua_topointer(L, ev);
-  SetString(L, ev, "id", event.id);
-  SetString(L, ev, "source", event.source);
-  SetString(L, ev, "type", event.type);
-  SetString(L, ev, "key", event.key);
-  SetInteger(L, ev, "seq", event.seq);
-  SetInteger(L, ev, "ts", event.ts);
-  lua_pushliteral(L, "data");
-  lua_rawgeti(L, holder, data_slot_);
+  PushName(L, envelope_names, kId);
+  lua_pushlstring(L, event.id.data(), event.id.size());
   lua_rawset(L, ev);
-  lua_remove(L, holder);
+  if (event.source != last_source_) {  // a new source: its string takes the slot
+    lua_pushlstring(L, event.source.data(), event.source.size());
+    lua_rawseti(L, names, source_slot_);
+    last_source_ = event.source;
+  }
+  PushName(L, envelope_names, kSource);
+  lua_rawgeti(L, names, source_slot_);
+  lua_rawset(L, ev);
+  PushName(L, envelope_names, kType);
+  lua_rawgeti(L, type_names, 1);
+  lua_rawset(L, ev);
+  PushName(L, envelope_names, kKey);
+  lua_pushlstring(L, event.key.data(), event.key.size());
+  lua_rawset(L, ev);
+  PushName(L, envelope_names, kSeq);
+  lua_pushinteger(L, event.seq);
+  lua_rawset(L, ev);
+  PushName(L, envelope_names, kTs);
+  lua_pushinteger(L, event.ts);
+  lua_rawset(L, ev);
+  PushName(L, envelope_names, kData);
+  lua_pushvalue(L, data);
+  lua_rawset(L, ev);
+  lua_replace(L, holder);  // ev, where the holder was
+  lua_settop(L, holder);
 }
 
 void EventTables::NoteKept(lua_State* L, const SeenTables& seen) {

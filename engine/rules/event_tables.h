@@ -14,6 +14,8 @@
 #define TAKT_ENGINE_RULES_EVENT_TABLES_H_
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include "dsl/catalog.h"
 #include "engine/event/event.h"
@@ -26,9 +28,10 @@ class SeenTables;
 
 class EventTables {
  public:
-  // Makes the metatable and the table holding the current tables in `L`, for events of
-  // `event_types` types. Allocates in Lua, like the rest of a sandbox's setup.
-  EventTables(lua_State* L, size_t event_types);
+  // Makes the metatable, the table holding the current tables, and the names the tables are
+  // filled with, in `L`, for events of the types `events`. Allocates in Lua, like the rest of a
+  // sandbox's setup.
+  EventTables(lua_State* L, const std::vector<dsl::EventDef>& events);
   EventTables(const EventTables&) = delete;
   EventTables& operator=(const EventTables&) = delete;
 
@@ -42,14 +45,20 @@ class EventTables {
 
  private:
   static int NewIndex(lua_State* L);
-  // Pushes the table in slot `slot` of the holder (on the stack top); when the slot holds false,
-  // a new table with room for `fields` fields, put there first.
-  void PushTable(lua_State* L, int slot, int fields);
+  // Pushes the table in slot `slot` of the holder (at stack index `holder`); when the slot holds
+  // false, a new table with room for `fields` fields, put there first.
+  void PushTable(lua_State* L, int holder, int slot, int fields);
 
   // Registry: {[1] = ev, [2 + type id] = ev.data for that type}; false in a slot whose table
   // may not be filled again.
   int holder_ref_ = -1;
   int meta_ref_ = -1;     // registry: the metatable
+  // Registry: {[1] = {"id", "source", ...}, [2 + type id] = {type name, its field names...},
+  // [kSourceSlot] = the source last pushed}. Pushing a string that Lua holds already is an
+  // array read; pushing it from C hashes it (and compares it) to find it among Lua's strings.
+  int names_ref_ = -1;
+  int source_slot_ = 0;
+  std::string last_source_;  // the source in the names' source slot
   bool changed_ = false;  // a rule added a field to a table since the last Push()
   // The tables last pushed, to look for in the state.
   const void* event_table_ = nullptr;

@@ -171,7 +171,7 @@ Status RuleSet::MakeSandbox(LoadedRule& rule) {
   Sandbox* sandbox = rule.sandbox.get();
   lua_State* L = sandbox->state();
   rule.ctx_ref = InstallRuleApi(*sandbox, &lookup_);
-  rule.event_tables = std::make_unique<EventTables>(L, catalog_.events.size());
+  rule.event_tables = std::make_unique<EventTables>(L, catalog_.events);
   // As many bytes as its sandbox may hold: the snapshots are of states that fit there.
   rule.snapshots = std::make_unique<SnapshotCache>(limits_.max_memory_bytes);
   lua_createtable(L, 1, 0);

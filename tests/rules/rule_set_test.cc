@@ -121,6 +121,44 @@ return rule "gen" { on = "alarm", commands = '*', decide = function(ev, state) r
       << refused.status().message();
 }
 
+// A chunk-level local of any kind that an evaluation changes fails it, naming the local, and is
+// put back; one given an equal value (the same long string made again, NaN for NaN, 1.0 for 1)
+// has not changed.
+TEST(RuleEvalTest, AChangedChunkLocalOfAnyKindFailsTheEvaluationAndIsPutBack) {
+  RuleDir dir;
+  dir.Write("locals.lua", R"(
+local n, f, word, flag, unset = 1, 0 / 0, "short", true, nil
+local long = string.rep("x", 100)
+return rule "locals" { on = "alarm", commands = '*', decide = function(ev)
+  local s = ev.data.severity
+  if s == 1 then n = 2 elseif s == 2 then word = "other" elseif s == 3 then flag = false
+  elseif s == 4 then unset = 0 elseif s == 5 then f = 1.5
+  elseif s == 6 then long = string.rep("x", 99) .. "x"; f = 0 / 0; n = 1.0 end
+  return command("alert.seen", { n = n, word = word, flag = flag, unset = unset or "nil",
+                                 long = #long, nan = f ~= f })
+end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  const std::string as_loaded =
+      R"({"flag":true,"long":100,"n":1,"nan":true,"unset":"nil","word":"short"})";
+  const char* names[] = {"n", "word", "flag", "unset", "f"};
+  for (int severity = 1; severity <= 5; ++severity) {
+    SubmitResult changed = Submit(*engine.value(), Alarm("c" + std::to_string(severity), "P1",
+                                                         severity));
+    ASSERT_EQ(changed.rule_errors.size(), 1u) << severity;
+    EXPECT_NE(changed.rule_errors[0].message.find(
+                  std::string("the chunk-level local '") + names[severity - 1] + "' was changed"),
+              std::string::npos)
+        << changed.rule_errors[0].message;
+    SubmitResult after = Submit(*engine.value(), Alarm("a" + std::to_string(severity), "P1", 7));
+    ASSERT_EQ(after.commands.size(), 1u) << severity;
+    EXPECT_EQ(after.commands[0].payload_json, as_loaded) << "put back after severity " << severity;
+  }
+  SubmitResult equal = Submit(*engine.value(), Alarm("e1", "P1", 6));
+  EXPECT_TRUE(equal.rule_errors.empty()) << equal.rule_errors[0].message;
+  ASSERT_EQ(equal.commands.size(), 1u);
+}
+
 // A rule emits only the commands it declares: names, or prefixes ending in '*'.
 TEST(RuleEvalTest, ARuleEmitsOnlyTheCommandsItDeclares) {
   RuleDir dir;
@@ -328,6 +366,44 @@ TEST(RuleEvalTest, EachEventIsSeenAsItselfWhateverTheRuleDidWithEarlierOnes) {
             R"("fields":"data,id,key,seq,source,ts,type","id":"a3","kept":"a1",)"
             R"("kept_code":"C1","kept_severity":1,"meta":"takt.event","note":"none",)"
             R"("replaced":false,"same":true,"type":"alarm"})");
+}
+
+// Tables filled again event after event, of one type and of two alternating, hold each event's
+// fields and nothing else.
+TEST(RuleEvalTest, TablesFilledAgainHoldEachEventsFieldsAndNothingElse) {
+  RuleDir dir;
+  dir.Write("fields.lua", R"(return rule 'fields' {
+    on = { 'alarm', 'maintenance.done' }, commands = '*',
+    decide = function(ev)
+      local function list(t)
+        local out = {}
+        for k, v in pairs(t) do
+          out[#out + 1] = k .. '=' .. (type(v) == 'table' and 'table' or tostring(v))
+        end
+        return table.concat(out, ',')
+      end
+      return command('seen', { ev = list(ev), data = list(ev.data) })
+    end })");
+  auto engine = Open(dir);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  const auto payload = [&](const std::string& event) {
+    const SubmitResult r = Submit(*engine.value(), event);
+    EXPECT_TRUE(r.rule_errors.empty());
+    return r.commands.empty() ? std::string("none") : r.commands[0].payload_json;
+  };
+  for (int n = 1; n <= 3; ++n) {
+    const std::string asset = "A" + std::to_string(n);
+    EXPECT_EQ(payload(Alarm("s" + std::to_string(n), asset, n)),
+              R"({"data":"asset=)" + asset + R"(,code=OVERTEMP,severity=)" + std::to_string(n) +
+                  R"(","ev":"data=table,id=s)" + std::to_string(n) + ",key=" + asset +
+                  R"(,seq=1,source=scada,ts=1000,type=alarm"})");
+    EXPECT_EQ(payload(R"({"id":"m)" + std::to_string(n) +
+                      R"(","source":"odoo","type":"maintenance.done","key":")" + asset +
+                      R"(","seq":1,"ts":2000,"data":{"asset":")" + asset + R"("}})"),
+              R"({"data":"asset=)" + asset + R"(","ev":"data=table,id=m)" + std::to_string(n) +
+                  ",key=" +
+                  asset + R"(,seq=1,source=odoo,ts=2000,type=maintenance.done"})");
+  }
 }
 
 TEST(RuleEvalTest, DecisionsAsValuesOrAList) {
