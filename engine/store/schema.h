@@ -9,7 +9,12 @@
 namespace takt::store {
 
 constexpr int kApplicationId = 0x74616b74;  // "takt"
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
+
+// The condition of the partial index outbox_undelivered, word for word: a query that reads
+// through the index says the same, or SQLite does not use it. A macro, so that it joins the
+// string literals of the statements.
+#define TAKT_OUTBOX_UNDELIVERED "(status = 'pending' OR status = 'in_flight' OR status = 'retry')"
 
 Status Migrate(Database& db);
 

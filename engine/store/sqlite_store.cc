@@ -154,14 +154,14 @@ Status SqliteStore::Prepare() {
        "INSERT INTO cursor_lines (name, first_line, checks) VALUES (?1, ?2, ?3)"},
       {&mark_delivered_,
        "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, next_attempt_at = NULL "
-       "WHERE id = ?1 AND status IN ('pending', 'in_flight', 'retry')"},
+       "WHERE id = ?1 AND " TAKT_OUTBOX_UNDELIVERED},
       {&mark_failed_,
        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?4, "
        "status = CASE WHEN ?3 THEN 'dead' WHEN ?4 IS NULL THEN 'pending' ELSE 'retry' END "
-       "WHERE id = ?1 AND status IN ('pending', 'in_flight', 'retry')"},
+       "WHERE id = ?1 AND " TAKT_OUTBOX_UNDELIVERED},
       {&mark_in_flight_,
        "UPDATE outbox SET status = 'in_flight', first_attempt_at = coalesce(first_attempt_at, ?2) "
-       "WHERE id = ?1 AND status IN ('pending', 'in_flight', 'retry')"},
+       "WHERE id = ?1 AND " TAKT_OUTBOX_UNDELIVERED},
       {&revive_dead_,
        "UPDATE outbox SET status = 'pending', next_attempt_at = NULL, first_attempt_at = NULL "
        "WHERE id = ?1 AND status = 'dead'"},
@@ -647,7 +647,7 @@ Status SqliteStore::ForEachCommand(const std::function<void(const CommandRow&)>&
 Status SqliteStore::ForEachPendingCommand(size_t max,
                                           const std::function<void(const CommandRow&)>& visit) {
   return VisitCommands(
-      db_, "WHERE status IN ('pending', 'in_flight', 'retry') ORDER BY seq LIMIT " + Limit(max),
+      db_, "WHERE " TAKT_OUTBOX_UNDELIVERED " ORDER BY seq LIMIT " + Limit(max),
       visit);
 }
 

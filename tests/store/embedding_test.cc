@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "engine/store/schema.h"
 #include "store/store_support.h"
 #include "support/test_support.h"
 
@@ -334,7 +335,7 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
   capped.max_instances_in_memory = 1;
   auto engine = Engine::Open(capped);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "8\n");
+  EXPECT_EQ(Dump(db, "PRAGMA user_version"), "9\n");
   // With a cap, the open order's index value is filled in from its variables; it took it at 2
   // on the index clock (1: the initial "", which `set asset` replaced).
   EXPECT_EQ(Dump(db, "SELECT indexed_at FROM instances"), "[2]\n");
@@ -344,6 +345,15 @@ TEST(MigrationTest, ADatabaseOfSchemaOneIsMigratedOnOpen) {
                      "('outbox_pending', 'outbox_undelivered', 'instances_open', 'events_by_key') "
                      "ORDER BY name)"),
             "instances_open,outbox_undelivered\n");
+  // The index of undelivered commands tests its statuses with OR (an IN list of three cost
+  // every write to the outbox a temporary table), and the dispatcher's query reads through it.
+  EXPECT_NE(Dump(db, "SELECT sql FROM sqlite_schema WHERE name = 'outbox_undelivered'")
+                .find("WHERE " TAKT_OUTBOX_UNDELIVERED),
+            std::string::npos);
+  EXPECT_NE(Dump(db, "EXPLAIN QUERY PLAN SELECT seq FROM outbox WHERE " TAKT_OUTBOX_UNDELIVERED
+                     " ORDER BY seq LIMIT 10")
+                .find("USING INDEX outbox_undelivered"),
+            std::string::npos);
   EXPECT_EQ(Dump(db, "SELECT last_pos FROM sequences"), "1\n");
   EXPECT_EQ(engine.value()->stats().events, 1u);
   ASSERT_TRUE(engine.value()->Submit(OneOrder()[1]).ok());

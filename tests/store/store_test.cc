@@ -429,7 +429,7 @@ TEST(TraceTest, TheLogsChainsFindWhatTheIndexByKeyFound) {
     ASSERT_EQ(TraceInstance(old, key, false).value(), traces[key]) << "schema 3, " << key;
   }
   ASSERT_TRUE(Engine::Open(PlantOptions(old)).ok());  // migrates
-  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "8\n");
+  EXPECT_EQ(Dump(old, "PRAGMA user_version"), "9\n");
   // Each command's ordering key, which schema 7 adds, is found again from the audit rows.
   EXPECT_EQ(Dump(old, "SELECT id, key FROM outbox ORDER BY seq"), keys_before);
   for (const std::string& key : keys) {
