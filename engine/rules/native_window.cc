@@ -175,12 +175,11 @@ int Size(lua_State* L) {
   return 1;
 }
 
-
 // ---- takt.window's own functions (stdlib/takt/window.lua hands them out as they are) ----
 //
 // They were Lua over the functions above; in C a window costs an alarm one call instead of
-// five, and no instructions of the rule's budget. What they do is unchanged, down to the state
-// they leave: a window is the table
+// five, and of the rule's instruction budget only what a large window charges (Data()). What
+// they do is unchanged, down to the state they leave: a window is the table
 //   {width = W, newest = T, kept = K, data = "packed entries", recent = "packed", lateness = L}
 // in the rule's state under its name, `recent` holding the newest (up to kRecent) apart, so that
 // an add copies those few and not the whole window, and `lateness` only when add was given one.
@@ -308,7 +307,7 @@ int Add(lua_State* L) {
   if (GetField(L, w, kNewest) == LUA_TNIL ||
       (lua_isinteger(L, -1) ? t > lua_tointeger(L, -1)
                             : (lua_pushinteger(L, t), lua_compare(L, -2, -1, LUA_OPLT) != 0))) {
-    lua_pushinteger(L, t);
+    lua_pushvalue(L, 3);  // as given: a time of 5.0 stays a float in the state, as it did
     SetField(L, w, kNewest);
   }
   lua_settop(L, joined);

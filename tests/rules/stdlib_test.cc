@@ -164,6 +164,15 @@ TEST(WindowTest, IntegerAndFloatValuesSumAsLuaWould) {
             (Out{"\"integer\"", "\"integer\"", "\"float\""}));
 }
 
+// A time given as a float with an integer value is accepted, and the window keeps it as it was
+// given (its state is what earlier versions kept).
+TEST(WindowTest, ATimeGivenAsAWholeFloatIsKeptAsGiven) {
+  EXPECT_EQ(Probe("window.add(state, 'w', t + 0.0, v, 1000) "
+                  "return math.type(state.w.newest) .. ' ' .. window.count(state, 'w', t)",
+                  {{1000, 1}, {2000, 1}}),
+            (Out{"\"float 1\"", "\"float 2\""}));
+}
+
 TEST(WindowTest, ATimeThatIsNotAnIntegerIsAnError) {
   const Out out = Probe("window.add(state, 'w', t + 0.5, v, 1000) return 1", {{0, 1}});
   ASSERT_EQ(out.size(), 1u);
