@@ -202,7 +202,9 @@ bool SameAsAtLoad(lua_State* L, const ChunkLocals::AtLoad& local) {
     case LUA_TNIL: return true;
     case LUA_TBOOLEAN: return lua_toboolean(L, -1) == local.integer;
     case LUA_TNUMBER:
-      if (lua_isinteger(L, -1) != 0) return local.is_integer && lua_tointeger(L, -1) == local.integer;
+      if (lua_isinteger(L, -1) != 0) {
+        return local.is_integer && lua_tointeger(L, -1) == local.integer;
+      }
       return !local.is_integer && (lua_tonumber(L, -1) == local.number ||
                                    (std::isnan(lua_tonumber(L, -1)) && std::isnan(local.number)));
     default: return lua_topointer(L, -1) == local.pointer;

@@ -337,6 +337,7 @@ int Add(lua_State* L) {
   lua_pushinteger(L, static_cast<lua_Integer>(n));
   const bool below_twice = lua_compare(L, -1, -2, LUA_OPLT) != 0;
   if (below_twice || n < 16) return 0;
+  lua_settop(L, data);  // within the 20 slots a C function is given
   GetField(L, w, kNewest);
   const int newest = lua_gettop(L);
   GetField(L, w, kWidth);
