@@ -170,7 +170,6 @@ int FreezeProtected(lua_State* L) {
     FreezeFunction(L, walk, 0);
     lua_pop(L, 1);
   }
-  call->out->count = walk.count;
   lua_createtable(L, walk.count, 0);  // the functions, apart
   for (int i = 1; i <= walk.count; ++i) {
     lua_rawgeti(L, 2, i);
@@ -229,7 +228,7 @@ Status FreezeChunkLocals(Sandbox& sandbox, std::initializer_list<int> refs, Chun
 }
 
 std::string RestoreChunkLocals(lua_State* L, const ChunkLocals& locals) {
-  if (locals.count == 0) return {};
+  if (locals.at_load.empty()) return {};
   lua_rawgeti(L, LUA_REGISTRYINDEX, locals.functions_ref);
   bool same = true;
   for (size_t i = 0; i < locals.at_load.size() && same; ++i) {
@@ -243,7 +242,7 @@ std::string RestoreChunkLocals(lua_State* L, const ChunkLocals& locals) {
   std::string changed;
   lua_rawgeti(L, LUA_REGISTRYINDEX, locals.ref);
   const int list = lua_gettop(L);
-  for (int i = 1; i <= locals.count; ++i) {
+  for (int i = 1; i <= static_cast<int>(locals.at_load.size()); ++i) {
     lua_rawgeti(L, list, i);
     lua_rawgeti(L, -1, 1);  // the function
     lua_rawgeti(L, -2, 2);

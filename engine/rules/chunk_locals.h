@@ -20,9 +20,9 @@ namespace takt::rules {
 
 struct ChunkLocals {
   int ref = -1;   // registry table: one {function, upvalue index, value at load, name} per local
-  int count = 0;  // how many; 0: nothing to compare after an evaluation
-  // The same values as C sees them, for the comparison after every evaluation, which then
-  // reads each local once and touches the list above only when one looks changed.
+  // The same locals, in the same order, with their values as C sees them, for the comparison
+  // after every evaluation, which then reads each local once and touches the list above only
+  // when one looks changed. Empty: nothing to compare.
   struct AtLoad {
     int upvalue = 0;
     int type = 0;               // LUA_TNUMBER, LUA_TSTRING, LUA_TBOOLEAN, ...

@@ -54,7 +54,7 @@ class EventTables {
   int holder_ref_ = -1;
   int meta_ref_ = -1;     // registry: the metatable
   // Registry: {[1] = {"id", "source", ...}, [2 + type id] = {type name, its field names...},
-  // [kSourceSlot] = the source last pushed}. Pushing a string that Lua holds already is an
+  // [source_slot_] = the source last pushed}. Pushing a string that Lua holds already is an
   // array read; pushing it from C hashes it (and compares it) to find it among Lua's strings.
   int names_ref_ = -1;
   int source_slot_ = 0;

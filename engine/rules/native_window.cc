@@ -24,9 +24,16 @@ struct Entry {
   lua_Number f;
 };
 
+// The time of the entry at `p`, without reading its value.
+lua_Integer TimeOf(const char* p) {
+  lua_Integer t;
+  std::memcpy(&t, p, 8);
+  return t;
+}
+
 Entry Read(const char* p) {
   Entry e{};
-  std::memcpy(&e.t, p, 8);
+  e.t = TimeOf(p);
   e.is_float = p[8] != 0;
   if (e.is_float) {
     std::memcpy(&e.f, p + 9, 8);
@@ -93,9 +100,7 @@ int Prune(lua_State* L) {
   lua_Integer kept = 0;
   for (size_t i = 0; i < entries; ++i) {
     const char* p = data + i * kEntry;
-    lua_Integer t;
-    std::memcpy(&t, p, 8);
-    if (t < oldest) continue;
+    if (TimeOf(p) < oldest) continue;
     luaL_addlstring(&b, p, kEntry);
     ++kept;
   }
@@ -378,7 +383,7 @@ int Query(lua_State* L) {
   } else {
     GetField(L, w, kWidth);
   }
-  lua_pushcfunction(L, Scan);
+  const int args = w + 2;  // scan's: data, from, to, recent
   GetField(L, w, kData);
   PushDifference(L, 3, w + 1);  // from
   lua_pushvalue(L, 3);          // to
@@ -386,15 +391,14 @@ int Query(lua_State* L) {
   if (want == Want::kCount) {
     // Only the count: no sums, no comparisons of values.
     size_t entries = 0, recent_entries = 0;
-    const char* data = Data(L, w + 3, entries);
-    const lua_Integer from = Time(L, w + 4);
-    const lua_Integer to = Time(L, w + 5);
-    const char* recent = lua_isnil(L, w + 6) ? nullptr : Data(L, w + 6, recent_entries);
+    const char* data = Data(L, args, entries);
+    const lua_Integer from = Time(L, args + 1);
+    const lua_Integer to = Time(L, args + 2);
+    const char* recent = lua_isnil(L, args + 3) ? nullptr : Data(L, args + 3, recent_entries);
     lua_Integer n = 0;
     const auto visit = [&](const char* p, size_t count) {
       for (size_t i = 0; i < count; ++i) {
-        lua_Integer at;
-        std::memcpy(&at, p + i * kEntry, 8);
+        const lua_Integer at = TimeOf(p + i * kEntry);
         n += at >= from && at <= to;
       }
     };
@@ -403,6 +407,8 @@ int Query(lua_State* L) {
     lua_pushinteger(L, n);
     return 1;
   }
+  lua_pushcfunction(L, Scan);
+  lua_insert(L, args);
   lua_call(L, 4, 4);  // count, sum, min, max
   const int count = lua_gettop(L) - 3;
   switch (want) {
