@@ -408,8 +408,10 @@ TEST(HostileRuleTimeTest, HeavyCCallsBetweenHookChecksStillEndAtTheTimeLimit) {
     ASSERT_EQ(r.value().rule_errors.size(), 1u);
     EXPECT_NE(FirstError(r.value()).find("time limit exceeded (100 ms)"), std::string::npos)
         << FirstError(r.value());
-    // The limit, give or take a few 16 MiB copies; before, 10 s and more.
-    EXPECT_LT(took, std::chrono::seconds(2)) << "severity " << severity;
+    // The limit, give or take a few 16 MiB copies; before, 10 s and more. The bound leaves room
+    // for those copies under ThreadSanitizer on a loaded machine (3.8 s seen), and still fails
+    // the old behaviour.
+    EXPECT_LT(took, std::chrono::seconds(5)) << "severity " << severity;
   }
 }
 
