@@ -43,21 +43,22 @@ class Writer {
   // A table was met again while it was still being written (a cycle).
   bool cyclic() const { return cyclic_; }
 
-  bool Key(int index) {
+  // `height`: the levels of tables the value spans (0 for a scalar, 1 for a table of scalars).
+  bool Value(int index, int depth, int& height) {
+    height = 0;
     const int type = lua_type(L_, index);
-    int height = 0;
-    if (type == LUA_TSTRING || type == LUA_TNUMBER || type == LUA_TBOOLEAN) {
-      return Value(index, 0, height);
-    }
-    error_ = std::string("rule state keys must be strings, numbers or booleans, not a ") +
+    if (type == LUA_TTABLE) return Table(index, depth, height);
+    if (Scalar(index, type)) return true;
+    error_ = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
              lua_typename(L_, type);
     return false;
   }
 
-  // `height`: the levels of tables the value spans (0 for a scalar, 1 for a table of scalars).
-  bool Value(int index, int depth, int& height) {
-    height = 0;
-    switch (lua_type(L_, index)) {
+ private:
+  // Writes the boolean, number or string at `index`, of type `type`; false for any other type.
+  // The type is passed in: the walk below reads it once per key and once per value.
+  bool Scalar(int index, int type) {
+    switch (type) {
       case LUA_TBOOLEAN: *Room(1) = lua_toboolean(L_, index) != 0 ? kTrue : kFalse; return true;
       case LUA_TNUMBER:
         if (lua_isinteger(L_, index) != 0) {
@@ -69,19 +70,17 @@ class Writer {
       case LUA_TSTRING: {
         size_t len = 0;
         const char* s = lua_tolstring(L_, index, &len);
-        Tagged(kString, static_cast<uint64_t>(len));
-        if (len > 0) std::memcpy(Room(len), s, len);
+        const auto length = static_cast<uint64_t>(len);
+        char* room = Room(1 + sizeof length + len);  // tag, length and bytes in one reservation
+        room[0] = kString;
+        std::memcpy(room + 1, &length, sizeof length);
+        if (len > 0) std::memcpy(room + 1 + sizeof length, s, len);
         return true;
       }
-      case LUA_TTABLE: return Table(index, depth, height);
-      default:
-        error_ = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
-                 lua_typename(L_, lua_type(L_, index));
-        return false;
+      default: return false;
     }
   }
 
- private:
   // `n` more bytes at the end of what is written.
   char* Room(size_t n) {
     if (at_ + n > out_.size()) out_.resize(std::max(2 * out_.size(), at_ + n));
@@ -119,12 +118,27 @@ class Writer {
     int deepest = 0;
     lua_pushnil(L_);
     while (lua_next(L_, index) != 0) {
-      int below = 0;
-      if (!Key(-2) || !Value(-1, depth + 1, below)) {
+      const int key_type = lua_type(L_, -2);
+      if (key_type == LUA_TTABLE || !Scalar(-2, key_type)) {
+        error_ = std::string("rule state keys must be strings, numbers or booleans, not a ") +
+                 lua_typename(L_, key_type);
         lua_pop(L_, 2);
         return false;
       }
-      deepest = std::max(deepest, below);
+      int below = 0;
+      const int value_type = lua_type(L_, -1);
+      if (value_type == LUA_TTABLE) {
+        if (!Table(-1, depth + 1, below)) {
+          lua_pop(L_, 2);
+          return false;
+        }
+        deepest = std::max(deepest, below);
+      } else if (!Scalar(-1, value_type)) {
+        error_ = std::string("rule state may hold tables, strings, numbers and booleans, not a ") +
+                 lua_typename(L_, value_type);
+        lua_pop(L_, 2);
+        return false;
+      }
       lua_pop(L_, 1);
     }
     *Room(1) = kTableEnd;
