@@ -7,7 +7,7 @@ include(CMakePackageConfigHelpers)
 # What libtakt's objects need at link time. Private to the shared library; a static library
 # passes them on to whoever links it.
 set(TAKT_LIBRARY_DEPENDENCIES
-  Threads::Threads SQLite::SQLite3 OpenSSL::Crypto PkgConfig::LUA simdjson::simdjson
+  Threads::Threads SQLite::SQLite3 OpenSSL::SSL OpenSSL::Crypto PkgConfig::LUA simdjson::simdjson
   CURL::libcurl PkgConfig::HTTPLIB)
 
 function(takt_add_library target kind)

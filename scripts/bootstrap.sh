@@ -9,7 +9,7 @@ packages=(
   tao-pegtl-dev libboost-dev nlohmann-json3-dev libsimdjson-dev
   liblua5.4-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libspdlog-dev libcli11-dev
   libjemalloc-dev libtomlplusplus-dev
-  libcpp-httplib-dev libmosquitto-dev mosquitto
+  libcpp-httplib-dev libmosquitto-dev mosquitto openssl
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

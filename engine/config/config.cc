@@ -140,7 +140,8 @@ Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   TAKT_RETURN_IF_ERROR(OnlyKnown(t, name, {"name", "kind", "commands", "url", "secret_env",
                                            "timeout_ms", "retry", "protocol", "database",
                                            "login", "equipment_field", "order_field",
-                                           "backorder", "topic", "client_id"}));
+                                           "backorder", "topic", "client_id", "tls_ca",
+                                           "tls_cert", "tls_key"}));
   TAKT_RETURN_IF_ERROR(String(t, name, "name", c.name));
   if (c.name.empty()) return Error(&t, name + " name: required");
   name = "connector " + c.name;
@@ -158,6 +159,12 @@ Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   TAKT_RETURN_IF_ERROR(Secret(t, name, "secret_env", c.secret));
   TAKT_RETURN_IF_ERROR(String(t, name, "topic", c.topic));
   TAKT_RETURN_IF_ERROR(String(t, name, "client_id", c.client_id));
+  TAKT_RETURN_IF_ERROR(TlsFiles(t, name, c.tls));
+  if ((!c.tls.ca.empty() || !c.tls.cert.empty()) && c.url.rfind("mqtts://", 0) != 0) {
+    const char* key = c.tls.ca.empty() ? "tls_cert" : "tls_ca";
+    return Error(t.get(key), name + " " + key + ": only for an mqtt connector whose url is "
+                                                "mqtts://HOST[:PORT]");
+  }
   if (const toml::node* retry = t.get("retry")) {
     const toml::table* r = retry->as_table();
     if (r == nullptr) return Error(retry, name + " retry: expected a table");

@@ -67,14 +67,43 @@ Status Reader::ReadCredential(const toml::table& t, Credential& c) const {
   return Status();
 }
 
+Status Reader::TlsFiles(const toml::table& t, const std::string& name, MqttTls& tls) const {
+  TAKT_RETURN_IF_ERROR(Path(t, name, "tls_ca", tls.ca));
+  TAKT_RETURN_IF_ERROR(Path(t, name, "tls_cert", tls.cert));
+  TAKT_RETURN_IF_ERROR(Path(t, name, "tls_key", tls.key));
+  if (tls.cert.empty() != tls.key.empty()) {
+    return Error(t.get(tls.cert.empty() ? "tls_key" : "tls_cert"),
+                 name + " tls_cert and tls_key: both or neither");
+  }
+  // A file that is not there fails here, with its line, rather than at every connection.
+  for (const auto& [key, path] : {std::pair<const char*, const std::string*>{"tls_ca", &tls.ca},
+                                  {"tls_cert", &tls.cert}, {"tls_key", &tls.key}}) {
+    std::error_code ec;
+    if (!path->empty() && !fs::is_regular_file(*path, ec)) {
+      return Error(t.get(key), name + " " + key + ": no file " + *path);
+    }
+  }
+  return Status();
+}
+
 Status Reader::ReadMqtt(const toml::table& t, MqttOptions& m) const {
   const std::string name = "[mqtt]";
   TAKT_RETURN_IF_ERROR(OnlyKnown(t, name, {"host", "port", "client_id", "username",
                                            "password_env", "keepalive_s", "reconnect_min_ms",
-                                           "reconnect_max_ms", "subscription"}));
+                                           "reconnect_max_ms", "tls", "tls_ca", "tls_cert",
+                                           "tls_key", "subscription"}));
   TAKT_RETURN_IF_ERROR(String(t, name, "host", m.host));
   if (m.host.empty()) return Error(&t, name + " host: required");
-  int64_t port = m.port;
+  TAKT_RETURN_IF_ERROR(Boolean(t, name, "tls", m.tls.enabled));
+  TAKT_RETURN_IF_ERROR(TlsFiles(t, name, m.tls));
+  if (!m.tls.enabled) {
+    for (const char* key : {"tls_ca", "tls_cert", "tls_key"}) {
+      if (t.get(key) != nullptr) {
+        return Error(t.get(key), name + " " + key + ": only with tls = true");
+      }
+    }
+  }
+  int64_t port = m.tls.enabled ? 8883 : m.port;
   TAKT_RETURN_IF_ERROR(Integer(t, name, "port", 1, port));
   if (port > 65535) return Error(t.get("port"), name + " port: at most 65535");
   m.port = static_cast<uint16_t>(port);

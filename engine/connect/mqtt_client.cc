@@ -1,10 +1,17 @@
 #include "engine/connect/mqtt_client.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -53,6 +60,51 @@ const char* ConnackReason(uint8_t code) {
   }
 }
 
+// OpenSSL writes to the socket with write(), which raises SIGPIPE when the broker has gone;
+// the plain socket is written with MSG_NOSIGNAL. While one of these lives, SIGPIPE is blocked in
+// this thread, and one that the TLS calls raised is taken before it is unblocked: the call's
+// error says what happened, and the process (an embedder's too) keeps its own SIGPIPE handling.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlocked() {
+    sigset_t pending;
+    sigpending(&pending);
+    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
+      const timespec now{};
+      sigtimedwait(&pipe_, nullptr, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+  bool was_pending_ = false;
+};
+
+// OpenSSL's reason for the last failure of this thread, cleared.
+std::string TlsError() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "no reason given";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+// A key file is never asked a passphrase for (OpenSSL's default would read the terminal).
+int NoPassphrase(char*, int, int, void*) { return 0; }
+
 }  // namespace
 
 bool TopicMatches(std::string_view filter, std::string_view topic) {
@@ -79,8 +131,7 @@ int64_t MqttSession::Now() const {
 }
 
 Status MqttSession::Lost(const std::string& what) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  CloseConnection(false);
   in_.clear();
   return Status::IoError("MQTT broker " + options_.host + ":" + std::to_string(options_.port) +
                          ": " + what);
@@ -112,6 +163,7 @@ Status MqttSession::Connect(const MqttConnectOptions& options) {
   if (fd_ < 0) return Lost(std::string("cannot connect: ") + std::strerror(error));
   const int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (options.tls) TAKT_RETURN_IF_ERROR(StartTls());
 
   std::string body;
   AppendString(body, "MQTT");
@@ -124,7 +176,14 @@ Status MqttSession::Connect(const MqttConnectOptions& options) {
   AppendString(body, options.client_id);
   if (!options.username.empty()) AppendString(body, options.username);
   if (!options.password.empty()) AppendString(body, options.password);
-  TAKT_RETURN_IF_ERROR(Send(Packet(kConnect << 4, body)));
+  const Status sent = Send(Packet(kConnect << 4, body));
+  if (!sent.ok() && options.tls && sent.message().find("alert") == std::string::npos) {
+    // The broker's alert can be lost when its reset comes first: say what it most likely was.
+    return Status::IoError(sent.message() + " (just after the TLS handshake: a broker that "
+                                            "wants a client certificate closes here; see "
+                                            "tls_cert and tls_key)");
+  }
+  TAKT_RETURN_IF_ERROR(sent);
   const int64_t deadline = Now() + options.timeout_ms;
   for (;;) {
     bool got = false;
@@ -137,6 +196,154 @@ Status MqttSession::Connect(const MqttConnectOptions& options) {
     if (code != 0) return Lost(std::string("connection refused: ") + ConnackReason(code));
     return Status();
   }
+}
+
+Status MqttSession::StartTls() {
+  tls_context_ = SSL_CTX_new(TLS_client_method());
+  if (tls_context_ == nullptr) return Lost("TLS: " + TlsError());
+  SSL_CTX_set_min_proto_version(tls_context_, TLS1_2_VERSION);
+  SSL_CTX_set_verify(tls_context_, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_default_passwd_cb(tls_context_, &NoPassphrase);
+  const std::string& ca = options_.tls_ca;
+  if ((ca.empty() ? SSL_CTX_set_default_verify_paths(tls_context_)
+                  : SSL_CTX_load_verify_locations(tls_context_, ca.c_str(), nullptr)) != 1) {
+    return Lost("TLS: cannot read the certificate authorities " +
+                (ca.empty() ? std::string("of the system") : "in " + ca) + ": " + TlsError());
+  }
+  const std::string& cert = options_.tls_cert;
+  const std::string& key = options_.tls_key;
+  if (!cert.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(tls_context_, cert.c_str()) != 1) {
+      return Lost("TLS: cannot read the certificate " + cert + ": " + TlsError());
+    }
+    const std::string mismatch = "TLS: the key " + key + " is not the certificate's (" + cert + ")";
+    if (SSL_CTX_use_PrivateKey_file(tls_context_, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      const unsigned long why = ERR_peek_last_error();  // it compares the two itself
+      if (ERR_GET_LIB(why) == ERR_LIB_X509 && ERR_GET_REASON(why) == X509_R_KEY_VALUES_MISMATCH) {
+        ERR_clear_error();
+        return Lost(mismatch);
+      }
+      return Lost("TLS: cannot read the key " + key + ": " + TlsError());
+    }
+    if (SSL_CTX_check_private_key(tls_context_) != 1) {
+      ERR_clear_error();
+      return Lost(mismatch);
+    }
+  }
+  tls_ = SSL_new(tls_context_);
+  if (tls_ == nullptr || SSL_set_fd(tls_, fd_) != 1) return Lost("TLS: " + TlsError());
+  // A record that carries no data (a TLS 1.3 session ticket) ends SSL_read, which then says
+  // "want read": ReadPacket() polls again instead of blocking in the read.
+  SSL_clear_mode(tls_, SSL_MODE_AUTO_RETRY);
+  // The broker's certificate must name the host as it was given: an address or a DNS name.
+  X509_VERIFY_PARAM* verify = SSL_get0_param(tls_);
+  in6_addr address{};
+  const bool is_address = inet_pton(AF_INET, options_.host.c_str(), &address) == 1 ||
+                          inet_pton(AF_INET6, options_.host.c_str(), &address) == 1;
+  if (is_address) {
+    X509_VERIFY_PARAM_set1_ip_asc(verify, options_.host.c_str());
+  } else {
+    // SSL_set_tlsext_host_name(), without the macro's C cast: the name the broker is asked as.
+    SSL_ctrl(tls_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(options_.host.c_str()));
+    X509_VERIFY_PARAM_set1_host(verify, options_.host.c_str(), 0);
+  }
+  // A broker that stops halfway through a record or the handshake holds a read or a write at
+  // most this long (a plain socket is only read once poll() says there is something).
+  timeval limit{};
+  limit.tv_sec = static_cast<time_t>(options_.timeout_ms / 1000);
+  limit.tv_usec = static_cast<suseconds_t>(options_.timeout_ms % 1000 * 1000);
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  SigpipeBlocked sigpipe;
+  ERR_clear_error();
+  if (SSL_connect(tls_) != 1) {
+    const long verified = SSL_get_verify_result(tls_);
+    if (verified != X509_V_OK) {
+      return Lost(std::string("TLS: the broker's certificate was not accepted: ") +
+                  X509_verify_cert_error_string(verified));
+    }
+    return Lost("TLS: the handshake failed: " + TlsError());
+  }
+  return Status();
+}
+
+long MqttSession::Write(const char* data, size_t size, std::string& error) {
+  error.clear();
+  if (tls_ == nullptr) {
+    const ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
+    if (n <= 0) error = errno == EINTR ? "" : std::strerror(errno);
+    return n > 0 ? static_cast<long>(n) : -1;
+  }
+  SigpipeBlocked sigpipe;
+  ERR_clear_error();
+  const int n = SSL_write(tls_, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+  if (n > 0) return n;
+  const int why = SSL_get_error(tls_, n);
+  error = why == SSL_ERROR_SYSCALL && ERR_peek_error() == 0
+              ? std::string(errno != 0 ? std::strerror(errno) : "connection closed")
+              : why == SSL_ERROR_WANT_WRITE ? std::string("the broker takes nothing (timeout)")
+                                            : "TLS: " + TlsError();
+  return -1;
+}
+
+long MqttSession::Read(char* data, size_t size, bool& retry, std::string& error) {
+  retry = false;
+  error.clear();
+  if (tls_ == nullptr) {
+    const ssize_t n = ::recv(fd_, data, size, 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) retry = true;
+    if (n < 0 && !retry) error = std::strerror(errno);
+    return static_cast<long>(n);
+  }
+  SigpipeBlocked sigpipe;
+  ERR_clear_error();
+  const int n = SSL_read(tls_, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+  if (n > 0) return n;
+  const int why = SSL_get_error(tls_, n);
+  if (why == SSL_ERROR_WANT_READ || why == SSL_ERROR_WANT_WRITE) {
+    retry = true;
+    return -1;
+  }
+  if (why == SSL_ERROR_ZERO_RETURN) return 0;  // the broker closed the TLS session
+  if (why == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+    if (errno == 0) return 0;
+    error = std::strerror(errno);
+    return -1;
+  }
+  error = "TLS: " + TlsError();
+  return -1;
+}
+
+std::string MqttSession::TlsAlert() {
+  if (tls_ == nullptr) return "";
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return "";
+  char bytes[512];
+  bool retry = false;
+  std::string error;
+  Read(bytes, sizeof bytes, retry, error);
+  return error.rfind("TLS: ", 0) == 0 ? error : "";
+}
+
+bool MqttSession::Buffered() const { return tls_ != nullptr && SSL_pending(tls_) > 0; }
+
+void MqttSession::CloseConnection(bool orderly) {
+  if (tls_ != nullptr) {
+    if (orderly) {  // not after a failure: OpenSSL says not to, and there is no one to tell
+      SigpipeBlocked sigpipe;
+      SSL_shutdown(tls_);  // the close_notify, without waiting for the broker's
+    }
+    SSL_free(tls_);
+    tls_ = nullptr;
+    ERR_clear_error();
+  }
+  if (tls_context_ != nullptr) {
+    SSL_CTX_free(tls_context_);
+    tls_context_ = nullptr;
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 Status MqttSession::Subscribe(const std::vector<std::string>& filters, uint8_t qos) {
@@ -261,9 +468,10 @@ Status MqttSession::Publish(std::string_view topic, std::string_view payload) {
 void MqttSession::Close() {
   if (fd_ < 0) return;
   const std::string bye = Packet(kDisconnect << 4, "");
-  (void)!::send(fd_, bye.data(), bye.size(), MSG_NOSIGNAL);
-  ::close(fd_);
-  fd_ = -1;
+  std::string ignored;
+  const bool said_goodbye = (tls_ == nullptr || SSL_is_init_finished(tls_) == 1) &&
+                            Write(bye.data(), bye.size(), ignored) > 0;
+  CloseConnection(said_goodbye);
   in_.clear();
   waiting_.clear();
 }
@@ -271,10 +479,14 @@ void MqttSession::Close() {
 Status MqttSession::Send(const std::string& packet) {
   if (fd_ < 0) return Lost("not connected");
   size_t sent = 0;
+  std::string error;
   while (sent < packet.size()) {
-    const ssize_t n = ::send(fd_, packet.data() + sent, packet.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Lost(std::string("send failed: ") + std::strerror(errno));
+    const long n = Write(packet.data() + sent, packet.size() - sent, error);
+    if (n < 0 && error.empty()) continue;  // interrupted
+    if (n <= 0) {
+      const std::string alert = TlsAlert();
+      return Lost(alert.empty() ? "send failed: " + error : alert);
+    }
     sent += static_cast<size_t>(n);
   }
   last_sent_ms_ = Now();
@@ -308,16 +520,20 @@ Status MqttSession::ReadPacket(int64_t wait_ms, bool& got, uint8_t& header, std:
       }
     }
     if (fd_ < 0) return Lost("not connected");
-    const int64_t left = deadline - Now();
-    pollfd p{fd_, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left)));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return Lost(std::string("poll failed: ") + std::strerror(errno));
-    if (ready == 0) return Status();  // nothing in time
+    if (!Buffered()) {
+      const int64_t left = deadline - Now();
+      pollfd p{fd_, POLLIN, 0};
+      const int ready = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left)));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready < 0) return Lost(std::string("poll failed: ") + std::strerror(errno));
+      if (ready == 0) return Status();  // nothing in time
+    }
     char buffer[65536];
-    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Lost(n == 0 ? "connection closed" : std::strerror(errno));
+    bool retry = false;
+    std::string error;
+    const long n = Read(buffer, sizeof buffer, retry, error);
+    if (retry) continue;
+    if (n <= 0) return Lost(n == 0 ? "connection closed" : error);
     in_.append(buffer, static_cast<size_t>(n));
     // Acknowledge at once what arrived: a broker that batches small writes (Nagle) waits for
     // this ACK before it sends the next message, and a delayed one costs up to 40 ms each time.

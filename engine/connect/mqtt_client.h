@@ -16,6 +16,9 @@
 
 #include "takt/status.h"
 
+struct ssl_st;      // OpenSSL's SSL
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
 namespace takt::connect {
 
 struct MqttMessage {
@@ -35,6 +38,13 @@ struct MqttConnectOptions {
   uint16_t keepalive_s = 30;
   bool clean_session = false;
   int64_t timeout_ms = 10'000;  // connecting, and waiting for an acknowledgement
+  // Over TLS (1.2 or later) when set: the broker's certificate is verified against tls_ca (the
+  // system's authorities when empty) and must name `host`; tls_cert and tls_key, when given,
+  // are the client's own certificate and key.
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 // Does `topic` match `filter` ("+" one level, "#" the rest)?
@@ -58,11 +68,26 @@ class MqttSession {
   Status Ack(uint16_t packet_id);
   // Publishes at QoS 1 and waits for PUBACK. Messages that arrive meanwhile are kept for Next().
   Status Publish(std::string_view topic, std::string_view payload);
-  // Sends DISCONNECT (when connected) and closes the socket.
+  // Sends DISCONNECT (when connected) and closes the connection.
   void Close();
   bool connected() const { return fd_ >= 0; }
 
  private:
+  // After the TCP connection: the TLS handshake, the broker's certificate verified.
+  Status StartTls();
+  // What the socket (or TLS over it) gives or takes: bytes moved, 0 when the peer closed, -1 on
+  // an error (errno, or the TLS error, set in `error`). `retry`: nothing to read after all (a
+  // TLS record that held no data), poll again.
+  long Write(const char* data, size_t size, std::string& error);
+  long Read(char* data, size_t size, bool& retry, std::string& error);
+  // Bytes TLS has read and not yet handed out: there is something to read without polling.
+  bool Buffered() const;
+  // After a write failed over TLS: the alert the broker sent before it closed the connection
+  // ("TLS: ... alert certificate required"), or "" when it sent none. The write's own error
+  // (connection reset) says less.
+  std::string TlsAlert();
+  // Closes the socket, and TLS over it: with a close_notify when `orderly` (a goodbye).
+  void CloseConnection(bool orderly);
   Status Send(const std::string& packet);
   // Reads one whole packet: its first byte and body. kIoError on a closed connection.
   Status ReadPacket(int64_t wait_ms, bool& got, uint8_t& header, std::string& body);
@@ -71,6 +96,8 @@ class MqttSession {
   int64_t Now() const;
 
   int fd_ = -1;
+  ssl_ctx_st* tls_context_ = nullptr;  // with options_.tls, from Connect() to Close()
+  ssl_st* tls_ = nullptr;
   MqttConnectOptions options_;
   std::string in_;  // bytes read and not yet parsed
   std::vector<MqttMessage> waiting_;  // arrived during Publish()

@@ -55,13 +55,25 @@ std::string CommandTopic(const std::string& pattern, const std::string& name) {
 
 Result<std::unique_ptr<Connector>> MakeMqttConnector(const ConnectorOptions& options) {
   const std::string who = "connector " + options.name;
-  constexpr std::string_view kScheme = "mqtt://";
-  if (options.url.rfind(kScheme, 0) != 0) {
-    return Status::InvalidArgument(who + ": an mqtt url is mqtt://HOST[:PORT]");
-  }
-  std::string authority = options.url.substr(kScheme.size());
+  constexpr std::string_view kPlain = "mqtt://", kTls = "mqtts://";
+  const std::string bad_url = who + ": an mqtt url is mqtt://HOST[:PORT] or mqtts://HOST[:PORT]";
+  const bool tls_url = options.url.rfind(kTls, 0) == 0;
+  if (!tls_url && options.url.rfind(kPlain, 0) != 0) return Status::InvalidArgument(bad_url);
+  std::string authority = options.url.substr(tls_url ? kTls.size() : kPlain.size());
   if (!authority.empty() && authority.back() == '/') authority.pop_back();
   MqttConnectOptions connect;
+  connect.tls = tls_url || options.tls.enabled;
+  if (connect.tls) connect.port = 8883;
+  if (!connect.tls && (!options.tls.ca.empty() || !options.tls.cert.empty())) {
+    return Status::InvalidArgument(who + ": a certificate file is for TLS: the url is then "
+                                         "mqtts://HOST[:PORT]");
+  }
+  if (options.tls.cert.empty() != options.tls.key.empty()) {
+    return Status::InvalidArgument(who + ": tls_cert and tls_key: both or neither");
+  }
+  connect.tls_ca = options.tls.ca;
+  connect.tls_cert = options.tls.cert;
+  connect.tls_key = options.tls.key;
   const size_t colon = authority.rfind(':');
   connect.host = authority.substr(0, colon);
   if (colon != std::string::npos) {
@@ -74,7 +86,7 @@ Result<std::unique_ptr<Connector>> MakeMqttConnector(const ConnectorOptions& opt
     connect.port = static_cast<uint16_t>(n);
   }
   if (connect.host.empty() || connect.host.find('/') != std::string::npos) {
-    return Status::InvalidArgument(who + ": an mqtt url is mqtt://HOST[:PORT]");
+    return Status::InvalidArgument(bad_url);
   }
   if (options.topic.empty() || options.topic.find_first_of("+#") != std::string::npos) {
     return Status::InvalidArgument(who + ": topic is required and has no wildcard");

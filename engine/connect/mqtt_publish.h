@@ -11,7 +11,7 @@
 
 namespace takt::connect {
 
-// kInvalidArgument when the url is not mqtt://HOST[:PORT].
+// kInvalidArgument when the url is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS).
 Result<std::unique_ptr<Connector>> MakeMqttConnector(const ConnectorOptions& options);
 
 // "{name}" in `pattern` replaced by the command's name: the topic it is published to.

@@ -141,6 +141,10 @@ void MqttIngest::Run() {
     connect.username = options_.username;
     connect.password = options_.password;
     connect.keepalive_s = options_.keepalive_s;
+    connect.tls = options_.tls.enabled;
+    connect.tls_ca = options_.tls.ca;
+    connect.tls_cert = options_.tls.cert;
+    connect.tls_key = options_.tls.key;
     connect.clean_session = false;  // the broker keeps what we did not acknowledge
     Status status = session.Connect(connect);
     if (status.ok()) {

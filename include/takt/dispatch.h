@@ -32,6 +32,17 @@ struct RetryPolicy {
   int64_t max_age_ms = 24 * 3600 * 1000;
 };
 
+// MQTT over TLS. The broker's certificate must chain to an authority in `ca` (a PEM file; when
+// empty, the system's authorities, or those of the file SSL_CERT_FILE names) and name the host
+// connected to. `cert` and `key` (PEM, both or neither; the key not encrypted): takt's own
+// certificate, for a broker that asks its clients for one.
+struct MqttTls {
+  bool enabled = false;
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
 // One way out of takt. Secrets come from the environment (the configuration names the
 // variable); they are never logged, and no error message carries them.
 struct ConnectorOptions {
@@ -39,7 +50,7 @@ struct ConnectorOptions {
   std::string kind;                   // "webhook", "odoo" or "mqtt"
   std::vector<std::string> commands;  // name patterns: "alert.*" (a final * matches any end)
   // webhook: where commands are POSTed; odoo: the server's base URL (http or https); mqtt: the
-  // broker, mqtt://HOST[:PORT].
+  // broker, mqtt://HOST[:PORT], or mqtts://HOST[:PORT] over TLS.
   std::string url;
   // webhook: the HMAC-SHA256 key of the signature; odoo: the password (jsonrpc) or API key
   // (json2); mqtt: the broker password (with login as the user name).
@@ -48,6 +59,8 @@ struct ConnectorOptions {
   // name), and the client id (default "takt-" and the connector's name).
   std::string topic = "takt/commands/{name}";
   std::string client_id;
+  // mqtt only: TLS, on with an mqtts://HOST[:PORT] url (port 8883 unless given).
+  MqttTls tls;
   // odoo only: "jsonrpc" (Odoo 16 to 19) or "json2" (19 on); the database; the login
   // (jsonrpc; for mqtt the broker user name); the field of maintenance.equipment that holds
   // the asset's name.

@@ -130,7 +130,7 @@ TEST_F(ConfigTest, EveryMistakeIsNamedWithItsLineAndKey) {
   EXPECT_EQ(ErrorOf(engine + kConnector + "retries = 3\n"),
             "10:1: [[connector]] has no key 'retries' (it has: backorder, client_id, commands, "
             "database, equipment_field, kind, login, name, order_field, protocol, retry, "
-            "secret_env, timeout_ms, topic, url)");
+            "secret_env, timeout_ms, tls_ca, tls_cert, tls_key, topic, url)");
   EXPECT_EQ(ErrorOf(engine + kConnector + "[connector.retry]\nmax_backoff_ms = 10\n"),
             "11:18: [connector.retry] of hook max_backoff_ms: below initial_backoff_ms");
   EXPECT_EQ(ErrorOf(engine + kConnector + kConnector),
@@ -255,6 +255,41 @@ TEST_F(ConfigTest, TheServerSectionsAreReadAndCheckedToo) {
             "5:16: [mqtt] password_env: the environment variable NOPE is not set");
   EXPECT_EQ(ErrorOf(engine + "[serve]\nlisten_port = 1\n").substr(0, 37),
             "4:1: [serve] has no key 'listen_port'");
+}
+
+TEST_F(ConfigTest, MqttOverTlsIsReadWithItsFilesBesideTheConfiguration) {
+  const std::string engine = "[engine]\nworkflows = [\"wf\"]\n";
+  test::WriteFile(scratch_.dir + "/ca.pem", "not read here\n");
+  test::WriteFile(scratch_.dir + "/takt.pem", "not read here\n");
+  test::WriteFile(scratch_.dir + "/takt.key", "not read here\n");
+  const std::string subscription =
+      "[[mqtt.subscription]]\nfilter = \"plant/#\"\nsource = \"scada\"\nkey = \"topic.1\"\n";
+  Result<Config> c = Load(engine + "[mqtt]\nhost = \"broker\"\ntls = true\ntls_ca = \"ca.pem\"\n"
+                          "tls_cert = \"takt.pem\"\ntls_key = \"takt.key\"\n" + subscription +
+                          "[[connector]]\nname = \"mes\"\nkind = \"mqtt\"\ncommands = [\"x.*\"]\n"
+                          "url = \"mqtts://broker\"\ntls_ca = \"ca.pem\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const MqttOptions& mqtt = c.value().serve.mqtt;
+  EXPECT_TRUE(mqtt.tls.enabled);
+  EXPECT_EQ(mqtt.port, 8883) << "the MQTT over TLS port unless one is given";
+  EXPECT_EQ(mqtt.tls.ca, scratch_.dir + "/ca.pem") << "relative to the configuration file";
+  EXPECT_EQ(mqtt.tls.cert, scratch_.dir + "/takt.pem");
+  EXPECT_EQ(mqtt.tls.key, scratch_.dir + "/takt.key");
+  EXPECT_EQ(c.value().dispatch.connectors.at(0).tls.ca, scratch_.dir + "/ca.pem");
+
+  const std::string mqtt_head = engine + "[mqtt]\nhost = \"b\"\n";
+  EXPECT_EQ(ErrorOf(mqtt_head + "tls_ca = \"ca.pem\"\n" + subscription),
+            "5:10: [mqtt] tls_ca: only with tls = true");
+  EXPECT_EQ(ErrorOf(mqtt_head + "tls = true\ntls_cert = \"takt.pem\"\n" + subscription),
+            "6:12: [mqtt] tls_cert and tls_key: both or neither");
+  EXPECT_EQ(ErrorOf(mqtt_head + "tls = true\ntls_ca = \"missing.pem\"\n" + subscription),
+            "6:10: [mqtt] tls_ca: no file " + scratch_.dir + "/missing.pem");
+  EXPECT_EQ(ErrorOf(mqtt_head + "tls = \"yes\"\n" + subscription),
+            "5:7: [mqtt] tls: expected true or false");
+  EXPECT_EQ(ErrorOf(engine + "[[connector]]\nname = \"mes\"\nkind = \"mqtt\"\n"
+                             "url = \"mqtt://broker\"\ntls_ca = \"ca.pem\"\n"),
+            "7:10: connector mes tls_ca: only for an mqtt connector whose url is "
+            "mqtts://HOST[:PORT]");
 }
 
 TEST_F(ConfigTest, AMissingSecretNamesTheVariableAndNoErrorCarriesASecret) {

@@ -76,18 +76,70 @@ Mosquitto::Mosquitto(const std::string& dir) : dir_(dir) {
   }
 }
 
+TestCertificates MakeTestCertificates(const std::string& dir) {
+  TestCertificates made;
+  // EC keys: made in milliseconds. Files readable by mosquitto, which drops root to its user.
+  const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  auto run = [&](const std::string& command) {
+    if (!made.error.empty()) return;
+    const CommandResult r = RunCommand("cd '" + dir + "' && " + command);
+    if (r.exit_code != 0) made.error = command + ": " + r.err;
+  };
+  auto signed_by_ca = [&](const std::string& name, const std::string& subject,
+                          const std::string& extensions) {
+    WriteFile(dir + "/" + name + ".ext", extensions);
+    run("openssl req " + key + " -keyout " + name + ".key -out " + name + ".csr -subj '" +
+        subject + "' 2>&1");
+    run("openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -out " +
+        name + ".pem -days 2 -extfile " + name + ".ext 2>&1");
+  };
+  run("openssl req -x509 " + key + " -keyout ca.key -out ca.pem -days 2 -subj '/CN=takt test CA'");
+  run("openssl req -x509 " + key + " -keyout other_ca.key -out other_ca.pem -days 2 "
+      "-subj '/CN=another CA'");
+  signed_by_ca("server", "/CN=127.0.0.1",
+               "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+               "extendedKeyUsage=serverAuth\n");
+  signed_by_ca("client", "/CN=takt", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
+  run("chmod 0644 *.pem *.key");
+  if (!made.error.empty()) return made;
+  made.ca = dir + "/ca.pem";
+  made.server_cert = dir + "/server.pem";
+  made.server_key = dir + "/server.key";
+  made.client_cert = dir + "/client.pem";
+  made.client_key = dir + "/client.key";
+  made.other_ca = dir + "/other_ca.pem";
+  return made;
+}
+
+void Mosquitto::EnableTls(const TestCertificates& certificates) {
+  tls_ = certificates;
+  tls_port_ = FreePort();
+  mutual_tls_port_ = FreePort();
+}
+
 bool Mosquitto::Start() {
   if (!Installed()) return false;
   if (port_ == 0) port_ = FreePort();
+  std::string tls;
+  for (const auto& [port, mutual] : {std::pair<uint16_t, bool>{tls_port_, false},
+                                     {mutual_tls_port_, true}}) {
+    if (port == 0) continue;
+    tls += "listener " + std::to_string(port) + " 127.0.0.1\ncafile " + tls_.ca +
+           "\ncertfile " + tls_.server_cert + "\nkeyfile " + tls_.server_key +
+           "\nrequire_certificate " + (mutual ? "true" : "false") + "\n";
+  }
   WriteFile(dir_ + "/mosquitto.conf",
-            "listener " + std::to_string(port_) + " 127.0.0.1\n"
+            "listener " + std::to_string(port_) + " 127.0.0.1\n" + tls +
             "allow_anonymous false\npassword_file " + dir_ + "/passwd\nacl_file " + dir_ +
             "/acl\npersistence true\npersistence_location " + dir_ + "/\n"
             "max_queued_messages 0\nmax_inflight_messages 20\nset_tcp_nodelay true\n"
             "log_dest stderr\n");
   pid_ = Spawn({kMosquitto, "-c", dir_ + "/mosquitto.conf"}, dir_ + "/mosquitto.log");
   for (int i = 0; i < 200; ++i) {
-    if (CanConnect(port_)) return true;
+    if (CanConnect(port_) && (tls_port_ == 0 || CanConnect(tls_port_)) &&
+        (mutual_tls_port_ == 0 || CanConnect(mutual_tls_port_))) {
+      return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return false;

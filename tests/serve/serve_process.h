@@ -14,6 +14,16 @@ namespace takt::test {
 // A port nobody listens on now (bound and released), for a process that needs one up front.
 uint16_t FreePort();
 
+// Certificates for TLS tests, made with the openssl command in `dir`: an authority (ca.pem), the
+// broker's certificate for 127.0.0.1 only (server.pem, server.key), a client's (client.pem,
+// client.key), and an unrelated authority (other_ca.pem). Empty paths when openssl failed
+// (`error` says why).
+struct TestCertificates {
+  std::string ca, server_cert, server_key, client_cert, client_key, other_ca;
+  std::string error;
+};
+TestCertificates MakeTestCertificates(const std::string& dir);
+
 // mosquitto on 127.0.0.1 (no Nagle), persistent (its database in `dir`, so a restart keeps sessions and
 // the messages they wait for), no anonymous clients. Users: "takt" reads plant/# and writes
 // mes/#; "scada" writes plant/#; "mes" reads mes/#. Each user's password is its name + "-pw".
@@ -21,16 +31,25 @@ class Mosquitto {
  public:
   explicit Mosquitto(const std::string& dir);
   ~Mosquitto() { Stop(); }
+  // Before Start(): two more listeners over TLS with the broker certificate of `certificates`,
+  // one (tls_port) that asks clients for nothing more, one (mutual_tls_port) that takes only
+  // clients whose certificate its authority signed.
+  void EnableTls(const TestCertificates& certificates);
   // False when the mosquitto binary is not installed.
   bool Start();
   // SIGTERM: the broker saves its sessions and exits.
   void Stop();
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return tls_port_; }
+  uint16_t mutual_tls_port() const { return mutual_tls_port_; }
   static bool Installed();
 
  private:
   std::string dir_;
   uint16_t port_ = 0;
+  TestCertificates tls_;
+  uint16_t tls_port_ = 0;
+  uint16_t mutual_tls_port_ = 0;
   pid_t pid_ = -1;
 };
 
