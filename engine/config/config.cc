@@ -160,10 +160,10 @@ Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   TAKT_RETURN_IF_ERROR(String(t, name, "topic", c.topic));
   TAKT_RETURN_IF_ERROR(String(t, name, "client_id", c.client_id));
   TAKT_RETURN_IF_ERROR(TlsFiles(t, name, c.tls));
-  if ((!c.tls.ca.empty() || !c.tls.cert.empty()) && c.url.rfind("mqtts://", 0) != 0) {
+  if ((!c.tls.ca.empty() || !c.tls.cert.empty()) && c.url.rfind("mqtts://", 0) != 0 &&
+      c.url.rfind("https://", 0) != 0) {
     const char* key = c.tls.ca.empty() ? "tls_cert" : "tls_ca";
-    return Error(t.get(key), name + " " + key + ": only for an mqtt connector whose url is "
-                                                "mqtts://HOST[:PORT]");
+    return Error(t.get(key), name + " " + key + ": only for an https:// or mqtts:// url");
   }
   if (const toml::node* retry = t.get("retry")) {
     const toml::table* r = retry->as_table();

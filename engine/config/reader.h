@@ -121,9 +121,9 @@ class Reader {
   Status ReadServe(const toml::table& t, ServeOptions& serve) const;
   Status ReadCredential(const toml::table& t, Credential& credential) const;
   Status ReadMqtt(const toml::table& t, MqttOptions& mqtt) const;
-  // tls_ca, tls_cert and tls_key of [mqtt] or of an mqtt [[connector]]: paths as Path() reads
+  // tls_ca, tls_cert and tls_key of [mqtt] or of a [[connector]]: paths as Path() reads
   // them, the files there, the certificate and its key both or neither.
-  Status TlsFiles(const toml::table& t, const std::string& name, MqttTls& tls) const;
+  Status TlsFiles(const toml::table& t, const std::string& name, TlsClient& tls) const;
 
   std::string path_;
   EnvironmentLookup environment_;

@@ -67,7 +67,7 @@ Status Reader::ReadCredential(const toml::table& t, Credential& c) const {
   return Status();
 }
 
-Status Reader::TlsFiles(const toml::table& t, const std::string& name, MqttTls& tls) const {
+Status Reader::TlsFiles(const toml::table& t, const std::string& name, TlsClient& tls) const {
   TAKT_RETURN_IF_ERROR(Path(t, name, "tls_ca", tls.ca));
   TAKT_RETURN_IF_ERROR(Path(t, name, "tls_cert", tls.cert));
   TAKT_RETURN_IF_ERROR(Path(t, name, "tls_key", tls.key));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <utility>
 
 namespace takt::connect {
 namespace {
@@ -61,7 +62,7 @@ bool Retryable(CURLcode code) {
 
 }  // namespace
 
-HttpClient::HttpClient() { InitCurlOnce(); }
+HttpClient::HttpClient(TlsClient tls) : tls_(std::move(tls)) { InitCurlOnce(); }
 
 HttpClient::~HttpClient() {
   for (void* handle : pool_) curl_easy_cleanup(static_cast<CURL*>(handle));
@@ -104,6 +105,11 @@ HttpAnswer HttpClient::Post(const std::string& url, const std::vector<std::strin
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &answer.body);
   curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, KeepRetryAfter);
   curl_easy_setopt(handle, CURLOPT_HEADERDATA, &answer.retry_after);
+  if (!tls_.ca.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, tls_.ca.c_str());
+  if (!tls_.cert.empty()) {
+    curl_easy_setopt(handle, CURLOPT_SSLCERT, tls_.cert.c_str());
+    curl_easy_setopt(handle, CURLOPT_SSLKEY, tls_.key.c_str());
+  }
   const CURLcode code = curl_easy_perform(handle);
   curl_slist_free_all(list);
   if (code == CURLE_OK) {

@@ -34,7 +34,9 @@ std::string OneLine(std::string_view text);
 
 class HttpClient {
  public:
-  HttpClient();
+  // `tls`: for https:// urls, the authority the server's certificate must chain to (the
+  // system's when empty), and a client certificate and key when given.
+  explicit HttpClient(TlsClient tls = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -46,6 +48,7 @@ class HttpClient {
  private:
   void* Take();
   void Give(void* handle);
+  TlsClient tls_;
   std::mutex mu_;
   std::vector<void*> pool_;  // CURL* easy handles, guarded by mu_
 };

@@ -72,7 +72,7 @@ class OdooConnector final : public Connector {
   OdooConnector(ConnectorOptions options, HttpPost post)
       : Connector(std::move(options)), post_(std::move(post)) {
     if (!post_) {
-      http_ = std::make_unique<HttpClient>();
+      http_ = std::make_unique<HttpClient>(this->options().tls);
       post_ = [client = http_.get()](const std::string& url,
                                      const std::vector<std::string>& headers,
                                      std::string_view body, int64_t timeout_ms) {

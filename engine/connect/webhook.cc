@@ -19,7 +19,8 @@ namespace {
 
 class WebhookConnector final : public Connector {
  public:
-  explicit WebhookConnector(ConnectorOptions options) : Connector(std::move(options)) {}
+  explicit WebhookConnector(ConnectorOptions options)
+      : Connector(std::move(options)), http_(this->options().tls) {}
 
   Attempt Deliver(const Command& command) override {
     const ConnectorOptions& o = options();

@@ -150,7 +150,8 @@ void MqttIngest::Run() {
     if (status.ok()) {
       server_.metrics().SetMqttConnected(true);
       server_.Log(LogLevel::kInfo, "MQTT connected to " + options_.host + ":" +
-                                       std::to_string(options_.port));
+                                       std::to_string(options_.port) +
+                                       (options_.tls.enabled ? " over TLS" : ""));
       backoff = options_.reconnect_min_ms;
       status = Serve(session);
       server_.metrics().SetMqttConnected(false);

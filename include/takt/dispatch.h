@@ -32,11 +32,12 @@ struct RetryPolicy {
   int64_t max_age_ms = 24 * 3600 * 1000;
 };
 
-// MQTT over TLS. The broker's certificate must chain to an authority in `ca` (a PEM file; when
-// empty, the system's authorities, or those of the file SSL_CERT_FILE names) and name the host
-// connected to. `cert` and `key` (PEM, both or neither; the key not encrypted): takt's own
-// certificate, for a broker that asks its clients for one.
-struct MqttTls {
+// takt as a TLS client (of an MQTT broker, an HTTPS receiver). The server's certificate must
+// chain to an authority in `ca` (a PEM file; when empty, the system's authorities) and name the
+// host connected to. `cert` and `key` (PEM, both or neither; the key not encrypted): takt's own
+// certificate, for a server that asks its clients for one. `enabled` is read for MQTT
+// ingestion only: a connector's url says whether it speaks TLS (https://, mqtts://).
+struct TlsClient {
   bool enabled = false;
   std::string ca;
   std::string cert;
@@ -59,8 +60,9 @@ struct ConnectorOptions {
   // name), and the client id (default "takt-" and the connector's name).
   std::string topic = "takt/commands/{name}";
   std::string client_id;
-  // mqtt only: TLS, on with an mqtts://HOST[:PORT] url (port 8883 unless given).
-  MqttTls tls;
+  // The files of TLS, for an https:// url (webhook, odoo) or an mqtts://HOST[:PORT] one (mqtt,
+  // port 8883 unless given).
+  TlsClient tls;
   // odoo only: "jsonrpc" (Odoo 16 to 19) or "json2" (19 on); the database; the login
   // (jsonrpc; for mqtt the broker user name); the field of maintenance.equipment that holds
   // the asset's name.

@@ -56,7 +56,7 @@ struct MqttOptions {
   std::string username;
   std::string password;  // from the environment variable the configuration names
   uint16_t keepalive_s = 30;
-  MqttTls tls;  // the connection to the broker over TLS (its port is then usually 8883)
+  TlsClient tls;  // the connection to the broker over TLS (its port is then usually 8883)
   int64_t reconnect_min_ms = 200;
   int64_t reconnect_max_ms = 30'000;
   std::vector<MqttSubscription> subscriptions;

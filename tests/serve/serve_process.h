@@ -9,20 +9,12 @@
 #include <cstdint>
 #include <string>
 
+#include "support/test_certificates.h"
+
 namespace takt::test {
 
 // A port nobody listens on now (bound and released), for a process that needs one up front.
 uint16_t FreePort();
-
-// Certificates for TLS tests, made with the openssl command in `dir`: an authority (ca.pem), the
-// broker's certificate for 127.0.0.1 only (server.pem, server.key), a client's (client.pem,
-// client.key), and an unrelated authority (other_ca.pem). Empty paths when openssl failed
-// (`error` says why).
-struct TestCertificates {
-  std::string ca, server_cert, server_key, client_cert, client_key, other_ca;
-  std::string error;
-};
-TestCertificates MakeTestCertificates(const std::string& dir);
 
 // mosquitto on 127.0.0.1 (no Nagle), persistent (its database in `dir`, so a restart keeps sessions and
 // the messages they wait for), no anonymous clients. Users: "takt" reads plant/# and writes
