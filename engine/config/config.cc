@@ -135,6 +135,25 @@ Status Reader::ReadDispatch(const toml::table& t, DispatchOptions& dispatch) con
   return Integer(t, name, "poll_interval_ms", 1, dispatch.poll_interval_ms);
 }
 
+Status Reader::TlsFiles(const toml::table& t, const std::string& name, TlsClient& tls) const {
+  TAKT_RETURN_IF_ERROR(Path(t, name, "tls_ca", tls.ca));
+  TAKT_RETURN_IF_ERROR(Path(t, name, "tls_cert", tls.cert));
+  TAKT_RETURN_IF_ERROR(Path(t, name, "tls_key", tls.key));
+  if (tls.cert.empty() != tls.key.empty()) {
+    return Error(t.get(tls.cert.empty() ? "tls_key" : "tls_cert"),
+                 name + " tls_cert and tls_key: both or neither");
+  }
+  // A file that is not there fails here, with its line, rather than at every connection.
+  for (const auto& [key, path] : {std::pair<const char*, const std::string*>{"tls_ca", &tls.ca},
+                                  {"tls_cert", &tls.cert}, {"tls_key", &tls.key}}) {
+    std::error_code ec;
+    if (!path->empty() && !fs::is_regular_file(*path, ec)) {
+      return Error(t.get(key), name + " " + key + ": no file " + *path);
+    }
+  }
+  return Status();
+}
+
 Status Reader::ReadConnector(const toml::table& t, ConnectorOptions& c) const {
   std::string name = "[[connector]]";
   TAKT_RETURN_IF_ERROR(OnlyKnown(t, name, {"name", "kind", "commands", "url", "secret_env",

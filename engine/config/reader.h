@@ -117,13 +117,13 @@ class Reader {
   Status ReadEngine(const toml::table& t, EngineOptions& engine) const;
   Status ReadDispatch(const toml::table& t, DispatchOptions& dispatch) const;
   Status ReadConnector(const toml::table& t, ConnectorOptions& connector) const;
+  // tls_ca, tls_cert and tls_key of a [[connector]] or of [mqtt]: paths as Path() reads them,
+  // the files there, the certificate and its key both or neither.
+  Status TlsFiles(const toml::table& t, const std::string& name, TlsClient& tls) const;
   // serve_config.cc: [serve], [[credential]], [mqtt] and its [[mqtt.subscription]].
   Status ReadServe(const toml::table& t, ServeOptions& serve) const;
   Status ReadCredential(const toml::table& t, Credential& credential) const;
   Status ReadMqtt(const toml::table& t, MqttOptions& mqtt) const;
-  // tls_ca, tls_cert and tls_key of [mqtt] or of a [[connector]]: paths as Path() reads
-  // them, the files there, the certificate and its key both or neither.
-  Status TlsFiles(const toml::table& t, const std::string& name, TlsClient& tls) const;
 
   std::string path_;
   EnvironmentLookup environment_;

@@ -67,25 +67,6 @@ Status Reader::ReadCredential(const toml::table& t, Credential& c) const {
   return Status();
 }
 
-Status Reader::TlsFiles(const toml::table& t, const std::string& name, TlsClient& tls) const {
-  TAKT_RETURN_IF_ERROR(Path(t, name, "tls_ca", tls.ca));
-  TAKT_RETURN_IF_ERROR(Path(t, name, "tls_cert", tls.cert));
-  TAKT_RETURN_IF_ERROR(Path(t, name, "tls_key", tls.key));
-  if (tls.cert.empty() != tls.key.empty()) {
-    return Error(t.get(tls.cert.empty() ? "tls_key" : "tls_cert"),
-                 name + " tls_cert and tls_key: both or neither");
-  }
-  // A file that is not there fails here, with its line, rather than at every connection.
-  for (const auto& [key, path] : {std::pair<const char*, const std::string*>{"tls_ca", &tls.ca},
-                                  {"tls_cert", &tls.cert}, {"tls_key", &tls.key}}) {
-    std::error_code ec;
-    if (!path->empty() && !fs::is_regular_file(*path, ec)) {
-      return Error(t.get(key), name + " " + key + ": no file " + *path);
-    }
-  }
-  return Status();
-}
-
 Status Reader::ReadMqtt(const toml::table& t, MqttOptions& m) const {
   const std::string name = "[mqtt]";
   TAKT_RETURN_IF_ERROR(OnlyKnown(t, name, {"host", "port", "client_id", "username",

@@ -62,7 +62,7 @@ Result<std::unique_ptr<Connector>> MakeMqttConnector(const ConnectorOptions& opt
   std::string authority = options.url.substr(tls_url ? kTls.size() : kPlain.size());
   if (!authority.empty() && authority.back() == '/') authority.pop_back();
   MqttConnectOptions connect;
-  connect.tls = tls_url || options.tls.enabled;
+  connect.tls = tls_url;  // the url says (TlsClient::enabled is for takt serve's [mqtt])
   if (connect.tls) connect.port = 8883;
   if (!connect.tls && (!options.tls.ca.empty() || !options.tls.cert.empty())) {
     return Status::InvalidArgument(who + ": a certificate file is for TLS: the url is then "
