@@ -51,8 +51,7 @@ class HttpsConnectorTest : public testing::Test {
  protected:
   void SetUp() override {
     if (!test::OpensslInstalled()) {
-      GTEST_SKIP() << "the openssl command is not installed (apt-get install openssl, as "
-                      "scripts/bootstrap.sh does); it makes the test's certificates";
+      GTEST_SKIP() << test::kOpensslMissing;
     }
     certificates_ = test::MakeTestCertificates(scratch_.dir);
     ASSERT_TRUE(certificates_.error.empty()) << certificates_.error;

@@ -25,12 +25,10 @@ class MqttTlsTest : public testing::Test {
  protected:
   void SetUp() override {
     if (!test::Mosquitto::Installed()) {
-      GTEST_SKIP() << "mosquitto is not installed (apt-get install mosquitto, as "
-                      "scripts/bootstrap.sh does)";
+      GTEST_SKIP() << test::Mosquitto::kMissing;
     }
     if (!test::OpensslInstalled()) {
-      GTEST_SKIP() << "the openssl command is not installed (apt-get install openssl, as "
-                      "scripts/bootstrap.sh does); it makes the test's certificates";
+      GTEST_SKIP() << test::kOpensslMissing;
     }
     const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
     scratch_ = std::make_unique<test::ScratchDir>(std::string("mqtt-tls-") + info->name());

@@ -93,8 +93,7 @@ class ServeMqttTest : public testing::Test {
  protected:
   void SetUp() override {
     if (!test::Mosquitto::Installed()) {
-      GTEST_SKIP() << "mosquitto is not installed (apt-get install mosquitto, as "
-                      "scripts/bootstrap.sh does)";
+      GTEST_SKIP() << test::Mosquitto::kMissing;
     }
     const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
     scratch_ = std::make_unique<test::ScratchDir>(std::string("serve-mqtt-") + info->name());

@@ -35,6 +35,9 @@ class Mosquitto {
   uint16_t tls_port() const { return tls_port_; }
   uint16_t mutual_tls_port() const { return mutual_tls_port_; }
   static bool Installed();
+  // What a test skipped without it says.
+  static constexpr const char* kMissing =
+      "mosquitto is not installed (apt-get install mosquitto, as scripts/bootstrap.sh does)";
 
  private:
   std::string dir_;

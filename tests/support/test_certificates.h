@@ -16,8 +16,12 @@ struct TestCertificates {
 };
 TestCertificates MakeTestCertificates(const std::string& dir);
 
-// Whether the openssl command is there to make them (scripts/bootstrap.sh installs it).
+// Whether the openssl command is there to make them (scripts/bootstrap.sh installs it), and
+// what a test skipped without it says.
 bool OpensslInstalled();
+constexpr const char* kOpensslMissing =
+    "the openssl command is not installed (apt-get install openssl, as scripts/bootstrap.sh "
+    "does); it makes the test's certificates";
 
 }  // namespace takt::test
 
