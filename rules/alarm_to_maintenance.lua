@@ -12,14 +12,17 @@ return rule "alarm_to_maintenance" {
   on = { "alarm", "maintenance.done" },
   commands = { "odoo.maintenance.create" },
   -- key: the event's key, the asset
+  -- Every alarm joins the asset's window before decide sees it (the engine adds it, as
+  -- window.add(state, "alarms", ev.ts, 1, TEN_MINUTES) would).
+  windows = { alarms = { on = "alarm", width = TEN_MINUTES } },
+  -- While the asset's request is open, an alarm only joins the window: decide is not called.
+  skip = { alarm = "open" },
 
   decide = function(ev, state)
     if ev.type == "maintenance.done" then
       state.open = nil             -- closes the request; the window stays as it is
       return
     end
-    window.add(state, "alarms", ev.ts, 1, TEN_MINUTES)
-    if state.open then return end
     local severity = ev.data.severity
     if severity >= 3 or window.count(state, "alarms", ev.ts) >= 3 then
       state.open = true

@@ -242,12 +242,16 @@ int PushWindow(lua_State* L, int state, int name) {
   GetField(L, w, kVs);
   const int vs = ts + 1;
   lua_pushliteral(L, "");
-  const lua_Integer n = luaL_len(L, ts);
+  if (!lua_istable(L, ts) || !lua_istable(L, vs)) {
+    return luaL_error(L, "takt.window: the window's data is damaged");
+  }
+  // Raw reads: a metamethod of the rule's must not run where the engine feeds a window.
+  const auto n = static_cast<lua_Integer>(lua_rawlen(L, ts));
   for (lua_Integer i = 1; i <= n; ++i) {
     lua_pushcfunction(L, Append);
     lua_insert(L, -2);
-    lua_geti(L, ts, i);
-    lua_geti(L, vs, i);
+    lua_rawgeti(L, ts, i);
+    lua_rawgeti(L, vs, i);
     lua_call(L, 3, 2);
     lua_pop(L, 1);  // the count
   }
@@ -260,7 +264,24 @@ int PushWindow(lua_State* L, int state, int name) {
   return type;
 }
 
-// add(state, name, t, value = 1, width, lateness)
+// Raises unless the value at `index` is a whole number of milliseconds (or nil, or, `or_false`,
+// false): a width or a lateness, before the window changes.
+void CheckWholeOrNil(lua_State* L, int index, const char* what, bool or_false) {
+  if (lua_isnil(L, index) || (or_false && lua_isboolean(L, index) && !lua_toboolean(L, index))) {
+    return;
+  }
+  int whole = 0;
+  lua_tointegerx(L, index, &whole);
+  if (whole == 0 || lua_type(L, index) != LUA_TNUMBER) {
+    luaL_error(L, "takt.window: the %s is a whole number of milliseconds, not a %s", what,
+               lua_type(L, index) == LUA_TNUMBER ? "fraction" : luaL_typename(L, index));
+  }
+}
+
+// add(state, name, t, value = 1, width, lateness). What could be wrong is found before anything
+// changes, so that an error leaves the state as it was: the engine feeds a window outside any
+// evaluation, where there is no snapshot to put back (rule_windows.h). Only an earlier version's
+// window is converted to the packed form before, which changes no query.
 int Add(lua_State* L) {
   lua_settop(L, 6);
   if (!lua_toboolean(L, 4)) {  // value or 1
@@ -269,21 +290,60 @@ int Add(lua_State* L) {
   }
   const lua_Integer t = Time(L, 3);
   luaL_checktype(L, 4, LUA_TNUMBER);
-  if (PushWindow(L, 1, 2) == LUA_TNIL) {
-    lua_pop(L, 1);
-    lua_createtable(L, 0, 6);
-    const int fresh = lua_gettop(L);
-    lua_pushinteger(L, 0);
-    SetField(L, fresh, kWidth);
-    lua_pushinteger(L, 0);
-    SetField(L, fresh, kKept);
-    lua_pushliteral(L, "");
-    SetField(L, fresh, kData);
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, fresh);
-    lua_settable(L, 1);  // state[name] = w
-  }
+  CheckWholeOrNil(L, 5, "width", false);
+  CheckWholeOrNil(L, 6, "lateness", true);
+  const bool fresh = PushWindow(L, 1, 2) == LUA_TNIL;
   const int w = 7;
+  const int recent_at = 8;
+  const int newest_at = 9;
+  if (fresh) {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  } else {
+    GetField(L, w, kRecentField);
+    GetField(L, w, kNewest);
+  }
+  size_t recent_entries = 0;
+  const char* recent = lua_isnil(L, recent_at) ? "" : Data(L, recent_at, recent_entries);
+  if (!lua_isnil(L, newest_at) && lua_type(L, newest_at) != LUA_TNUMBER) {
+    return luaL_error(L, "takt.window: the window's newest time is a %s, not a number",
+                      luaL_typename(L, newest_at));
+  }
+  const size_t held = recent_entries + 1;
+  const bool joins = static_cast<lua_Integer>(held) >= kRecent;
+  if (joins) {  // what joining the newest to the rest reads, and dropping the old entries
+    size_t entries = 0;
+    if (GetField(L, w, kData) != LUA_TSTRING) {
+      return luaL_error(L, "takt.window: the window's data is damaged");
+    }
+    Data(L, lua_gettop(L), entries);
+    const int kept = GetField(L, w, kKept);
+    if (kept != LUA_TNIL && kept != LUA_TNUMBER) {
+      return luaL_error(L, "takt.window: the window's count of kept entries is damaged");
+    }
+    if (lua_isnil(L, 5) && GetField(L, w, kWidth) == LUA_TNIL) {
+      return luaL_error(L, "takt.window: the window has no width");
+    }
+    CheckWholeOrNil(L, lua_isnil(L, 5) ? lua_gettop(L) : 5, "width", false);
+    if (lua_isnil(L, 6)) GetField(L, w, kLateness);
+    CheckWholeOrNil(L, lua_isnil(L, 6) ? lua_gettop(L) : 6, "lateness", true);
+    lua_settop(L, newest_at);
+  }
+  // From here on nothing fails but an allocation.
+  if (fresh) {
+    lua_createtable(L, 0, 6);
+    const int made = lua_gettop(L);
+    lua_pushinteger(L, 0);
+    SetField(L, made, kWidth);
+    lua_pushinteger(L, 0);
+    SetField(L, made, kKept);
+    lua_pushliteral(L, "");
+    SetField(L, made, kData);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, made);
+    lua_settable(L, 1);  // state[name] = w
+    lua_replace(L, w);
+  }
   if (!lua_isnil(L, 5)) {
     lua_pushvalue(L, 5);
     SetField(L, w, kWidth);
@@ -293,10 +353,6 @@ int Add(lua_State* L) {
     SetField(L, w, kLateness);
   }
   // The entry joins the newest ones.
-  size_t recent_entries = 0;
-  const char* recent = "";
-  if (GetField(L, w, kRecentField) != LUA_TNIL) recent = Data(L, lua_gettop(L), recent_entries);
-  const size_t held = recent_entries + 1;
   luaL_Buffer b;  // at most kRecent entries: in the buffer's own room, nothing allocated
   char* out = luaL_buffinitsize(L, &b, held * kEntry);
   std::memcpy(out, recent, recent_entries * kEntry);
@@ -309,14 +365,15 @@ int Add(lua_State* L) {
   luaL_pushresultsize(&b, held * kEntry);
   const int joined = lua_gettop(L);
   // newest = max(newest, t)
-  if (GetField(L, w, kNewest) == LUA_TNIL ||
-      (lua_isinteger(L, -1) ? t > lua_tointeger(L, -1)
-                            : (lua_pushinteger(L, t), lua_compare(L, -2, -1, LUA_OPLT) != 0))) {
+  if (lua_isnil(L, newest_at) ||
+      (lua_isinteger(L, newest_at)
+           ? t > lua_tointeger(L, newest_at)
+           : (lua_pushinteger(L, t), lua_compare(L, newest_at, -1, LUA_OPLT) != 0))) {
     lua_pushvalue(L, 3);  // as given: a time of 5.0 stays a float in the state, as it did
     SetField(L, w, kNewest);
   }
   lua_settop(L, joined);
-  if (static_cast<lua_Integer>(held) < kRecent) {
+  if (!joins) {
     SetField(L, w, kRecentField);
     return 0;
   }
@@ -334,7 +391,10 @@ int Add(lua_State* L) {
   // lateness promise covers.
   size_t n = 0;
   Data(L, data, n);
-  GetField(L, w, kKept);
+  if (GetField(L, w, kKept) == LUA_TNIL) {  // an earlier version's window: none dropped yet
+    lua_pop(L, 1);
+    lua_pushinteger(L, 0);
+  }
   const int kept = lua_gettop(L);
   lua_pushinteger(L, 2);
   lua_pushvalue(L, kept);

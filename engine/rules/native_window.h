@@ -15,7 +15,9 @@ namespace takt::rules {
 //                             Lua's own arithmetic (integers stay integers, in arrival order)
 //   size(data)             -> the number of entries
 // t is an integer (ms); value an integer or a float. The table also holds takt.window's own
-// add, count, sum, min, max and mean (stdlib/takt/window.lua), and its LATENESS_MS.
+// add, count, sum, min, max and mean (stdlib/takt/window.lua), and its LATENESS_MS. add finds
+// all that could stop it before it changes anything: an error leaves the state as it was. It
+// reads the state with lua_gettable (what `state[name]` reads in Lua), the window raw.
 void PushNativeWindow(lua_State* L);
 
 }  // namespace takt::rules

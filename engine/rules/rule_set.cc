@@ -268,6 +268,16 @@ Status RuleSet::LoadRule(const std::string& path) {
     if (!wrong.empty()) return fail(what + ": " + wrong);
   }
   lua_pop(L, 1);
+  // windows = { alarms = { on = "alarm", width = 600000 } }, skip = { alarm = "open" }
+  field("windows");
+  lua_pushvalue(L, -2);
+  field("skip");
+  lua_remove(L, -2);  // the spec, its windows, its skip
+  {
+    const std::string wrong = rule->windows.Read(L, -2, -1, catalog_, rule->on);
+    if (!wrong.empty()) return fail(what + ": " + wrong);
+  }
+  lua_pop(L, 2);
   // commands = "odoo.maintenance.create" or {"odoo.maintenance.create", "alert.*"}
   const auto bad_commands = [&] {
     return fail(what + ": 'commands' must name the commands the rule may emit, or list them "
@@ -639,6 +649,15 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   const int state = top + 3;
   std::string error;
   SnapshotCache::KeyOf(L, key, key_bytes_);
+  // The rule's windows and skip (rule_windows.h). Without a metatable on the state no code of
+  // the rule's runs in feeding its windows, and a skipped event with one window to join is fed
+  // without a snapshot (FeedOnly()).
+  const bool feeds = rule.windows.Concerns(event.type_id);
+  const bool plain = feeds && RuleWindows::FeedsWithoutRuleCode(L, state);
+  const bool skip = feeds && existed && rule.windows.Skips(L, state, event);
+  if (skip && plain && rule.windows.WindowsOf(event.type_id) <= 1) {
+    return FeedOnly(rule, event, key, state, state_key);
+  }
   if (existed) {
     before_ = rule.snapshots->Find(key_bytes_);
     if (before_ == nullptr) {
@@ -649,15 +668,26 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
     SetPending(rule, key);
   }
 
-  lua_rawgeti(L, LUA_REGISTRYINDEX, rule.decide_ref);
-  rule.event_tables->Push(L, event, def);
-  lua_pushvalue(L, state);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, rule.ctx_ref);
-  const int base = lua_gettop(L) - 3;
+  if (plain) {  // the event joins the state's windows before decide sees it
+    rule.windows.Feed(L, state, event);
+  } else if (feeds) {  // ... where a metamethod of the state's may run: in the rule's budget
+    lua_pushlightuserdata(L, const_cast<RuleWindows*>(&rule.windows));
+    lua_pushlightuserdata(L, const_cast<Event*>(&event));
+    lua_pushcclosure(L, &RuleSet::FeedInBudget, 2);
+    lua_pushvalue(L, state);
+    TAKT_RETURN_IF_ERROR(CheckChunkLocals(rule, sandbox.Call(1)));
+  }
   const size_t before = decisions.size();
-  Status called = sandbox.Call(3);
-  called = CheckChunkLocals(rule, called);
-  Status extracted = called.ok() ? Decisions(rule, base, lua_gettop(L), decisions) : Status();
+  Status called, extracted;
+  if (!skip) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rule.decide_ref);
+    rule.event_tables->Push(L, event, def);
+    lua_pushvalue(L, state);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rule.ctx_ref);
+    const int base = lua_gettop(L) - 3;
+    called = CheckChunkLocals(rule, sandbox.Call(3));
+    extracted = called.ok() ? Decisions(rule, base, lua_gettop(L), decisions) : Status();
+  }
   // With a store or without: a state that could not be kept (or walked again) fails the
   // evaluation here, not the next one or the commit.
   if (called.ok() && extracted.ok()) {
@@ -676,6 +706,37 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   lua_rawset(L, states);
   SetPending(rule, 0);
   rule.snapshots->Keep(key_bytes_, after_);
+  return Status();
+}
+
+int RuleSet::FeedInBudget(lua_State* L) {
+  const auto* windows = static_cast<const RuleWindows*>(lua_touserdata(L, lua_upvalueindex(1)));
+  const auto* event = static_cast<const Event*>(lua_touserdata(L, lua_upvalueindex(2)));
+  windows->Feed(L, 1, *event);
+  return 0;
+}
+
+Status RuleSet::FeedOnly(const LoadedRule& rule, const Event& event, int key, int state,
+                         std::string* state_key) {
+  lua_State* L = rule.sandbox->state();
+  // takt.window's add finds what could stop it before it changes anything, and with the memory
+  // limit lifted for the few bytes of an entry it cannot fail part-way: no snapshot is taken to
+  // put the state back. The one kept no longer matches once the window took the event: the next
+  // evaluation of the key takes one. The state has no metatable (no code of the rule's runs), so
+  // this is the engine's work, outside the rule's instruction budget.
+  if (rule.windows.WindowsOf(event.type_id) > 0) {
+    struct LiftedLimit {
+      Sandbox& sandbox;
+      explicit LiftedLimit(Sandbox& s) : sandbox(s) { sandbox.set_memory_limit_lifted(true); }
+      ~LiftedLimit() { sandbox.set_memory_limit_lifted(false); }  // also when add raises
+    } lifted(*rule.sandbox);
+    rule.snapshots->Forget(key_bytes_);
+    rule.windows.Feed(L, state, event);
+  }
+  if (state_key == nullptr) return Status();
+  std::string error;
+  state_key->clear();
+  if (!EncodeState(L, key, *state_key, error)) return Status::RuleError(error);
   return Status();
 }
 

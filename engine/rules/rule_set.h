@@ -15,6 +15,7 @@
 #include "engine/rules/event_filter.h"
 #include "engine/rules/event_tables.h"
 #include "engine/rules/lua_bridge.h"
+#include "engine/rules/rule_windows.h"
 #include "engine/rules/sandbox.h"
 #include "engine/rules/seen_tables.h"
 #include "engine/rules/snapshot_cache.h"
@@ -29,6 +30,7 @@ struct LoadedRule {
   std::string text;     // the file, as loaded (the store keeps every version that ran)
   std::vector<int> on;  // event type indexes
   EventFilter when;     // its `when`: what the engine checks before the rule's Lua runs
+  RuleWindows windows;  // its `windows` and `skip`: what the engine does before or instead of it
   // The commands it may emit, from its `commands` field: names, or prefixes ending in '*'.
   std::vector<std::string> commands;
   // The rule's own Lua state: its memory, its copies of the libraries and of the stdlib, its
@@ -86,7 +88,9 @@ class RuleSet {
   // fails the evaluation) and writes the state's key there, encoded (state_codec.h), for
   // EncodeStateOf() at the end of the batch. An event the rule's `when` turns away is not
   // evaluated: success, no decisions, the state not looked at, `state_key` left as it was
-  // (callers that keep track of evaluations or states ask `rule.when.Admits(event)` first).
+  // (callers that keep track of evaluations or states ask `rule.when.Admits(event)` first). An
+  // event the rule's `skip` skips only joins the rule's windows (rule_windows.h): success, no
+  // decisions, and `state_key` written as for an evaluation.
   Status Evaluate(const LoadedRule& rule, const Event& event, InstanceLookup& lookup,
                   std::vector<RuleDecision>& decisions, std::string* state_key = nullptr);
   // Encodes the state of rule `rule` for key `state_key` (as Evaluate() gave it) into `out`.
@@ -111,6 +115,13 @@ class RuleSet {
   Status EvaluateInLua(const LoadedRule& rule, const Event& event,
                        std::vector<RuleDecision>& decisions, std::string* state_key);
   static int EvaluateProtected(lua_State* L);
+  // The event joins the windows of the state at `state` (of key `key`, with no metatable) and
+  // decide is skipped, as RuleWindows::Skips() said; without a snapshot.
+  Status FeedOnly(const LoadedRule& rule, const Event& event, int key, int state,
+                  std::string* state_key);
+  // Feeds the windows in an evaluation, inside the rule's budget: a metamethod of its state's
+  // may run there.
+  static int FeedInBudget(lua_State* L);
   // Keeps the state's key (a stack index; 0: forgets it) where Evaluate() finds it after a
   // failure.
   static void SetPending(const LoadedRule& rule, int key);

@@ -2,8 +2,9 @@
 // it. The walk after an evaluation, which checks that the state can be stored, writes the
 // snapshot as it goes; kept here, it spares the next evaluation of the key the walk it would
 // take first, to have something to put back if it fails. Only the rule's evaluations change
-// its states, so a kept snapshot stays true until the next one; restoring states from the store
-// clears the cache.
+// its states, and the engine's feed of its windows while decide is skipped, which forgets the
+// key's snapshot (Forget()); so a kept snapshot stays true until the next evaluation. Restoring
+// states from the store clears the cache.
 #ifndef TAKT_ENGINE_RULES_SNAPSHOT_CACHE_H_
 #define TAKT_ENGINE_RULES_SNAPSHOT_CACHE_H_
 
@@ -31,6 +32,14 @@ class SnapshotCache {
   }
   // Keeps `snapshot` as `key`'s, taking its bytes; `snapshot` gets a buffer to reuse.
   void Keep(const std::string& key, std::string& snapshot);
+  // Forgets `key`'s snapshot: its state changed other than by an evaluation (a window fed while
+  // decide was skipped, rule_windows.h), so the next evaluation takes one first.
+  void Forget(const std::string& key) {
+    const auto it = snapshots_.find(key);
+    if (it == snapshots_.end()) return;
+    bytes_ -= key.size() + it->second.size();
+    snapshots_.erase(it);
+  }
   void Clear() {
     snapshots_.clear();
     bytes_ = 0;

@@ -1,0 +1,299 @@
+// A rule's `windows` and `skip` (engine/rules/rule_windows.h): windows the engine feeds before
+// decide sees an event, as window.add in decide would, and events that only feed them while a
+// field of the state is set. What users rely on: the same decisions and the same state as the
+// rule written out by hand, decide not called while skipped, a failed evaluation putting back
+// what skipped events fed, no code of the rule's running outside its budget, the state kept
+// across a restart, and clear errors for a wrong spec.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/test_support.h"
+
+namespace takt {
+namespace {
+
+namespace fs = std::filesystem;
+
+class WindowsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("takt-windows-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "rules");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  using Files = std::vector<std::pair<std::string, std::string>>;
+
+  // Writes `rules` (file name, text) and opens an engine on them, with a store when `durable`.
+  Result<std::unique_ptr<Engine>> Open(const Files& rules, bool durable = false) {
+    for (const auto& [name, text] : rules) test::WriteFile((dir_ / "rules" / name).string(), text);
+    EngineOptions options;
+    options.workflow_paths = {"workflows"};
+    options.rules_dir = (dir_ / "rules").string();
+    options.rule_max_instructions = 100'000;
+    if (durable) options.store_path = (dir_ / "takt.db").string();
+    return Engine::Open(options);
+  }
+
+  static std::string Alarm(int n, const std::string& asset, int severity, int64_t ts) {
+    return R"({"id":"a)" + std::to_string(n) + R"(","source":"scada","type":"alarm","key":")" +
+           asset + R"(","seq":)" + std::to_string(n) + R"(,"ts":)" + std::to_string(ts) +
+           R"(,"data":{"asset":")" + asset + R"(","code":"C)" + std::to_string(n % 7) +
+           R"(","severity":)" + std::to_string(severity) + "}}";
+  }
+  static std::string Done(int n, const std::string& asset) {
+    return R"({"id":"d)" + std::to_string(n) + R"(","source":"odoo","type":"maintenance.done",)"
+           R"("key":")" + asset + R"(","seq":)" + std::to_string(n) + R"(,"ts":1,"data":{}})";
+  }
+
+  // The commands' payloads and the rule errors of one submission, as one line.
+  static std::string Outcome(Engine& engine, const std::string& json) {
+    Result<SubmitResult> r = engine.Submit(json);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.status().message());
+    if (!r.ok()) return "";
+    std::string out;
+    for (const Command& c : r.value().commands) out += c.payload_json;
+    for (const RuleError& e : r.value().rule_errors) out += "error: " + e.message;
+    return out;
+  }
+
+  fs::path dir_;
+};
+
+// decide reports the window's count, sum and size at each alarm; `head` is the rule's spec
+// before decide, `add` what decide does first.
+std::string Reporter(const std::string& head, const std::string& add) {
+  return R"(local window = require "takt.window"
+return rule 'r' { on = 'alarm', commands = 'seen', )" + head + R"(
+  decide = function(ev, state)
+    )" + add + R"(
+    return command('seen', { id = ev.id, n = window.count(state, 'w', ev.ts),
+                             sum = window.sum(state, 'w', ev.ts, 3600000),
+                             max = window.max(state, 'w', ev.ts, 3600000) })
+  end })";
+}
+
+TEST_F(WindowsTest, AFedWindowDecidesAsWindowAddInDecideWould) {
+  // Alarms out of time order, some later than the lateness, enough to join the newest to the
+  // rest and to drop old entries many times over.
+  std::vector<std::string> alarms;
+  int64_t ts = 1'000'000;
+  for (int n = 1; n <= 400; ++n) {
+    ts += 7'000 + (n * 7919) % 50'000;
+    const int64_t late = n % 13 == 0 ? 900'000 : (n % 5 == 0 ? 40'000 : 0);
+    alarms.push_back(Alarm(n, n % 3 == 0 ? "A2" : "A1", 1 + n % 4, ts - late));
+  }
+  auto by_hand = Open({{"r.lua", Reporter("",
+      "window.add(state, 'w', ev.ts, ev.data.severity, 600000, 1200000)")}});
+  ASSERT_TRUE(by_hand.ok()) << by_hand.status().message();
+  std::vector<std::string> expected;
+  for (const std::string& alarm : alarms) expected.push_back(Outcome(*by_hand.value(), alarm));
+  fs::remove_all(dir_ / "rules");
+  fs::create_directories(dir_ / "rules");
+  auto fed = Open({{"r.lua", Reporter(
+      "windows = { w = { on = 'alarm', width = 600000, lateness = 1200000, value = 'severity' } },",
+      "")}});
+  ASSERT_TRUE(fed.ok()) << fed.status().message();
+  for (size_t i = 0; i < alarms.size(); ++i) {
+    ASSERT_EQ(Outcome(*fed.value(), alarms[i]), expected[i]) << "alarm " << i + 1;
+  }
+  EXPECT_NE(expected.back().find("\"n\":"), std::string::npos);
+}
+
+// Counts decide's calls per asset, and reports the window's count, as R1 keeps its request.
+const char* kSkipping = R"(local window = require "takt.window"
+return rule 'r' { on = { 'alarm', 'maintenance.done' }, commands = 'seen',
+  windows = { w = { on = 'alarm', width = 600000 } },
+  skip = { alarm = 'open' },
+  decide = function(ev, state)
+    if ev.type == 'maintenance.done' then
+      if ev.id == 'd2' then error('refused ' .. ev.id) end
+      state.open = nil
+      return
+    end
+    state.calls = (state.calls or 0) + 1
+    if ev.data.severity >= 3 then state.open = true end
+    if ev.data.code == 'C6' and state.open == nil then error('refused ' .. ev.id) end
+    return command('seen', { id = ev.id, calls = state.calls,
+                             n = window.count(state, 'w', ev.ts) })
+  end })";
+
+TEST_F(WindowsTest, SkippedEventsFeedTheWindowsAndDecideIsNotCalled) {
+  auto engine = Open({{"r.lua", kSkipping}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = *engine.value();
+  EXPECT_EQ(Outcome(e, Alarm(1, "A1", 1, 1000)), R"({"calls":1,"id":"a1","n":1})");
+  EXPECT_EQ(Outcome(e, Alarm(2, "A1", 3, 2000)), R"({"calls":2,"id":"a2","n":2})");  // opens
+  // While open: nothing from decide, and no call (`calls` stays 2).
+  EXPECT_EQ(Outcome(e, Alarm(3, "A1", 1, 3000)), "");
+  EXPECT_EQ(Outcome(e, Alarm(4, "A1", 4, 4000)), "");
+  EXPECT_EQ(Outcome(e, Alarm(8, "A2", 1, 4000)), R"({"calls":1,"id":"a8","n":1})");  // A2's own
+  EXPECT_EQ(Outcome(e, Done(1, "A1")), "");
+  // Closed: decide again, and the window held the skipped alarms.
+  EXPECT_EQ(Outcome(e, Alarm(5, "A1", 1, 5000)), R"({"calls":3,"id":"a5","n":5})");
+  EXPECT_EQ(e.stats().rule_errors, 0u);
+}
+
+TEST_F(WindowsTest, AFailedEvaluationPutsBackWhatSkippedEventsFed) {
+  auto engine = Open({{"r.lua", kSkipping}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = *engine.value();
+  EXPECT_EQ(Outcome(e, Alarm(1, "A1", 3, 1000)), R"({"calls":1,"id":"a1","n":1})");  // opens
+  EXPECT_EQ(Outcome(e, Alarm(2, "A1", 1, 2000)), "");  // skipped, fed
+  EXPECT_EQ(Outcome(e, Alarm(3, "A1", 1, 3000)), "");
+  // decide raises for d2, the first event it sees since the skipped ones: the state goes back
+  // to what it was just before, the skipped alarms in the window and the request still open.
+  std::string refused = Outcome(e, Done(2, "A1"));
+  EXPECT_NE(refused.find("refused d2"), std::string::npos) << refused;
+  EXPECT_EQ(Outcome(e, Alarm(4, "A1", 1, 3500)), "");  // still open: skipped
+  EXPECT_EQ(Outcome(e, Done(1, "A1")), "");
+  // Alarm 13's code is C6: decide raises, and alarm 13 leaves the window as it found it.
+  refused = Outcome(e, Alarm(13, "A1", 1, 4000));
+  EXPECT_NE(refused.find("refused a13"), std::string::npos) << refused;
+  EXPECT_EQ(Outcome(e, Alarm(5, "A1", 1, 5000)), R"({"calls":2,"id":"a5","n":5})");
+}
+
+TEST_F(WindowsTest, FeedingAStateWithAMetatableRunsItsCodeInTheRulesBudget) {
+  // The state's __newindex loops: the engine's add, making the window, would run it.
+  auto engine = Open({{"r.lua", R"(return rule 'r' { on = 'alarm', commands = 'seen',
+    windows = { w = { on = 'alarm', width = 1000 } },
+    decide = function(ev, state)
+      if getmetatable(state) == nil then
+        state.w = nil
+        setmetatable(state, { __newindex = function() while true do end end })
+      end
+    end })"}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = *engine.value();
+  EXPECT_EQ(Outcome(e, Alarm(1, "A1", 1, 1000)), "");  // no state yet: a fresh, plain one
+  // The metatable does not outlive the evaluation in the store, but it does in memory: the next
+  // feed runs its __newindex, which the instruction limit stops.
+  const std::string second = Outcome(e, Alarm(2, "A1", 1, 2000));
+  EXPECT_NE(second.find("instruction limit exceeded"), std::string::npos) << second;
+  EXPECT_EQ(Outcome(e, Alarm(3, "A2", 1, 3000)), "");  // the engine goes on
+}
+
+TEST_F(WindowsTest, FedAndSkippedStatesAreKeptAcrossARestart) {
+  const Files rules = {{"r.lua", kSkipping}};
+  std::vector<std::string> events = {Alarm(1, "A1", 1, 1000), Alarm(2, "A1", 3, 2000),
+                                     Alarm(3, "A1", 1, 3000), Alarm(4, "A1", 1, 4000),
+                                     Done(1, "A1"),           Alarm(5, "A1", 2, 5000)};
+  std::string uninterrupted;
+  {
+    auto engine = Open(rules);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    for (const std::string& event : events) uninterrupted += Outcome(*engine.value(), event);
+  }
+  std::string resumed;
+  {
+    auto engine = Open(rules, /*durable=*/true);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    for (size_t i = 0; i < 4; ++i) resumed += Outcome(*engine.value(), events[i]);
+  }
+  auto engine = Open(rules, /*durable=*/true);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  for (size_t i = 4; i < events.size(); ++i) resumed += Outcome(*engine.value(), events[i]);
+  EXPECT_EQ(resumed, uninterrupted);
+  EXPECT_NE(uninterrupted.find(R"("id":"a5","n":5)"), std::string::npos) << uninterrupted;
+}
+
+TEST_F(WindowsTest, AWrongSpecIsRefusedWhenTheRuleLoads) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"windows = 5",
+       "'windows' must map names to { on = TYPES, width = MS[, lateness = MS][, value = FIELD] }"},
+      {"windows = { w = 600000 }", "'windows' must map names"},
+      {"windows = { w = { on = 'alarm', width = 1000, widht = 5 } }",
+       "window 'w': unknown field 'widht' (it may have on, width, lateness and value)"},
+      {"windows = { w = { width = 1000 } }",
+       "window 'w': 'on' must name an event type of the rule's 'on', or list them"},
+      {"windows = { w = { on = 'telemetry', width = 1000 } }",
+       "window 'w': 'on' names 'telemetry', which is not one of the rule's 'on'"},
+      {"windows = { w = { on = 'alarm', width = 0 } }",
+       "window 'w': 'width' must be a whole number of milliseconds above 0"},
+      {"windows = { w = { on = 'alarm', width = 1.5 } }", "window 'w': 'width' must be"},
+      {"windows = { w = { on = 'alarm', width = 1000, lateness = -1 } }",
+       "window 'w': 'lateness' must be a whole number of milliseconds, 0 or more"},
+      {"windows = { w = { on = 'alarm', width = 1000, value = 'code' } }",
+       "window 'w': 'value' must name a data field that every event type of its 'on' declares "
+       "as a number, not optional ('code' in 'alarm' is not one)"},
+      {"windows = { w = { on = { 'alarm', 'maintenance.done' }, width = 1000, "
+       "value = 'severity' } }",
+       "window 'w': 'value' must name a data field that every event type of its 'on' declares "
+       "as a number, not optional ('severity' in 'maintenance.done' is not one)"},
+      {"skip = { alarm = true }", "'skip' must map event types of the rule's 'on' to a field"},
+      {"skip = { telemetry = 'open' }", "'skip' names 'telemetry', which is not one of the rule's"},
+  };
+  int n = 0;
+  for (const auto& [spec, message] : cases) {
+    const std::string file = "r" + std::to_string(n++) + ".lua";
+    fs::remove_all(dir_ / "rules");
+    fs::create_directories(dir_ / "rules");
+    auto engine = Open({{file, std::string("return rule 'r' { on = { 'alarm', "
+                                           "'maintenance.done' }, ") +
+                                   spec + ", decide = function() end }"}});
+    ASSERT_FALSE(engine.ok()) << spec;
+    EXPECT_EQ(engine.status().code(), Code::kRuleError) << spec;
+    EXPECT_NE(engine.status().message().find(file + ": rule 'r': " + message), std::string::npos)
+        << spec << "\n" << engine.status().message();
+  }
+}
+
+TEST_F(WindowsTest, ADamagedWindowFailsTheEventAndChangesNothing) {
+  // decide breaks its window's packed entries, then opens: the next alarm is skipped, and the
+  // feed finds the damage before it changes anything.
+  auto engine = Open({{"r.lua", R"(local window = require "takt.window"
+    return rule 'r' { on = { 'alarm', 'maintenance.done' }, commands = 'seen',
+    windows = { w = { on = 'alarm', width = 600000 } },
+    skip = { alarm = 'open' },
+    decide = function(ev, state)
+      if ev.type == 'maintenance.done' then
+        state.w.recent = state.saved
+        state.open = nil
+        return
+      end
+      state.saved = state.w.recent
+      state.w.recent = 'not packed entries'
+      state.open = true
+    end })"}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = *engine.value();
+  EXPECT_EQ(Outcome(e, Alarm(1, "A1", 1, 1000)), "");
+  EXPECT_EQ(Outcome(e, Alarm(2, "A1", 1, 2000)),
+            "error: takt.window: the window's data is damaged");
+  EXPECT_EQ(e.stats().rule_errors, 1u);
+}
+
+TEST_F(WindowsTest, WindowAddFindsWhatIsWrongBeforeItChangesAnything) {
+  // After 15 entries the next add joins the newest to the rest: each bad call below would have
+  // changed the window before its error, and none may.
+  auto engine = Open({{"r.lua", R"(local window = require "takt.window"
+    return rule 'r' { on = 'alarm', commands = 'seen',
+    decide = function(ev, state)
+      for i = 1, 15 do window.add(state, 'w', i, 1, 100) end
+      local errors = {}
+      for _, bad in ipairs({ { 100.5 }, { 100, -0.5 }, { 100, 'late' }, { '100' } }) do
+        local ok, message = pcall(window.add, state, 'w', 16, 1, bad[1], bad[2])
+        errors[#errors + 1] = ok and 'no error' or message
+      end
+      state.w.kept = 'many'
+      errors[#errors + 1] = select(2, pcall(window.add, state, 'w', 16, 1, 100))
+      state.w.kept = 0
+      return command('seen', { n = window.count(state, 'w', 16), width = state.w.width,
+                               joined = state.w.data == '', errors = errors })
+    end })"}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  EXPECT_EQ(Outcome(*engine.value(), Alarm(1, "A1", 1, 1000)),
+            R"({"errors":["takt.window: the width is a whole number of milliseconds, not a )"
+            R"(fraction","takt.window: the lateness is a whole number of milliseconds, not a )"
+            R"(fraction","takt.window: the lateness is a whole number of milliseconds, not a )"
+            R"(string","takt.window: the width is a whole number of milliseconds, not a string",)"
+            R"("takt.window: the window's count of kept entries is damaged"],"joined":true,)"
+            R"("n":15,"width":100})");
+}
+
+}  // namespace
+}  // namespace takt
