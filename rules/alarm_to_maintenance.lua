@@ -15,8 +15,9 @@ return rule "alarm_to_maintenance" {
   -- Every alarm joins the asset's window before decide sees it (the engine adds it, as
   -- window.add(state, "alarms", ev.ts, 1, TEN_MINUTES) would).
   windows = { alarms = { on = "alarm", width = TEN_MINUTES } },
-  -- While the asset's request is open, an alarm only joins the window: decide is not called.
-  skip = { alarm = "open" },
+  -- decide has nothing to do for an alarm while the asset's request is open, nor for one below
+  -- both thresholds (the count includes this alarm): such an alarm only joins the window.
+  skip = { alarm = { "open", { severity = { "<", 3 }, alarms = { "<", 3 } } } },
 
   decide = function(ev, state)
     if ev.type == "maintenance.done" then

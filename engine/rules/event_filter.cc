@@ -50,7 +50,9 @@ int CompareNumbers(const dsl::Value& a, const dsl::Value& b) {
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-bool Holds(const FieldCondition& c, const dsl::Value& v) {
+}  // namespace
+
+bool EventFilter::Holds(const FieldCondition& c, const dsl::Value& v) {
   // A field the event does not have is nil in Lua: equal to nothing, and in no order.
   if (v.type == dsl::Type::kNull) return c.op == Op::kNe;
   int order = 0;
@@ -72,13 +74,38 @@ bool Holds(const FieldCondition& c, const dsl::Value& v) {
   return false;
 }
 
-}  // namespace
+std::string EventFilter::ReadCondition(lua_State* L, int index, FieldCondition& c) {
+  index = lua_absindex(L, index);
+  std::string wrong;
+  if (lua_type(L, index) == LUA_TTABLE) {  // { op, value }
+    const bool pair = lua_rawlen(L, index) == 2;
+    lua_rawgeti(L, index, 1);
+    size_t size = 0;
+    const char* op = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &size) : nullptr;
+    const auto* found =
+        op == nullptr ? std::end(kOps)
+                      : std::find(std::begin(kOps), std::end(kOps), std::string_view(op, size));
+    lua_pop(L, 1);
+    if (!pair || found == std::end(kOps)) {
+      return ": a condition is a value, or { OP, value } with OP one of ==, ~=, <, <=, >, >=";
+    }
+    c.op = static_cast<Op>(found - std::begin(kOps));
+    lua_rawgeti(L, index, 2);
+    wrong = ReadValue(L, -1, c.value);
+    lua_pop(L, 1);
+  } else {
+    c.op = Op::kEq;
+    wrong = ReadValue(L, index, c.value);
+  }
+  if (wrong.empty()) return "";
+  return " is compared with " + wrong + "; it takes a boolean, a number or a string";
+}
 
 std::string EventFilter::Read(lua_State* L, int index, const dsl::Catalog& catalog,
-                              const std::vector<int>& on) {
+                              const std::vector<int>& on, const std::string& name) {
   const int when = lua_absindex(L, index);
   if (!lua_istable(L, when)) {
-    return "'when' must be a table of data fields and their conditions, "
+    return "'" + name + "' must be a table of data fields and their conditions, "
            "like { severity = { \">=\", 3 } }";
   }
   std::vector<FieldCondition> conditions;
@@ -86,37 +113,15 @@ std::string EventFilter::Read(lua_State* L, int index, const dsl::Catalog& catal
   while (lua_next(L, when) != 0) {
     if (lua_type(L, -2) != LUA_TSTRING) {
       lua_pop(L, 2);
-      return "'when' has a key that is not a field name";
+      return "'" + name + "' has a key that is not a field name";
     }
     FieldCondition& c = conditions.emplace_back();
     c.field = lua_tostring(L, -2);
-    const std::string what = "'when' field '" + c.field + "'";
-    std::string wrong;
-    if (lua_type(L, -1) == LUA_TTABLE) {  // { op, value }
-      const bool pair = lua_rawlen(L, -1) == 2;
-      lua_rawgeti(L, -1, 1);
-      size_t size = 0;
-      const char* op = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &size) : nullptr;
-      const auto* found =
-          op == nullptr ? std::end(kOps)
-                        : std::find(std::begin(kOps), std::end(kOps), std::string_view(op, size));
-      lua_pop(L, 1);
-      if (!pair || found == std::end(kOps)) {
-        lua_pop(L, 2);
-        return what + ": a condition is a value, or { OP, value } with OP one of ==, ~=, <, "
-                      "<=, >, >=";
-      }
-      c.op = static_cast<Op>(found - std::begin(kOps));
-      lua_rawgeti(L, -1, 2);
-      wrong = ReadValue(L, -1, c.value);
-      lua_pop(L, 1);
-    } else {
-      wrong = ReadValue(L, -1, c.value);
-    }
+    const std::string wrong = ReadCondition(L, -1, c);
     lua_pop(L, 1);
     if (!wrong.empty()) {
       lua_pop(L, 1);
-      return what + " is compared with " + wrong + "; it takes a boolean, a number or a string";
+      return "'" + name + "' field '" + c.field + "'" + wrong;
     }
   }
   // Checked in name order, so that the same file always gives the same first complaint.
@@ -126,7 +131,7 @@ std::string EventFilter::Read(lua_State* L, int index, const dsl::Catalog& catal
   for (const int type : on) {
     const dsl::EventDef& def = catalog.events[static_cast<size_t>(type)];
     for (FieldCondition c : conditions) {
-      const std::string what = "'when' field '" + c.field + "'";
+      const std::string what = "'" + name + "' field '" + c.field + "'";
       c.index = def.FieldIndex(c.field);
       if (c.index < 0) {
         std::string fields;

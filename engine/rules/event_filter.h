@@ -29,8 +29,15 @@ class EventFilter {
   // Reads the `when` table at `index` of `L` (raw reads only: no metamethod of the rule's runs)
   // for a rule on the event types `on`. Every field it names must be one that each of those
   // types declares, compared with a value of its kind. Empty on success, else what is wrong.
+  // `name` is what messages call the table: "when", or "skip" for a rule's skip conditions.
   std::string Read(lua_State* L, int index, const dsl::Catalog& catalog,
-                   const std::vector<int>& on);
+                   const std::vector<int>& on, const std::string& name = "when");
+
+  // Reads the condition at `index` (a value, or { OP, value }) into `out`'s op and value. Empty
+  // on success, else what is wrong, to follow the name of what it is a condition on.
+  static std::string ReadCondition(lua_State* L, int index, FieldCondition& out);
+  // Whether `value` meets `c`, compared as Lua would (numbers exactly, strings bytewise).
+  static bool Holds(const FieldCondition& c, const dsl::Value& value);
 
   // Does `event` (of one of the rule's types) meet every condition? A rule without `when`
   // admits every event.

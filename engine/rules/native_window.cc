@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "engine/rules/sandbox.h"
 
@@ -489,6 +490,40 @@ int Query(lua_State* L) {
 
 }  // namespace
 
+bool CountEntries(lua_State* L, int window, int64_t from, int64_t to, int64_t& count,
+                  double& newest) {
+  newest = static_cast<double>(std::numeric_limits<int64_t>::min());
+  if (lua_isnil(L, window)) {
+    count = 0;
+    return true;
+  }
+  if (!lua_istable(L, window)) return false;
+  window = lua_absindex(L, window);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kFieldNames);  // the names as Lua holds them: no hashing
+  const int names = lua_gettop(L);
+  lua_rawgeti(L, names, kTs);
+  bool packed = lua_rawget(L, window) == LUA_TNIL;
+  lua_pop(L, 1);
+  int64_t n = 0;
+  for (const Field field : {kData, kRecentField}) {
+    lua_rawgeti(L, names, field);
+    const int type = lua_rawget(L, window);
+    size_t len = 0;
+    const char* p = type == LUA_TSTRING ? lua_tolstring(L, -1, &len) : nullptr;
+    if (type != LUA_TNIL && (p == nullptr || len % kEntry != 0)) packed = false;
+    for (size_t at = 0; packed && p != nullptr && at < len; at += kEntry) {
+      const lua_Integer t = TimeOf(p + at);
+      n += t >= from && t <= to;
+    }
+    lua_pop(L, 1);
+  }
+  lua_rawgeti(L, names, kNewest);
+  if (lua_rawget(L, window) == LUA_TNUMBER) newest = lua_tonumber(L, -1);
+  lua_pop(L, 2);
+  if (packed) count = n;
+  return packed;
+}
+
 void PushNativeWindow(lua_State* L) {
   const luaL_Reg functions[] = {
       {"append", Append}, {"prune", Prune}, {"scan", Scan}, {"size", Size}, {nullptr, nullptr}};
@@ -500,6 +535,12 @@ void PushNativeWindow(lua_State* L) {
                              {"max", Query<Want::kMax>},
                              {"mean", Query<Want::kMean>},
                              {nullptr, nullptr}};
+  lua_createtable(L, kFields - 1, 0);  // the names again, for CountEntries()
+  for (int field = kWidth; field < kFields; ++field) {
+    lua_pushstring(L, kFieldNames[field]);
+    lua_rawseti(L, -2, field);
+  }
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kFieldNames);
   for (int field = kWidth; field < kFields; ++field) lua_pushstring(L, kFieldNames[field]);
   luaL_setfuncs(L, module, kFields - 1);
   lua_pushinteger(L, kLatenessMs);

@@ -4,6 +4,8 @@
 #ifndef TAKT_ENGINE_RULES_NATIVE_WINDOW_H_
 #define TAKT_ENGINE_RULES_NATIVE_WINDOW_H_
 
+#include <cstdint>
+
 struct lua_State;
 
 namespace takt::rules {
@@ -19,6 +21,14 @@ namespace takt::rules {
 // all that could stop it before it changes anything: an error leaves the state as it was. It
 // reads the state with lua_gettable (what `state[name]` reads in Lua), the window raw.
 void PushNativeWindow(lua_State* L);
+
+// The entries with from <= t <= to of the window at `window` (a state's value, read raw: nil is
+// an empty window) into `count`, and its newest time into `newest` (when it has none, the lowest
+// integer). False, and nothing set, when the value is not a window in the packed form (an earlier
+// version's, or damaged): add converts the one and raises for the other. Reads raw, allocates
+// nothing, raises nothing.
+bool CountEntries(lua_State* L, int window, int64_t from, int64_t to, int64_t& count,
+                  double& newest);
 
 }  // namespace takt::rules
 

@@ -650,13 +650,14 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   std::string error;
   SnapshotCache::KeyOf(L, key, key_bytes_);
   // The rule's windows and skip (rule_windows.h). Without a metatable on the state no code of
-  // the rule's runs in feeding its windows, and a skipped event with one window to join is fed
-  // without a snapshot (FeedOnly()).
+  // the rule's runs in feeding its windows, and an event skipped before it joins them, with one
+  // window to join, is fed without a snapshot (FeedOnly()).
+  using Verdict = RuleWindows::Verdict;
   const bool feeds = rule.windows.Concerns(event.type_id);
   const bool plain = feeds && RuleWindows::FeedsWithoutRuleCode(L, state);
-  const bool skip = feeds && existed && rule.windows.Skips(L, state, event);
-  if (skip && plain && rule.windows.WindowsOf(event.type_id) <= 1) {
-    return FeedOnly(rule, event, key, state, state_key);
+  Verdict verdict = feeds ? rule.windows.Skips(L, state, event, false) : Verdict::kRun;
+  if (verdict == Verdict::kSkip && plain && rule.windows.WindowsOf(event.type_id) <= 1) {
+    return FeedOnly(rule, event, key, state, existed, state_key);
   }
   if (existed) {
     before_ = rule.snapshots->Find(key_bytes_);
@@ -677,9 +678,10 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
     lua_pushvalue(L, state);
     TAKT_RETURN_IF_ERROR(CheckChunkLocals(rule, sandbox.Call(1)));
   }
+  if (verdict == Verdict::kAfterFeed) verdict = rule.windows.Skips(L, state, event, true);
   const size_t before = decisions.size();
   Status called, extracted;
-  if (!skip) {
+  if (verdict != Verdict::kSkip) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, rule.decide_ref);
     rule.event_tables->Push(L, event, def);
     lua_pushvalue(L, state);
@@ -717,7 +719,7 @@ int RuleSet::FeedInBudget(lua_State* L) {
 }
 
 Status RuleSet::FeedOnly(const LoadedRule& rule, const Event& event, int key, int state,
-                         std::string* state_key) {
+                         bool existed, std::string* state_key) {
   lua_State* L = rule.sandbox->state();
   // takt.window's add finds what could stop it before it changes anything, and with the memory
   // limit lifted for the few bytes of an entry it cannot fail part-way: no snapshot is taken to
@@ -732,6 +734,13 @@ Status RuleSet::FeedOnly(const LoadedRule& rule, const Event& event, int key, in
     } lifted(*rule.sandbox);
     rule.snapshots->Forget(key_bytes_);
     rule.windows.Feed(L, state, event);
+  }
+  if (!existed) {  // a new state: the windows made in it are its first content
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rule.states_ref);
+    lua_pushvalue(L, key);
+    lua_pushvalue(L, state);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
   }
   if (state_key == nullptr) return Status();
   std::string error;

@@ -115,9 +115,9 @@ class RuleSet {
   Status EvaluateInLua(const LoadedRule& rule, const Event& event,
                        std::vector<RuleDecision>& decisions, std::string* state_key);
   static int EvaluateProtected(lua_State* L);
-  // The event joins the windows of the state at `state` (of key `key`, with no metatable) and
-  // decide is skipped, as RuleWindows::Skips() said; without a snapshot.
-  Status FeedOnly(const LoadedRule& rule, const Event& event, int key, int state,
+  // The event joins the windows of the state at `state` (of key `key`, with no metatable; new
+  // unless `existed`) and decide is skipped, as RuleWindows::Skips() said; without a snapshot.
+  Status FeedOnly(const LoadedRule& rule, const Event& event, int key, int state, bool existed,
                   std::string* state_key);
   // Feeds the windows in an evaluation, inside the rule's budget: a metamethod of its state's
   // may run there.

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "engine/rules/lua_bridge.h"
+#include "engine/rules/native_window.h"
 
 namespace takt::rules {
 namespace {
@@ -39,8 +40,10 @@ std::string ReadTypes(lua_State* L, const dsl::Catalog& catalog, const std::vect
       const bool is_string = lua_rawgeti(L, -1, i) == LUA_TSTRING;
       if (is_string) names.emplace_back(lua_tostring(L, -1));
       lua_pop(L, 1);
-      if (!is_string) names.clear();
-      if (!is_string) break;
+      if (!is_string) {  // a list with anything else in it is no list of types
+        names.clear();
+        break;
+      }
     }
   }
   if (names.empty()) return what + " must name an event type of the rule's 'on', or list them";
@@ -147,6 +150,7 @@ std::string RuleWindows::ReadWindows(lua_State* L, int windows, const dsl::Catal
     }
     lua_settop(L, spec - 1);
     if (!wrong.empty()) return wrong;
+    window.name = name;
     lua_pushstring(L, name.c_str());
     window.name_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     for (size_t i = 0; i < types.size(); ++i) {
@@ -162,40 +166,142 @@ std::string RuleWindows::ReadSkip(lua_State* L, int skip, const dsl::Catalog& ca
                                   const std::vector<int>& on) {
   if (lua_isnil(L, skip)) return "";
   const std::string usage =
-      "'skip' must map event types of the rule's 'on' to a field of its state (skip = { alarm = "
-      "\"open\" }: decide is not called for an alarm while state.open is set)";
+      "'skip' must map event types of the rule's 'on' to a field of its state, a table of "
+      "conditions, or a list of those (skip = { alarm = \"open\" }: decide is not called for "
+      "an alarm while state.open is set)";
   if (!lua_istable(L, skip)) return usage;
-  std::vector<std::pair<std::string, std::string>> pairs;
+  std::vector<std::string> types;
   lua_pushnil(L);
   while (lua_next(L, skip) != 0) {
-    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING ||
-        lua_rawlen(L, -1) == 0) {
-      lua_pop(L, 2);
+    const bool named = lua_type(L, -2) == LUA_TSTRING;
+    if (named) types.emplace_back(lua_tostring(L, -2));
+    lua_pop(L, 1);
+    if (!named) {
+      lua_pop(L, 1);
       return usage;
     }
-    pairs.emplace_back(lua_tostring(L, -2), lua_tostring(L, -1));
-    lua_pop(L, 1);
   }
-  for (const auto& [type, field] : pairs) {
-    std::vector<int> types;
-    lua_pushstring(L, type.c_str());
-    std::string wrong = ReadTypes(L, catalog, on, "'skip'", types);
+  std::sort(types.begin(), types.end());  // the same file gives the same first complaint
+  for (const std::string& name : types) {
+    std::vector<int> type;
+    lua_pushstring(L, name.c_str());
+    std::string wrong = ReadTypes(L, catalog, on, "'skip'", type);
     lua_pop(L, 1);
     if (!wrong.empty()) return wrong;
-    lua_pushstring(L, field.c_str());
-    by_type_[static_cast<size_t>(types[0])].skip_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    std::vector<Alternative>& alternatives = by_type_[static_cast<size_t>(type[0])].skip;
+    RawField(L, skip, name.c_str());
+    const int given = lua_gettop(L);
+    // A list of alternatives, or one: a field's name, or a table of conditions (not a list).
+    const bool list = lua_istable(L, given) && lua_rawlen(L, given) > 0;
+    const auto n = list ? static_cast<lua_Integer>(lua_rawlen(L, given)) : 1;
+    for (lua_Integer i = 1; i <= n && wrong.empty(); ++i) {
+      if (list) lua_rawgeti(L, given, i);
+      if (!list) lua_pushvalue(L, given);
+      wrong = ReadAlternative(L, lua_gettop(L), catalog, type[0], alternatives.emplace_back());
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (!wrong.empty()) return "'skip' for '" + name + "': " + wrong;
   }
   return "";
 }
 
-bool RuleWindows::Skips(lua_State* L, int state, const Event& event) const {
-  const ForType& type = by_type_[static_cast<size_t>(event.type_id)];
-  if (type.skip_ref < 0) return false;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, type.skip_ref);
-  lua_rawget(L, state);
-  const bool set = lua_toboolean(L, -1) != 0;
+std::string RuleWindows::ReadAlternative(lua_State* L, int index, const dsl::Catalog& catalog,
+                                         int type, Alternative& out) {
+  const std::string usage =
+      "an alternative is a field of the state (a string: skipped while it is set) or a table "
+      "of conditions on data fields and windows (skipped when all hold)";
+  if (lua_type(L, index) == LUA_TSTRING) {
+    if (lua_rawlen(L, index) == 0) return usage;
+    lua_pushvalue(L, index);
+    out.field_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return "";
+  }
+  if (!lua_istable(L, index)) return usage;
+  // The windows' conditions are taken here; the data fields' go to an EventFilter, in a table
+  // of their own.
+  const dsl::EventDef& def = catalog.events[static_cast<size_t>(type)];
+  lua_newtable(L);
+  const int data = lua_gettop(L);
+  std::string wrong;
+  lua_pushnil(L);
+  while (wrong.empty() && lua_next(L, index) != 0) {
+    const std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+    size_t window = windows_.size();
+    for (const Feeding& feed : by_type_[static_cast<size_t>(type)].feeds) {
+      if (windows_[feed.window].name == key) window = feed.window;
+    }
+    if (window == windows_.size()) {  // a data field, or a mistake EventFilter names
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, data);
+      continue;
+    }
+    if (def.FieldIndex(key) >= 0) {
+      wrong = "'" + key + "' is both a data field of '" + def.type + "' and a window";
+    } else {
+      FieldCondition c;
+      c.field = key;
+      c.index = static_cast<int>(window);
+      wrong = EventFilter::ReadCondition(L, -1, c);
+      if (wrong.empty() && c.value.type != dsl::Type::kInt && c.value.type != dsl::Type::kFloat) {
+        wrong = " is compared with something that is not a number";
+      }
+      if (!wrong.empty()) wrong = "window '" + key + "'" + wrong;
+      out.counts.push_back(c);
+    }
+    lua_pop(L, 1);
+  }
+  if (!wrong.empty()) {
+    lua_settop(L, data - 1);
+    return wrong;
+  }
+  wrong = out.data.Read(L, data, catalog, {type}, "skip");
   lua_pop(L, 1);
-  return set;
+  return wrong;
+}
+
+RuleWindows::Verdict RuleWindows::Skips(lua_State* L, int state, const Event& event,
+                                        bool fed) const {
+  Verdict verdict = Verdict::kRun;
+  for (const Alternative& alternative : by_type_[static_cast<size_t>(event.type_id)].skip) {
+    const Verdict holds = Holds(L, state, event, fed, alternative);
+    if (holds == Verdict::kSkip) return holds;
+    if (holds == Verdict::kAfterFeed) verdict = holds;
+  }
+  return verdict;
+}
+
+RuleWindows::Verdict RuleWindows::Holds(lua_State* L, int state, const Event& event, bool fed,
+                                        const Alternative& alternative) const {
+  if (alternative.field_ref >= 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, alternative.field_ref);
+    lua_rawget(L, state);
+    const bool set = lua_toboolean(L, -1) != 0;
+    lua_pop(L, 1);
+    return set ? Verdict::kSkip : Verdict::kRun;
+  }
+  if (!alternative.data.Admits(event)) return Verdict::kRun;
+  Verdict verdict = Verdict::kSkip;
+  for (const FieldCondition& c : alternative.counts) {
+    const Window& window = windows_[static_cast<size_t>(c.index)];
+    lua_rawgeti(L, LUA_REGISTRYINDEX, window.name_ref);
+    lua_rawget(L, state);
+    int64_t count = 0;
+    double newest = 0;
+    const int64_t ts = event.ts;
+    const bool known = CountEntries(L, -1, ts - window.width, ts, count, newest);
+    lua_pop(L, 1);
+    // Before its feed, an event later than the window's newest entry may make the feed drop
+    // entries its count would see (past the lateness): known only once fed.
+    if (!known || (!fed && static_cast<double>(ts) < newest)) {
+      verdict = Verdict::kAfterFeed;
+      continue;
+    }
+    if (!fed) ++count;  // the event's own entry, at ts
+    if (!EventFilter::Holds(c, dsl::Value::Int(count))) return Verdict::kRun;
+  }
+  return verdict;
 }
 
 bool RuleWindows::FeedsWithoutRuleCode(lua_State* L, int state) {

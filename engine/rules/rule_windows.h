@@ -1,16 +1,19 @@
 // A rule's `windows` and `skip`: what the engine does for a rule before, or instead of, its Lua.
 //
 //   windows = { alarms = { on = "alarm", width = 600000 } },
-//   skip = { alarm = "open" },
+//   skip = { alarm = { "open", { severity = { "<", 3 }, alarms = { "<", 3 } } } },
 //
 // A window the rule declares is one of takt.window's, in the rule's state under its name, and the
 // engine adds each event of its types to it (at the event's ts, the value 1 or the data field
 // `value` names) before decide sees the event, as `window.add(state, name, ev.ts, value, width,
-// lateness)` at the top of decide would. `skip` names, for some of the rule's event types, a
-// field of its state: while that field holds a true value (not nil, not false), an event of the
-// type joins the windows and decide is not called. An alarm while a request is open then costs
-// the rule one entry in a window, not a call into Lua with the event's tables and the state's
-// walk after it (docs/rules.md, docs/performance.md).
+// lateness)` at the top of decide would. `skip` gives, for some of the rule's event types, when
+// decide has nothing to do: a field of the state that is set (holds a true value), or conditions
+// that all hold, on the event's data fields (as `when`'s) and on the count of a window's entries
+// in [ev.ts - width, ev.ts] once the event joined it; or a list of such alternatives, any of
+// which skips. A skipped event joins the windows and decide is not called. R1's alarm while a
+// request is open, or below both of its thresholds, then costs the rule one entry in a window,
+// not a call into Lua with the event's tables and the state's walk after it (docs/rules.md,
+// docs/performance.md).
 #ifndef TAKT_ENGINE_RULES_RULE_WINDOWS_H_
 #define TAKT_ENGINE_RULES_RULE_WINDOWS_H_
 
@@ -20,6 +23,7 @@
 
 #include "dsl/catalog.h"
 #include "engine/event/event.h"
+#include "engine/rules/event_filter.h"
 
 struct lua_State;
 
@@ -29,7 +33,7 @@ class RuleWindows {
  public:
   // Reads the spec's `windows` and `skip` (the values at `windows` and `skip`, either nil) with
   // raw reads, for a rule on the event types `on`. Empty on success, else what is wrong. Keeps
-  // references in `L`'s registry: the window's names, the skip fields and takt.window's add.
+  // references in `L`'s registry: the windows' names, the skip fields and takt.window's add.
   std::string Read(lua_State* L, int windows, int skip, const dsl::Catalog& catalog,
                    const std::vector<int>& on);
 
@@ -37,7 +41,7 @@ class RuleWindows {
   bool Concerns(int type_id) const {
     const auto type = static_cast<size_t>(type_id);
     return type < by_type_.size() &&
-           (!by_type_[type].feeds.empty() || by_type_[type].skip_ref >= 0);
+           (!by_type_[type].feeds.empty() || !by_type_[type].skip.empty());
   }
 
   // How many windows an event of type `type_id` joins.
@@ -46,9 +50,17 @@ class RuleWindows {
     return type < by_type_.size() ? by_type_[type].feeds.size() : 0;
   }
 
-  // Whether decide is skipped for `event`, given the state at `state` (an existing table): its
-  // type has a skip field, and state[field], read raw, holds a true value. Allocates nothing.
-  bool Skips(lua_State* L, int state, const Event& event) const;
+  enum class Verdict : uint8_t {
+    kRun,        // decide is called
+    kSkip,       // decide is not called
+    kAfterFeed,  // not known before the event joined the windows: ask again after
+  };
+  // Whether decide is skipped for `event`, given the state at `state` (a table, new or not) and
+  // whether the event joined its windows yet (`fed`). Before, a window's count is its entries
+  // in range and one for the event, which is what it will be unless the event is later than
+  // the window's newest entry (the feed may then drop entries in range, past the lateness):
+  // kAfterFeed then, and for a window not in the packed form. Raw reads; allocates nothing.
+  Verdict Skips(lua_State* L, int state, const Event& event, bool fed) const;
 
   // Whether feeding the windows of the state at `state` runs none of the rule's code: the state
   // has no metatable (takt.window's add reads `state[name]` as Lua would, the window raw).
@@ -62,6 +74,7 @@ class RuleWindows {
 
  private:
   struct Window {
+    std::string name;
     int name_ref = -1;  // registry: the name, a Lua string
     int64_t width = 0;
     bool has_lateness = false;
@@ -71,15 +84,27 @@ class RuleWindows {
     size_t window = 0;     // in windows_
     int value_field = -1;  // index in the event type's data; -1: the value 1
   };
+  // One way to skip decide: all of it holds.
+  struct Alternative {
+    int field_ref = -1;  // registry: a state field that must be set, a Lua string; -1: none
+    EventFilter data;    // conditions on the event's data fields
+    // Conditions on the count of window `window`'s entries (FieldCondition::index).
+    std::vector<FieldCondition> counts;
+  };
   struct ForType {
     std::vector<Feeding> feeds;
-    int skip_ref = -1;  // registry: the state field that skips decide, a Lua string; -1: none
+    std::vector<Alternative> skip;  // any of them skips decide
   };
 
   std::string ReadWindows(lua_State* L, int windows, const dsl::Catalog& catalog,
                           const std::vector<int>& on);
   std::string ReadSkip(lua_State* L, int skip, const dsl::Catalog& catalog,
                        const std::vector<int>& on);
+  // One alternative of type `type`'s skip, at `index`: a state field or a table of conditions.
+  std::string ReadAlternative(lua_State* L, int index, const dsl::Catalog& catalog, int type,
+                              Alternative& out);
+  Verdict Holds(lua_State* L, int state, const Event& event, bool fed,
+                const Alternative& alternative) const;
 
   std::vector<Window> windows_;
   std::vector<ForType> by_type_;  // by event type id

@@ -77,6 +77,81 @@ return rule 'r' { on = 'alarm', commands = 'seen', )" + head + R"(
   end })";
 }
 
+// R1's pattern, with a window that keeps no entry past its width (lateness 0), so that a late
+// alarm's feed drops entries its own count would see: a request for an alarm of severity 3 or
+// more, or the third in the window, at most one open at a time per asset.
+TEST_F(WindowsTest, SkipConditionsDecideAsTheRuleWrittenOut) {
+  const std::string decide = R"(
+    decide = function(ev, state)
+      if ev.type == 'maintenance.done' then state.open = nil return end
+      %ADD%
+      if state.open then return end
+      local n = window.count(state, 'w', ev.ts)
+      if ev.data.severity >= 3 or n >= 3 then
+        state.open = true
+        return command('ask', { id = ev.id, n = n })
+      end
+    end })";
+  const std::string head = R"(local window = require "takt.window"
+    return rule 'r' { on = { 'alarm', 'maintenance.done' }, commands = 'ask', )";
+  std::string by_hand = head + decide;
+  by_hand.replace(by_hand.find("%ADD%"), 5, "window.add(state, 'w', ev.ts, 1, 60000, 0)");
+  std::string declared =
+      head + "windows = { w = { on = 'alarm', width = 60000, lateness = 0 } }," +
+      "skip = { alarm = { 'open', { severity = { '<', 3 }, w = { '<', 3 } } } }," + decide;
+  declared.replace(declared.find("%ADD%"), 5, "");
+  std::vector<std::string> events;
+  int64_t ts = 1'000'000;
+  for (int n = 1; n <= 600; ++n) {
+    ts += 3'000 + (n * 7919) % 40'000;
+    const int64_t late = n % 11 == 0 ? 200'000 : (n % 4 == 0 ? 30'000 : 0);
+    const std::string asset = n % 3 == 0 ? "A2" : "A1";
+    events.push_back(n % 17 == 0 ? Done(n, asset) : Alarm(n, asset, n % 9 == 0 ? 3 : 1, ts - late));
+  }
+  auto hand = Open({{"r.lua", by_hand}});
+  ASSERT_TRUE(hand.ok()) << hand.status().message();
+  std::vector<std::string> expected;
+  size_t asks = 0;
+  for (const std::string& event : events) {
+    expected.push_back(Outcome(*hand.value(), event));
+    asks += !expected.back().empty();
+  }
+  EXPECT_GT(asks, 20u);
+  fs::remove_all(dir_ / "rules");
+  fs::create_directories(dir_ / "rules");
+  auto fed = Open({{"r.lua", declared}});
+  ASSERT_TRUE(fed.ok()) << fed.status().message();
+  for (size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(Outcome(*fed.value(), events[i]), expected[i]) << "event " << i + 1;
+  }
+}
+
+TEST_F(WindowsTest, ALateEventIsCountedAsTheWindowHoldsItOnceFed) {
+  // A window that keeps nothing past its width. Fifteen alarms, then one 9 s late: its add
+  // joins the newest to the rest and drops everything older than the newest minus the width,
+  // the two entries its count would have seen among them. Counted before its feed it would make
+  // three and be skipped; as the window holds it after, none.
+  auto engine = Open({{"r.lua", R"(local window = require "takt.window"
+    return rule 'r' { on = 'alarm', commands = 'seen',
+    windows = { w = { on = 'alarm', width = 1000, lateness = 0 } },
+    skip = { alarm = { w = { '>=', 3 } } },
+    decide = function(ev, state)
+      return command('seen', { id = ev.id, n = window.count(state, 'w', ev.ts) })
+    end })"}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = *engine.value();
+  EXPECT_EQ(Outcome(e, Alarm(1, "A1", 1, 1000)), R"({"id":"a1","n":1})");
+  EXPECT_EQ(Outcome(e, Alarm(2, "A1", 1, 1001)), R"({"id":"a2","n":2})");
+  for (int n = 3; n <= 15; ++n) {
+    const std::string seen = Outcome(e, Alarm(n, "A1", 1, 10'000 + n));
+    EXPECT_EQ(seen, n <= 4 ? R"({"id":"a)" + std::to_string(n) + R"(","n":)" +
+                                 std::to_string(n - 2) + "}"
+                           : "")
+        << n;
+  }
+  EXPECT_EQ(Outcome(e, Alarm(16, "A1", 1, 1002)), R"({"id":"a16","n":0})");
+}
+
 TEST_F(WindowsTest, AFedWindowDecidesAsWindowAddInDecideWould) {
   // Alarms out of time order, some later than the lateness, enough to join the newest to the
   // rest and to drop old entries many times over.
@@ -224,8 +299,25 @@ TEST_F(WindowsTest, AWrongSpecIsRefusedWhenTheRuleLoads) {
        "value = 'severity' } }",
        "window 'w': 'value' must name a data field that every event type of its 'on' declares "
        "as a number, not optional ('severity' in 'maintenance.done' is not one)"},
-      {"skip = { alarm = true }", "'skip' must map event types of the rule's 'on' to a field"},
+      {"skip = 5", "'skip' must map event types of the rule's 'on' to a field of its state, a "
+                   "table of conditions, or a list of those"},
+      {"skip = { alarm = true }",
+       "'skip' for 'alarm': an alternative is a field of the state (a string: skipped while it "
+       "is set) or a table of conditions on data fields and windows (skipped when all hold)"},
+      {"skip = { alarm = { 'open', 5 } }", "'skip' for 'alarm': an alternative is a field"},
       {"skip = { telemetry = 'open' }", "'skip' names 'telemetry', which is not one of the rule's"},
+      {"skip = { alarm = { level = 3 } }",
+       "'skip' for 'alarm': 'skip' field 'level' is not a field of event type 'alarm' (it has: "
+       "asset, code, severity)"},
+      {"skip = { alarm = { severity = { '<', '3' } } }",
+       "'skip' for 'alarm': 'skip' field 'severity' (int in event type 'alarm') is compared with "
+       "a string"},
+      {"windows = { w = { on = 'alarm', width = 1000 } }, skip = { alarm = { w = { '<', 'x' } } }",
+       "'skip' for 'alarm': window 'w' is compared with something that is not a number"},
+      {"windows = { w = { on = 'alarm', width = 1000 } }, skip = { alarm = { w = { '=>', 3 } } }",
+       "'skip' for 'alarm': window 'w': a condition is a value, or { OP, value }"},
+      {"windows = { code = { on = 'alarm', width = 1000 } }, skip = { alarm = { code = 3 } }",
+       "'skip' for 'alarm': 'code' is both a data field of 'alarm' and a window"},
   };
   int n = 0;
   for (const auto& [spec, message] : cases) {
