@@ -279,10 +279,11 @@ void CheckWholeOrNil(lua_State* L, int index, const char* what, bool or_false) {
   }
 }
 
-// add(state, name, t, value = 1, width, lateness). What could be wrong is found before anything
-// changes, so that an error leaves the state as it was: the engine feeds a window outside any
-// evaluation, where there is no snapshot to put back (rule_windows.h). Only an earlier version's
-// window is converted to the packed form before, which changes no query.
+// add(state, name, t, value = 1, width, lateness). What could be wrong is found, and what the
+// window will hold is made, before anything changes, so that an error (a memory error too)
+// leaves the state as it was: the engine feeds a window outside any evaluation, where there is
+// no snapshot to put back (rule_windows.h). Only an earlier version's window is converted to the
+// packed form before, which changes no query.
 int Add(lua_State* L) {
   lua_settop(L, 6);
   if (!lua_toboolean(L, 4)) {  // value or 1
@@ -330,9 +331,79 @@ int Add(lua_State* L) {
     CheckWholeOrNil(L, lua_isnil(L, 6) ? lua_gettop(L) : 6, "lateness", true);
     lua_settop(L, newest_at);
   }
-  // From here on nothing fails but an allocation.
+  // What the window will hold is made first: all that can fail from here is an allocation.
+  // Then the window changes, by assignments to fields it has (a table made for it has room for
+  // all of them), which allocate nothing: a memory error leaves it as it was.
+  luaL_checkstack(L, 12, "takt.window.add");
+  char joined[kRecent * kEntry];  // the newest entries with this one
+  std::memcpy(joined, recent, recent_entries * kEntry);
+  if (lua_isinteger(L, 4)) {
+    Write(joined + recent_entries * kEntry, t, false, lua_tointeger(L, 4), 0);
+  } else {
+    Write(joined + recent_entries * kEntry, t, true, 0, lua_tonumber(L, 4));
+  }
+  lua_pushlstring(L, joined, held * kEntry);
+  const int joined_at = lua_gettop(L);
+  // newest = max(newest, t), as given: a time of 5.0 stays a float in the state, as it did
+  bool newer = lua_isnil(L, newest_at);
+  if (!newer && lua_isinteger(L, newest_at)) {
+    newer = t > lua_tointeger(L, newest_at);
+  } else if (!newer) {
+    lua_pushinteger(L, t);
+    newer = lua_compare(L, newest_at, -1, LUA_OPLT) != 0;
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, newer ? 3 : newest_at);
+  const int newest = lua_gettop(L);
+  int data = 0;  // the entries once joined (and maybe pruned); 0: the newest are not joined yet
+  int kept = 0;  // how many a prune kept; 0: none dropped
+  if (joins) {
+    // The newest are joined to the rest. Old entries go once the window has doubled since they
+    // last went, so that the cost of dropping is spread over the adds. Until then they stay,
+    // which changes no query that the lateness promise covers.
+    GetField(L, w, kData);
+    lua_pushvalue(L, joined_at);
+    lua_concat(L, 2);
+    data = lua_gettop(L);
+    size_t n = 0;
+    Data(L, data, n);
+    if (GetField(L, w, kKept) == LUA_TNIL) {  // an earlier version's window: none dropped yet
+      lua_pop(L, 1);
+      lua_pushinteger(L, 0);
+    }
+    lua_pushinteger(L, 2);
+    lua_insert(L, -2);
+    lua_arith(L, LUA_OPMUL);
+    lua_pushinteger(L, static_cast<lua_Integer>(n));
+    const bool below_twice = lua_compare(L, -1, -2, LUA_OPLT) != 0;
+    lua_settop(L, data);
+    if (!below_twice && n >= 16) {
+      if (lua_isnil(L, 5)) {
+        GetField(L, w, kWidth);
+      } else {
+        lua_pushvalue(L, 5);
+      }
+      PushDifference(L, newest, data + 1);
+      if (lua_isnil(L, 6)) {
+        GetField(L, w, kLateness);
+      } else {
+        lua_pushvalue(L, 6);
+      }
+      if (!lua_toboolean(L, -1)) {  // w.lateness or window.LATENESS_MS
+        lua_pop(L, 1);
+        lua_pushinteger(L, kLatenessMs);
+      }
+      PushDifference(L, data + 2, data + 3);  // the oldest time kept
+      lua_pushcfunction(L, Prune);
+      lua_pushvalue(L, data);
+      lua_pushvalue(L, -3);
+      lua_call(L, 2, 2);  // the entries kept, and how many
+      kept = lua_gettop(L);
+      data = kept - 1;
+    }
+  }
   if (fresh) {
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 6);  // room for width, kept, data, newest, recent and lateness
     const int made = lua_gettop(L);
     lua_pushinteger(L, 0);
     SetField(L, made, kWidth);
@@ -342,84 +413,34 @@ int Add(lua_State* L) {
     SetField(L, made, kData);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, made);
-    lua_settable(L, 1);  // state[name] = w
+    lua_settable(L, 1);  // state[name] = w: the last allocation, and the first change
     lua_replace(L, w);
+  }
+  if (!lua_isnil(L, 6)) {  // first: a window made by an earlier add may not have the field yet
+    lua_pushvalue(L, 6);
+    SetField(L, w, kLateness);
   }
   if (!lua_isnil(L, 5)) {
     lua_pushvalue(L, 5);
     SetField(L, w, kWidth);
   }
-  if (!lua_isnil(L, 6)) {
-    lua_pushvalue(L, 6);
-    SetField(L, w, kLateness);
-  }
-  // The entry joins the newest ones.
-  luaL_Buffer b;  // at most kRecent entries: in the buffer's own room, nothing allocated
-  char* out = luaL_buffinitsize(L, &b, held * kEntry);
-  std::memcpy(out, recent, recent_entries * kEntry);
-  char* entry = out + recent_entries * kEntry;
-  if (lua_isinteger(L, 4)) {
-    Write(entry, t, false, lua_tointeger(L, 4), 0);
-  } else {
-    Write(entry, t, true, 0, lua_tonumber(L, 4));
-  }
-  luaL_pushresultsize(&b, held * kEntry);
-  const int joined = lua_gettop(L);
-  // newest = max(newest, t)
-  if (lua_isnil(L, newest_at) ||
-      (lua_isinteger(L, newest_at)
-           ? t > lua_tointeger(L, newest_at)
-           : (lua_pushinteger(L, t), lua_compare(L, newest_at, -1, LUA_OPLT) != 0))) {
-    lua_pushvalue(L, 3);  // as given: a time of 5.0 stays a float in the state, as it did
+  if (newer) {
+    lua_pushvalue(L, newest);
     SetField(L, w, kNewest);
   }
-  lua_settop(L, joined);
   if (!joins) {
+    lua_pushvalue(L, joined_at);
     SetField(L, w, kRecentField);
     return 0;
   }
-  // The newest are joined to the rest.
-  GetField(L, w, kData);
-  lua_insert(L, -2);
-  lua_concat(L, 2);
-  const int data = lua_gettop(L);
   lua_pushvalue(L, data);
   SetField(L, w, kData);
   lua_pushnil(L);
   SetField(L, w, kRecentField);
-  // Old entries go once the window has doubled since they last went, so that the cost of
-  // dropping is spread over the adds. Until then they stay, which changes no query that the
-  // lateness promise covers.
-  size_t n = 0;
-  Data(L, data, n);
-  if (GetField(L, w, kKept) == LUA_TNIL) {  // an earlier version's window: none dropped yet
-    lua_pop(L, 1);
-    lua_pushinteger(L, 0);
+  if (kept != 0) {
+    lua_pushvalue(L, kept);
+    SetField(L, w, kKept);
   }
-  const int kept = lua_gettop(L);
-  lua_pushinteger(L, 2);
-  lua_pushvalue(L, kept);
-  lua_arith(L, LUA_OPMUL);
-  lua_pushinteger(L, static_cast<lua_Integer>(n));
-  const bool below_twice = lua_compare(L, -1, -2, LUA_OPLT) != 0;
-  if (below_twice || n < 16) return 0;
-  lua_settop(L, data);  // within the 20 slots a C function is given
-  GetField(L, w, kNewest);
-  const int newest = lua_gettop(L);
-  GetField(L, w, kWidth);
-  PushDifference(L, newest, newest + 1);
-  GetField(L, w, kLateness);
-  if (!lua_toboolean(L, -1)) {  // w.lateness or window.LATENESS_MS
-    lua_pop(L, 1);
-    lua_pushinteger(L, kLatenessMs);
-  }
-  PushDifference(L, newest + 2, newest + 3);  // the oldest time kept
-  lua_pushcfunction(L, Prune);
-  lua_pushvalue(L, data);
-  lua_pushvalue(L, -3);
-  lua_call(L, 2, 2);
-  SetField(L, w, kKept);
-  SetField(L, w, kData);
   return 0;
 }
 

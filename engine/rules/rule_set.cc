@@ -721,17 +721,12 @@ int RuleSet::FeedInBudget(lua_State* L) {
 Status RuleSet::FeedOnly(const LoadedRule& rule, const Event& event, int key, int state,
                          bool existed, std::string* state_key) {
   lua_State* L = rule.sandbox->state();
-  // takt.window's add finds what could stop it before it changes anything, and with the memory
-  // limit lifted for the few bytes of an entry it cannot fail part-way: no snapshot is taken to
-  // put the state back. The one kept no longer matches once the window took the event: the next
-  // evaluation of the key takes one. The state has no metatable (no code of the rule's runs), so
-  // this is the engine's work, outside the rule's instruction budget.
+  // takt.window's add finds what could stop it, and makes what the window will hold, before it
+  // changes anything: an error (out of the sandbox's memory too) leaves the state as it was, so
+  // no snapshot is taken to put it back. The one kept no longer matches once the window took the
+  // event: the next evaluation of the key takes one. The state has no metatable (no code of the
+  // rule's runs), so this is the engine's work, outside the rule's instruction budget.
   if (rule.windows.WindowsOf(event.type_id) > 0) {
-    struct LiftedLimit {
-      Sandbox& sandbox;
-      explicit LiftedLimit(Sandbox& s) : sandbox(s) { sandbox.set_memory_limit_lifted(true); }
-      ~LiftedLimit() { sandbox.set_memory_limit_lifted(false); }  // also when add raises
-    } lifted(*rule.sandbox);
     rule.snapshots->Forget(key_bytes_);
     rule.windows.Feed(L, state, event);
   }

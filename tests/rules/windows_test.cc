@@ -28,13 +28,16 @@ class WindowsTest : public ::testing::Test {
 
   using Files = std::vector<std::pair<std::string, std::string>>;
 
-  // Writes `rules` (file name, text) and opens an engine on them, with a store when `durable`.
-  Result<std::unique_ptr<Engine>> Open(const Files& rules, bool durable = false) {
+  // Writes `rules` (file name, text) and opens an engine on them, with a store when `durable`,
+  // each rule's sandbox holding at most `memory` bytes.
+  Result<std::unique_ptr<Engine>> Open(const Files& rules, bool durable = false,
+                                       size_t memory = 64u << 20) {
     for (const auto& [name, text] : rules) test::WriteFile((dir_ / "rules" / name).string(), text);
     EngineOptions options;
     options.workflow_paths = {"workflows"};
     options.rules_dir = (dir_ / "rules").string();
     options.rule_max_instructions = 100'000;
+    options.rule_max_memory_bytes = memory;
     if (durable) options.store_path = (dir_ / "takt.db").string();
     return Engine::Open(options);
   }
@@ -357,6 +360,35 @@ TEST_F(WindowsTest, ADamagedWindowFailsTheEventAndChangesNothing) {
   EXPECT_EQ(Outcome(e, Alarm(2, "A1", 1, 2000)),
             "error: takt.window: the window's data is damaged");
   EXPECT_EQ(e.stats().rule_errors, 1u);
+}
+
+TEST_F(WindowsTest, SkippedEventsStayWithinTheRulesMemory) {
+  // Every alarm is skipped, and its window keeps a day: it grows until the sandbox's memory
+  // limit stops it. A refused alarm is a rule error and leaves the window as it was.
+  auto engine = Open({{"r.lua", R"(local window = require "takt.window"
+    return rule 'r' { on = { 'alarm', 'maintenance.done' }, commands = 'seen',
+    windows = { w = { on = 'alarm', width = 86400000 } },
+    skip = { alarm = { severity = { '>=', 0 } } },
+    decide = function(ev, state)
+      return command('seen', { n = window.count(state, 'w', 1000000) })
+    end })"}}, false, 2u << 20);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = *engine.value();
+  int refused_at = 0;
+  for (int n = 1; n <= 200'000 && refused_at == 0; ++n) {
+    const std::string outcome = Outcome(e, Alarm(n, "A1", 1, 1000 + n));
+    if (outcome.empty()) continue;
+    EXPECT_NE(outcome.find("memory limit exceeded"), std::string::npos) << outcome;
+    refused_at = n;
+  }
+  ASSERT_GT(refused_at, 1000);
+  const std::string count = Outcome(e, Done(1, "A1"));
+  EXPECT_EQ(count, R"({"n":)" + std::to_string(refused_at - 1) + "}");
+  // The next alarms are refused too, and the window stays as it was.
+  EXPECT_NE(Outcome(e, Alarm(refused_at + 1, "A1", 1, 1000 + refused_at + 1)).find("memory"),
+            std::string::npos);
+  EXPECT_EQ(Outcome(e, Done(2, "A1")), count);
+  EXPECT_EQ(Outcome(e, Alarm(refused_at + 2, "A2", 1, 5000)), "");  // another key has room
 }
 
 TEST_F(WindowsTest, WindowAddFindsWhatIsWrongBeforeItChangesAnything) {
