@@ -307,6 +307,9 @@ int Add(lua_State* L) {
   }
   size_t recent_entries = 0;
   const char* recent = lua_isnil(L, recent_at) ? "" : Data(L, recent_at, recent_entries);
+  if (static_cast<lua_Integer>(recent_entries) >= kRecent) {  // joined before there are this many
+    return luaL_error(L, "takt.window: the window's data is damaged");
+  }
   if (!lua_isnil(L, newest_at) && lua_type(L, newest_at) != LUA_TNUMBER) {
     return luaL_error(L, "takt.window: the window's newest time is a %s, not a number",
                       luaL_typename(L, newest_at));

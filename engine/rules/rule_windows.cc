@@ -217,7 +217,9 @@ std::string RuleWindows::ReadAlternative(lua_State* L, int index, const dsl::Cat
     out.field_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return "";
   }
-  if (!lua_istable(L, index)) return usage;
+  // An empty table would be all of no conditions: it would skip every event of the type.
+  if (!lua_istable(L, index) || (lua_pushnil(L), lua_next(L, index) == 0)) return usage;
+  lua_pop(L, 2);
   // The windows' conditions are taken here; the data fields' go to an EventFilter, in a table
   // of their own.
   const dsl::EventDef& def = catalog.events[static_cast<size_t>(type)];
@@ -292,8 +294,8 @@ RuleWindows::Verdict RuleWindows::Holds(lua_State* L, int state, const Event& ev
     const int64_t ts = event.ts;
     const bool known = CountEntries(L, -1, ts - window.width, ts, count, newest);
     lua_pop(L, 1);
-    // Before its feed, an event later than the window's newest entry may make the feed drop
-    // entries its count would see (past the lateness): known only once fed.
+    // Before its feed, a late event (older than the window's newest entry) may make the feed
+    // drop entries its count would see (past the lateness): known only once fed.
     if (!known || (!fed && static_cast<double>(ts) < newest)) {
       verdict = Verdict::kAfterFeed;
       continue;

@@ -57,9 +57,10 @@ class RuleWindows {
   };
   // Whether decide is skipped for `event`, given the state at `state` (a table, new or not) and
   // whether the event joined its windows yet (`fed`). Before, a window's count is its entries
-  // in range and one for the event, which is what it will be unless the event is later than
-  // the window's newest entry (the feed may then drop entries in range, past the lateness):
-  // kAfterFeed then, and for a window not in the packed form. Raw reads; allocates nothing.
+  // in range and one for the event, which is what it will be unless the event is older than
+  // the window's newest entry (a late event: the feed may then drop entries in range, past the
+  // lateness): kAfterFeed then, and for a window not in the packed form. Raw reads; allocates
+  // nothing.
   Verdict Skips(lua_State* L, int state, const Event& event, bool fed) const;
 
   // Whether feeding the windows of the state at `state` runs none of the rule's code: the state

@@ -18,7 +18,10 @@ namespace {
 // building Lua values: integers at the edges of their range, NaN, infinities and -0.0, strings
 // of any bytes, tables with any keys, shared and cyclic tables, metatables whose metamethods
 // raise or lie, decisions made of all of these. It keeps some in its state and returns some as
-// its decisions: everything the engine reads back from Lua across the boundary.
+// its decisions: everything the engine reads back from Lua across the boundary. Its window and
+// skip field (state.w, state.s) are the program's to break, and the alarm's time comes from the
+// input's first bytes, so that the engine's feed meets late events and whatever a rule can leave
+// where a window should be.
 constexpr const char* kRule = R"LUA(
 local function unhex(s)
   return (s:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
@@ -38,6 +41,10 @@ end
 return rule "bridge" {
   on = "alarm",
   commands = "*",
+  -- The engine feeds state.w before decide, and skips decide while state.s is set or the window
+  -- is full: with whatever the program below left in state.w and state.s.
+  windows = { w = { on = "alarm", width = 1000, lateness = 500, value = "severity" } },
+  skip = { alarm = { "s", { severity = { ">=", 3 }, w = { ">=", 40 } } } },
   decide = function(ev, state)
     local code = unhex(ev.data.code)
     local at = 1
@@ -156,9 +163,11 @@ int FuzzLuaBridge(const uint8_t* data, size_t size) {
     code += kHex[data[i] >> 4];
     code += kHex[data[i] & 15];
   }
+  const int64_t ts = 1000 + (size > 1 ? data[0] * 64 + data[1] : 0);
   const std::string event = R"({"id":"b)" + std::to_string(bridge.next_id()) +
-                            R"(","source":"scada","type":"alarm","key":"A1","seq":1,"ts":1000,)"
-                            R"("data":{"asset":"A1","code":")" + code + R"(","severity":3}})";
+                            R"(","source":"scada","type":"alarm","key":"A1","seq":1,"ts":)" +
+                            std::to_string(ts) + R"(,"data":{"asset":"A1","code":")" + code +
+                            R"(","severity":)" + std::to_string(size % 5) + "}}";
   Result<SubmitResult> result = bridge.engine().Submit(event);
   Require(result.ok(), "an accepted event is never an engine error, whatever its rule does");
   for (const Command& command : result.value().commands) {

@@ -308,6 +308,7 @@ TEST_F(WindowsTest, AWrongSpecIsRefusedWhenTheRuleLoads) {
        "'skip' for 'alarm': an alternative is a field of the state (a string: skipped while it "
        "is set) or a table of conditions on data fields and windows (skipped when all hold)"},
       {"skip = { alarm = { 'open', 5 } }", "'skip' for 'alarm': an alternative is a field"},
+      {"skip = { alarm = { 'open', {} } }", "'skip' for 'alarm': an alternative is a field"},
       {"skip = { telemetry = 'open' }", "'skip' names 'telemetry', which is not one of the rule's"},
       {"skip = { alarm = { level = 3 } }",
        "'skip' for 'alarm': 'skip' field 'level' is not a field of event type 'alarm' (it has: "
@@ -406,6 +407,10 @@ TEST_F(WindowsTest, WindowAddFindsWhatIsWrongBeforeItChangesAnything) {
       state.w.kept = 'many'
       errors[#errors + 1] = select(2, pcall(window.add, state, 'w', 16, 1, 100))
       state.w.kept = 0
+      local recent = state.w.recent
+      state.w.recent = string.rep('x', 17 * 40)  -- more of the newest than add ever keeps apart
+      errors[#errors + 1] = select(2, pcall(window.add, state, 'w', 16, 1, 100))
+      state.w.recent = recent
       return command('seen', { n = window.count(state, 'w', 16), width = state.w.width,
                                joined = state.w.data == '', errors = errors })
     end })"}});
@@ -415,7 +420,8 @@ TEST_F(WindowsTest, WindowAddFindsWhatIsWrongBeforeItChangesAnything) {
             R"(fraction","takt.window: the lateness is a whole number of milliseconds, not a )"
             R"(fraction","takt.window: the lateness is a whole number of milliseconds, not a )"
             R"(string","takt.window: the width is a whole number of milliseconds, not a string",)"
-            R"("takt.window: the window's count of kept entries is damaged"],"joined":true,)"
+            R"("takt.window: the window's count of kept entries is damaged",)"
+            R"("takt.window: the window's data is damaged"],"joined":true,)"
             R"("n":15,"width":100})");
 }
 
