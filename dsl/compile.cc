@@ -33,8 +33,6 @@ bool ParseTypeName(const std::string& name, Type& type) {
   return true;
 }
 
-bool IsNumber(Type t) { return t == Type::kInt || t == Type::kFloat; }
-
 // What an expression may read where it stands.
 struct Scope {
   const WorkflowDef* workflow = nullptr;  // variables and key; null: literals only

@@ -15,6 +15,9 @@ enum class Type : uint8_t { kNull, kBool, kInt, kFloat, kString };
 // "null", "bool", "int", "float", "string".
 const char* TypeName(Type type);
 
+// An int or a float: the types that compare and compute as numbers with each other.
+inline bool IsNumber(Type type) { return type == Type::kInt || type == Type::kFloat; }
+
 struct Value {
   Type type = Type::kNull;
   bool b = false;

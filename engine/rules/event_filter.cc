@@ -14,8 +14,6 @@ using Op = FieldCondition::Op;
 
 constexpr std::string_view kOps[] = {"==", "~=", "<", "<=", ">", ">="};
 
-bool IsNumber(dsl::Type t) { return t == dsl::Type::kInt || t == dsl::Type::kFloat; }
-
 // Reads the value at `index`; empty when it is one, else why not.
 std::string ReadValue(lua_State* L, int index, dsl::Value& out) {
   switch (lua_type(L, index)) {
@@ -141,7 +139,7 @@ std::string EventFilter::Read(lua_State* L, int index, const dsl::Catalog& catal
       }
       const dsl::Type field = def.fields[static_cast<size_t>(c.index)].type;
       const dsl::Type value = c.value.type;
-      const bool same_kind = field == value || (IsNumber(field) && IsNumber(value));
+      const bool same_kind = field == value || (dsl::IsNumber(field) && dsl::IsNumber(value));
       if (!same_kind) {
         const char* given = value == dsl::Type::kString ? "a string"
                             : value == dsl::Type::kBool ? "a boolean"

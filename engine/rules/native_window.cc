@@ -322,8 +322,8 @@ int Add(lua_State* L) {
       return luaL_error(L, "takt.window: the window's data is damaged");
     }
     Data(L, lua_gettop(L), entries);
-    const int kept = GetField(L, w, kKept);
-    if (kept != LUA_TNIL && kept != LUA_TNUMBER) {
+    const int kept_type = GetField(L, w, kKept);
+    if (kept_type != LUA_TNIL && kept_type != LUA_TNUMBER) {
       return luaL_error(L, "takt.window: the window's count of kept entries is damaged");
     }
     if (lua_isnil(L, 5) && GetField(L, w, kWidth) == LUA_TNIL) {

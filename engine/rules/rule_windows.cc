@@ -12,8 +12,6 @@
 namespace takt::rules {
 namespace {
 
-bool IsNumeric(dsl::Type t) { return t == dsl::Type::kInt || t == dsl::Type::kFloat; }
-
 // Pushes table[name] (the table at `table`), read raw: the spec is the rule's, and a metamethod
 // of its must not run outside its sandbox's budget.
 int RawField(lua_State* L, int table, const char* name) {
@@ -137,7 +135,7 @@ std::string RuleWindows::ReadWindows(lua_State* L, int windows, const dsl::Catal
         for (size_t i = 0; i < types.size() && wrong.empty(); ++i) {
           const dsl::EventDef& def = catalog.events[static_cast<size_t>(types[i])];
           const int index = def.FieldIndex(field);
-          if (index < 0 || !IsNumeric(def.fields[static_cast<size_t>(index)].type) ||
+          if (index < 0 || !dsl::IsNumber(def.fields[static_cast<size_t>(index)].type) ||
               def.fields[static_cast<size_t>(index)].optional) {
             wrong = what + ": 'value' must name a data field that every event type of its 'on' "
                            "declares as a number, not optional ('" + field + "' in '" + def.type +
@@ -246,7 +244,7 @@ std::string RuleWindows::ReadAlternative(lua_State* L, int index, const dsl::Cat
       c.field = key;
       c.index = static_cast<int>(window);
       wrong = EventFilter::ReadCondition(L, -1, c);
-      if (wrong.empty() && c.value.type != dsl::Type::kInt && c.value.type != dsl::Type::kFloat) {
+      if (wrong.empty() && !dsl::IsNumber(c.value.type)) {
         wrong = " is compared with something that is not a number";
       }
       if (!wrong.empty()) wrong = "window '" + key + "'" + wrong;
