@@ -495,6 +495,7 @@ Status Pipeline::RunRules(const Event& event, SubmitResult& result) {
                                std::string(event.id) + ": " + s.message());
       continue;
     }
+    if (decisions_.empty()) continue;  // most evaluations decide nothing
     const std::string emitted_by = "rule " + rule->name + "@" + rule->version;
     for (const rules::RuleDecision& d : decisions_) {
       if (d.kind == rules::RuleDecision::Kind::kSignal) {

@@ -4,8 +4,12 @@
 #include "engine/event/decode.h"
 
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <utility>
+#include <vector>
+
 #include <simdjson.h>
 
 namespace takt {
@@ -68,6 +72,28 @@ bool NotAFloat(const dsl::FieldDef& def, od::value& value, std::string& error) {
   return false;
 }
 
+// Whether any byte of `value` is a control character (below 0x20, or 0x7F): eight bytes at a
+// time, as every id and key of every event is checked.
+bool HasControlCharacter(std::string_view value) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  size_t at = 0;
+  for (; at + 8 <= value.size(); at += 8) {
+    uint64_t x;
+    std::memcpy(&x, value.data() + at, 8);
+    // A byte below 0x20, or one equal to 0x7F (zero once xored with it), sets its high bit in
+    // `below`; a borrow may set more, but only above a byte that did.
+    const uint64_t below = ((x - kOnes * 0x20) & ~x) | (((x ^ (kOnes * 0x7F)) - kOnes) &
+                                                          ~(x ^ (kOnes * 0x7F)));
+    if ((below & kHigh) != 0) return true;
+  }
+  for (; at < value.size(); ++at) {
+    const auto u = static_cast<unsigned char>(value[at]);
+    if (u < 0x20 || u == 0x7F) return true;
+  }
+  return false;
+}
+
 // An id or key: at most kMaxIdBytes, no control characters (they end up in logs, terminals and
 // other systems' records).
 bool IsCleanName(std::string_view field, std::string_view value, std::string& error) {
@@ -80,6 +106,7 @@ bool IsCleanName(std::string_view field, std::string_view value, std::string& er
             " bytes, over the limit of " + std::to_string(kMaxIdBytes);
     return false;
   }
+  if (!HasControlCharacter(value)) return true;
   for (const char c : value) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7F) {
@@ -111,12 +138,29 @@ bool EnvelopeInRange(const Event& e, std::string& error) {
 }  // namespace
 
 struct EventDecoder::Impl {
-  explicit Impl(const dsl::Catalog& c) : catalog(c) {}
+  explicit Impl(const dsl::Catalog& c) : catalog(c) {
+    for (size_t id = 0; id < c.events.size(); ++id) {
+      const std::string& type = c.events[id].type;
+      if (types_by_length.size() <= type.size()) types_by_length.resize(type.size() + 1);
+      types_by_length[type.size()].emplace_back(type, static_cast<int>(id));
+    }
+  }
 
   const dsl::Catalog& catalog;
+  // The catalog's event types by the length of their names: a type is found among the few of its
+  // length (most have a length of their own), where the catalog's map compares it with several.
+  std::vector<std::vector<std::pair<std::string_view, int>>> types_by_length;
   od::parser parser;
   od::parser data_parser;  // the second pass, so that envelope strings stay valid
   std::string buffer;      // the event text plus simdjson's padding
+
+  int EventId(std::string_view type) const {
+    if (type.size() >= types_by_length.size()) return -1;
+    for (const auto& [name, id] : types_by_length[type.size()]) {
+      if (std::memcmp(name.data(), type.data(), type.size()) == 0) return id;
+    }
+    return -1;
+  }
 
   bool DecodeField(const dsl::FieldDef& def, od::value value, dsl::Value& out, std::string& error) {
     using dsl::Type;
@@ -277,7 +321,7 @@ bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error)
       }
       seen |= kData;
       if ((seen & kType) != 0) {
-        out.type_id = m.catalog.EventId(out.type);
+        out.type_id = m.EventId(out.type);
         if (out.type_id < 0) {
           error = "unknown event type '" + std::string(out.type) + "'";
           return false;
@@ -306,7 +350,7 @@ bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error)
   }
   if (!EnvelopeInRange(out, error)) return false;
   if (out.type_id >= 0) return true;
-  out.type_id = m.catalog.EventId(out.type);
+  out.type_id = m.EventId(out.type);
   if (out.type_id < 0) {
     error = "unknown event type '" + std::string(out.type) + "'";
     return false;

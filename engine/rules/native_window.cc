@@ -548,6 +548,82 @@ bool CountEntries(lua_State* L, int window, int64_t from, int64_t to, int64_t& c
   return packed;
 }
 
+bool AddToNewest(lua_State* L, int state, int name, int64_t t, int value, int64_t width,
+                 const int64_t* lateness) {
+  state = lua_absindex(L, state);
+  name = lua_absindex(L, name);
+  value = lua_absindex(L, value);
+  const int top = lua_gettop(L);
+  if (lua_checkstack(L, 8) == 0) return false;
+  if (lua_getmetatable(L, state) != 0) {  // add reads state[name] as Lua does: with its __index
+    lua_pop(L, 1);
+    return false;
+  }
+  const auto done = [&](bool added) {
+    lua_settop(L, top);
+    return added;
+  };
+  lua_pushvalue(L, name);
+  if (lua_rawget(L, state) != LUA_TTABLE) return done(false);
+  const int w = top + 1;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kFieldNames);  // the names as Lua holds them: no hashing
+  const int names = top + 2;
+  const auto get = [&](Field field) {
+    lua_rawgeti(L, names, field);
+    return lua_rawget(L, w);
+  };
+  if (get(kTs) != LUA_TNIL) return done(false);  // an earlier version's: add converts it
+  const int recent_type = get(kRecentField);
+  const int newest_type = get(kNewest);
+  const int recent_at = top + 4;
+  const int newest_at = top + 5;
+  if ((recent_type != LUA_TNIL && recent_type != LUA_TSTRING) ||
+      (newest_type != LUA_TNIL && newest_type != LUA_TNUMBER)) {
+    return done(false);
+  }
+  size_t len = 0;
+  const char* recent = recent_type == LUA_TNIL ? "" : lua_tolstring(L, recent_at, &len);
+  const size_t held = len / kEntry + 1;
+  if (len % kEntry != 0 || static_cast<lua_Integer>(held) >= kRecent) return done(false);
+  // From here on as add: what the window will hold is made first, then the fields it has are
+  // assigned, in add's order.
+  char joined[kRecent * kEntry];
+  std::memcpy(joined, recent, len);
+  if (lua_isinteger(L, value)) {
+    Write(joined + len, t, false, lua_tointeger(L, value), 0);
+  } else {
+    Write(joined + len, t, true, 0, lua_tonumber(L, value));
+  }
+  lua_pushlstring(L, joined, held * kEntry);
+  const int joined_at = lua_gettop(L);
+  bool newer = newest_type == LUA_TNIL;
+  if (!newer && lua_isinteger(L, newest_at)) {
+    newer = t > lua_tointeger(L, newest_at);
+  } else if (!newer) {
+    lua_pushinteger(L, t);
+    newer = lua_compare(L, newest_at, -1, LUA_OPLT) != 0;
+    lua_pop(L, 1);
+  }
+  const auto set = [&](Field field) {  // w[field] = the value on the top of the stack (popped)
+    lua_rawgeti(L, names, field);
+    lua_insert(L, -2);
+    lua_rawset(L, w);
+  };
+  if (lateness != nullptr) {
+    lua_pushinteger(L, *lateness);
+    set(kLateness);
+  }
+  lua_pushinteger(L, width);
+  set(kWidth);
+  if (newer) {
+    lua_pushinteger(L, t);
+    set(kNewest);
+  }
+  lua_pushvalue(L, joined_at);
+  set(kRecentField);
+  return done(true);
+}
+
 void PushNativeWindow(lua_State* L) {
   const luaL_Reg functions[] = {
       {"append", Append}, {"prune", Prune}, {"scan", Scan}, {"size", Size}, {nullptr, nullptr}};

@@ -30,6 +30,17 @@ void PushNativeWindow(lua_State* L);
 bool CountEntries(lua_State* L, int window, int64_t from, int64_t to, int64_t& count,
                   double& newest);
 
+// add(state, name, t, value, width, lateness) as takt.window's add does it, without a Lua call,
+// where that add would only put the entry among the window's newest: the window exists in the
+// packed form and its newest are not yet joined to the rest. False, with nothing changed, for
+// anything more (a new window, a join, an earlier version's window, a damaged one): the caller
+// calls add itself. `name` and `value` are stack indexes (value a number); width and lateness
+// are what a rule's `windows` declares (whole milliseconds, checked when it was read). A state
+// with a metatable gets false (add reads it as Lua does). Raises only what add would (out of
+// memory, before any change).
+bool AddToNewest(lua_State* L, int state, int name, int64_t t, int value, int64_t width,
+                 const int64_t* lateness);
+
 }  // namespace takt::rules
 
 #endif  // TAKT_ENGINE_RULES_NATIVE_WINDOW_H_

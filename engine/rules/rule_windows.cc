@@ -312,24 +312,32 @@ bool RuleWindows::FeedsWithoutRuleCode(lua_State* L, int state) {
 
 void RuleWindows::Feed(lua_State* L, int state, const Event& event) const {
   const ForType& type = by_type_[static_cast<size_t>(event.type_id)];
+  const int base = lua_gettop(L);
   for (const Feeding& feed : type.feeds) {
     const Window& window = windows_[feed.window];
-    lua_rawgeti(L, LUA_REGISTRYINDEX, add_ref_);
-    lua_pushvalue(L, state);
     lua_rawgeti(L, LUA_REGISTRYINDEX, window.name_ref);
-    lua_pushinteger(L, static_cast<lua_Integer>(event.ts));
     if (feed.value_field < 0) {
       lua_pushinteger(L, 1);
     } else {
       PushValue(L, event.fields[static_cast<size_t>(feed.value_field)]);
     }
-    lua_pushinteger(L, static_cast<lua_Integer>(window.width));
-    if (window.has_lateness) {
-      lua_pushinteger(L, static_cast<lua_Integer>(window.lateness));
-    } else {
-      lua_pushnil(L);
+    // Most events only join the window's newest entries: that much without a call to add.
+    const int64_t* lateness = window.has_lateness ? &window.lateness : nullptr;
+    if (!AddToNewest(L, state, base + 1, event.ts, base + 2, window.width, lateness)) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, add_ref_);
+      lua_pushvalue(L, state);
+      lua_pushvalue(L, base + 1);
+      lua_pushinteger(L, static_cast<lua_Integer>(event.ts));
+      lua_pushvalue(L, base + 2);
+      lua_pushinteger(L, static_cast<lua_Integer>(window.width));
+      if (lateness != nullptr) {
+        lua_pushinteger(L, static_cast<lua_Integer>(*lateness));
+      } else {
+        lua_pushnil(L);
+      }
+      lua_call(L, 6, 0);
     }
-    lua_call(L, 6, 0);
+    lua_settop(L, base);
   }
 }
 

@@ -88,6 +88,54 @@ TEST_F(DecodeTest, UnknownTypeIsMalformed) {
             "unknown event type 'alarm.raised'");
 }
 
+TEST_F(DecodeTest, EveryTypeOfTheCatalogIsFoundByItsNameAndNoOther) {
+  for (const dsl::EventDef& def : defs_->catalog.events) {
+    SCOPED_TRACE(def.type);
+    const std::string prefix =
+        R"({"id":"e1","source":")" + def.owner + R"(","type":")" + def.type +
+        R"(","key":"K","seq":1,"ts":1,"data":{)";
+    std::string error;
+    decoder_->Decode(prefix + "}}", event_, error);  // its required fields may be missing
+    EXPECT_EQ(event_.type_id, defs_->catalog.EventId(def.type));
+    // The same length, one letter changed; one letter more; one less.
+    std::string other = def.type;
+    other.back() = other.back() == 'x' ? 'y' : 'x';
+    const std::string shorter = def.type.substr(0, def.type.size() - 1);
+    for (const std::string& name : {other, def.type + "s", shorter}) {
+      EXPECT_EQ(Error(R"({"id":"e1","source":"s","type":")" + name +
+                      R"(","key":"K","seq":1,"ts":1,"data":{}})"),
+                "unknown event type '" + name + "'");
+    }
+  }
+}
+
+TEST_F(DecodeTest, AControlCharacterAnywhereInAnIdIsRefused) {
+  // Ids of every length up to 20 bytes, with the character at every place: in the eight bytes
+  // checked at a time and in the rest. DEL (0x7F) too; UTF-8's bytes above it are not control
+  // characters.
+  const auto alarm = [](const std::string& id) {
+    return R"({"id":")" + id +
+           R"(","source":"scada","type":"alarm","key":"A1","seq":1,"ts":1,)"
+           R"("data":{"code":"X","severity":1}})";
+  };
+  for (size_t length = 1; length <= 20; ++length) {
+    EXPECT_EQ(Error(alarm(std::string(length, 'a'))), "") << length;
+    EXPECT_EQ(Error(alarm(std::string(length, '~'))), "") << length;  // 0x7E
+    for (size_t at = 0; at < length; ++at) {
+      for (const char* c : {"\\u0001", "\\u001f", "\\u007f"}) {
+        std::string id(length, 'a');
+        id.replace(at, 1, c);
+        EXPECT_NE(Error(alarm(id)).find("field id: holds the control character"),
+                  std::string::npos)
+            << length << " " << at << " " << c;
+      }
+      std::string utf8(length, ' ');
+      utf8.replace(at, 1, "\xc3\xa9");  // é
+      EXPECT_EQ(Error(alarm(utf8)), "") << length << " " << at;
+    }
+  }
+}
+
 TEST_F(DecodeTest, DataFieldsMissingMistypedOrNull) {
   EXPECT_EQ(Error(R"({"id":"x","source":"scada","type":"alarm","key":"A","seq":1,"ts":1,"data":{"code":"X"}})"),
             "missing field data.severity (int)");

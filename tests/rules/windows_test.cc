@@ -182,6 +182,50 @@ TEST_F(WindowsTest, AFedWindowDecidesAsWindowAddInDecideWould) {
   EXPECT_NE(expected.back().find("\"n\":"), std::string::npos);
 }
 
+TEST_F(WindowsTest, AFedWindowHoldsWhatWindowAddInDecideWouldByteForByte) {
+  // The engine puts most entries among the window's newest itself, without calling add: the
+  // state it leaves must be add's, field by field, through joins and drops of old entries.
+  const std::string decide = R"(
+    local w = state.w
+    local function digest(s)
+      if s == nil then return 'nil' end
+      local h = 0
+      for i = 1, #s do h = (h * 31 + s:byte(i)) % 4294967296 end
+      return #s .. ':' .. h
+    end
+    return command('seen', { id = ev.id, recent = digest(w.recent), data = digest(w.data),
+                             newest = w.newest, width = w.width, lateness = w.lateness,
+                             kept = w.kept })
+  end })";
+  const std::string head = "return rule 'r' { on = 'alarm', commands = 'seen', ";
+  std::vector<std::string> alarms;
+  int64_t ts = 5'000'000;
+  for (int n = 1; n <= 120; ++n) {
+    ts += 3'000 + (n * 7919) % 20'000;
+    const int64_t late = n % 11 == 0 ? 2'000'000 : (n % 4 == 0 ? 30'000 : 0);
+    alarms.push_back(Alarm(n, n % 3 == 0 ? "A2" : "A1", 1 + n % 4, ts - late));
+  }
+  auto by_hand = Open({{"r.lua", "local window = require 'takt.window'\n" + head +
+                                     "decide = function(ev, state)\n"
+                                     "window.add(state, 'w', ev.ts, ev.data.severity, 600000, "
+                                     "1200000)" + decide}});
+  ASSERT_TRUE(by_hand.ok()) << by_hand.status().message();
+  std::vector<std::string> expected;
+  for (const std::string& alarm : alarms) expected.push_back(Outcome(*by_hand.value(), alarm));
+  fs::remove_all(dir_ / "rules");
+  fs::create_directories(dir_ / "rules");
+  auto fed = Open({{"r.lua", head +
+                                 "windows = { w = { on = 'alarm', width = 600000, "
+                                 "lateness = 1200000, value = 'severity' } },\n"
+                                 "decide = function(ev, state)" + decide}});
+  ASSERT_TRUE(fed.ok()) << fed.status().message();
+  for (size_t i = 0; i < alarms.size(); ++i) {
+    ASSERT_EQ(Outcome(*fed.value(), alarms[i]), expected[i]) << "alarm " << i + 1;
+  }
+  EXPECT_NE(expected.back().find("\"kept\":"), std::string::npos) << expected.back();
+  EXPECT_EQ(expected.back().find("\"recent\":\"nil\""), std::string::npos) << expected.back();
+}
+
 // Counts decide's calls per asset, and reports the window's count, as R1 keeps its request.
 const char* kSkipping = R"(local window = require "takt.window"
 return rule 'r' { on = { 'alarm', 'maintenance.done' }, commands = 'seen',
