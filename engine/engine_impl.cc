@@ -12,6 +12,7 @@
 #include "dsl/source.h"
 #include "engine/rule_tests.h"
 #include "engine/store/sqlite_store.h"
+#include "engine/store/write_behind_store.h"
 
 namespace takt {
 
@@ -200,7 +201,9 @@ Status EngineImpl::OpenStore() {
   options.max_bytes = options_.store_max_bytes;
   Result<std::unique_ptr<store::SqliteStore>> opened = store::OpenSqliteStore(options);
   if (!opened.ok()) return opened.status();
-  return AttachStore(std::move(opened).value(), options_.store_path);
+  // The log's rows are written on a thread of their own while the engine goes on
+  // (write_behind_store.h).
+  return AttachStore(store::WriteBehind(std::move(opened).value()), options_.store_path);
 }
 
 Status EngineImpl::AttachStore(std::unique_ptr<store::Store> store, std::string where) {

@@ -2,7 +2,8 @@
 # Every test: install what is missing, build with warnings as errors and run the suite, then
 # build again with AddressSanitizer and UndefinedBehaviorSanitizer and run it once more, then
 # build the suites of the concurrent parts (the commit queue and engine threads, the
-# dispatcher, rule reloads, takt serve) with ThreadSanitizer and run those.
+# dispatcher, rule reloads, takt serve, the store's writer thread) with ThreadSanitizer and run
+# those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -30,7 +31,7 @@ echo "== build the concurrent parts with ThreadSanitizer"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAKT_WERROR=ON \
   -DTAKT_SANITIZE_THREAD=ON -DTAKT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-tsan -j"$jobs" \
-  --target takt_engine_tests takt_connect_tests takt_rules_tests takt_serve_tests
+  --target takt_engine_tests takt_connect_tests takt_rules_tests takt_serve_tests takt_store_tests
 echo "== their tests under ThreadSanitizer"
 # The other suites are not built here (ctest lists them as NOT_BUILT); the install test
 # builds consumers against an installed package, which this build does not make.

@@ -227,6 +227,22 @@ Result<bool> SqliteStore::RememberId(std::string_view id, int64_t pos) {
 
 namespace {
 
+// The turn on the connection, when the store was given turns (TakeTurnsInside()).
+class TurnHeld {
+ public:
+  explicit TurnHeld(ConnectionTurns* turns) : turns_(turns) {
+    if (turns_ != nullptr) turns_->Enter();
+  }
+  ~TurnHeld() {
+    if (turns_ != nullptr) turns_->Leave();
+  }
+  TurnHeld(const TurnHeld&) = delete;
+  TurnHeld& operator=(const TurnHeld&) = delete;
+
+ private:
+  ConnectionTurns* turns_;
+};
+
 void BindTextOrNull(Statement& s, int index, std::string_view text) {
   if (text.empty()) {
     s.BindNull(index);
@@ -239,6 +255,7 @@ void BindTextOrNull(Statement& s, int index, std::string_view text) {
 
 Status SqliteStore::AppendEvent(const EventRow& row) {
   std::string hash = EventHash(audit_head_, row);
+  TurnHeld turn(turns_);
   Statement& s = append_event_;
   s.Bind(1, row.pos);
   BindTextOrNull(s, 2, row.id);
@@ -344,6 +361,7 @@ Status SqliteStore::AddCommand(const CommandRow& row) {
 Status SqliteStore::AddAudit(const AuditRow& row) {
   const int64_t seq = audit_seq_ + 1;
   std::string hash = AuditHash(audit_head_, seq, row);
+  TurnHeld turn(turns_);
   Statement& s = add_audit_;
   s.Bind(1, seq).Bind(2, row.pos).Bind(3, row.at);
   BindTextOrNull(s, 4, row.event_id);

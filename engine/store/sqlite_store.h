@@ -107,6 +107,10 @@ class SqliteStore final : public Store {
   CheckpointStats checkpoint_stats() const;
   Result<OutcomeCounts> Counts() override;
   void CrashPoint(const char* name) override;
+  bool TakeTurnsInside(ConnectionTurns* turns) override {
+    turns_ = turns;
+    return true;
+  }
 
  private:
   // Runs `update`, bound to the command `id` (only one in the state `expected` matches);
@@ -123,6 +127,7 @@ class SqliteStore final : public Store {
   Database db_;
   bool in_transaction_ = false;
   std::string audit_head_;      // hash of the last audit row, committed or staged
+  ConnectionTurns* turns_ = nullptr;  // taken around the connection's use in AppendEvent, AddAudit
   std::string committed_head_;  // the same, as of the last commit
   int64_t audit_seq_ = 0, committed_audit_seq_ = 0;
   std::string crash_point_;

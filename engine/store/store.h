@@ -103,6 +103,17 @@ struct OutcomeCounts {
   uint64_t last_pos = 0;
 };
 
+// Taken around each use of a store's database connection by a caller that uses one store from
+// two threads by turns (write_behind_store.h).
+class ConnectionTurns {
+ public:
+  virtual void Enter() = 0;
+  virtual void Leave() = 0;
+
+ protected:
+  ~ConnectionTurns() = default;
+};
+
 // What the engine keeps durably, in takt's own types: the event log and the inbox of ids, the
 // sequence positions, instances and their index values and timers, rule state, the outbox and
 // its delivery state, the audit chain, the definitions that ran, and input cursors. A batch of
@@ -245,6 +256,15 @@ class Store {
   virtual Status Checkpoint() = 0;
   virtual Result<OutcomeCounts> Counts() = 0;
 
+  // WriteBehind() (write_behind_store.h) calls AppendEvent() and AddAudit() on a thread of its
+  // own, by turns with the other calls. A store that takes `turns` itself, around only the part
+  // of those two calls that uses its connection (not the audit chain's hash before it), returns
+  // true, and the other calls go on while it hashes; one that returns false has each of those
+  // calls made as one turn.
+  virtual bool TakeTurnsInside(ConnectionTurns* turns) {
+    (void)turns;
+    return false;
+  }
   // Test-only crash hook: when TAKT_CRASH_AT is "NAME" or "NAME:N", the N-th (default first)
   // pass through point NAME kills the process with SIGKILL. Points: "in_transaction" (events
   // staged, nothing committed), "mid_outbox" (half of a batch's commands staged), "after_commit"

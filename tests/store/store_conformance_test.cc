@@ -14,6 +14,7 @@
 #include "engine/store/memory_store.h"
 #include "engine/store/sqlite_store.h"
 #include "engine/store/store.h"
+#include "engine/store/write_behind_store.h"
 #include "store/store_support.h"
 
 namespace takt::store {
@@ -47,6 +48,15 @@ const Implementation kMemory{
       if (data == nullptr || fresh) data = NewMemoryStoreData();
       return OpenMemoryStore(data);
     }};
+
+// The same two under a write-behind store (write_behind_store.h), as the engine runs SQLite.
+Implementation WrittenBehind(const char* name, const Implementation& inner) {
+  return {name, [inner](const std::string& dir, bool fresh) -> Result<std::unique_ptr<Store>> {
+            Result<std::unique_ptr<Store>> opened = inner.open(dir, fresh);
+            if (!opened.ok()) return opened.status();
+            return WriteBehind(std::move(opened).value());
+          }};
+}
 
 class StoreConformanceTest : public testing::TestWithParam<Implementation> {
  protected:
@@ -423,7 +433,10 @@ TEST_P(StoreConformanceTest, TimersAndIndexValuesAreFoundByTimeAndValue) {
   EXPECT_TRUE(holders().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Implementations, StoreConformanceTest, testing::Values(kSqlite, kMemory),
+INSTANTIATE_TEST_SUITE_P(Implementations, StoreConformanceTest,
+                         testing::Values(kSqlite, kMemory,
+                                         WrittenBehind("sqlite_write_behind", kSqlite),
+                                         WrittenBehind("memory_write_behind", kMemory)),
                          [](const testing::TestParamInfo<Implementation>& param) {
                            return std::string(param.param.name);
                          });

@@ -16,6 +16,7 @@
 #include "engine/engine_impl.h"
 #include "engine/store/memory_store.h"
 #include "engine/store/sqlite_store.h"
+#include "engine/store/write_behind_store.h"
 #include "store/faulty_store.h"
 #include "support/test_support.h"
 #include "store/store_support.h"
@@ -29,7 +30,18 @@ struct Implementation {
   // Opens the store kept in `dir`: the one an earlier call opened there, as a reopened
   // database finds what was committed before.
   std::function<std::unique_ptr<store::Store>(const std::string& dir)> open;
+  // The store that fails under a write-behind store (write_behind_store.h), as the engine runs
+  // SQLite: a queued row's failure comes back from a later call.
+  bool write_behind = false;
 };
+
+// `inner`, failing as `faults` says, as the engine would have it.
+std::unique_ptr<store::Store> Faulty(const Implementation& implementation,
+                                     std::unique_ptr<store::Store> inner,
+                                     std::shared_ptr<test::StoreFaults> faults) {
+  std::unique_ptr<store::Store> faulty = test::WrapFaulty(std::move(inner), std::move(faults));
+  return implementation.write_behind ? store::WriteBehind(std::move(faulty)) : std::move(faulty);
+}
 
 void PrintTo(const Implementation& i, std::ostream* os) { *os << i.name; }
 
@@ -66,7 +78,7 @@ TEST_P(StoreFaultTest, AFailedCallAnywhereFailsTheWholeBatchAndARetryEndsAsIfNon
   test::TempDir dir("store-fault");
   auto faults = std::make_shared<test::StoreFaults>();
   auto engine = OpenEngineOnStore(
-      CappedOptions(), test::WrapFaulty(GetParam().open(dir.path()), faults), GetParam().name);
+      CappedOptions(), Faulty(GetParam(), GetParam().open(dir.path()), faults), GetParam().name);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
 
   std::mt19937 random(3);
@@ -134,7 +146,7 @@ TEST_P(StoreFaultTest, AReadThatFailsUnderARuleFailsTheEventNotJustTheRule) {
   auto faults = std::make_shared<test::StoreFaults>();
   EngineOptions options = test::PlantOptions("");
   options.max_instances_in_memory = 1;
-  auto engine = OpenEngineOnStore(options, test::WrapFaulty(GetParam().open(dir.path()), faults),
+  auto engine = OpenEngineOnStore(options, Faulty(GetParam(), GetParam().open(dir.path()), faults),
                                   GetParam().name);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
   // Two orders on asset A1, then enough others that both leave memory.
@@ -200,7 +212,7 @@ TEST_P(StoreFaultTest, AStateReadBackAfterAFailedBatchIsTheOneAFailedEvaluationP
   auto faults = std::make_shared<test::StoreFaults>();
   EngineOptions options = test::PlantOptions("");
   options.rules_dir = rules;
-  auto engine = OpenEngineOnStore(options, test::WrapFaulty(GetParam().open(dir.path()), faults),
+  auto engine = OpenEngineOnStore(options, Faulty(GetParam(), GetParam().open(dir.path()), faults),
                                   GetParam().name);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
   const auto alarm = [](int n, int severity) {
@@ -224,7 +236,14 @@ TEST_P(StoreFaultTest, AStateReadBackAfterAFailedBatchIsTheOneAFailedEvaluationP
   EXPECT_EQ(next.value().commands[0].payload_json, R"({"n":2})");
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, StoreFaultTest, testing::Values(kSqlite, kMemory),
+const Implementation kSqliteWriteBehind{"sqlite_write_behind", kSqlite.open, true};
+// Its own data: a memory store's is kept by the directory's name, which each test reuses.
+const Implementation kMemoryWriteBehind{
+    "memory_write_behind",
+    [](const std::string& dir) { return kMemory.open(dir + "/write-behind"); }, true};
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreFaultTest,
+                         testing::Values(kSqlite, kMemory, kSqliteWriteBehind, kMemoryWriteBehind),
                          [](const testing::TestParamInfo<Implementation>& param) {
                            return std::string(param.param.name);
                          });
