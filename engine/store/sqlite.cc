@@ -247,6 +247,8 @@ Status Database::ForEachRow(std::string_view sql,
 
 int64_t Database::Changes() const { return sqlite3_changes64(db_); }
 
+bool Database::Autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
+
 int64_t Database::TotalChanges() const { return sqlite3_total_changes64(db_); }
 
 uint32_t Database::DataVersion() const {

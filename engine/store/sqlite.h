@@ -77,6 +77,9 @@ class Database {
   // Runs `sql` and calls `visit` for each row, stopping at the first error (its or SQLite's).
   Status ForEachRow(std::string_view sql, const std::function<Status(const Statement&)>& visit);
   int64_t Changes() const;
+  // No transaction is open: the last one ended, or SQLite rolled it back by itself (after a full
+  // disk or an I/O error, some statements' failures roll the whole transaction back).
+  bool Autocommit() const;
   // Rows changed through this connection since it opened.
   int64_t TotalChanges() const;
   // Changes whenever a commit reaches the main database, this connection's or another's (in

@@ -190,6 +190,14 @@ Status SqliteStore::Prepare() {
   return Status();
 }
 
+Status SqliteStore::StillInBatch() const {
+  if (!in_transaction_ || !db_.Autocommit()) return Status();
+  // SQLite rolled the batch back by itself after an earlier failure (a full disk, an I/O
+  // error): a write now would be committed on its own, a part of a batch that failed.
+  return Status::IoError("the batch's transaction was rolled back after an earlier failure in "
+                         "it; nothing more of it is written");
+}
+
 Status SqliteStore::Begin() {
   if (checkpointer_ != nullptr) checkpointer_->Writing(true);
   TAKT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
@@ -221,6 +229,7 @@ void SqliteStore::Rollback() {
 }
 
 Result<bool> SqliteStore::RememberId(std::string_view id, int64_t pos) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   TAKT_RETURN_IF_ERROR(remember_.Bind(1, id).Bind(2, pos).Run());
   return db_.Changes() == 1;
 }
@@ -256,6 +265,7 @@ void BindTextOrNull(Statement& s, int index, std::string_view text) {
 Status SqliteStore::AppendEvent(const EventRow& row) {
   std::string hash = EventHash(audit_head_, row);
   TurnHeld turn(turns_);
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   Statement& s = append_event_;
   s.Bind(1, row.pos);
   BindTextOrNull(s, 2, row.id);
@@ -282,6 +292,7 @@ Status SqliteStore::AppendEvent(const EventRow& row) {
 }
 
 Status SqliteStore::PutInstance(const InstanceRow& row) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   put_instance_.Bind(1, row.workflow)
       .Bind(2, row.key)
       .Bind(3, row.version)
@@ -307,10 +318,12 @@ Status SqliteStore::PutInstance(const InstanceRow& row) {
 
 Status SqliteStore::PutRuleState(std::string_view rule, std::string_view key,
                                  std::string_view state, int64_t pos) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   return put_rule_state_.Bind(1, rule).Bind(2, key).Bind(3, state).Bind(4, pos).Run();
 }
 
 Status SqliteStore::PutSequence(const SequenceRow& row) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   return put_sequence_.Bind(1, row.source)
       .Bind(2, row.key)
       .Bind(3, row.last_seq)
@@ -322,9 +335,13 @@ Status SqliteStore::PutSequence(const SequenceRow& row) {
       .Run();
 }
 
-Status SqliteStore::Hold(int64_t pos) { return hold_.Bind(1, pos).Run(); }
+Status SqliteStore::Hold(int64_t pos) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
+  return hold_.Bind(1, pos).Run();
+}
 
 Status SqliteStore::Release(int64_t pos, Outcome outcome, int64_t released_pos) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   return release_.Bind(1, pos)
       .Bind(2, released_pos)
       .Bind(3, std::string_view(OutcomeName(outcome)))
@@ -342,6 +359,7 @@ Status SqliteStore::ForEachHeld(const std::function<void(const HeldRow&)>& visit
 }
 
 Status SqliteStore::AddCommand(const CommandRow& row) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   Status added = add_command_.Bind(1, row.id)
                      .Bind(2, row.name)
                      .Bind(3, Connector(row.name))
@@ -362,6 +380,7 @@ Status SqliteStore::AddAudit(const AuditRow& row) {
   const int64_t seq = audit_seq_ + 1;
   std::string hash = AuditHash(audit_head_, seq, row);
   TurnHeld turn(turns_);
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   Statement& s = add_audit_;
   s.Bind(1, seq).Bind(2, row.pos).Bind(3, row.at);
   BindTextOrNull(s, 4, row.event_id);
@@ -381,6 +400,7 @@ Status SqliteStore::AddAudit(const AuditRow& row) {
 Status SqliteStore::PutDefinition(std::string_view hash, std::string_view kind,
                                   std::string_view name, std::string_view file,
                                   std::string_view text, std::string_view imports, int64_t pos) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   return put_definition_.Bind(1, hash)
       .Bind(2, kind)
       .Bind(3, name)
@@ -405,6 +425,7 @@ Result<StoredDefinition> SqliteStore::Definition(std::string_view hash) {
 }
 
 Status SqliteStore::SetCursor(const InputCursor& cursor) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   Result<int64_t> first = FirstCheckedLine(cursor);
   if (!first.ok()) return first.status();
   const int64_t first_line = first.value();
@@ -503,6 +524,7 @@ Result<std::vector<SqliteStore::InstanceTotals>> SqliteStore::InstanceTotalsByWo
 
 Status SqliteStore::PutIndexValue(std::string_view workflow, std::string_view key,
                                   std::string_view var, std::string_view value, uint64_t at) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   return put_index_value_.Bind(1, workflow)
       .Bind(2, key)
       .Bind(3, var)
@@ -512,6 +534,7 @@ Status SqliteStore::PutIndexValue(std::string_view workflow, std::string_view ke
 }
 
 Status SqliteStore::DropIndexValues(std::string_view workflow, std::string_view key) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   return drop_index_values_.Bind(1, workflow).Bind(2, key).Run();
 }
 
@@ -551,6 +574,7 @@ Result<std::optional<int64_t>> SqliteStore::NextDueAfter(int64_t now) {
 
 Status SqliteStore::FillIndexValues(std::string_view workflow, std::string_view version,
                                     std::string_view var, size_t slot) {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
   // `variables -> path` gives the value as the JSON text it was written as, which is how the
   // engine writes index values (dsl::Value::AppendJson), so both kinds of row compare equal.
   Result<Statement> s = db_.Prepare(
@@ -565,7 +589,10 @@ Status SqliteStore::FillIndexValues(std::string_view workflow, std::string_view 
   return s.value().Bind(1, workflow).Bind(2, version).Bind(3, var).Bind(4, path).Bind(5, at).Run();
 }
 
-Status SqliteStore::ClearIndexValues() { return db_.Exec("DELETE FROM instance_index"); }
+Status SqliteStore::ClearIndexValues() {
+  TAKT_RETURN_IF_ERROR(StillInBatch());
+  return db_.Exec("DELETE FROM instance_index");
+}
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::OpenVersions() {
   std::vector<std::pair<std::string, std::string>> versions;

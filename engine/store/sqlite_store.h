@@ -123,6 +123,9 @@ class SqliteStore final : public Store {
   friend Result<std::unique_ptr<SqliteStore>> OpenSqliteStore(const StoreOptions& options);
   explicit SqliteStore(Database db);
   Status Prepare();
+  // Ok unless a batch is open and SQLite rolled its transaction back by itself: the writes of a
+  // batch refuse to run then, as each would commit alone.
+  Status StillInBatch() const;
 
   Database db_;
   bool in_transaction_ = false;

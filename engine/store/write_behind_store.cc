@@ -2,9 +2,12 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -64,39 +67,61 @@ struct Chunk {
 };
 
 // Who uses the store underneath at a time: the writer, one row at a time, or a Beside() call,
-// which goes first: the writer lets it in before its next row. Both wait by spinning (a row or
-// a call takes microseconds, where a mutex's sleep and wake-up took more; and an unfair mutex
-// let the writer take it back row after row while the engine waited for the whole chunk).
+// which goes first: the writer lets it in before its next row. A wait spins first (a row or a
+// call takes microseconds, where a sleep and a wake-up take more; an unfair mutex also let the
+// writer take it back row after row while the engine waited for its whole chunk), then parks on
+// a condition variable: a thread whose turn holder lost its core must not burn its own.
 class Turn final : public ConnectionTurns {
  public:
   void Enter() override { WriterEnter(); }  // the writer's, inside the store underneath
-  void Leave() override { busy_.store(false, std::memory_order_release); }
+  void Leave() override {
+    busy_.store(false);  // sequentially consistent, as every flag here: see Wake()
+    Wake();
+  }
   void CallerEnter() {
-    wanted_.store(true, std::memory_order_relaxed);
+    wanted_.store(true);
     Lock();
-    wanted_.store(false, std::memory_order_relaxed);
+    wanted_.store(false);
+    Wake();  // the writer may be parked until nobody wants the turn
   }
   void WriterEnter() {
-    for (int spins = 0; wanted_.load(std::memory_order_relaxed); ++spins) Pause(spins);
+    Await([&] { return !wanted_.load(); });
     Lock();
   }
 
  private:
+  static constexpr int kSpins = 2000;  // some 50 µs: a row or a call is over long before, mostly
+
   void Lock() {
-    for (int spins = 0; busy_.exchange(true, std::memory_order_acquire); ++spins) Pause(spins);
+    while (busy_.exchange(true)) Await([&] { return !busy_.load(); });
   }
-  // Spins, and after a while gives the core away: the other thread may not be running.
-  static void Pause(int spins) {
-    if (spins < 2000) {
+  template <typename Ready>
+  void Await(Ready ready) {
+    for (int spins = 0; spins < kSpins; ++spins) {
+      if (ready()) return;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
-      return;
     }
-    std::this_thread::yield();
+    std::unique_lock<std::mutex> lock(park_mu_);
+    parked_.fetch_add(1);
+    // ready() is asked again under the mutex before each sleep: a change made before the
+    // count went up is seen here, one made after it is followed by Wake()'s notification.
+    while (!park_cv_.wait_for(lock, std::chrono::milliseconds(10), ready)) {
+    }
+    parked_.fetch_sub(1);
   }
+  void Wake() {
+    if (parked_.load() == 0) return;
+    std::lock_guard<std::mutex> lock(park_mu_);
+    park_cv_.notify_all();
+  }
+
   std::atomic<bool> busy_{false};
   std::atomic<bool> wanted_{false};
+  std::atomic<int> parked_{0};
+  std::mutex park_mu_;
+  std::condition_variable park_cv_;
 };
 
 class WriteBehindStore final : public Store {
@@ -174,16 +199,20 @@ class WriteBehindStore final : public Store {
 
   // What the end of a batch writes, before its commit waits for the queue.
   Status PutInstance(const InstanceRow& row) override {
+    Nudge();
     return Beside([&] { return inner_->PutInstance(row); });
   }
   Status PutRuleState(std::string_view rule, std::string_view key, std::string_view state,
                       int64_t pos) override {
+    Nudge();
     return Beside([&] { return inner_->PutRuleState(rule, key, state, pos); });
   }
   Status PutSequence(const SequenceRow& row) override {
+    Nudge();
     return Beside([&] { return inner_->PutSequence(row); });
   }
   Status SetCursor(const InputCursor& cursor) override {
+    Nudge();
     return Beside([&] { return inner_->SetCursor(cursor); });
   }
   Status PutIndexValue(std::string_view workflow, std::string_view key, std::string_view var,
@@ -304,9 +333,9 @@ class WriteBehindStore final : public Store {
   Result<OutcomeCounts> Counts() override { return Then([&] { return inner_->Counts(); }); }
   void CrashPoint(const char* name) override {
     // A crash inside a batch loses the batch whether its queued rows were written or not.
-    Beside([&] {
+    (void)Beside([&] {
       inner_->CrashPoint(name);
-      return 0;
+      return Status();
     });
   }
 
@@ -314,6 +343,15 @@ class WriteBehindStore final : public Store {
   // The writer is woken once this many rows wait (or when a call waits for the queue): one wake
   // for many rows, where one per row would cost the engine a system call per event.
   static constexpr size_t kWakeAt = 64;
+
+  // Wakes the writer for what is queued, however little: the batch's events are all in, and the
+  // commit will wait for the queue, so it is written while the end of the batch is.
+  void Nudge() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_.size == 0 || nudged_) return;
+    nudged_ = true;
+    work_cv_.notify_one();
+  }
 
   // A failure of a row written earlier; ok otherwise.
   Status Queued() {
@@ -346,12 +384,18 @@ class WriteBehindStore final : public Store {
 
   // `call` on the store underneath while the writer may be writing: one row of its at a time.
   // For calls on tables that no queued row touches, whose order against the queued rows makes
-  // no difference (a failure of either fails the batch).
+  // no difference (a failure of either fails the batch). When it fails after a queued row did
+  // (SQLite refuses the rest of a batch it rolled back after a full disk), the row's failure is
+  // the one to report: it is the cause.
   template <typename Call>
   auto Beside(Call call) -> decltype(call()) {
     turn_.CallerEnter();
     auto result = call();
     turn_.Leave();
+    if (!result.ok()) {
+      Status earlier = Drain();
+      if (!earlier.ok()) return earlier;
+    }
     return result;
   }
 
@@ -359,8 +403,10 @@ class WriteBehindStore final : public Store {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       work_cv_.wait(lock, [&] {
-        return stopping_ || (pending_.size != 0 && (draining_ || pending_.size >= kWakeAt));
+        return stopping_ ||
+               (pending_.size != 0 && (draining_ || nudged_ || pending_.size >= kWakeAt));
       });
+      nudged_ = false;
       if (pending_.size == 0) return;  // stopping, with nothing left
       std::swap(pending_, writing_chunk_);
       writing_ = true;
@@ -397,6 +443,7 @@ class WriteBehindStore final : public Store {
   Chunk writing_chunk_;  // being written by the writer (its own while `writing_`)
   bool writing_ = false;
   bool draining_ = false;
+  bool nudged_ = false;
   bool stopping_ = false;
   Status failed_;
   std::thread writer_;  // last: it starts once everything above is made

@@ -6,12 +6,16 @@
 // what an event reads and writes, and what the end of a batch writes) go on meanwhile, taking
 // turns with the writer on the store underneath, one row of the writer's at a time (SQLite's
 // hashing outside its turns: Store::TakeTurnsInside()). Every other call (the commit, reads of
-// the log) first waits until the queue is written.
+// the log) first waits until the queue is written. The writer is woken for every 64 rows, and
+// at the end of a batch's events (its first write of what changed), so that the commit finds
+// little left to wait for.
 //
 // A queued row that fails fails the batch: the next call that waits for the queue (the batch's
 // Commit() at the latest) returns its error, and nothing queued after it is written; Rollback()
-// puts the store back to the last commit as it always did. What is durable, and when, does not
-// change: Commit() writes the queue first.
+// puts the store back to the last commit as it always did. A call beside the queue that fails
+// after a queued row did returns the row's failure: it is the cause (SQLite refuses the rest of
+// a batch it rolled back by itself). What is durable, and when, does not change: Commit()
+// writes the queue first.
 #ifndef TAKT_ENGINE_STORE_WRITE_BEHIND_STORE_H_
 #define TAKT_ENGINE_STORE_WRITE_BEHIND_STORE_H_
 

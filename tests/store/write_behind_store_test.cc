@@ -6,8 +6,10 @@
 
 #include <deque>
 #include <filesystem>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/store/sqlite_store.h"
@@ -83,6 +85,56 @@ TEST_F(WriteBehindStoreTest, AQueuedRowThatFailsFailsTheBatchAndNothingAfterItIs
   const OutcomeCounts counts = store->Counts().value();
   EXPECT_EQ(counts.last_pos, 2u);
   EXPECT_EQ(counts.by_outcome[static_cast<int>(Outcome::kApplied)], 2u);
+}
+
+TEST_F(WriteBehindStoreTest, ABatchThatFillsTheDiskLeavesNothingOfWhatWasWrittenBesideIt) {
+  // A full database makes SQLite roll the whole transaction back by itself. The writer's row
+  // fails so while the engine goes on writing beside it: those writes must not be committed one
+  // by one outside the batch, and the error names the cause.
+  StoreOptions options;
+  options.path = dir_.path() + "/takt.db";
+  options.durability = Durability::kNormal;
+  options.max_bytes = 256 * 1024;
+  Result<std::unique_ptr<SqliteStore>> opened = OpenSqliteStore(options);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  std::unique_ptr<Store> store = WriteBehind(std::move(opened).value());
+  ASSERT_TRUE(store->Begin().ok());
+  EventRow huge = Event(1);
+  texts_.push_back(std::string(1 << 20, 'x'));
+  huge.body = texts_.back();
+  ASSERT_TRUE(store->AppendEvent(huge).ok());  // fails later, on the writer's thread
+  InstanceRow instance;
+  instance.workflow = "production_order";
+  instance.key = "MO-1";
+  instance.version = "v1";
+  instance.state = "released";
+  instance.variables = "{}";
+  instance.indexed_at = "[]";
+  instance.timers = "[]";
+  Status status = store->PutInstance(instance);  // the end of the batch: the writer is woken
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2000 && status.ok(); ++i) {
+    ids.push_back("c" + std::to_string(i));
+    CommandRow command;
+    command.id = ids.back();
+    command.name = "odoo.maintenance.create";
+    command.payload = "{}";
+    command.caused_by = "e1";
+    command.emitted_by = "rule r";
+    command.status = "pending";
+    command.pos = 1;
+    status = store->AddCommand(command);
+    if (status.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_FALSE(status.ok()) << "writes went on after the batch was rolled back";
+  EXPECT_NE(status.message().find("full"), std::string::npos) << status.message();
+  EXPECT_FALSE(store->Commit().ok());
+  store->Rollback();
+  store.reset();
+  EXPECT_EQ(test::Dump(options.path, "SELECT (SELECT count(*) FROM events), "
+                                     "(SELECT count(*) FROM outbox), "
+                                     "(SELECT count(*) FROM instances)"),
+            "0|0|0\n");
 }
 
 TEST_F(WriteBehindStoreTest, TheChainIsTheOneTheStoreUnderneathWritesByItself) {
