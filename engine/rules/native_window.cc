@@ -54,6 +54,26 @@ void Write(char* out, lua_Integer t, bool is_float, lua_Integer i, lua_Number f)
   }
 }
 
+// Writes the entry (t, the number at `value`) at `out`, an integer kept as one.
+void WriteValue(lua_State* L, char* out, lua_Integer t, int value) {
+  if (lua_isinteger(L, value)) {
+    Write(out, t, false, lua_tointeger(L, value), 0);
+  } else {
+    Write(out, t, true, 0, lua_tonumber(L, value));
+  }
+}
+
+// Whether `t` is newer than the window's newest time at `newest` (nil: there is none), by Lua's
+// comparison: a newest time of 5.0 stays a float in the state, as add was given it.
+bool IsNewer(lua_State* L, int newest, lua_Integer t) {
+  if (lua_isnil(L, newest)) return true;
+  if (lua_isinteger(L, newest)) return t > lua_tointeger(L, newest);
+  lua_pushinteger(L, t);
+  const bool newer = lua_compare(L, newest, -1, LUA_OPLT) != 0;
+  lua_pop(L, 1);
+  return newer;
+}
+
 const char* Data(lua_State* L, int index, size_t& entries) {
   size_t len = 0;
   const char* data = luaL_checklstring(L, index, &len);
@@ -82,11 +102,7 @@ int Append(lua_State* L) {
   luaL_Buffer b;
   char* out = luaL_buffinitsize(L, &b, (entries + 1) * kEntry);
   std::memcpy(out, data, entries * kEntry);
-  if (lua_isinteger(L, 3)) {
-    Write(out + entries * kEntry, t, false, lua_tointeger(L, 3), 0);
-  } else {
-    Write(out + entries * kEntry, t, true, 0, lua_tonumber(L, 3));
-  }
+  WriteValue(L, out + entries * kEntry, t, 3);
   luaL_pushresultsize(&b, (entries + 1) * kEntry);
   lua_pushinteger(L, static_cast<lua_Integer>(entries + 1));
   return 2;
@@ -340,22 +356,10 @@ int Add(lua_State* L) {
   luaL_checkstack(L, 12, "takt.window.add");
   char joined[kRecent * kEntry];  // the newest entries with this one
   std::memcpy(joined, recent, recent_entries * kEntry);
-  if (lua_isinteger(L, 4)) {
-    Write(joined + recent_entries * kEntry, t, false, lua_tointeger(L, 4), 0);
-  } else {
-    Write(joined + recent_entries * kEntry, t, true, 0, lua_tonumber(L, 4));
-  }
+  WriteValue(L, joined + recent_entries * kEntry, t, 4);
   lua_pushlstring(L, joined, held * kEntry);
   const int joined_at = lua_gettop(L);
-  // newest = max(newest, t), as given: a time of 5.0 stays a float in the state, as it did
-  bool newer = lua_isnil(L, newest_at);
-  if (!newer && lua_isinteger(L, newest_at)) {
-    newer = t > lua_tointeger(L, newest_at);
-  } else if (!newer) {
-    lua_pushinteger(L, t);
-    newer = lua_compare(L, newest_at, -1, LUA_OPLT) != 0;
-    lua_pop(L, 1);
-  }
+  const bool newer = IsNewer(L, newest_at, t);  // newest = max(newest, t), as given
   lua_pushvalue(L, newer ? 3 : newest_at);
   const int newest = lua_gettop(L);
   int data = 0;  // the entries once joined (and maybe pruned); 0: the newest are not joined yet
@@ -589,21 +593,10 @@ bool AddToNewest(lua_State* L, int state, int name, int64_t t, int value, int64_
   // assigned, in add's order.
   char joined[kRecent * kEntry];
   std::memcpy(joined, recent, len);
-  if (lua_isinteger(L, value)) {
-    Write(joined + len, t, false, lua_tointeger(L, value), 0);
-  } else {
-    Write(joined + len, t, true, 0, lua_tonumber(L, value));
-  }
+  WriteValue(L, joined + len, t, value);
   lua_pushlstring(L, joined, held * kEntry);
   const int joined_at = lua_gettop(L);
-  bool newer = newest_type == LUA_TNIL;
-  if (!newer && lua_isinteger(L, newest_at)) {
-    newer = t > lua_tointeger(L, newest_at);
-  } else if (!newer) {
-    lua_pushinteger(L, t);
-    newer = lua_compare(L, newest_at, -1, LUA_OPLT) != 0;
-    lua_pop(L, 1);
-  }
+  const bool newer = IsNewer(L, newest_at, t);
   const auto set = [&](Field field) {  // w[field] = the value on the top of the stack (popped)
     lua_rawgeti(L, names, field);
     lua_insert(L, -2);

@@ -37,6 +37,15 @@ struct Chunk {
     EventRow event;  // its views are set when written
     AuditRow audit;
     std::array<std::pair<size_t, size_t>, kMostTexts> texts{};  // offset and size in `bytes`
+
+    void Set(const EventRow& row) {
+      is_event = true;
+      event = row;
+    }
+    void Set(const AuditRow& row) {
+      is_event = false;
+      audit = row;
+    }
   };
   std::vector<Row> rows;
   size_t size = 0;  // rows[0, size) are queued; the rest are kept for their capacity
@@ -143,22 +152,8 @@ class WriteBehindStore final : public Store {
   WriteBehindStore& operator=(const WriteBehindStore&) = delete;
 
   // ---- queued ----
-  Status AppendEvent(const EventRow& row) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    Chunk::Row& queued = pending_.Add();
-    queued.is_event = true;
-    queued.event = row;
-    pending_.Keep(row, kEventTexts, queued);
-    return Queued();
-  }
-  Status AddAudit(const AuditRow& row) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    Chunk::Row& queued = pending_.Add();
-    queued.is_event = false;
-    queued.audit = row;
-    pending_.Keep(row, kAuditTexts, queued);
-    return Queued();
-  }
+  Status AppendEvent(const EventRow& row) override { return Enqueue(row, kEventTexts); }
+  Status AddAudit(const AuditRow& row) override { return Enqueue(row, kAuditTexts); }
 
   // ---- beside the queue: tables no queued row touches, by turns with the writer ----
   Result<bool> RememberId(std::string_view id, int64_t pos) override {
@@ -353,8 +348,13 @@ class WriteBehindStore final : public Store {
     work_cv_.notify_one();
   }
 
-  // A failure of a row written earlier; ok otherwise.
-  Status Queued() {
+  // Queues the row; a failure of a row written earlier, ok otherwise.
+  template <typename RowType, size_t N>
+  Status Enqueue(const RowType& row, std::string_view RowType::*const (&texts)[N]) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Chunk::Row& queued = pending_.Add();
+    queued.Set(row);
+    pending_.Keep(row, texts, queued);
     if (pending_.size == kWakeAt) work_cv_.notify_one();
     return failed_;
   }
