@@ -15,8 +15,8 @@
 namespace takt::store {
 namespace {
 
-// The text fields of the two queued rows: copied into a chunk's bytes when queued, and pointed
-// at there again when written.
+// The text fields of the rows copied here: the two queued ones (into a chunk's bytes when
+// queued, pointed at there again when written), and an instance read back (LoadInstance()).
 constexpr std::string_view EventRow::*kEventTexts[] = {
     &EventRow::id,     &EventRow::source,   &EventRow::type,    &EventRow::key,   &EventRow::reason,
     &EventRow::body,   &EventRow::workflow, &EventRow::version, &EventRow::effect};
@@ -28,6 +28,28 @@ constexpr std::string_view InstanceRow::*kInstanceTexts[] = {
     &InstanceRow::variables, &InstanceRow::indexed_at, &InstanceRow::timers};
 constexpr size_t kMostTexts = std::size(kEventTexts);
 static_assert(std::size(kAuditTexts) <= kMostTexts);
+static_assert(std::size(kInstanceTexts) <= kMostTexts);
+
+// Where a row's texts were copied to in a buffer: offset and size of each.
+using TextsAt = std::array<std::pair<size_t, size_t>, kMostTexts>;
+
+// Appends the row's texts to `bytes`, noting where in `at`.
+template <typename RowType, size_t N>
+void KeepTexts(const RowType& row, std::string_view RowType::*const (&fields)[N],
+               std::string& bytes, TextsAt& at) {
+  for (size_t i = 0; i < N; ++i) {
+    const std::string_view text = row.*fields[i];
+    at[i] = {bytes.size(), text.size()};
+    bytes.append(text.data(), text.size());
+  }
+}
+
+// Points the row's texts at their copies in `bytes`.
+template <typename RowType, size_t N>
+void PointTexts(RowType& row, std::string_view RowType::*const (&fields)[N],
+                std::string_view bytes, const TextsAt& at) {
+  for (size_t i = 0; i < N; ++i) row.*fields[i] = bytes.substr(at[i].first, at[i].second);
+}
 
 // Queued rows, in the order they were given, with their text in one buffer: a chunk is filled
 // by the engine while the writer writes the other, and both keep their capacity.
@@ -36,7 +58,7 @@ struct Chunk {
     bool is_event = false;
     EventRow event;  // its views are set when written
     AuditRow audit;
-    std::array<std::pair<size_t, size_t>, kMostTexts> texts{};  // offset and size in `bytes`
+    TextsAt texts{};  // in `bytes`
 
     void Set(const EventRow& row) {
       is_event = true;
@@ -54,20 +76,6 @@ struct Chunk {
   Row& Add() {
     if (size == rows.size()) rows.emplace_back();
     return rows[size++];
-  }
-  template <typename RowType, size_t N>
-  void Keep(const RowType& row, std::string_view RowType::*const (&fields)[N], Row& into) {
-    for (size_t i = 0; i < N; ++i) {
-      const std::string_view text = row.*fields[i];
-      into.texts[i] = {bytes.size(), text.size()};
-      bytes.append(text.data(), text.size());
-    }
-  }
-  template <typename RowType, size_t N>
-  void Point(RowType& row, std::string_view RowType::*const (&fields)[N], const Row& from) const {
-    for (size_t i = 0; i < N; ++i) {
-      row.*fields[i] = std::string_view(bytes).substr(from.texts[i].first, from.texts[i].second);
-    }
   }
   void Clear() {
     size = 0;
@@ -172,22 +180,16 @@ class WriteBehindStore final : public Store {
                             const std::function<Status(const InstanceRow&)>& visit) override {
     InstanceRow row;
     std::string texts;
-    std::array<std::pair<size_t, size_t>, std::size(kInstanceTexts)> at{};
+    TextsAt at{};
     Result<bool> found = Beside([&] {
       return inner_->LoadInstance(workflow, key, [&](const InstanceRow& stored) {
         row = stored;
-        for (size_t i = 0; i < at.size(); ++i) {
-          const std::string_view text = stored.*kInstanceTexts[i];
-          at[i] = {texts.size(), text.size()};
-          texts.append(text.data(), text.size());
-        }
+        KeepTexts(stored, kInstanceTexts, texts, at);
         return Status();
       });
     });
     if (!found.ok() || !found.value()) return found;
-    for (size_t i = 0; i < at.size(); ++i) {
-      row.*kInstanceTexts[i] = std::string_view(texts).substr(at[i].first, at[i].second);
-    }
+    PointTexts(row, kInstanceTexts, texts, at);
     TAKT_RETURN_IF_ERROR(visit(row));
     return true;
   }
@@ -354,7 +356,7 @@ class WriteBehindStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     Chunk::Row& queued = pending_.Add();
     queued.Set(row);
-    pending_.Keep(row, texts, queued);
+    KeepTexts(row, texts, pending_.bytes, queued.texts);
     if (pending_.size == kWakeAt) work_cv_.notify_one();
     return failed_;
   }
@@ -417,10 +419,10 @@ class WriteBehindStore final : public Store {
         Chunk::Row& row = writing_chunk_.rows[i];
         if (!turns_inside_) turn_.WriterEnter();
         if (row.is_event) {
-          writing_chunk_.Point(row.event, kEventTexts, row);
+          PointTexts(row.event, kEventTexts, writing_chunk_.bytes, row.texts);
           failed = inner_->AppendEvent(row.event);
         } else {
-          writing_chunk_.Point(row.audit, kAuditTexts, row);
+          PointTexts(row.audit, kAuditTexts, writing_chunk_.bytes, row.texts);
           failed = inner_->AddAudit(row.audit);
         }
         if (!turns_inside_) turn_.Leave();
