@@ -52,9 +52,11 @@ void BM_CompileDefinitions(benchmark::State& state) {
 }
 BENCHMARK(BM_CompileDefinitions)->Unit(benchmark::kMicrosecond);
 
-void BM_DecodeEvent(benchmark::State& state) {
+// One plant event decoded: by the plain reader, as the engine decodes it (BM_DecodeEvent), and
+// by simdjson alone, as the engine decodes an event that is not plain (BM_DecodeEventGeneral).
+void DecodeEvents(benchmark::State& state, EventDecoder::Paths paths) {
   auto defs = LoadPlant();
-  EventDecoder decoder(defs->catalog);
+  EventDecoder decoder(defs->catalog, paths);
   const std::vector<std::string> lines = PlantLines(200);
   Event event;
   std::string error;
@@ -68,7 +70,14 @@ void BM_DecodeEvent(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
+void BM_DecodeEvent(benchmark::State& state) {
+  DecodeEvents(state, EventDecoder::Paths::kPlainFirst);
+}
 BENCHMARK(BM_DecodeEvent);
+void BM_DecodeEventGeneral(benchmark::State& state) {
+  DecodeEvents(state, EventDecoder::Paths::kGeneralOnly);
+}
+BENCHMARK(BM_DecodeEventGeneral);
 
 // What a durable simulation adds per line read so that a resume can tell its input by content
 // (engine/sim/input_fingerprint.h): the line and its newline into the prefix's SHA-256, and the

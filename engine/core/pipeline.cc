@@ -157,7 +157,15 @@ Status Pipeline::SubmitOne(std::string_view event_json, SubmitResult& result) {
   result.position = ++position_;
   effects_.Start(static_cast<int64_t>(position_), result.commands);
   ++stats_.events;
-  if (!WithinLimits(event_json, result.reason)) {
+  // A plain event (decode_plain.h) is two levels deep: the limit on nesting, which costs a pass
+  // over the text, is checked only for the others, before they are read.
+  using Plain = EventDecoder::Plain;
+  const bool within_size = WithinSize(event_json, result.reason);
+  Plain plain = Plain::kNotPlain;
+  if (within_size && options_.max_json_depth >= 2) {
+    plain = decoder_.TryPlain(event_json, event_, result.reason);
+  }
+  if (!within_size || (plain == Plain::kNotPlain && !WithinDepth(event_json, result.reason))) {
     // Too large or too deep to read: malformed, with nothing read from it, and only its first
     // bytes logged, so that one huge event cannot fill the database.
     result.event_id.clear();
@@ -165,7 +173,8 @@ Status Pipeline::SubmitOne(std::string_view event_json, SubmitResult& result) {
     ++stats_.malformed;
     return store_ != nullptr ? Record(LoggedPrefix(event_json), nullptr, result) : Status();
   }
-  if (!decoder_.Decode(event_json, event_, result.reason)) {
+  if (plain == Plain::kNotPlain ? !decoder_.DecodeGeneral(event_json, event_, result.reason)
+                                : plain == Plain::kRefused) {
     // A malformed event's id is not remembered: a valid re-send of it is accepted.
     result.event_id.assign(event_.id.data(), event_.id.size());
     result.outcome = Outcome::kMalformed;
@@ -233,12 +242,14 @@ Status Pipeline::ReleaseHeld(int64_t now, SubmitResult& result) {
   return Status();
 }
 
-bool Pipeline::WithinLimits(std::string_view json, std::string& reason) const {
-  if (json.size() > options_.max_event_bytes) {
-    reason = "event of " + std::to_string(json.size()) + " bytes is over the limit of " +
-             std::to_string(options_.max_event_bytes) + " bytes (max_event_bytes)";
-    return false;
-  }
+bool Pipeline::WithinSize(std::string_view json, std::string& reason) const {
+  if (json.size() <= options_.max_event_bytes) return true;
+  reason = "event of " + std::to_string(json.size()) + " bytes is over the limit of " +
+           std::to_string(options_.max_event_bytes) + " bytes (max_event_bytes)";
+  return false;
+}
+
+bool Pipeline::WithinDepth(std::string_view json, std::string& reason) const {
   // Nested deeper than the limit only if it opens more objects and arrays than the limit. An
   // event opens two or three: memchr (SIMD in the C library) finds them in a few calls, where
   // a loop over every byte cost 3% of an in-memory run; the exact walk, which must skip

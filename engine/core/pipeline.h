@@ -95,7 +95,8 @@ class Pipeline {
   void TrackSequence(const Event& event, bool applied);
   // The limits on an event's text (EngineOptions::max_event_bytes, max_json_depth): false, with
   // the reason, when it is over one. What of such an event is logged: its first bytes.
-  bool WithinLimits(std::string_view json, std::string& reason) const;
+  bool WithinSize(std::string_view json, std::string& reason) const;
+  bool WithinDepth(std::string_view json, std::string& reason) const;
   static std::string_view LoggedPrefix(std::string_view json);
   bool IsMonotonic(std::string_view source) const;
   // Raises the `monotonic` bar for a held event applied on its release (it was counted in its

@@ -1,6 +1,7 @@
-// Decoding with simdjson On Demand: one pass over the envelope; the data object is decoded
-// against the schema of the event's type as soon as the type is known (PLANT.md's envelope puts
-// "type" before "data"; when it comes after, data is decoded in a second pass over its text).
+// Events in plain JSON (decode_plain.h) are read by DecodePlain(); the rest by simdjson On
+// Demand: one pass over the envelope; the data object is decoded against the schema of the
+// event's type as soon as the type is known (PLANT.md's envelope puts "type" before "data";
+// when it comes after, data is decoded in a second pass over its text).
 #include "engine/event/decode.h"
 
 #include <cctype>
@@ -11,6 +12,9 @@
 #include <vector>
 
 #include <simdjson.h>
+
+#include "engine/event/decode_plain.h"
+#include "engine/event/event_types.h"
 
 namespace takt {
 namespace {
@@ -138,29 +142,28 @@ bool EnvelopeInRange(const Event& e, std::string& error) {
 }  // namespace
 
 struct EventDecoder::Impl {
-  explicit Impl(const dsl::Catalog& c) : catalog(c) {
-    for (size_t id = 0; id < c.events.size(); ++id) {
-      const std::string& type = c.events[id].type;
-      if (types_by_length.size() <= type.size()) types_by_length.resize(type.size() + 1);
-      types_by_length[type.size()].emplace_back(type, static_cast<int>(id));
-    }
-  }
+  Impl(const dsl::Catalog& c, Paths p) : catalog(c), types(c), paths(p) {}
 
   const dsl::Catalog& catalog;
-  // The catalog's event types by the length of their names: a type is found among the few of its
-  // length (most have a length of their own), where the catalog's map compares it with several.
-  std::vector<std::vector<std::pair<std::string_view, int>>> types_by_length;
+  const EventTypeIndex types;
+  const Paths paths;
+  Counts counts;
   od::parser parser;
   od::parser data_parser;  // the second pass, so that envelope strings stay valid
   std::string buffer;      // the event text plus simdjson's padding
 
-  int EventId(std::string_view type) const {
-    if (type.size() >= types_by_length.size()) return -1;
-    for (const auto& [name, id] : types_by_length[type.size()]) {
-      if (std::memcmp(name.data(), type.data(), type.size()) == 0) return id;
-    }
-    return -1;
+  int EventId(std::string_view type) const { return types.Find(type); }
+
+  // `json` copied into `buffer`, followed by simdjson's padding; the copy.
+  std::string_view Pad(std::string_view json) {
+    buffer.assign(json.data(), json.size());
+    buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+    static_assert(simdjson::SIMDJSON_PADDING >= 16, "DecodePlain() reads 16 bytes past a stop");
+    return std::string_view(buffer.data(), json.size());
   }
+
+  Plain ReadPlain(std::string_view text, Event& out, std::string& error);
+  bool DecodeGeneral(std::string_view json, Event& out, std::string& error);
 
   bool DecodeField(const dsl::FieldDef& def, od::value value, dsl::Value& out, std::string& error) {
     using dsl::Type;
@@ -245,22 +248,49 @@ struct EventDecoder::Impl {
   }
 };
 
-EventDecoder::EventDecoder(const dsl::Catalog& catalog) : impl_(std::make_unique<Impl>(catalog)) {}
+EventDecoder::EventDecoder(const dsl::Catalog& catalog, Paths paths)
+    : impl_(std::make_unique<Impl>(catalog, paths)) {}
 EventDecoder::~EventDecoder() = default;
+
+const EventDecoder::Counts& EventDecoder::counts() const { return impl_->counts; }
 
 bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error) {
   Impl& m = *impl_;
+  const std::string_view text = m.Pad(json);
+  const Plain plain = m.ReadPlain(text, out, error);
+  if (plain != Plain::kNotPlain) return plain == Plain::kDecoded;
+  return m.DecodeGeneral(text, out, error);
+}
+
+EventDecoder::Plain EventDecoder::TryPlain(std::string_view json, Event& out,
+                                           std::string& error) {
+  return impl_->ReadPlain(impl_->Pad(json), out, error);
+}
+
+bool EventDecoder::DecodeGeneral(std::string_view json, Event& out, std::string& error) {
+  return impl_->DecodeGeneral(impl_->Pad(json), out, error);
+}
+
+EventDecoder::Plain EventDecoder::Impl::ReadPlain(std::string_view text, Event& out,
+                                                  std::string& error) {
+  if (paths != Paths::kPlainFirst || !DecodePlain(text, catalog, types, out)) {
+    return Plain::kNotPlain;
+  }
+  ++counts.plain;
+  return EnvelopeInRange(out, error) ? Plain::kDecoded : Plain::kRefused;
+}
+
+// `json` lies in `buffer`, padded.
+bool EventDecoder::Impl::DecodeGeneral(std::string_view json, Event& out, std::string& error) {
+  ++counts.general;
   out.id = out.source = out.type = out.key = {};
   out.type_id = -1;
-  m.buffer.assign(json.data(), json.size());
-  m.buffer.append(simdjson::SIMDJSON_PADDING, '\0');
-
   od::document doc;
   auto not_json = [&](simdjson::error_code code) {
     error = std::string("not valid JSON: ") + simdjson::error_message(code);
     return false;
   };
-  if (auto code = m.parser.iterate(m.buffer.data(), json.size(), m.buffer.size()).get(doc)) {
+  if (auto code = parser.iterate(buffer.data(), json.size(), buffer.size()).get(doc)) {
     return not_json(code);
   }
   od::object object;
@@ -321,12 +351,12 @@ bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error)
       }
       seen |= kData;
       if ((seen & kType) != 0) {
-        out.type_id = m.EventId(out.type);
+        out.type_id = EventId(out.type);
         if (out.type_id < 0) {
           error = "unknown event type '" + std::string(out.type) + "'";
           return false;
         }
-        if (!m.DecodeData(data, out, error)) return false;
+        if (!DecodeData(data, out, error)) return false;
       } else if (data.raw_json().get(deferred_data) != simdjson::SUCCESS) {
         return not_json(simdjson::TAPE_ERROR);
       }
@@ -350,21 +380,21 @@ bool EventDecoder::Decode(std::string_view json, Event& out, std::string& error)
   }
   if (!EnvelopeInRange(out, error)) return false;
   if (out.type_id >= 0) return true;
-  out.type_id = m.EventId(out.type);
+  out.type_id = EventId(out.type);
   if (out.type_id < 0) {
     error = "unknown event type '" + std::string(out.type) + "'";
     return false;
   }
   // data came before type: decode it now from its text, which lies inside the padded buffer.
-  const size_t offset = static_cast<size_t>(deferred_data.data() - m.buffer.data());
+  const size_t offset = static_cast<size_t>(deferred_data.data() - buffer.data());
   od::document data_doc;
   od::object data;
-  if (m.data_parser.iterate(deferred_data.data(), deferred_data.size(), m.buffer.size() - offset)
+  if (data_parser.iterate(deferred_data.data(), deferred_data.size(), buffer.size() - offset)
           .get(data_doc) != simdjson::SUCCESS ||
       data_doc.get_object().get(data) != simdjson::SUCCESS) {
     return not_json(simdjson::TAPE_ERROR);
   }
-  return m.DecodeData(data, out, error);
+  return DecodeData(data, out, error);
 }
 
 }  // namespace takt

@@ -3,6 +3,7 @@
 #ifndef TAKT_ENGINE_EVENT_DECODE_H_
 #define TAKT_ENGINE_EVENT_DECODE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,7 +15,18 @@ namespace takt {
 
 class EventDecoder {
  public:
-  explicit EventDecoder(const dsl::Catalog& catalog);
+  enum class Paths {
+    kPlainFirst,   // plain JSON (decode_plain.h) without a general parser, the rest with one
+    kGeneralOnly,  // every event through simdjson: what tests compare the plain reader with
+  };
+  // How many events each reader decoded (the plain reader's count includes those whose
+  // envelope is then out of range).
+  struct Counts {
+    uint64_t plain = 0;
+    uint64_t general = 0;
+  };
+
+  explicit EventDecoder(const dsl::Catalog& catalog, Paths paths = Paths::kPlainFirst);
   ~EventDecoder();
   EventDecoder(const EventDecoder&) = delete;
   EventDecoder& operator=(const EventDecoder&) = delete;
@@ -23,6 +35,17 @@ class EventDecoder {
   // where ("field data.severity: expected int, got string"); `out.id` is set when the id
   // itself could be read. The envelope of `out` is valid until the next call.
   bool Decode(std::string_view json, Event& out, std::string& error);
+
+  // Decode()'s two readers apart, for a caller that checks something between them: the engine
+  // checks its limit on nesting only for events that are not plain (a plain one is two levels
+  // deep). TryPlain() is kNotPlain when `json` is not plain (always, with kGeneralOnly), and
+  // otherwise as Decode() would be: kDecoded, or kRefused with `error` (an envelope field out of
+  // range). DecodeGeneral() is Decode() without the plain reader.
+  enum class Plain { kNotPlain, kDecoded, kRefused };
+  Plain TryPlain(std::string_view json, Event& out, std::string& error);
+  bool DecodeGeneral(std::string_view json, Event& out, std::string& error);
+
+  const Counts& counts() const;
 
  private:
   struct Impl;

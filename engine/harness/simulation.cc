@@ -12,6 +12,7 @@
 
 #include "dsl/value.h"
 #include "engine/harness/input_fingerprint.h"
+#include "engine/harness/line_reader.h"
 
 namespace takt {
 
@@ -218,9 +219,12 @@ Status Simulation::FeedFile(const std::string& path,
   const auto start = std::chrono::steady_clock::now();
   constexpr uint64_t kProgressEvery = 100'000;
   uint64_t next_progress = s.lines + kProgressEvery;
-  std::string line;
-  while (std::getline(*in, line)) {
-    if (in->eof()) {
+  sim::LineReader lines(*in, in == &std::cin ? sim::LineReader::Reads::kLineByLine
+                                              : sim::LineReader::Reads::kWhole);
+  std::string_view line;
+  bool unterminated = false;
+  while (lines.Next(line, unterminated)) {
+    if (unterminated) {
       // The last line has no newline. Read whole, the input has ended and the line is read as
       // it is; with a store the input may still be being written, so the line waits for a
       // later run that sees it complete, rather than be committed half and then skipped.
@@ -240,7 +244,7 @@ Status Simulation::FeedFile(const std::string& path,
       progress({s.lines, s.engine->stats().events, elapsed.count()});
     }
   }
-  if (in->bad()) return Status::IoError("error reading " + path);
+  if (lines.bad()) return Status::IoError("error reading " + path);
   TAKT_RETURN_IF_ERROR(Flush());
   if (progress) {
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;

@@ -79,5 +79,28 @@ TEST(InputLimitsTest, NestingPastTheLimitIsMalformedAtTheLimitItIsRead) {
   EXPECT_NE(quoted.outcome, Outcome::kMalformed) << quoted.reason;
 }
 
+// Events in plain JSON skip the pass over their text that finds how deep they nest (they are
+// two levels deep by what plain means): a limit below two still refuses them, as it refuses
+// any other event.
+TEST(InputLimitsTest, ALimitBelowTwoLevelsRefusesEvenAPlainEvent) {
+  for (const uint32_t limit : {1u, 2u}) {
+    EngineOptions options;
+    options.workflow_paths = {"workflows"};
+    options.max_json_depth = limit;
+    auto engine = Engine::Open(options);
+    ASSERT_TRUE(engine.ok());
+    const SubmitResult r = engine.value()->Submit(Released("p1", "P-1")).value();
+    if (limit == 1) {
+      EXPECT_EQ(r.outcome, Outcome::kMalformed);
+      EXPECT_EQ(r.event_id, "");  // nothing of it was read
+      EXPECT_NE(r.reason.find("JSON nested deeper than 1 objects and arrays (max_json_depth)"),
+                std::string::npos)
+          << r.reason;
+    } else {
+      EXPECT_EQ(r.outcome, Outcome::kApplied) << r.reason;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace takt

@@ -1,0 +1,282 @@
+// A recursive-descent reader of the plain subset, declining at the first thing outside it. It
+// accepts only what simdjson accepts and reads every value as simdjson does: integers as
+// get_int64() (no fraction or exponent, no leading zeros), floats correctly rounded as
+// get_double() (std::from_chars, also correctly rounded), strings byte for byte.
+#include "engine/event/decode_plain.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace takt {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+void SkipSpace(const char*& p) {
+  while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') ++p;
+}
+
+// The offset of the first byte from `p` on that ends a plain string's scan: a quote, a
+// backslash, a control character or a byte above 0x7F. Reads 16 bytes at a time with SSE2 (one
+// signed comparison finds both the control characters and the bytes above 0x7F), 8 without.
+#if defined(__SSE2__)
+inline size_t FirstStop(const char* p) {
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  for (size_t at = 0;; at += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
+    const __m128i stops = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                                    _mm_cmpeq_epi8(x, backslash)),
+                                       _mm_cmplt_epi8(x, space));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(stops));
+    if (mask != 0) return at + static_cast<size_t>(__builtin_ctz(mask));
+  }
+}
+#else
+inline size_t FirstStop(const char* p) {
+  for (size_t at = 0;; ++at) {
+    const auto u = static_cast<unsigned char>(p[at]);
+    if (u == '"' || u == '\\' || u < 0x20 || u > 0x7F) return at;
+  }
+}
+#endif
+
+// A string at `p` (its opening quote), printable ASCII or DEL, no escapes.
+inline bool String(const char*& p, std::string_view& out) {
+  if (*p != '"') return false;
+  const char* const begin = p + 1;
+  p = begin + FirstStop(begin);
+  if (*p != '"') return false;
+  out = std::string_view(begin, static_cast<size_t>(p - begin));
+  ++p;
+  return true;
+}
+
+// An integer as simdjson's get_int64() reads it, up to 18 digits (more could overflow; the
+// general decoder reads them).
+bool Integer(const char*& p, int64_t& out) {
+  const bool negative = *p == '-';
+  const char* digits = p + (negative ? 1 : 0);
+  if (!IsDigit(*digits)) return false;
+  const char* end = digits;
+  int64_t value = 0;  // 18 digits cannot overflow
+  while (IsDigit(*end) && end - digits < 18) value = value * 10 + (*end++ - '0');
+  if (IsDigit(*end) || (end - digits > 1 && *digits == '0')) return false;
+  if (*end == '.' || *end == 'e' || *end == 'E') return false;  // a float
+  out = negative ? -value : value;
+  p = end;
+  return true;
+}
+
+// The end of a JSON number at `p`: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; null when
+// what is there is not one.
+const char* NumberEnd(const char* p) {
+  if (*p == '-') ++p;
+  if (*p == '0') {
+    ++p;
+  } else if (IsDigit(*p)) {
+    while (IsDigit(*p)) ++p;
+  } else {
+    return nullptr;
+  }
+  if (*p == '.') {
+    if (!IsDigit(*++p)) return nullptr;
+    while (IsDigit(*p)) ++p;
+  }
+  if (*p == 'e' || *p == 'E') {
+    ++p;
+    if (*p == '+' || *p == '-') ++p;
+    if (!IsDigit(*p)) return nullptr;
+    while (IsDigit(*p)) ++p;
+  }
+  return p;
+}
+
+// A number read as a finite double, as simdjson's get_double() reads it.
+bool Float(const char*& p, double& out) {
+  const char* end = NumberEnd(p);
+  if (end == nullptr) return false;
+  const auto [ptr, ec] = std::from_chars(p, end, out);
+  if (ec != std::errc() || ptr != end || !std::isfinite(out)) return false;
+  p = end;
+  return true;
+}
+
+bool Literal(const char*& p, const char* word, size_t size) {
+  if (std::memcmp(p, word, size) != 0) return false;
+  p += size;
+  return true;
+}
+
+// A value of a field the schema does not declare, passed over: a scalar, as plain as the rest.
+bool SkipScalar(const char*& p) {
+  std::string_view ignored;
+  switch (*p) {
+    case '"': return String(p, ignored);
+    case 't': return Literal(p, "true", 4);
+    case 'f': return Literal(p, "false", 5);
+    case 'n': return Literal(p, "null", 4);
+    default: {
+      const char* end = NumberEnd(p);
+      if (end == nullptr) return false;
+      p = end;
+      return true;
+    }
+  }
+}
+
+bool FieldValue(const char*& p, const dsl::FieldDef& def, dsl::Value& out) {
+  using dsl::Type;
+  if (*p == 'n') {
+    if (!def.optional || !Literal(p, "null", 4)) return false;
+    out = dsl::Value::Null();
+    return true;
+  }
+  switch (def.type) {
+    case Type::kString: {
+      std::string_view s;
+      if (!String(p, s)) return false;
+      out.type = Type::kString;
+      out.s.assign(s.data(), s.size());
+      return true;
+    }
+    case Type::kInt:
+      if (!Integer(p, out.i)) return false;
+      out.type = Type::kInt;
+      return !def.has_range || (out.i >= def.min && out.i <= def.max);
+    case Type::kFloat:
+      if (!Float(p, out.f)) return false;
+      out.type = Type::kFloat;
+      return true;
+    case Type::kBool:
+      if (Literal(p, "true", 4)) {
+        out.b = true;
+      } else if (Literal(p, "false", 5)) {
+        out.b = false;
+      } else {
+        return false;
+      }
+      out.type = Type::kBool;
+      return true;
+    case Type::kNull: return false;
+  }
+  return false;
+}
+
+// After a member: a comma and the next member's start, or the object's end (`done`).
+bool NextMember(const char*& p, bool& done) {
+  SkipSpace(p);
+  if (*p == '}') {
+    ++p;
+    done = true;
+    return true;
+  }
+  if (*p != ',') return false;
+  ++p;
+  SkipSpace(p);
+  return true;
+}
+
+// A member's name and the colon after it.
+bool MemberName(const char*& p, std::string_view& name) {
+  if (!String(p, name)) return false;
+  SkipSpace(p);
+  if (*p != ':') return false;
+  ++p;
+  SkipSpace(p);
+  return true;
+}
+
+// The data object at `p`, against the schema of `def`.
+bool Data(const char*& p, const dsl::EventDef& def, Event& out) {
+  if (*p != '{') return false;
+  ++p;
+  SkipSpace(p);
+  out.fields.resize(def.fields.size());
+  uint64_t seen = 0;  // bit i: field i was present
+  size_t expected = 0;  // fields tend to come in the schema's order: this one is tried first
+  bool done = *p == '}';
+  if (done) ++p;
+  while (!done) {
+    std::string_view name;
+    if (!MemberName(p, name)) return false;
+    const int index = expected < def.fields.size() && def.fields[expected].name == name
+                          ? static_cast<int>(expected)
+                          : def.FieldIndex(name);
+    expected = static_cast<size_t>(index) + 1;
+    if (index < 0 || index >= 64) {
+      if (!SkipScalar(p)) return false;
+    } else {
+      const auto i = static_cast<size_t>(index);
+      if ((seen >> i & 1) != 0) return false;
+      if (!FieldValue(p, def.fields[i], out.fields[i])) return false;
+      seen |= uint64_t{1} << i;
+    }
+    if (!NextMember(p, done)) return false;
+  }
+  for (size_t i = 0; i < def.fields.size(); ++i) {
+    if ((seen >> i & 1) != 0) continue;
+    if (!def.fields[i].optional) return false;
+    out.fields[i] = dsl::Value::Null();
+  }
+  return true;
+}
+
+}  // namespace
+
+bool DecodePlain(std::string_view text, const dsl::Catalog& catalog, const EventTypeIndex& types,
+                 Event& out) {
+  enum : unsigned { kId = 1, kSource = 2, kType = 4, kKey = 8, kSeq = 16, kTs = 32, kData = 64 };
+  const char* p = text.data();
+  SkipSpace(p);
+  if (*p != '{') return false;
+  ++p;
+  SkipSpace(p);
+  unsigned seen = 0;
+  bool done = false;
+  while (!done) {
+    std::string_view name;
+    if (!MemberName(p, name)) return false;
+    unsigned bit = 0;
+    bool ok = false;
+    if (name == "id") {
+      bit = kId;
+      ok = String(p, out.id);
+    } else if (name == "source") {
+      bit = kSource;
+      ok = String(p, out.source);
+    } else if (name == "type") {
+      bit = kType;
+      ok = String(p, out.type);
+    } else if (name == "key") {
+      bit = kKey;
+      ok = String(p, out.key);
+    } else if (name == "seq") {
+      bit = kSeq;
+      ok = Integer(p, out.seq);
+    } else if (name == "ts") {
+      bit = kTs;
+      ok = Integer(p, out.ts);
+    } else if (name == "data" && (seen & kType) != 0) {
+      bit = kData;
+      out.type_id = types.Find(out.type);
+      ok = out.type_id >= 0 &&
+           Data(p, catalog.events[static_cast<size_t>(out.type_id)], out);
+    }
+    if (!ok || (seen & bit) != 0) return false;
+    seen |= bit;
+    if (!NextMember(p, done)) return false;
+  }
+  SkipSpace(p);
+  return p == text.data() + text.size() && seen == 127;
+}
+
+}  // namespace takt
