@@ -540,15 +540,22 @@ namespace {
 
 struct PutBackFrame {
   const std::string* snapshot;
+  const std::vector<RuleWindows::Fed>* refeed;  // fed to the snapshot since; may be null
+  const RuleWindows* windows;
   int states_ref;
 };
 
-// In a protected call, with the key on the stack: states[key] = the snapshot, rebuilt.
+// In a protected call, with the key on the stack: states[key] = the snapshot, rebuilt, with
+// what the engine fed its windows since.
 int PutBackProtected(lua_State* L) {
   const auto* frame = static_cast<const PutBackFrame*>(lua_touserdata(L, 1));
   lua_rawgeti(L, LUA_REGISTRYINDEX, frame->states_ref);
   lua_pushvalue(L, 2);
   PushSnapshot(L, *frame->snapshot);
+  if (frame->refeed != nullptr) {
+    const int state = lua_gettop(L);
+    for (const RuleWindows::Fed& fed : *frame->refeed) frame->windows->Refeed(L, state, fed);
+  }
   lua_rawset(L, -3);
   return 0;
 }
@@ -570,7 +577,7 @@ Status RuleSet::PutBackState(const LoadedRule& rule) {
   lua_pushnil(L);
   lua_rawset(L, -3);
   lua_pop(L, 1);
-  PutBackFrame frame{before_, rule.states_ref};
+  PutBackFrame frame{before_, refeed_, &rule.windows, rule.states_ref};
   // The state was within the sandbox's limit before the evaluation, and the changed one is
   // gone: putting it back may not fail for want of room the garbage still holds.
   rule.sandbox->set_memory_limit_lifted(true);
@@ -660,10 +667,13 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
     return FeedOnly(rule, event, key, state, existed, state_key);
   }
   if (existed) {
-    before_ = rule.snapshots->Find(key_bytes_);
-    if (before_ == nullptr) {
+    if (const SnapshotCache::Kept* kept = rule.snapshots->Find(key_bytes_)) {
+      before_ = &kept->snapshot;
+      refeed_ = &kept->fed;
+    } else {
       if (!TakeSnapshot(L, state, snapshot_, error)) return Status::RuleError(error);
       before_ = &snapshot_;
+      refeed_ = nullptr;
     }
     // Where Evaluate() finds the key when what follows fails, or is broken off by a Lua error.
     SetPending(rule, key);
@@ -723,12 +733,15 @@ Status RuleSet::FeedOnly(const LoadedRule& rule, const Event& event, int key, in
   lua_State* L = rule.sandbox->state();
   // takt.window's add finds what could stop it, and makes what the window will hold, before it
   // changes anything: an error (out of the sandbox's memory too) leaves the state as it was, so
-  // no snapshot is taken to put it back. The one kept no longer matches once the window took the
-  // event: the next evaluation of the key takes one. The state has no metatable (no code of the
-  // rule's runs), so this is the engine's work, outside the rule's instruction budget.
+  // no snapshot is taken to put it back. The one kept, with this feed noted beside it, is still
+  // what the state is: a failed evaluation of the key feeds the snapshot again. The state has no
+  // metatable (no code of the rule's runs), so this is the engine's work, outside the rule's
+  // instruction budget.
   if (rule.windows.WindowsOf(event.type_id) > 0) {
-    rule.snapshots->Forget(key_bytes_);
+    SnapshotCache::FeedGuard noted =
+        rule.snapshots->NoteFed(key_bytes_, rule.windows.FedOf(event));
     rule.windows.Feed(L, state, event);
+    noted.Fed();
   }
   if (!existed) {  // a new state: the windows made in it are its first content
     lua_rawgeti(L, LUA_REGISTRYINDEX, rule.states_ref);

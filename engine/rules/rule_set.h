@@ -126,7 +126,7 @@ class RuleSet {
   // failure.
   static void SetPending(const LoadedRule& rule, int key);
   // After a failed evaluation of a state that existed before it: puts *before_ back as the
-  // state of the pending key. kLimitExceeded when the sandbox has no room for it.
+  // state of the pending key, fed *refeed_ again. kLimitExceeded when the sandbox has no room for it.
   Status PutBackState(const LoadedRule& rule);
   // Puts back the chunk-level locals the call changed (chunk_locals.h): when it succeeded and
   // one changed, fails it naming the local.
@@ -137,8 +137,10 @@ class RuleSet {
   SandboxLimits limits_;
   InstanceLookup* lookup_ = nullptr;  // set during Evaluate(), read by ctx's functions
   // The state before the evaluation under way (state_snapshot.h): kept in the rule's
-  // SnapshotCache, or taken into snapshot_.
+  // SnapshotCache, or taken into snapshot_; and what its windows were fed since the kept one
+  // was taken (null with snapshot_).
   const std::string* before_ = nullptr;
+  const std::vector<RuleWindows::Fed>* refeed_ = nullptr;
   std::string snapshot_;
   std::string after_;      // the state after it, as the check wrote it
   std::string key_bytes_;  // its key, as SnapshotCache keeps it

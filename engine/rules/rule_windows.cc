@@ -311,34 +311,62 @@ bool RuleWindows::FeedsWithoutRuleCode(lua_State* L, int state) {
 }
 
 void RuleWindows::Feed(lua_State* L, int state, const Event& event) const {
-  const ForType& type = by_type_[static_cast<size_t>(event.type_id)];
-  const int base = lua_gettop(L);
-  for (const Feeding& feed : type.feeds) {
-    const Window& window = windows_[feed.window];
-    lua_rawgeti(L, LUA_REGISTRYINDEX, window.name_ref);
+  for (const Feeding& feed : by_type_[static_cast<size_t>(event.type_id)].feeds) {
     if (feed.value_field < 0) {
       lua_pushinteger(L, 1);
     } else {
       PushValue(L, event.fields[static_cast<size_t>(feed.value_field)]);
     }
-    // Most events only join the window's newest entries: that much without a call to add.
-    const int64_t* lateness = window.has_lateness ? &window.lateness : nullptr;
-    if (!AddToNewest(L, state, base + 1, event.ts, base + 2, window.width, lateness)) {
-      lua_rawgeti(L, LUA_REGISTRYINDEX, add_ref_);
-      lua_pushvalue(L, state);
-      lua_pushvalue(L, base + 1);
-      lua_pushinteger(L, static_cast<lua_Integer>(event.ts));
-      lua_pushvalue(L, base + 2);
-      lua_pushinteger(L, static_cast<lua_Integer>(window.width));
-      if (lateness != nullptr) {
-        lua_pushinteger(L, static_cast<lua_Integer>(*lateness));
-      } else {
-        lua_pushnil(L);
-      }
-      lua_call(L, 6, 0);
-    }
-    lua_settop(L, base);
+    Join(L, state, windows_[feed.window], event.ts);
   }
+}
+
+RuleWindows::Fed RuleWindows::FedOf(const Event& event) const {
+  const Feeding& feed = by_type_[static_cast<size_t>(event.type_id)].feeds.front();
+  Fed fed;
+  fed.type_id = event.type_id;
+  fed.ts = event.ts;
+  if (feed.value_field >= 0) {
+    const dsl::Value& value = event.fields[static_cast<size_t>(feed.value_field)];
+    fed.type = value.type;
+    fed.i = value.i;
+    fed.f = value.f;
+  }
+  return fed;
+}
+
+void RuleWindows::Refeed(lua_State* L, int state, const Fed& fed) const {
+  const Feeding& feed = by_type_[static_cast<size_t>(fed.type_id)].feeds.front();
+  if (fed.type == dsl::Type::kFloat) {
+    lua_pushnumber(L, fed.f);
+  } else {
+    lua_pushinteger(L, fed.type == dsl::Type::kInt ? fed.i : 1);
+  }
+  Join(L, state, windows_[feed.window], fed.ts);
+}
+
+void RuleWindows::Join(lua_State* L, int state, const Window& window, int64_t ts) const {
+  state = lua_absindex(L, state);
+  const int value = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, window.name_ref);
+  const int name = value + 1;
+  // Most events only join the window's newest entries: that much without a call to add.
+  const int64_t* lateness = window.has_lateness ? &window.lateness : nullptr;
+  if (!AddToNewest(L, state, name, ts, value, window.width, lateness)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, add_ref_);
+    lua_pushvalue(L, state);
+    lua_pushvalue(L, name);
+    lua_pushinteger(L, static_cast<lua_Integer>(ts));
+    lua_pushvalue(L, value);
+    lua_pushinteger(L, static_cast<lua_Integer>(window.width));
+    if (lateness != nullptr) {
+      lua_pushinteger(L, static_cast<lua_Integer>(*lateness));
+    } else {
+      lua_pushnil(L);
+    }
+    lua_call(L, 6, 0);
+  }
+  lua_settop(L, value - 1);
 }
 
 }  // namespace takt::rules

@@ -73,6 +73,21 @@ class RuleWindows {
   // propagate: call it inside a protected call.
   void Feed(lua_State* L, int state, const Event& event) const;
 
+  // What Feed() adds for an event of a type that joins one window: enough to add it again to
+  // the state as a snapshot has it (SnapshotCache), when an evaluation fails and the state
+  // before it is put back.
+  struct Fed {
+    int type_id = -1;
+    int64_t ts = 0;
+    dsl::Type type = dsl::Type::kNull;  // the value's: kInt or kFloat; kNull: the value 1
+    int64_t i = 0;
+    double f = 0;
+  };
+  // For `event`, of a type that joins exactly one window.
+  Fed FedOf(const Event& event) const;
+  // Feed() again, for what FedOf() took.
+  void Refeed(lua_State* L, int state, const Fed& fed) const;
+
  private:
   struct Window {
     std::string name;
@@ -106,6 +121,8 @@ class RuleWindows {
                               Alternative& out);
   Verdict Holds(lua_State* L, int state, const Event& event, bool fed,
                 const Alternative& alternative) const;
+  // Adds (ts, the value on the top of the stack, popped) to `window` in the state at `state`.
+  void Join(lua_State* L, int state, const Window& window, int64_t ts) const;
 
   std::vector<Window> windows_;
   std::vector<ForType> by_type_;  // by event type id

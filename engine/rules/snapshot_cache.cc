@@ -29,19 +29,44 @@ void SnapshotCache::KeyOf(lua_State* L, int index, std::string& out) {
   out.append(bytes, sizeof bytes);
 }
 
+size_t SnapshotCache::BytesOf(const Kept& kept) {
+  return kept.snapshot.size() + kept.fed.size() * sizeof(RuleWindows::Fed);
+}
+
 void SnapshotCache::Keep(const std::string& key, std::string& snapshot) {
-  auto [it, added] = snapshots_.try_emplace(key);
+  auto [it, added] = kept_.try_emplace(key);
   if (added) {
     bytes_ += key.size();
   } else {
-    bytes_ -= it->second.size();
+    bytes_ -= BytesOf(it->second);
+    it->second.fed.clear();
   }
   if (bytes_ + snapshot.size() > max_bytes_) {
     Clear();
     return;  // kept nowhere: the next evaluation of each key takes its snapshot again
   }
-  it->second.swap(snapshot);
-  bytes_ += it->second.size();
+  it->second.snapshot.swap(snapshot);
+  bytes_ += it->second.snapshot.size();
+}
+
+SnapshotCache::FeedGuard SnapshotCache::NoteFed(const std::string& key,
+                                                const RuleWindows::Fed& fed) {
+  const auto it = kept_.find(key);
+  if (it == kept_.end()) return FeedGuard(nullptr, &key);
+  if (it->second.fed.size() >= kMaxFed || bytes_ + sizeof fed > max_bytes_) {
+    Forget(key);
+    return FeedGuard(nullptr, &key);
+  }
+  it->second.fed.push_back(fed);
+  bytes_ += sizeof fed;
+  return FeedGuard(this, &key);
+}
+
+void SnapshotCache::Forget(const std::string& key) {
+  const auto it = kept_.find(key);
+  if (it == kept_.end()) return;
+  bytes_ -= key.size() + BytesOf(it->second);
+  kept_.erase(it);
 }
 
 }  // namespace takt::rules

@@ -279,6 +279,34 @@ TEST_F(WindowsTest, AFailedEvaluationPutsBackWhatSkippedEventsFed) {
   EXPECT_EQ(Outcome(e, Alarm(5, "A1", 1, 5000)), R"({"calls":2,"id":"a5","n":5})");
 }
 
+// A skipped event's feed is noted beside the key's kept snapshot, to be fed again if an
+// evaluation fails and the snapshot is put back. A feed that fails changes nothing, and must not
+// stay noted: fed again at the put-back, it would fail there and empty the state.
+TEST_F(WindowsTest, AFeedThatFailedIsNotFedAgainWhenTheStateIsPutBack) {
+  auto engine = Open({{"r.lua", R"(return rule 'r' {
+    on = { 'alarm', 'maintenance.done' }, commands = 'seen',
+    windows = { w = { on = 'alarm', width = 60000 } },
+    skip = { alarm = 'open' },
+    decide = function(ev, state)
+      if ev.type == 'maintenance.done' then
+        if ev.id == 'd1' then error('refused ' .. ev.id) end
+        return command('seen', { marker = state.marker })
+      end
+      state.open = true
+      state.marker = 'kept'
+      state.w.recent = 'damaged'  -- no whole entry: the next add refuses the window
+    end })"}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = *engine.value();
+  EXPECT_EQ(Outcome(e, Alarm(1, "A1", 1, 1000)), "");  // decide runs; its state is kept
+  EXPECT_EQ(Outcome(e, Alarm(2, "A1", 1, 2000)),       // skipped; its feed fails
+            "error: takt.window: the window's data is damaged");
+  const std::string refused = Outcome(e, Done(1, "A1"));
+  EXPECT_NE(refused.find("refused d1"), std::string::npos) << refused;
+  EXPECT_EQ(refused.find("put back"), std::string::npos) << refused;
+  EXPECT_EQ(Outcome(e, Done(2, "A1")), R"({"marker":"kept"})");
+}
+
 TEST_F(WindowsTest, FeedingAStateWithAMetatableRunsItsCodeInTheRulesBudget) {
   // The state's __newindex loops: the engine's add, making the window, would run it.
   auto engine = Open({{"r.lua", R"(return rule 'r' { on = 'alarm', commands = 'seen',
