@@ -1,5 +1,6 @@
 // JSON text -> Event, validated against the declared schema of its type. The hot path of
-// ingestion: simdjson On Demand, buffers reused from one event to the next.
+// ingestion: events in plain JSON read in one pass (decode_plain.h), the others by simdjson On
+// Demand; buffers reused from one event to the next.
 #ifndef TAKT_ENGINE_EVENT_DECODE_H_
 #define TAKT_ENGINE_EVENT_DECODE_H_
 

@@ -25,7 +25,7 @@ void SkipSpace(const char*& p) {
 
 // The offset of the first byte from `p` on that ends a plain string's scan: a quote, a
 // backslash, a control character or a byte above 0x7F. Reads 16 bytes at a time with SSE2 (one
-// signed comparison finds both the control characters and the bytes above 0x7F), 8 without.
+// signed comparison finds both the control characters and the bytes above 0x7F), one without.
 #if defined(__SSE2__)
 inline size_t FirstStop(const char* p) {
   const __m128i quote = _mm_set1_epi8('"');
