@@ -151,8 +151,6 @@ struct EventDecoder::Impl {
   od::parser data_parser;  // the second pass, so that envelope strings stay valid
   std::string buffer;      // the event text plus simdjson's padding
 
-  int EventId(std::string_view type) const { return types.Find(type); }
-
   // `json` copied into `buffer`, followed by simdjson's padding; the copy.
   std::string_view Pad(std::string_view json) {
     buffer.assign(json.data(), json.size());
@@ -350,7 +348,7 @@ bool EventDecoder::Impl::DecodeGeneral(std::string_view json, Event& out, std::s
       }
       seen |= kData;
       if ((seen & kType) != 0) {
-        out.type_id = EventId(out.type);
+        out.type_id = types.Find(out.type);
         if (out.type_id < 0) {
           error = "unknown event type '" + std::string(out.type) + "'";
           return false;
@@ -379,7 +377,7 @@ bool EventDecoder::Impl::DecodeGeneral(std::string_view json, Event& out, std::s
   }
   if (!EnvelopeInRange(out, error)) return false;
   if (out.type_id >= 0) return true;
-  out.type_id = EventId(out.type);
+  out.type_id = types.Find(out.type);
   if (out.type_id < 0) {
     error = "unknown event type '" + std::string(out.type) + "'";
     return false;

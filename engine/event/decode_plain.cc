@@ -195,16 +195,24 @@ bool MemberName(const char*& p, std::string_view& name) {
   return true;
 }
 
-// The data object at `p`, against the schema of `def`.
-bool Data(const char*& p, const dsl::EventDef& def, Event& out) {
+// An object's opening brace and the whitespace after it; `done` when the object is empty (its
+// closing brace passed too).
+bool OpenObject(const char*& p, bool& done) {
   if (*p != '{') return false;
   ++p;
   SkipSpace(p);
+  done = *p == '}';
+  if (done) ++p;
+  return true;
+}
+
+// The data object at `p`, against the schema of `def`.
+bool Data(const char*& p, const dsl::EventDef& def, Event& out) {
+  bool done = false;
+  if (!OpenObject(p, done)) return false;
   out.fields.resize(def.fields.size());
   uint64_t seen = 0;  // bit i: field i was present
   size_t expected = 0;  // fields tend to come in the schema's order: this one is tried first
-  bool done = *p == '}';
-  if (done) ++p;
   while (!done) {
     std::string_view name;
     if (!MemberName(p, name)) return false;
@@ -237,11 +245,9 @@ bool DecodePlain(std::string_view text, const dsl::Catalog& catalog, const Event
   enum : unsigned { kId = 1, kSource = 2, kType = 4, kKey = 8, kSeq = 16, kTs = 32, kData = 64 };
   const char* p = text.data();
   SkipSpace(p);
-  if (*p != '{') return false;
-  ++p;
-  SkipSpace(p);
-  unsigned seen = 0;
   bool done = false;
+  if (!OpenObject(p, done)) return false;
+  unsigned seen = 0;  // an empty object misses every field: declined below
   while (!done) {
     std::string_view name;
     if (!MemberName(p, name)) return false;

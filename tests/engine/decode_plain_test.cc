@@ -11,7 +11,7 @@
 
 #include "dsl/load.h"
 #include "engine/event/decode.h"
-#include "takt/workload.h"
+#include "store/store_support.h"
 
 namespace takt {
 namespace {
@@ -21,14 +21,6 @@ const char* kReadings = R"(
 source meter owns reading
 event reading { n: int in 1..5, x: float, ok: bool, label: string?, extra: int? }
 )";
-
-std::vector<std::string> PlantLines(int64_t orders) {
-  PlantWorkloadOptions options;
-  options.orders = orders;
-  std::vector<std::string> lines;
-  (void)GeneratePlantWorkload(options, [&](std::string_view line) { lines.emplace_back(line); });
-  return lines;
-}
 
 class DecodePlainTest : public testing::Test {
  protected:
@@ -95,7 +87,7 @@ TEST_F(DecodePlainTest, ThePlantWorkloadIsReadByThePlainReaderAlone) {
   EventDecoder decoder(plant_->catalog);
   Event event;
   std::string error;
-  const std::vector<std::string> lines = PlantLines(300);
+  const std::vector<std::string> lines = test::PlantEvents(300, 1);
   for (const std::string& line : lines) {
     ASSERT_TRUE(decoder.Decode(line, event, error)) << line << ": " << error;
     ExpectSame(plant_->catalog, line);
@@ -194,7 +186,7 @@ TEST_F(DecodePlainTest, RefusalsAndOdditiesAreReadAlike) {
 // Plant events with bytes deleted, inserted, replaced and repeated: a deterministic sample of
 // what the event fuzz target explores without end.
 TEST_F(DecodePlainTest, DamagedPlantEventsDecodeOrFailAlikeInBothReaders) {
-  const std::vector<std::string> lines = PlantLines(40);
+  const std::vector<std::string> lines = test::PlantEvents(40, 1);
   const std::string alphabet = "{}[]\":,\\ 0123456789.eE+-tfnulx\x01\x7f\xc3\xa9";
   std::mt19937 random(20261206);
   auto pick = [&](size_t n) { return static_cast<size_t>(random() % n); };
