@@ -207,7 +207,7 @@ int Size(lua_State* L) {
 // an add copies those few and not the whole window, and `lateness` only when add was given one.
 
 constexpr lua_Integer kLatenessMs = 6LL * 3600 * 1000;  // window.LATENESS_MS
-constexpr lua_Integer kRecent = 16;
+constexpr auto kRecent = static_cast<lua_Integer>(kWindowNewestApart);
 
 // The field names, interned once and kept as the functions' upvalues (a lookup by C string
 // hashes or compares the name on every call).
@@ -552,23 +552,24 @@ bool CountEntries(lua_State* L, int window, int64_t from, int64_t to, int64_t& c
   return packed;
 }
 
-bool AddToNewest(lua_State* L, int state, int name, int64_t t, int value, int64_t width,
-                 const int64_t* lateness) {
-  state = lua_absindex(L, state);
-  name = lua_absindex(L, name);
-  value = lua_absindex(L, value);
+namespace {
+
+// Pushes the window `name` of the state at `state` and what AddToNewest() reads of it: the
+// window, the field names' table, its `recent` and its `newest` (four values), and returns how
+// many entries `recent` holds; -1, with nothing pushed, when AddToNewest() would not add to it.
+int PushNewest(lua_State* L, int state, int name) {
   const int top = lua_gettop(L);
-  if (lua_checkstack(L, 8) == 0) return false;
+  if (lua_checkstack(L, 8) == 0) return -1;
   if (lua_getmetatable(L, state) != 0) {  // add reads state[name] as Lua does: with its __index
     lua_pop(L, 1);
-    return false;
+    return -1;
   }
-  const auto done = [&](bool added) {
+  const auto refuse = [&] {
     lua_settop(L, top);
-    return added;
+    return -1;
   };
   lua_pushvalue(L, name);
-  if (lua_rawget(L, state) != LUA_TTABLE) return done(false);
+  if (lua_rawget(L, state) != LUA_TTABLE) return refuse();
   const int w = top + 1;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kFieldNames);  // the names as Lua holds them: no hashing
   const int names = top + 2;
@@ -576,27 +577,60 @@ bool AddToNewest(lua_State* L, int state, int name, int64_t t, int value, int64_
     lua_rawgeti(L, names, field);
     return lua_rawget(L, w);
   };
-  if (get(kTs) != LUA_TNIL) return done(false);  // an earlier version's: add converts it
+  const int ts_type = get(kTs);
+  lua_pop(L, 1);
+  if (ts_type != LUA_TNIL) return refuse();  // an earlier version's: add converts it
   const int recent_type = get(kRecentField);
   const int newest_type = get(kNewest);
-  const int recent_at = top + 4;
-  const int newest_at = top + 5;
   if ((recent_type != LUA_TNIL && recent_type != LUA_TSTRING) ||
       (newest_type != LUA_TNIL && newest_type != LUA_TNUMBER)) {
-    return done(false);
+    return refuse();
   }
-  size_t len = 0;
-  const char* recent = recent_type == LUA_TNIL ? "" : lua_tolstring(L, recent_at, &len);
-  const size_t held = len / kEntry + 1;
-  if (len % kEntry != 0 || static_cast<lua_Integer>(held) >= kRecent) return done(false);
-  // From here on as add: what the window will hold is made first, then the fields it has are
-  // assigned, in add's order.
+  const size_t len = recent_type == LUA_TNIL ? 0 : lua_rawlen(L, top + 3);
+  if (len % kEntry != 0 || static_cast<lua_Integer>(len / kEntry) >= kRecent) return refuse();
+  return static_cast<int>(len / kEntry);
+}
+
+}  // namespace
+
+int NewestHeldApart(lua_State* L, int state, int name) {
+  const int top = lua_gettop(L);
+  const int held = PushNewest(L, lua_absindex(L, state), lua_absindex(L, name));
+  lua_settop(L, top);
+  return held;
+}
+
+bool AddToNewest(lua_State* L, int state, int name, const WindowEntry* entries, size_t n,
+                 int64_t width, const int64_t* lateness) {
+  state = lua_absindex(L, state);
+  name = lua_absindex(L, name);
+  const int top = lua_gettop(L);
+  const int held = PushNewest(L, state, name);
+  if (held < 0 || static_cast<lua_Integer>(static_cast<size_t>(held) + n) >= kRecent) {
+    lua_settop(L, top);
+    return false;
+  }
+  const int w = top + 1;
+  const int names = top + 2;
+  const int recent_at = top + 3;
+  const int newest_at = top + 4;
+  // From here on as n calls of add: what the window will hold is made first, then the fields
+  // it has are assigned, in add's order, each to what the last of the n calls leaves in it.
   char joined[kRecent * kEntry];
-  std::memcpy(joined, recent, len);
-  WriteValue(L, joined + len, t, value);
-  lua_pushlstring(L, joined, held * kEntry);
+  const size_t len = static_cast<size_t>(held) * kEntry;
+  if (len > 0) std::memcpy(joined, lua_tostring(L, recent_at), len);
+  bool newer = false;  // newest = max(newest, t) at each call, by Lua's comparison
+  for (size_t k = 0; k < n; ++k) {
+    const WindowEntry& e = entries[k];
+    Write(joined + len + k * kEntry, e.t, e.is_float, e.i, e.f);
+    if (IsNewer(L, newest_at, e.t)) {
+      lua_pushinteger(L, e.t);
+      lua_replace(L, newest_at);
+      newer = true;
+    }
+  }
+  lua_pushlstring(L, joined, len + n * kEntry);
   const int joined_at = lua_gettop(L);
-  const bool newer = IsNewer(L, newest_at, t);
   const auto set = [&](Field field) {  // w[field] = the value on the top of the stack (popped)
     lua_rawgeti(L, names, field);
     lua_insert(L, -2);
@@ -609,12 +643,13 @@ bool AddToNewest(lua_State* L, int state, int name, int64_t t, int value, int64_
   lua_pushinteger(L, width);
   set(kWidth);
   if (newer) {
-    lua_pushinteger(L, t);
+    lua_pushvalue(L, newest_at);
     set(kNewest);
   }
   lua_pushvalue(L, joined_at);
   set(kRecentField);
-  return done(true);
+  lua_settop(L, top);
+  return true;
 }
 
 void PushNativeWindow(lua_State* L) {

@@ -4,6 +4,7 @@
 #ifndef TAKT_ENGINE_RULES_NATIVE_WINDOW_H_
 #define TAKT_ENGINE_RULES_NATIVE_WINDOW_H_
 
+#include <cstddef>
 #include <cstdint>
 
 struct lua_State;
@@ -30,16 +31,32 @@ void PushNativeWindow(lua_State* L);
 bool CountEntries(lua_State* L, int window, int64_t from, int64_t to, int64_t& count,
                   double& newest);
 
-// add(state, name, t, value, width, lateness) as takt.window's add does it, without a Lua call,
-// where that add would only put the entry among the window's newest: the window exists in the
-// packed form and its newest are not yet joined to the rest. False, with nothing changed, for
-// anything more (a new window, a join, an earlier version's window, a damaged one): the caller
-// calls add itself. `name` and `value` are stack indexes (value a number); width and lateness
-// are what a rule's `windows` declares (whole milliseconds, checked when it was read). A state
-// with a metatable gets false (add reads it as Lua does). Raises only what add would (out of
-// memory, before any change).
-bool AddToNewest(lua_State* L, int state, int name, int64_t t, int value, int64_t width,
-                 const int64_t* lateness);
+// An entry for a window: its time (ms) and its value, an integer or a float.
+struct WindowEntry {
+  int64_t t = 0;
+  bool is_float = false;
+  int64_t i = 0;
+  double f = 0;
+};
+
+// A window keeps its newest entries apart from the rest, up to this many, and joins them to
+// the rest when they reach it (stdlib/takt/window.lua).
+constexpr size_t kWindowNewestApart = 16;
+
+// add(state, name, t, value, width, lateness), for each of the n entries in order, as
+// takt.window's add does it, without a Lua call, where that add would only put the entries
+// among the window's newest: the window exists in the packed form and its newest, these
+// included, are fewer than kWindowNewestApart. False, with nothing changed, for anything more
+// (a new window, a join, an earlier version's window, a damaged one): the caller calls add
+// itself. `name` is a stack index; width and lateness are what a rule's `windows` declares
+// (whole milliseconds, checked when it was read). A state with a metatable gets false (add
+// reads it as Lua does). Raises only what add would (out of memory, before any change).
+bool AddToNewest(lua_State* L, int state, int name, const WindowEntry* entries, size_t n,
+                 int64_t width, const int64_t* lateness);
+
+// How many entries the window `name` (a stack index) of the state at `state` holds among its
+// newest, when AddToNewest() would add to it; -1 when it would not. Reads raw; raises nothing.
+int NewestHeldApart(lua_State* L, int state, int name);
 
 }  // namespace takt::rules
 

@@ -174,6 +174,7 @@ Status RuleSet::MakeSandbox(LoadedRule& rule) {
   rule.event_tables = std::make_unique<EventTables>(L, catalog_.events);
   // As many bytes as its sandbox may hold: the snapshots are of states that fit there.
   rule.snapshots = std::make_unique<SnapshotCache>(limits_.max_memory_bytes);
+  rule.owed = std::make_unique<OwedEntries>();
   lua_createtable(L, 1, 0);
   rule.pending_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushcfunction(L, Require);
@@ -329,6 +330,44 @@ Status RuleSet::LoadRule(const std::string& path) {
 
 namespace {
 
+// Adds to the state at `state` what it is owed (owed_entries.h). They are the entries of events
+// the rule took, each of which would have joined the window when it came: the sandbox's memory
+// limit, which did not refuse them then, does not refuse them now. Lua errors (out of memory)
+// propagate, leaving the state and `owed` as they were.
+void Settle(const LoadedRule& rule, int state, RuleWindows::Deferred& owed) {
+  if (owed.fed.empty()) return;
+  struct Lifted {
+    Sandbox& sandbox;
+    ~Lifted() { sandbox.set_memory_limit_lifted(false); }
+  } lifted{*rule.sandbox};
+  lifted.sandbox.set_memory_limit_lifted(true);
+  rule.windows.Settle(rule.sandbox->state(), state, owed);
+}
+
+// In a protected call: settles every state that the rule (argument 1) owes anything.
+int SettleAllProtected(lua_State* L) {
+  const auto* rule = static_cast<const LoadedRule*>(lua_touserdata(L, 1));
+  lua_rawgeti(L, LUA_REGISTRYINDEX, rule->states_ref);
+  const int states = lua_gettop(L);
+  rule->owed->ForEachOwed([&](const std::string& key, RuleWindows::Deferred& owed) {
+    SnapshotCache::PushKey(L, key);
+    if (lua_rawget(L, states) == LUA_TTABLE) Settle(*rule, lua_gettop(L), owed);
+    lua_settop(L, states);
+  });
+  return 0;
+}
+
+Status SettleAll(const LoadedRule& rule) {
+  lua_State* L = rule.sandbox->state();
+  lua_pushcfunction(L, SettleAllProtected);  // neither allocates
+  lua_pushlightuserdata(L, const_cast<LoadedRule*>(&rule));
+  if (lua_pcall(L, 1, 0, 0) == LUA_OK) return Status();
+  std::string message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
+  lua_pop(L, 1);
+  return Status::LimitExceeded("rule " + rule.name + ": adding skipped events to its windows: " +
+                               message);
+}
+
 struct Transfer {
   lua_State* from;
   int from_ref;
@@ -354,17 +393,20 @@ int TransferStates(lua_State* to) {
 namespace {
 
 struct Restore {
-  int states_ref;
+  const LoadedRule* rule;
   std::string_view key;
   std::string_view state;
   std::string error;
+  std::string key_bytes;
 };
 
 // Inside a protected call, like TransferStates.
 int RestoreOne(lua_State* L) {
   auto* r = static_cast<Restore*>(lua_touserdata(L, 1));
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->states_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->rule->states_ref);
   if (!DecodeState(L, r->key, r->error)) return 0;
+  SnapshotCache::KeyOf(L, -1, r->key_bytes);
+  r->rule->owed->Forget(r->key_bytes);  // the stored state replaces all of it
   if (!DecodeState(L, r->state, r->error)) return 0;
   lua_rawset(L, -3);
   return 0;
@@ -385,7 +427,7 @@ Result<bool> RuleSet::RestoreState(std::string_view rule, std::string_view key,
   if (target == nullptr) return false;
   target->snapshots->Clear();
   lua_State* L = target->sandbox->state();
-  Restore restore{target->states_ref, key, state, {}};
+  Restore restore{target, key, state, {}, {}};
   lua_pushcfunction(L, RestoreOne);
   lua_pushlightuserdata(L, &restore);
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
@@ -402,21 +444,26 @@ Result<bool> RuleSet::RestoreState(std::string_view rule, std::string_view key,
 namespace {
 
 struct EncodeFrame {
-  int states_ref;
+  const LoadedRule* rule;
   std::string_view key;
   std::string* out;
   std::string error;
+  std::string key_bytes;
   bool key_decoded = false;
 };
 
 // Inside a protected call, like RestoreOne: decoding the key allocates, and encoding grows
 // the Lua stack; either may fail for want of memory, which must be an error, not an abort.
+// The state is settled first: what it is owed is part of it.
 int EncodeOne(lua_State* L) {
   auto* e = static_cast<EncodeFrame*>(lua_touserdata(L, 1));
-  lua_rawgeti(L, LUA_REGISTRYINDEX, e->states_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->rule->states_ref);
   if (!DecodeState(L, e->key, e->error)) return 0;
   e->key_decoded = true;
+  SnapshotCache::KeyOf(L, -1, e->key_bytes);
   lua_rawget(L, -2);
+  RuleWindows::Deferred* owed = e->rule->owed->Find(e->key_bytes);
+  if (owed != nullptr && lua_istable(L, -1)) Settle(*e->rule, lua_gettop(L), *owed);
   if (!EncodeState(L, -1, *e->out, e->error)) return 0;
   e->error.clear();
   return 0;
@@ -431,7 +478,7 @@ Status RuleSet::EncodeStateOf(std::string_view rule, std::string_view state_key,
   lua_State* L = target->sandbox->state();
   const int top = lua_gettop(L);
   out.clear();
-  EncodeFrame frame{target->states_ref, state_key, &out, {}};
+  EncodeFrame frame{target, state_key, &out, {}, {}};
   lua_pushcfunction(L, EncodeOne);  // neither allocates
   lua_pushlightuserdata(L, &frame);
   const int rc = lua_pcall(L, 1, 0, 0);
@@ -453,16 +500,18 @@ Status RuleSet::EncodeStateOf(std::string_view rule, std::string_view state_key,
 void RuleSet::ClearStates() {
   for (const auto& rule : rules_) {
     rule->snapshots->Clear();
+    rule->owed->Clear();
     lua_State* L = rule->sandbox->state();
     lua_newtable(L);
     lua_rawseti(L, LUA_REGISTRYINDEX, rule->states_ref);
   }
 }
 
-Status RuleSet::TransferStateTo(RuleSet& next) const {
+Status RuleSet::TransferStateTo(RuleSet& next) {
   for (const auto& rule : rules_) {
     for (const auto& successor : next.rules_) {
       if (successor->name != rule->name) continue;
+      TAKT_RETURN_IF_ERROR(SettleAll(*rule));
       lua_State* to = successor->sandbox->state();
       Transfer transfer{rule->sandbox->state(), rule->states_ref, successor->states_ref};
       lua_pushcfunction(to, TransferStates);
@@ -658,14 +707,17 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
   SnapshotCache::KeyOf(L, key, key_bytes_);
   // The rule's windows and skip (rule_windows.h). Without a metatable on the state no code of
   // the rule's runs in feeding its windows, and an event skipped before it joins them, with one
-  // window to join, is fed without a snapshot (FeedOnly()).
+  // window to join, is fed without a snapshot (FeedOnly()), or owed (owed_entries.h).
   using Verdict = RuleWindows::Verdict;
+  RuleWindows::Deferred* owed =
+      existed && rule.windows.Any() ? &rule.owed->Of(key_bytes_) : nullptr;
   const bool feeds = rule.windows.Concerns(event.type_id);
   const bool plain = feeds && RuleWindows::FeedsWithoutRuleCode(L, state);
-  Verdict verdict = feeds ? rule.windows.Skips(L, state, event, false) : Verdict::kRun;
+  Verdict verdict = feeds ? rule.windows.Skips(L, state, event, false, owed) : Verdict::kRun;
   if (verdict == Verdict::kSkip && plain && rule.windows.WindowsOf(event.type_id) <= 1) {
-    return FeedOnly(rule, event, key, state, existed, state_key);
+    return FeedOnly(rule, event, key, state, existed, owed, state_key);
   }
+  if (owed != nullptr) Settle(rule, state, *owed);  // before anything else reads the state
   if (existed) {
     if (const SnapshotCache::Kept* kept = rule.snapshots->Find(key_bytes_)) {
       before_ = &kept->snapshot;
@@ -688,7 +740,7 @@ Status RuleSet::EvaluateInLua(const LoadedRule& rule, const Event& event,
     lua_pushvalue(L, state);
     TAKT_RETURN_IF_ERROR(CheckChunkLocals(rule, sandbox.Call(1)));
   }
-  if (verdict == Verdict::kAfterFeed) verdict = rule.windows.Skips(L, state, event, true);
+  if (verdict == Verdict::kAfterFeed) verdict = rule.windows.Skips(L, state, event, true, nullptr);
   const size_t before = decisions.size();
   Status called, extracted;
   if (verdict != Verdict::kSkip) {
@@ -729,18 +781,22 @@ int RuleSet::FeedInBudget(lua_State* L) {
 }
 
 Status RuleSet::FeedOnly(const LoadedRule& rule, const Event& event, int key, int state,
-                         bool existed, std::string* state_key) {
+                         bool existed, RuleWindows::Deferred* owed, std::string* state_key) {
   lua_State* L = rule.sandbox->state();
   // takt.window's add finds what could stop it, and makes what the window will hold, before it
   // changes anything: an error (out of the sandbox's memory too) leaves the state as it was, so
   // no snapshot is taken to put it back. The one kept, with this feed noted beside it, is still
   // what the state is: a failed evaluation of the key feeds the snapshot again. The state has no
   // metatable (no code of the rule's runs), so this is the engine's work, outside the rule's
-  // instruction budget.
+  // instruction budget. Most skipped events' entries wait (RuleWindows::Deferred) and join the
+  // window together, in one string of its newest entries instead of one string each.
   if (rule.windows.WindowsOf(event.type_id) > 0) {
     SnapshotCache::FeedGuard noted =
         rule.snapshots->NoteFed(key_bytes_, rule.windows.FedOf(event));
-    rule.windows.Feed(L, state, event);
+    if (owed == nullptr || !rule.windows.Defer(L, state, event, *owed)) {
+      if (owed != nullptr) Settle(rule, state, *owed);
+      rule.windows.Feed(L, state, event);
+    }
     noted.Fed();
   }
   if (!existed) {  // a new state: the windows made in it are its first content

@@ -15,6 +15,7 @@
 #include "engine/rules/event_filter.h"
 #include "engine/rules/event_tables.h"
 #include "engine/rules/lua_bridge.h"
+#include "engine/rules/owed_entries.h"
 #include "engine/rules/rule_windows.h"
 #include "engine/rules/sandbox.h"
 #include "engine/rules/seen_tables.h"
@@ -38,6 +39,7 @@ struct LoadedRule {
   std::unique_ptr<Sandbox> sandbox;
   std::unique_ptr<EventTables> event_tables;  // what decide and key get events in
   std::unique_ptr<SnapshotCache> snapshots;   // its states as their last evaluations left them
+  std::unique_ptr<OwedEntries> owed;          // what skipped events owe its states' windows
   int decide_ref = -1;   // references in the sandbox's registry
   int key_ref = -1;      // -1: the event's key
   int states_ref = -1;   // key -> state table
@@ -80,7 +82,7 @@ class RuleSet {
   // Copies the state of every rule into the rule of the same name in `next` (a set loaded from
   // newer files), so that a reload keeps what rules remember. Rules that `next` lacks lose it.
   // Fails with kLimitExceeded when a rule's sandbox in `next` has no room for it.
-  Status TransferStateTo(RuleSet& next) const;
+  Status TransferStateTo(RuleSet& next);
 
   // Runs `rule` on `event`. On success appends its decisions; on failure returns kRuleError or
   // kLimitExceeded with the message, appends nothing, and the rule's state is unchanged. With
@@ -116,9 +118,10 @@ class RuleSet {
                        std::vector<RuleDecision>& decisions, std::string* state_key);
   static int EvaluateProtected(lua_State* L);
   // The event joins the windows of the state at `state` (of key `key`, with no metatable; new
-  // unless `existed`) and decide is skipped, as RuleWindows::Skips() said; without a snapshot.
+  // unless `existed`; owed `owed`, null for a new state) and decide is skipped, as
+  // RuleWindows::Skips() said; without a snapshot. The entry waits in `owed` when it may.
   Status FeedOnly(const LoadedRule& rule, const Event& event, int key, int state, bool existed,
-                  std::string* state_key);
+                  RuleWindows::Deferred* owed, std::string* state_key);
   // Feeds the windows in an evaluation, inside the rule's budget: a metamethod of its state's
   // may run there.
   static int FeedInBudget(lua_State* L);

@@ -261,11 +261,11 @@ std::string RuleWindows::ReadAlternative(lua_State* L, int index, const dsl::Cat
   return wrong;
 }
 
-RuleWindows::Verdict RuleWindows::Skips(lua_State* L, int state, const Event& event,
-                                        bool fed) const {
+RuleWindows::Verdict RuleWindows::Skips(lua_State* L, int state, const Event& event, bool fed,
+                                        const Deferred* owed) const {
   Verdict verdict = Verdict::kRun;
   for (const Alternative& alternative : by_type_[static_cast<size_t>(event.type_id)].skip) {
-    const Verdict holds = Holds(L, state, event, fed, alternative);
+    const Verdict holds = Holds(L, state, event, fed, owed, alternative);
     if (holds == Verdict::kSkip) return holds;
     if (holds == Verdict::kAfterFeed) verdict = holds;
   }
@@ -273,6 +273,7 @@ RuleWindows::Verdict RuleWindows::Skips(lua_State* L, int state, const Event& ev
 }
 
 RuleWindows::Verdict RuleWindows::Holds(lua_State* L, int state, const Event& event, bool fed,
+                                        const Deferred* owed,
                                         const Alternative& alternative) const {
   if (alternative.field_ref >= 0) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, alternative.field_ref);
@@ -292,6 +293,12 @@ RuleWindows::Verdict RuleWindows::Holds(lua_State* L, int state, const Event& ev
     const int64_t ts = event.ts;
     const bool known = CountEntries(L, -1, ts - window.width, ts, count, newest);
     lua_pop(L, 1);
+    if (owed != nullptr && owed->window == static_cast<size_t>(c.index)) {
+      for (const Fed& entry : owed->fed) {
+        count += entry.ts >= ts - window.width && entry.ts <= ts;
+        newest = std::max(newest, static_cast<double>(entry.ts));
+      }
+    }
     // Before its feed, a late event (older than the window's newest entry) may make the feed
     // drop entries its count would see (past the lateness): known only once fed.
     if (!known || (!fed && static_cast<double>(ts) < newest)) {
@@ -345,6 +352,60 @@ void RuleWindows::Refeed(lua_State* L, int state, const Fed& fed) const {
   Join(L, state, windows_[feed.window], fed.ts);
 }
 
+bool RuleWindows::Defer(lua_State* L, int state, const Event& event, Deferred& owed) const {
+  const Feeding& feed = by_type_[static_cast<size_t>(event.type_id)].feeds.front();
+  if (owed.fed.empty()) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, windows_[feed.window].name_ref);
+    const int held = NewestHeldApart(L, state, -1);
+    lua_pop(L, 1);
+    if (held < 0) return false;
+    owed.window = feed.window;
+    owed.held = static_cast<size_t>(held);
+  } else if (owed.window != feed.window) {
+    return false;
+  }
+  if (owed.held + owed.fed.size() + 1 >= kWindowNewestApart) return false;  // this one joins
+  owed.fed.push_back(FedOf(event));
+  return true;
+}
+
+namespace {
+
+WindowEntry EntryOf(const RuleWindows::Fed& fed) {
+  WindowEntry entry;
+  entry.t = fed.ts;
+  entry.is_float = fed.type == dsl::Type::kFloat;
+  entry.i = fed.type == dsl::Type::kInt ? fed.i : 1;
+  entry.f = fed.f;
+  return entry;
+}
+
+}  // namespace
+
+void RuleWindows::Settle(lua_State* L, int state, Deferred& owed) const {
+  if (owed.fed.empty()) return;
+  state = lua_absindex(L, state);
+  const Window& window = windows_[owed.window];
+  WindowEntry entries[kWindowNewestApart];
+  const size_t n = std::min(owed.fed.size(), kWindowNewestApart);
+  for (size_t k = 0; k < n; ++k) entries[k] = EntryOf(owed.fed[k]);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, window.name_ref);
+  const int64_t* lateness = window.has_lateness ? &window.lateness : nullptr;
+  const bool added = n == owed.fed.size() &&
+                     AddToNewest(L, state, -1, entries, n, window.width, lateness);
+  lua_pop(L, 1);
+  if (added) {
+    owed.fed.clear();
+    return;
+  }
+  // Not added only if the state changed since the entries were deferred, which Deferred rules
+  // out; then one by one, as each event would have been fed, each forgotten once fed.
+  while (!owed.fed.empty()) {
+    Refeed(L, state, owed.fed.front());
+    owed.fed.erase(owed.fed.begin());
+  }
+}
+
 void RuleWindows::Join(lua_State* L, int state, const Window& window, int64_t ts) const {
   state = lua_absindex(L, state);
   const int value = lua_gettop(L);
@@ -352,7 +413,15 @@ void RuleWindows::Join(lua_State* L, int state, const Window& window, int64_t ts
   const int name = value + 1;
   // Most events only join the window's newest entries: that much without a call to add.
   const int64_t* lateness = window.has_lateness ? &window.lateness : nullptr;
-  if (!AddToNewest(L, state, name, ts, value, window.width, lateness)) {
+  WindowEntry entry;
+  entry.t = ts;
+  entry.is_float = lua_isinteger(L, value) == 0;
+  if (entry.is_float) {
+    entry.f = lua_tonumber(L, value);
+  } else {
+    entry.i = static_cast<int64_t>(lua_tointeger(L, value));
+  }
+  if (!AddToNewest(L, state, name, &entry, 1, window.width, lateness)) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, add_ref_);
     lua_pushvalue(L, state);
     lua_pushvalue(L, name);

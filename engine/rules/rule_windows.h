@@ -55,13 +55,37 @@ class RuleWindows {
     kSkip,       // decide is not called
     kAfterFeed,  // not known before the event joined the windows: ask again after
   };
-  // Whether decide is skipped for `event`, given the state at `state` (a table, new or not) and
-  // whether the event joined its windows yet (`fed`). Before, a window's count is its entries
-  // in range and one for the event, which is what it will be unless the event is older than
-  // the window's newest entry (a late event: the feed may then drop entries in range, past the
-  // lateness): kAfterFeed then, and for a window not in the packed form. Raw reads; allocates
-  // nothing.
-  Verdict Skips(lua_State* L, int state, const Event& event, bool fed) const;
+  // What Feed() adds for an event of a type that joins one window: enough to add it again to
+  // the state as a snapshot has it (SnapshotCache), when an evaluation fails and the state
+  // before it is put back, or to add it later (Deferred).
+  struct Fed {
+    int type_id = -1;
+    int64_t ts = 0;
+    dsl::Type type = dsl::Type::kNull;  // the value's: kInt or kFloat; kNull: the value 1
+    int64_t i = 0;
+    double f = 0;
+  };
+
+  // The entries of skipped events that a key's state is owed: added to one of its windows
+  // later, all at once (Settle()), rather than one by one as the events come. What the window
+  // holds, with them, is what it would hold had each event joined it when it came: each of them
+  // would have gone among the window's newest, without a join (the event that joins is fed when
+  // it comes, after them); and nothing reads or changes the state before they are added (the
+  // rule's set settles a state before anything else touches it: rule_set.h).
+  struct Deferred {
+    size_t window = 0;  // in windows_
+    size_t held = 0;    // the window's newest held apart when the first was deferred
+    std::vector<Fed> fed;
+  };
+
+  // Whether decide is skipped for `event`, given the state at `state` (a table, new or not),
+  // what it is owed (`owed`, may be null) and whether the event joined its windows yet (`fed`).
+  // Before, a window's count is its entries in range and one for the event, which is what it
+  // will be unless the event is older than the window's newest entry (a late event: the feed
+  // may then drop entries in range, past the lateness): kAfterFeed then, and for a window not
+  // in the packed form. Raw reads; allocates nothing.
+  Verdict Skips(lua_State* L, int state, const Event& event, bool fed,
+                const Deferred* owed) const;
 
   // Whether feeding the windows of the state at `state` runs none of the rule's code: the state
   // has no metatable (takt.window's add reads `state[name]` as Lua would, the window raw).
@@ -73,20 +97,21 @@ class RuleWindows {
   // propagate: call it inside a protected call.
   void Feed(lua_State* L, int state, const Event& event) const;
 
-  // What Feed() adds for an event of a type that joins one window: enough to add it again to
-  // the state as a snapshot has it (SnapshotCache), when an evaluation fails and the state
-  // before it is put back.
-  struct Fed {
-    int type_id = -1;
-    int64_t ts = 0;
-    dsl::Type type = dsl::Type::kNull;  // the value's: kInt or kFloat; kNull: the value 1
-    int64_t i = 0;
-    double f = 0;
-  };
-  // For `event`, of a type that joins exactly one window.
+  // What Feed() adds for `event`, of a type that joins exactly one window.
   Fed FedOf(const Event& event) const;
   // Feed() again, for what FedOf() took.
   void Refeed(lua_State* L, int state, const Fed& fed) const;
+
+  // Whether the rule declares any window.
+  bool Any() const { return !windows_.empty(); }
+  // Puts `event` (skipped; of a type that joins one window) in `owed` instead of feeding it to
+  // the state at `state` (with no metatable), when Deferred allows: true. False when it must be
+  // fed now (the window is new, or not in the packed form, or this entry would join its newest
+  // to the rest, or `owed` is for another window): the caller settles `owed`, then feeds it.
+  bool Defer(lua_State* L, int state, const Event& event, Deferred& owed) const;
+  // Adds what `owed` holds to the state at `state`, in order, and empties it. Lua errors (out
+  // of memory) propagate, leaving the state and `owed` as they were.
+  void Settle(lua_State* L, int state, Deferred& owed) const;
 
  private:
   struct Window {
@@ -119,7 +144,7 @@ class RuleWindows {
   // One alternative of type `type`'s skip, at `index`: a state field or a table of conditions.
   std::string ReadAlternative(lua_State* L, int index, const dsl::Catalog& catalog, int type,
                               Alternative& out);
-  Verdict Holds(lua_State* L, int state, const Event& event, bool fed,
+  Verdict Holds(lua_State* L, int state, const Event& event, bool fed, const Deferred* owed,
                 const Alternative& alternative) const;
   // Adds (ts, the value on the top of the stack, popped) to `window` in the state at `state`.
   void Join(lua_State* L, int state, const Window& window, int64_t ts) const;

@@ -29,6 +29,22 @@ void SnapshotCache::KeyOf(lua_State* L, int index, std::string& out) {
   out.append(bytes, sizeof bytes);
 }
 
+void SnapshotCache::PushKey(lua_State* L, const std::string& bytes) {
+  if (bytes[0] == 's') {
+    lua_pushlstring(L, bytes.data() + 1, bytes.size() - 1);
+    return;
+  }
+  if (bytes[0] == 'i') {
+    lua_Integer integer = 0;
+    std::memcpy(&integer, bytes.data() + 1, sizeof integer);
+    lua_pushinteger(L, integer);
+    return;
+  }
+  double number = 0;
+  std::memcpy(&number, bytes.data() + 1, sizeof number);
+  lua_pushnumber(L, number);
+}
+
 size_t SnapshotCache::BytesOf(const Kept& kept) {
   return kept.snapshot.size() + kept.fed.size() * sizeof(RuleWindows::Fed);
 }

@@ -21,6 +21,13 @@ struct lua_State;
 
 namespace takt::rules {
 
+// Hashes a state's key as SnapshotCache::KeyOf() writes it, for maps by key. FlatStringHash:
+// std::hash of a string makes a map of up to 20 keys search them one by one (libstdc++'s
+// threshold for a hash it does not count as fast), a key compared with each.
+struct StateKeyHash {
+  size_t operator()(const std::string& key) const { return FlatStringHash(key); }
+};
+
 class SnapshotCache {
  public:
   // Holds at most `max_bytes` of snapshots; past that it starts again, empty.
@@ -29,6 +36,8 @@ class SnapshotCache {
   // Writes into `out` the bytes the state key at `index` (a string or a number, as a state's
   // key is) is kept under. An integral float is the integer, as for a Lua table's keys.
   static void KeyOf(lua_State* L, int index, std::string& out);
+  // Pushes the key that KeyOf() wrote `bytes` for.
+  static void PushKey(lua_State* L, const std::string& bytes);
 
   // A key's state: its snapshot, then what was fed to its windows since, in order.
   struct Kept {
@@ -72,15 +81,9 @@ class SnapshotCache {
   void Forget(const std::string& key);
   static size_t BytesOf(const Kept& kept);  // its snapshot's and its feeds'
 
-  // FlatStringHash: std::hash of a string makes a map of up to 20 keys search them one by one
-  // (libstdc++'s threshold for a hash it does not count as fast), a key compared with each.
-  struct KeyHash {
-    size_t operator()(const std::string& key) const { return FlatStringHash(key); }
-  };
-
   size_t max_bytes_;
   size_t bytes_ = 0;
-  std::unordered_map<std::string, Kept, KeyHash> kept_;
+  std::unordered_map<std::string, Kept, StateKeyHash> kept_;
 };
 
 }  // namespace takt::rules

@@ -351,6 +351,27 @@ TEST_F(WindowsTest, FedAndSkippedStatesAreKeptAcrossARestart) {
   EXPECT_NE(uninterrupted.find(R"("id":"a5","n":5)"), std::string::npos) << uninterrupted;
 }
 
+// Skipped events' entries may join the window later than they came, all at once (owed: see
+// engine/rules/owed_entries.h). A reload between them and the next evaluation must carry them:
+// the new rules count every alarm.
+TEST_F(WindowsTest, SkippedAlarmsReachTheWindowAcrossAReload) {
+  auto engine = Open({{"r.lua", kSkipping}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = *engine.value();
+  EXPECT_EQ(Outcome(e, Alarm(1, "A1", 3, 1000)), R"({"calls":1,"id":"a1","n":1})");  // opens
+  for (int n = 2; n <= 6; ++n) EXPECT_EQ(Outcome(e, Alarm(n, "A1", 1, 1000 * n)), "");
+  ASSERT_TRUE(e.ReloadRules().ok());
+  EXPECT_EQ(Outcome(e, Done(1, "A1")), "");
+  EXPECT_EQ(Outcome(e, Alarm(7, "A1", 1, 7000)), R"({"calls":2,"id":"a7","n":7})");
+  // More alarms skipped than a window holds among its newest (16): some join the rest as they
+  // come, the others wait.
+  EXPECT_EQ(Outcome(e, Alarm(8, "A1", 3, 8000)), R"({"calls":3,"id":"a8","n":8})");
+  for (int n = 9; n <= 40; ++n) EXPECT_EQ(Outcome(e, Alarm(n, "A1", 1, 1000 * n)), "");
+  ASSERT_TRUE(e.ReloadRules().ok());
+  EXPECT_EQ(Outcome(e, Done(3, "A1")), "");
+  EXPECT_EQ(Outcome(e, Alarm(43, "A1", 1, 43000)), R"({"calls":4,"id":"a43","n":41})");
+}
+
 TEST_F(WindowsTest, AWrongSpecIsRefusedWhenTheRuleLoads) {
   const std::pair<const char*, const char*> cases[] = {
       {"windows = 5",
