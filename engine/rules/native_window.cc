@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "engine/rules/sandbox.h"
 
@@ -648,6 +649,114 @@ bool AddToNewest(lua_State* L, int state, int name, const WindowEntry* entries, 
   }
   lua_pushvalue(L, joined_at);
   set(kRecentField);
+  lua_settop(L, top);
+  return true;
+}
+
+bool JoinNewest(lua_State* L, int state, int name, const WindowEntry* entries, size_t n,
+                int64_t width, const int64_t* lateness) {
+  state = lua_absindex(L, state);
+  name = lua_absindex(L, name);
+  const int top = lua_gettop(L);
+  const auto refuse = [&] {
+    lua_settop(L, top);
+    return false;
+  };
+  const int held = PushNewest(L, state, name);
+  if (held < 0 || static_cast<size_t>(held) + n != kWindowNewestApart) return refuse();
+  const int w = top + 1;
+  const int names = top + 2;
+  const int recent_at = top + 3;
+  const int newest_at = top + 4;
+  const auto get = [&](Field field) {
+    lua_rawgeti(L, names, field);
+    return lua_rawget(L, w);
+  };
+  // What add reads for a join, each as the engine's feeds keep it: else add does it all.
+  size_t data_len = 0;
+  const char* data = get(kData) == LUA_TSTRING ? lua_tolstring(L, -1, &data_len) : nullptr;
+  if (data == nullptr || data_len % kEntry != 0) return refuse();
+  const int kept_type = get(kKept);
+  if (kept_type != LUA_TNIL && lua_isinteger(L, -1) == 0) return refuse();
+  const lua_Integer kept = kept_type == LUA_TNIL ? 0 : lua_tointeger(L, -1);
+  lua_Integer late = kLatenessMs;  // w.lateness or window.LATENESS_MS, unless declared
+  if (lateness != nullptr) {
+    late = *lateness;
+  } else if (const int type = get(kLateness); lua_isinteger(L, -1) != 0) {
+    late = lua_tointeger(L, -1);
+  } else if (type != LUA_TNIL && !(type == LUA_TBOOLEAN && lua_toboolean(L, -1) == 0)) {
+    return refuse();
+  }
+  bool newer = false;  // newest = max(newest, t) at each add, by Lua's comparison
+  for (size_t k = 0; k < n; ++k) {
+    if (IsNewer(L, newest_at, entries[k].t)) {
+      lua_pushinteger(L, entries[k].t);
+      lua_replace(L, newest_at);
+      newer = true;
+    }
+  }
+  if (lua_isinteger(L, newest_at) == 0) return refuse();
+  // As add: the newest joined to the rest; the old entries dropped once the window has doubled
+  // since they last were (n < 2 * kept, in Lua's integers), from newest - width - lateness on.
+  const size_t recent_len = static_cast<size_t>(held) * kEntry;
+  const size_t total = data_len / kEntry + static_cast<size_t>(held) + n;
+  const auto twice_kept = static_cast<lua_Integer>(static_cast<lua_Unsigned>(kept) * 2u);
+  const bool prune = !(static_cast<lua_Integer>(total) < twice_kept);
+  const auto oldest = static_cast<lua_Integer>(
+      static_cast<lua_Unsigned>(lua_tointeger(L, newest_at)) - static_cast<lua_Unsigned>(width) -
+      static_cast<lua_Unsigned>(late));
+  thread_local std::string joined;  // a buffer for every call: Lua copies it into its string
+  joined.clear();
+  joined.reserve(total * kEntry);
+  lua_Integer left = 0;
+  const auto take = [&](const char* p, size_t len) {
+    if (!prune) {
+      joined.append(p, len);
+      return;
+    }
+    for (size_t at = 0; at < len; at += kEntry) {
+      if (TimeOf(p + at) < oldest) continue;
+      joined.append(p + at, kEntry);
+      ++left;
+    }
+  };
+  take(data, data_len);
+  if (recent_len > 0) take(lua_tostring(L, recent_at), recent_len);
+  char added[kRecent * kEntry];
+  for (size_t k = 0; k < n; ++k) {
+    const WindowEntry& e = entries[k];
+    Write(added + k * kEntry, e.t, e.is_float, e.i, e.f);
+  }
+  take(added, n * kEntry);
+  // Room for the joined entries, or add (which a collection may yet find room for) does it.
+  constexpr size_t kStringOverhead = 64;
+  if (joined.size() + kStringOverhead > Sandbox::RoomLeft(L)) return refuse();
+  lua_pushlstring(L, joined.data(), joined.size());
+  const int joined_at = lua_gettop(L);
+  // The fields, in add's order, to what it leaves in them.
+  const auto set = [&](Field field) {  // w[field] = the value on the top of the stack (popped)
+    lua_rawgeti(L, names, field);
+    lua_insert(L, -2);
+    lua_rawset(L, w);
+  };
+  if (lateness != nullptr) {
+    lua_pushinteger(L, *lateness);
+    set(kLateness);
+  }
+  lua_pushinteger(L, width);
+  set(kWidth);
+  if (newer) {
+    lua_pushvalue(L, newest_at);
+    set(kNewest);
+  }
+  lua_pushvalue(L, joined_at);
+  set(kData);
+  lua_pushnil(L);
+  set(kRecentField);
+  if (prune) {
+    lua_pushinteger(L, left);
+    set(kKept);
+  }
   lua_settop(L, top);
   return true;
 }

@@ -54,6 +54,16 @@ constexpr size_t kWindowNewestApart = 16;
 bool AddToNewest(lua_State* L, int state, int name, const WindowEntry* entries, size_t n,
                  int64_t width, const int64_t* lateness);
 
+// AddToNewest() for n entries the last of which joins the window's newest to the rest (the
+// newest it holds apart and these make kWindowNewestApart), as add does the join: the entries
+// joined in order, the old ones dropped when add would drop them, the fields left as add leaves
+// them; in one string, not one for the newest and another for all. For a window whose numbers
+// are integers, as the engine's feeds keep them, and when the sandbox has room for the joined
+// entries without a collection: false, with nothing changed, for anything else (the caller adds
+// them as before, and add raises what it raises).
+bool JoinNewest(lua_State* L, int state, int name, const WindowEntry* entries, size_t n,
+                int64_t width, const int64_t* lateness);
+
 // How many entries the window `name` (a stack index) of the state at `state` holds among its
 // newest, when AddToNewest() would add to it; -1 when it would not. Reads raw; raises nothing.
 int NewestHeldApart(lua_State* L, int state, int name);

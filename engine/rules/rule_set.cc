@@ -793,7 +793,11 @@ Status RuleSet::FeedOnly(const LoadedRule& rule, const Event& event, int key, in
   if (rule.windows.WindowsOf(event.type_id) > 0) {
     SnapshotCache::FeedGuard noted =
         rule.snapshots->NoteFed(key_bytes_, rule.windows.FedOf(event));
-    if (owed == nullptr || !rule.windows.Defer(L, state, event, *owed)) {
+    using Owing = RuleWindows::Owing;
+    const Owing owing =
+        owed != nullptr ? rule.windows.Defer(L, state, event, *owed) : Owing::kNow;
+    if (owing == Owing::kNow ||
+        (owing == Owing::kJoins && !rule.windows.JoinWithOwed(L, state, event, *owed))) {
       if (owed != nullptr) Settle(rule, state, *owed);
       rule.windows.Feed(L, state, event);
     }

@@ -352,21 +352,22 @@ void RuleWindows::Refeed(lua_State* L, int state, const Fed& fed) const {
   Join(L, state, windows_[feed.window], fed.ts);
 }
 
-bool RuleWindows::Defer(lua_State* L, int state, const Event& event, Deferred& owed) const {
+RuleWindows::Owing RuleWindows::Defer(lua_State* L, int state, const Event& event,
+                                      Deferred& owed) const {
   const Feeding& feed = by_type_[static_cast<size_t>(event.type_id)].feeds.front();
   if (owed.fed.empty()) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, windows_[feed.window].name_ref);
     const int held = NewestHeldApart(L, state, -1);
     lua_pop(L, 1);
-    if (held < 0) return false;
+    if (held < 0) return Owing::kNow;
     owed.window = feed.window;
     owed.held = static_cast<size_t>(held);
   } else if (owed.window != feed.window) {
-    return false;
+    return Owing::kNow;
   }
-  if (owed.held + owed.fed.size() + 1 >= kWindowNewestApart) return false;  // this one joins
+  if (owed.held + owed.fed.size() + 1 >= kWindowNewestApart) return Owing::kJoins;
   owed.fed.push_back(FedOf(event));
-  return true;
+  return Owing::kWaits;
 }
 
 namespace {
@@ -381,6 +382,22 @@ WindowEntry EntryOf(const RuleWindows::Fed& fed) {
 }
 
 }  // namespace
+
+bool RuleWindows::JoinWithOwed(lua_State* L, int state, const Event& event,
+                               Deferred& owed) const {
+  const Window& window = windows_[owed.window];
+  WindowEntry entries[kWindowNewestApart];
+  const size_t n = owed.fed.size() + 1;
+  if (n > kWindowNewestApart) return false;
+  for (size_t k = 0; k + 1 < n; ++k) entries[k] = EntryOf(owed.fed[k]);
+  entries[n - 1] = EntryOf(FedOf(event));
+  lua_rawgeti(L, LUA_REGISTRYINDEX, window.name_ref);
+  const int64_t* lateness = window.has_lateness ? &window.lateness : nullptr;
+  const bool joined = JoinNewest(L, state, -1, entries, n, window.width, lateness);
+  lua_pop(L, 1);
+  if (joined) owed.fed.clear();
+  return joined;
+}
 
 void RuleWindows::Settle(lua_State* L, int state, Deferred& owed) const {
   if (owed.fed.empty()) return;
@@ -421,7 +438,8 @@ void RuleWindows::Join(lua_State* L, int state, const Window& window, int64_t ts
   } else {
     entry.i = static_cast<int64_t>(lua_tointeger(L, value));
   }
-  if (!AddToNewest(L, state, name, &entry, 1, window.width, lateness)) {
+  if (!AddToNewest(L, state, name, &entry, 1, window.width, lateness) &&
+      !JoinNewest(L, state, name, &entry, 1, window.width, lateness)) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, add_ref_);
     lua_pushvalue(L, state);
     lua_pushvalue(L, name);

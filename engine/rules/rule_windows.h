@@ -104,11 +104,21 @@ class RuleWindows {
 
   // Whether the rule declares any window.
   bool Any() const { return !windows_.empty(); }
+  enum class Owing : uint8_t {
+    kWaits,  // the event's entry waits in `owed`
+    kJoins,  // it would join the window's newest to the rest: JoinWithOwed(), or as kNow
+    kNow,    // it is fed now: the caller settles `owed`, then feeds it
+  };
   // Puts `event` (skipped; of a type that joins one window) in `owed` instead of feeding it to
-  // the state at `state` (with no metatable), when Deferred allows: true. False when it must be
-  // fed now (the window is new, or not in the packed form, or this entry would join its newest
-  // to the rest, or `owed` is for another window): the caller settles `owed`, then feeds it.
-  bool Defer(lua_State* L, int state, const Event& event, Deferred& owed) const;
+  // the state at `state` (with no metatable), when Deferred allows. Else says why not: the
+  // window is new, or not in the packed form, or `owed` is for another window (kNow), or this
+  // entry would join the window's newest to the rest (kJoins).
+  Owing Defer(lua_State* L, int state, const Event& event, Deferred& owed) const;
+  // For kJoins: adds what `owed` holds and `event` to the state at `state` at once, joining the
+  // window's newest to the rest (native_window.h's JoinNewest()), and empties `owed`. False, with
+  // nothing changed, when that cannot be done at once (the sandbox short of room, a window not
+  // as the engine's feeds keep it).
+  bool JoinWithOwed(lua_State* L, int state, const Event& event, Deferred& owed) const;
   // Adds what `owed` holds to the state at `state`, in order, and empties it. Lua errors (out
   // of memory) propagate, leaving the state and `owed` as they were.
   void Settle(lua_State* L, int state, Deferred& owed) const;

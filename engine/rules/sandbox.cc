@@ -6,6 +6,7 @@
 #include "engine/rules/sandbox.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <lauxlib.h>
@@ -403,6 +404,13 @@ void* Sandbox::Allocate(void* ud, void* ptr, size_t old_size, size_t new_size) {
 void Sandbox::OnCount(lua_State* L, lua_Debug*) { SandboxOf(L).Spend(L, kHookEvery); }
 
 void Sandbox::Charge(lua_State* L, int64_t instructions) { SandboxOf(L).Spend(L, instructions); }
+
+size_t Sandbox::RoomLeft(lua_State* L) {
+  const Sandbox& self = SandboxOf(L);
+  if (self.limit_lifted_) return SIZE_MAX;
+  const size_t limit = self.limits_.max_memory_bytes;
+  return self.used_ < limit ? limit - self.used_ : 0;
+}
 
 void Sandbox::Spend(lua_State* L, int64_t instructions) {
   if (!armed_) return;

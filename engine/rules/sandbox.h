@@ -56,8 +56,12 @@ class Sandbox {
 
   size_t memory_used() const { return used_; }
   // While set, allocations may pass max_memory_bytes: for putting back a rule's state as it was
-  // before a failed evaluation, which the limit admitted then (RuleSet::PutBackState).
+  // before a failed evaluation, which the limit admitted then (RuleSet::PutBackState), and for
+  // adding to a state the entries of events it took (owed_entries.h).
   void set_memory_limit_lifted(bool lifted) { limit_lifted_ = lifted; }
+  // How many bytes the sandbox of `L` may allocate before its memory limit refuses (without the
+  // garbage a collection would free); SIZE_MAX while the limit is lifted.
+  static size_t RoomLeft(lua_State* L);
 
   // Charges `instructions` to the running evaluation from C code that loops without running
   // Lua instructions (pattern matching), and reads the clock: raises the limit's error once

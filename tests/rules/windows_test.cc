@@ -226,6 +226,64 @@ TEST_F(WindowsTest, AFedWindowHoldsWhatWindowAddInDecideWouldByteForByte) {
   EXPECT_EQ(expected.back().find("\"recent\":\"nil\""), std::string::npos) << expected.back();
 }
 
+// The same, with most alarms skipped: their entries wait beside the state and join the window
+// together, or with the alarm that joins its newest to the rest (owed_entries.h). Every fourth
+// alarm (severity 4) is evaluated and reports the window as it stands, which must be add's,
+// field by field, with the lateness declared and with the default one (six hours: the alarms
+// then span days, so that old entries are dropped).
+TEST_F(WindowsTest, SkippedAlarmsLeaveTheWindowWindowAddInDecideWouldByteForByte) {
+  const std::string report = R"(
+    local w = state.w
+    local function digest(s)
+      if s == nil then return 'nil' end
+      local h = 0
+      for i = 1, #s do h = (h * 31 + s:byte(i)) % 4294967296 end
+      return #s .. ':' .. h
+    end
+    return command('seen', { id = ev.id, recent = digest(w.recent), data = digest(w.data),
+                             newest = w.newest, width = w.width, lateness = w.lateness,
+                             kept = w.kept })
+  end })";
+  const std::string head = "return rule 'r' { on = 'alarm', commands = 'seen', ";
+  for (const bool declared : {true, false}) {
+    SCOPED_TRACE(declared ? "lateness declared" : "default lateness");
+    std::vector<std::string> alarms;
+    int64_t ts = 5'000'000;
+    const int64_t step = declared ? 3'000 : 600'000;
+    for (int n = 1; n <= 600; ++n) {
+      ts += step + (n * 7919) % (declared ? 20'000 : 400'000);
+      const int64_t late = n % 11 == 0 ? 2'000'000 : (n % 4 == 1 ? 30'000 : 0);
+      alarms.push_back(Alarm(n, n % 3 == 0 ? "A2" : "A1", n % 4 == 3 ? 4 : 1 + n % 3, ts - late));
+    }
+    const std::string lateness = declared ? ", 1200000" : "";
+    fs::remove_all(dir_ / "rules");
+    fs::create_directories(dir_ / "rules");
+    auto by_hand = Open({{"r.lua", "local window = require 'takt.window'\n" + head +
+                                       "decide = function(ev, state)\n"
+                                       "window.add(state, 'w', ev.ts, ev.data.severity, 600000" +
+                                       lateness + ")\nif ev.data.severity < 4 then return end" +
+                                       report}});
+    ASSERT_TRUE(by_hand.ok()) << by_hand.status().message();
+    std::vector<std::string> expected;
+    for (const std::string& alarm : alarms) expected.push_back(Outcome(*by_hand.value(), alarm));
+    fs::remove_all(dir_ / "rules");
+    fs::create_directories(dir_ / "rules");
+    auto fed = Open({{"r.lua", head + "windows = { w = { on = 'alarm', width = 600000, " +
+                                   (declared ? "lateness = 1200000, " : "") +
+                                   "value = 'severity' } },\n"
+                                   "skip = { alarm = { severity = { '<', 4 } } },\n"
+                                   "decide = function(ev, state)" + report}});
+    ASSERT_TRUE(fed.ok()) << fed.status().message();
+    for (size_t i = 0; i < alarms.size(); ++i) {
+      ASSERT_EQ(Outcome(*fed.value(), alarms[i]), expected[i]) << "alarm " << i + 1;
+    }
+    // Alarm 599 (severity 4) is the last evaluated; by then old entries went many times over.
+    EXPECT_NE(expected[598].find("\"kept\":"), std::string::npos) << expected[598];
+    EXPECT_EQ(expected[598].find("\"kept\":0"), std::string::npos) << expected[598];
+    EXPECT_EQ(fed.value()->stats().rule_errors, 0u);
+  }
+}
+
 // Counts decide's calls per asset, and reports the window's count, as R1 keeps its request.
 const char* kSkipping = R"(local window = require "takt.window"
 return rule 'r' { on = { 'alarm', 'maintenance.done' }, commands = 'seen',
