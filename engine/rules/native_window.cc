@@ -33,6 +33,18 @@ lua_Integer TimeOf(const char* p) {
   return t;
 }
 
+// How many of the packed entries at `p` (len bytes) have from <= t <= to. With one unsigned
+// comparison an entry: t - from, wrapping, is past to - from for every t outside.
+lua_Integer CountInRange(const char* p, size_t len, lua_Integer from, lua_Integer to) {
+  if (from > to) return 0;
+  const auto span = static_cast<lua_Unsigned>(to) - static_cast<lua_Unsigned>(from);
+  lua_Integer n = 0;
+  for (const char* end = p + len; p < end; p += kEntry) {
+    n += static_cast<lua_Unsigned>(TimeOf(p)) - static_cast<lua_Unsigned>(from) <= span;
+  }
+  return n;
+}
+
 Entry Read(const char* p) {
   Entry e{};
   e.t = TimeOf(p);
@@ -485,15 +497,8 @@ int Query(lua_State* L) {
     const lua_Integer from = Time(L, args + 1);
     const lua_Integer to = Time(L, args + 2);
     const char* recent = lua_isnil(L, args + 3) ? nullptr : Data(L, args + 3, recent_entries);
-    lua_Integer n = 0;
-    const auto visit = [&](const char* p, size_t count) {
-      for (size_t i = 0; i < count; ++i) {
-        const lua_Integer at = TimeOf(p + i * kEntry);
-        n += at >= from && at <= to;
-      }
-    };
-    visit(data, entries);
-    if (recent != nullptr) visit(recent, recent_entries);
+    lua_Integer n = CountInRange(data, entries * kEntry, from, to);
+    if (recent != nullptr) n += CountInRange(recent, recent_entries * kEntry, from, to);
     lua_pushinteger(L, n);
     return 1;
   }
@@ -540,10 +545,7 @@ bool CountEntries(lua_State* L, int window, int64_t from, int64_t to, int64_t& c
     size_t len = 0;
     const char* p = type == LUA_TSTRING ? lua_tolstring(L, -1, &len) : nullptr;
     if (type != LUA_TNIL && (p == nullptr || len % kEntry != 0)) packed = false;
-    for (size_t at = 0; packed && p != nullptr && at < len; at += kEntry) {
-      const lua_Integer t = TimeOf(p + at);
-      n += t >= from && t <= to;
-    }
+    if (packed && p != nullptr) n += CountInRange(p, len, from, to);
     lua_pop(L, 1);
   }
   lua_rawgeti(L, names, kNewest);

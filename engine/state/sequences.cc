@@ -1,6 +1,7 @@
 // Sequence positions in memory, and moving them between memory and the store.
 #include "engine/state/sequences.h"
 
+#include <cstring>
 #include <utility>
 
 namespace takt {
@@ -11,9 +12,14 @@ void SequencePositions::Attach(store::Store* store, std::string where) {
 }
 
 const std::string& SequencePositions::KeyOf(std::string_view source, std::string_view key) {
-  key_.assign(source.data(), source.size());
-  key_ += '\0';
-  key_.append(key.data(), key.size());
+  // Written in place: once key_ has room (after the first events) no call into the string's
+  // code but a resize when the length changes. Every event comes here.
+  const size_t size = source.size() + 1 + key.size();
+  if (key_.size() != size) key_.resize(size);
+  char* out = key_.data();
+  if (!source.empty()) std::memcpy(out, source.data(), source.size());
+  out[source.size()] = '\0';
+  if (!key.empty()) std::memcpy(out + source.size() + 1, key.data(), key.size());
   return key_;
 }
 
