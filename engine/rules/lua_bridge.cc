@@ -36,6 +36,14 @@ int Guarded(lua_State* L) {
 
 void PushString(lua_State* L, std::string_view s) { lua_pushlstring(L, s.data(), s.size()); }
 
+// Whether `s` is UTF-8. Command data is mostly short ASCII, seen here without simdjson's call.
+bool IsUtf8(const char* s, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return simdjson::validate_utf8(s, len);
+  }
+  return true;
+}
+
 // A decision is checked and copied when command() or signal() makes it, inside the rule's
 // protected and budgeted call: a userdata whose one user value is the table of its fields
 // (strings and scalars only), which a rule can read through __index but never reach or change.
@@ -238,7 +246,7 @@ bool AppendJsonAt(lua_State* L, int index, std::string& out, size_t max_bytes, i
     case LUA_TSTRING: {
       size_t len = 0;
       const char* s = lua_tolstring(L, index, &len);
-      if (!simdjson::validate_utf8(s, len)) {
+      if (!IsUtf8(s, len)) {
         error = "command data holds a string that is not UTF-8";
         return false;
       }
@@ -255,8 +263,12 @@ bool AppendJsonAt(lua_State* L, int index, std::string& out, size_t max_bytes, i
     return false;
   }
   luaL_checkstack(L, 4, "command data");
-  // Collect keys: all strings (an object, sorted) or exactly 1..n (an array).
-  std::vector<std::string> keys;
+  // Collect keys: all strings (an object, sorted) or exactly 1..n (an array). The keys are
+  // the table's own strings, which it keeps alive: viewed, not copied, into a list kept for
+  // each depth (a nested table's list is the next one).
+  thread_local std::vector<std::string_view> keys_at[kMaxDepth];
+  std::vector<std::string_view>& keys = keys_at[depth];
+  keys.clear();
   lua_Integer count = 0;
   bool array = true;
   lua_pushnil(L);
@@ -265,7 +277,7 @@ bool AppendJsonAt(lua_State* L, int index, std::string& out, size_t max_bytes, i
     if (lua_type(L, -1) == LUA_TSTRING) {
       size_t len = 0;
       const char* key = lua_tolstring(L, -1, &len);  // whole: a key may hold a NUL
-      if (!simdjson::validate_utf8(key, len)) {
+      if (!IsUtf8(key, len)) {
         lua_pop(L, 1);
         error = "command data has a field name that is not UTF-8";
         return false;
