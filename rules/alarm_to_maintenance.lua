@@ -16,8 +16,12 @@ return rule "alarm_to_maintenance" {
   -- window.add(state, "alarms", ev.ts, 1, TEN_MINUTES) would).
   windows = { alarms = { on = "alarm", width = TEN_MINUTES } },
   -- decide has nothing to do for an alarm while the asset's request is open, nor for one below
-  -- both thresholds (the count includes this alarm): such an alarm only joins the window.
-  skip = { alarm = { "open", { severity = { "<", 3 }, alarms = { "<", 3 } } } },
+  -- both thresholds (the count includes this alarm): such an alarm only joins the window. Nor
+  -- for maintenance.done while no request is open.
+  skip = {
+    alarm = { "open", { severity = { "<", 3 }, alarms = { "<", 3 } } },
+    ["maintenance.done"] = "not open",
+  },
 
   decide = function(ev, state)
     if ev.type == "maintenance.done" then

@@ -39,6 +39,8 @@ return rule "telemetry_limits" {
   on = { "telemetry", "maintenance.done" },
   commands = { "odoo.maintenance.create" },
   -- key: the event's key, the asset
+  -- maintenance.done has nothing to do while this rule's request is not open.
+  skip = { ["maintenance.done"] = "not open" },
 
   decide = function(ev, state)
     if ev.type == "maintenance.done" then

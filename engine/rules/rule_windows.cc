@@ -207,11 +207,18 @@ std::string RuleWindows::ReadSkip(lua_State* L, int skip, const dsl::Catalog& ca
 std::string RuleWindows::ReadAlternative(lua_State* L, int index, const dsl::Catalog& catalog,
                                          int type, Alternative& out) {
   const std::string usage =
-      "an alternative is a field of the state (a string: skipped while it is set) or a table "
-      "of conditions on data fields and windows (skipped when all hold)";
+      "an alternative is a field of the state (a string: skipped while it is set; \"not FIELD\": "
+      "while it is not) or a table of conditions on data fields and windows (skipped when all "
+      "hold)";
   if (lua_type(L, index) == LUA_TSTRING) {
-    if (lua_rawlen(L, index) == 0) return usage;
-    lua_pushvalue(L, index);
+    size_t len = 0;
+    const char* given = lua_tolstring(L, index, &len);
+    std::string_view field(given, len);
+    constexpr std::string_view kNot = "not ";
+    out.unset = field.substr(0, kNot.size()) == kNot;
+    if (out.unset) field.remove_prefix(kNot.size());
+    if (field.empty()) return usage;
+    lua_pushlstring(L, field.data(), field.size());
     out.field_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return "";
   }
@@ -280,7 +287,7 @@ RuleWindows::Verdict RuleWindows::Holds(lua_State* L, int state, const Event& ev
     lua_rawget(L, state);
     const bool set = lua_toboolean(L, -1) != 0;
     lua_pop(L, 1);
-    return set ? Verdict::kSkip : Verdict::kRun;
+    return set != alternative.unset ? Verdict::kSkip : Verdict::kRun;
   }
   if (!alternative.data.Admits(event)) return Verdict::kRun;
   Verdict verdict = Verdict::kSkip;

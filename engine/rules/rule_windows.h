@@ -7,7 +7,8 @@
 // engine adds each event of its types to it (at the event's ts, the value 1 or the data field
 // `value` names) before decide sees the event, as `window.add(state, name, ev.ts, value, width,
 // lateness)` at the top of decide would. `skip` gives, for some of the rule's event types, when
-// decide has nothing to do: a field of the state that is set (holds a true value), or conditions
+// decide has nothing to do: a field of the state that is set (holds a true value) or, written
+// "not FIELD", one that is not (maintenance.done while no request is open), or conditions
 // that all hold, on the event's data fields (as `when`'s) and on the count of a window's entries
 // in [ev.ts - width, ev.ts] once the event joined it; or a list of such alternatives, any of
 // which skips. A skipped event joins the windows and decide is not called. R1's alarm while a
@@ -138,6 +139,7 @@ class RuleWindows {
   // One way to skip decide: all of it holds.
   struct Alternative {
     int field_ref = -1;  // registry: a state field that must be set, a Lua string; -1: none
+    bool unset = false;  // ... or, written "not FIELD", that must not be set
     EventFilter data;    // conditions on the event's data fields
     // Conditions on the count of window `window`'s entries (FieldCondition::index).
     std::vector<FieldCondition> counts;

@@ -302,6 +302,30 @@ return rule 'r' { on = { 'alarm', 'maintenance.done' }, commands = 'seen',
                              n = window.count(state, 'w', ev.ts) })
   end })";
 
+// "not FIELD": skipped while the field is not set, as R1's maintenance.done with no request
+// open. decide counts its calls in the state, which a skipped event does not reach.
+TEST_F(WindowsTest, NotFieldSkipsWhileTheFieldIsNotSet) {
+  auto engine = Open({{"r.lua", R"(return rule 'r' {
+    on = { 'alarm', 'maintenance.done' }, commands = 'seen',
+    skip = { ['maintenance.done'] = 'not open', alarm = 'open' },
+    decide = function(ev, state)
+      state.calls = (state.calls or 0) + 1
+      if ev.type == 'alarm' then state.open = true; return end
+      state.open = nil
+      return command('seen', { id = ev.id, calls = state.calls })
+    end })"}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = *engine.value();
+  EXPECT_EQ(Outcome(e, Done(1, "A1")), "");  // no state yet: nothing open, skipped
+  EXPECT_EQ(Outcome(e, Alarm(1, "A1", 1, 1000)), "");  // opens (call 1)
+  EXPECT_EQ(Outcome(e, Alarm(2, "A1", 1, 2000)), "");  // open: skipped
+  EXPECT_EQ(Outcome(e, Done(2, "A1")), R"({"calls":2,"id":"d2"})");  // open: closes (call 2)
+  EXPECT_EQ(Outcome(e, Done(3, "A1")), "");  // closed: skipped
+  EXPECT_EQ(Outcome(e, Alarm(3, "A1", 1, 3000)), "");  // opens again (call 3)
+  EXPECT_EQ(Outcome(e, Done(4, "A1")), R"({"calls":4,"id":"d4"})");
+  EXPECT_EQ(e.stats().rule_errors, 0u);
+}
+
 TEST_F(WindowsTest, SkippedEventsFeedTheWindowsAndDecideIsNotCalled) {
   auto engine = Open({{"r.lua", kSkipping}});
   ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -457,7 +481,9 @@ TEST_F(WindowsTest, AWrongSpecIsRefusedWhenTheRuleLoads) {
                    "table of conditions, or a list of those"},
       {"skip = { alarm = true }",
        "'skip' for 'alarm': an alternative is a field of the state (a string: skipped while it "
-       "is set) or a table of conditions on data fields and windows (skipped when all hold)"},
+       "is set; \"not FIELD\": while it is not) or a table of conditions on data fields and "
+       "windows (skipped when all hold)"},
+      {"skip = { alarm = 'not ' }", "'skip' for 'alarm': an alternative is a field"},
       {"skip = { alarm = { 'open', 5 } }", "'skip' for 'alarm': an alternative is a field"},
       {"skip = { alarm = { 'open', {} } }", "'skip' for 'alarm': an alternative is a field"},
       {"skip = { telemetry = 'open' }", "'skip' names 'telemetry', which is not one of the rule's"},
