@@ -8,14 +8,17 @@
 #endif
 
 #if defined(TAKT_JEMALLOC)
-// jemalloc (linked in when found: cli/CMakeLists.txt), its memory in transparent huge pages:
-// with 4 KiB pages most of a simulation's reads miss the TLB as well as the cache, and each
-// page is faulted in on its own; huge pages took about a fifth off the in-memory run of the
-// 100,000-order stream. jemalloc reads this string before its first allocation; the symbol's
-// name is its interface.
+// jemalloc (linked in when found: cli/CMakeLists.txt), with its heap in ordinary pages. Huge
+// pages for the heap (thp:always) once took a fifth off the in-memory run of the 100,000-order
+// stream; on a virtual machine that hands free 2 MiB blocks back to its host (virtio-balloon's
+// free page reporting, common in clouds) each huge page then comes back at the cost of a host
+// fault, and they added 0.4-1.5 s of kernel time to a 3 s run with no user time saved
+// (docs/performance.md). On bare metal MALLOC_CONF=thp:always in the environment turns them on
+// again. jemalloc reads this string before its first allocation; the symbol's name is its
+// interface.
 extern "C" {
 extern const char* malloc_conf;
-const char* malloc_conf = "thp:always,metadata_thp:auto";
+const char* malloc_conf = "thp:default,metadata_thp:disabled";
 }
 #endif
 
