@@ -594,6 +594,45 @@ int PushNewest(lua_State* L, int state, int name) {
   return static_cast<int>(len / kEntry);
 }
 
+// Packs the n entries at `out`, and sets newest = max(newest, t) for each in turn, as each add
+// does it (by Lua's comparison), in the stack slot `newest_at`. Whether newest moved.
+bool PackEntries(lua_State* L, int newest_at, const WindowEntry* entries, size_t n, char* out) {
+  bool newer = false;
+  for (size_t k = 0; k < n; ++k) {
+    const WindowEntry& e = entries[k];
+    Write(out + k * kEntry, e.t, e.is_float, e.i, e.f);
+    if (IsNewer(L, newest_at, e.t)) {
+      lua_pushinteger(L, e.t);
+      lua_replace(L, newest_at);
+      newer = true;
+    }
+  }
+  return newer;
+}
+
+// w[field] = the value on the top of the stack (popped), the field's name from `names`.
+void SetNamed(lua_State* L, int w, int names, Field field) {
+  lua_rawgeti(L, names, field);
+  lua_insert(L, -2);
+  lua_rawset(L, w);
+}
+
+// The fields every add assigns, in its order, each to what the last of the adds leaves in it:
+// the lateness when the rule declares one, the width, and newest when it moved.
+void SetAddedFields(lua_State* L, int w, int names, int64_t width, const int64_t* lateness,
+                    bool newer, int newest_at) {
+  if (lateness != nullptr) {
+    lua_pushinteger(L, *lateness);
+    SetNamed(L, w, names, kLateness);
+  }
+  lua_pushinteger(L, width);
+  SetNamed(L, w, names, kWidth);
+  if (newer) {
+    lua_pushvalue(L, newest_at);
+    SetNamed(L, w, names, kNewest);
+  }
+}
+
 }  // namespace
 
 int NewestHeldApart(lua_State* L, int state, int name) {
@@ -622,35 +661,10 @@ bool AddToNewest(lua_State* L, int state, int name, const WindowEntry* entries, 
   char joined[kRecent * kEntry];
   const size_t len = static_cast<size_t>(held) * kEntry;
   if (len > 0) std::memcpy(joined, lua_tostring(L, recent_at), len);
-  bool newer = false;  // newest = max(newest, t) at each call, by Lua's comparison
-  for (size_t k = 0; k < n; ++k) {
-    const WindowEntry& e = entries[k];
-    Write(joined + len + k * kEntry, e.t, e.is_float, e.i, e.f);
-    if (IsNewer(L, newest_at, e.t)) {
-      lua_pushinteger(L, e.t);
-      lua_replace(L, newest_at);
-      newer = true;
-    }
-  }
+  const bool newer = PackEntries(L, newest_at, entries, n, joined + len);
   lua_pushlstring(L, joined, len + n * kEntry);
-  const int joined_at = lua_gettop(L);
-  const auto set = [&](Field field) {  // w[field] = the value on the top of the stack (popped)
-    lua_rawgeti(L, names, field);
-    lua_insert(L, -2);
-    lua_rawset(L, w);
-  };
-  if (lateness != nullptr) {
-    lua_pushinteger(L, *lateness);
-    set(kLateness);
-  }
-  lua_pushinteger(L, width);
-  set(kWidth);
-  if (newer) {
-    lua_pushvalue(L, newest_at);
-    set(kNewest);
-  }
-  lua_pushvalue(L, joined_at);
-  set(kRecentField);
+  SetAddedFields(L, w, names, width, lateness, newer, newest_at);
+  SetNamed(L, w, names, kRecentField);  // the string pushed above
   lua_settop(L, top);
   return true;
 }
@@ -689,14 +703,8 @@ bool JoinNewest(lua_State* L, int state, int name, const WindowEntry* entries, s
   } else if (type != LUA_TNIL && !(type == LUA_TBOOLEAN && lua_toboolean(L, -1) == 0)) {
     return refuse();
   }
-  bool newer = false;  // newest = max(newest, t) at each add, by Lua's comparison
-  for (size_t k = 0; k < n; ++k) {
-    if (IsNewer(L, newest_at, entries[k].t)) {
-      lua_pushinteger(L, entries[k].t);
-      lua_replace(L, newest_at);
-      newer = true;
-    }
-  }
+  char added[kRecent * kEntry];
+  const bool newer = PackEntries(L, newest_at, entries, n, added);
   if (lua_isinteger(L, newest_at) == 0) return refuse();
   // As add: the newest joined to the rest; the old entries dropped once the window has doubled
   // since they last were (n < 2 * kept, in Lua's integers), from newest - width - lateness on.
@@ -724,40 +732,19 @@ bool JoinNewest(lua_State* L, int state, int name, const WindowEntry* entries, s
   };
   take(data, data_len);
   if (recent_len > 0) take(lua_tostring(L, recent_at), recent_len);
-  char added[kRecent * kEntry];
-  for (size_t k = 0; k < n; ++k) {
-    const WindowEntry& e = entries[k];
-    Write(added + k * kEntry, e.t, e.is_float, e.i, e.f);
-  }
   take(added, n * kEntry);
   // Room for the joined entries, or add (which a collection may yet find room for) does it.
   constexpr size_t kStringOverhead = 64;
   if (joined.size() + kStringOverhead > Sandbox::RoomLeft(L)) return refuse();
   lua_pushlstring(L, joined.data(), joined.size());
-  const int joined_at = lua_gettop(L);
   // The fields, in add's order, to what it leaves in them.
-  const auto set = [&](Field field) {  // w[field] = the value on the top of the stack (popped)
-    lua_rawgeti(L, names, field);
-    lua_insert(L, -2);
-    lua_rawset(L, w);
-  };
-  if (lateness != nullptr) {
-    lua_pushinteger(L, *lateness);
-    set(kLateness);
-  }
-  lua_pushinteger(L, width);
-  set(kWidth);
-  if (newer) {
-    lua_pushvalue(L, newest_at);
-    set(kNewest);
-  }
-  lua_pushvalue(L, joined_at);
-  set(kData);
+  SetAddedFields(L, w, names, width, lateness, newer, newest_at);
+  SetNamed(L, w, names, kData);  // the string pushed above
   lua_pushnil(L);
-  set(kRecentField);
+  SetNamed(L, w, names, kRecentField);
   if (prune) {
     lua_pushinteger(L, left);
-    set(kKept);
+    SetNamed(L, w, names, kKept);
   }
   lua_settop(L, top);
   return true;

@@ -182,10 +182,9 @@ TEST_F(WindowsTest, AFedWindowDecidesAsWindowAddInDecideWould) {
   EXPECT_NE(expected.back().find("\"n\":"), std::string::npos);
 }
 
-TEST_F(WindowsTest, AFedWindowHoldsWhatWindowAddInDecideWouldByteForByte) {
-  // The engine puts most entries among the window's newest itself, without calling add: the
-  // state it leaves must be add's, field by field, through joins and drops of old entries.
-  const std::string decide = R"(
+// The end of a decide that reports window `w` of the state field by field: its packed strings
+// as their length and a hash, and its numbers.
+const char* const kWindowReport = R"(
     local w = state.w
     local function digest(s)
       if s == nil then return 'nil' end
@@ -197,6 +196,11 @@ TEST_F(WindowsTest, AFedWindowHoldsWhatWindowAddInDecideWouldByteForByte) {
                              newest = w.newest, width = w.width, lateness = w.lateness,
                              kept = w.kept })
   end })";
+
+TEST_F(WindowsTest, AFedWindowHoldsWhatWindowAddInDecideWouldByteForByte) {
+  // The engine puts most entries among the window's newest itself, without calling add: the
+  // state it leaves must be add's, field by field, through joins and drops of old entries.
+  const std::string decide = kWindowReport;
   const std::string head = "return rule 'r' { on = 'alarm', commands = 'seen', ";
   std::vector<std::string> alarms;
   int64_t ts = 5'000'000;
@@ -232,18 +236,7 @@ TEST_F(WindowsTest, AFedWindowHoldsWhatWindowAddInDecideWouldByteForByte) {
 // field by field, with the lateness declared and with the default one (six hours: the alarms
 // then span days, so that old entries are dropped).
 TEST_F(WindowsTest, SkippedAlarmsLeaveTheWindowWindowAddInDecideWouldByteForByte) {
-  const std::string report = R"(
-    local w = state.w
-    local function digest(s)
-      if s == nil then return 'nil' end
-      local h = 0
-      for i = 1, #s do h = (h * 31 + s:byte(i)) % 4294967296 end
-      return #s .. ':' .. h
-    end
-    return command('seen', { id = ev.id, recent = digest(w.recent), data = digest(w.data),
-                             newest = w.newest, width = w.width, lateness = w.lateness,
-                             kept = w.kept })
-  end })";
+  const std::string report = kWindowReport;
   const std::string head = "return rule 'r' { on = 'alarm', commands = 'seen', ";
   for (const bool declared : {true, false}) {
     SCOPED_TRACE(declared ? "lateness declared" : "default lateness");
