@@ -15,6 +15,48 @@
 #include "engine/harness/line_reader.h"
 
 namespace takt {
+namespace {
+
+// One command's entry in the report's "commands" array, after `separator`.
+void AppendCommandEntry(std::string& out, const char* separator, const Command& c) {
+  out += separator;
+  out += "{\"cmd\": ";
+  dsl::AppendJsonString(out, c.name);
+  out += ", \"cause\": ";
+  dsl::AppendJsonString(out, c.caused_by);
+  out += ", \"data\": ";
+  out += c.payload_json;
+  out += "}";
+}
+
+constexpr const char* kFirstEntry = "\n    ";
+constexpr const char* kNextEntry = ",\n    ";
+
+// Without a store, the report's command entries as they will be written, kept from the moment
+// each command is emitted: about 130 bytes a command where the Command itself, with its five
+// strings, took about 350, and in chunks of 1 MiB that are never copied to grow.
+class CommandEntries {
+ public:
+  void Add(const Command& c) {
+    if (chunks_.empty() || chunks_.back().size() + kChunkBytes / 16 > kChunkBytes) {
+      chunks_.emplace_back().reserve(kChunkBytes);
+    }
+    AppendCommandEntry(chunks_.back(), count_ == 0 ? kFirstEntry : kNextEntry, c);
+    ++count_;
+  }
+  uint64_t count() const { return count_; }
+  template <typename Visit>
+  void ForEachChunk(Visit visit) const {
+    for (const std::string& chunk : chunks_) visit(chunk);
+  }
+
+ private:
+  static constexpr size_t kChunkBytes = 1u << 20;
+  std::vector<std::string> chunks_;
+  uint64_t count_ = 0;
+};
+
+}  // namespace
 
 struct Simulation::State {
   Engine* engine = nullptr;
@@ -31,7 +73,7 @@ struct Simulation::State {
   // values of those read since the last commit.
   std::unique_ptr<sim::PrefixDigest> prefix;
   std::string line_checks;
-  std::vector<Command> commands;  // without a store: every command, in emission order
+  CommandEntries commands;        // without a store: every command, in emission order
   SubmitResult result;            // reused for every line
 
   // With a store: the batch being gathered, line numbers alongside for messages.
@@ -97,9 +139,9 @@ Status Simulation::FeedLine(std::string_view line) {
     return Status();
   }
   if (s.result.outcome == Outcome::kMalformed) s.LogMalformed(s.lines, s.result);
-  for (Command& c : s.result.commands) s.commands.push_back(std::move(c));
-  for (SubmitResult& released : s.result.released) {
-    for (Command& c : released.commands) s.commands.push_back(std::move(c));
+  for (const Command& c : s.result.commands) s.commands.Add(c);
+  for (const SubmitResult& released : s.result.released) {
+    for (const Command& c : released.commands) s.commands.Add(c);
   }
   return Status();
 }
@@ -288,22 +330,19 @@ Status Simulation::WriteReport(std::ostream& sink) const {
     out.clear();
   };
   bool first = true;
-  auto add_command = [&](const Command& c) {
-    spill();
-    out += first ? "\n    " : ",\n    ";
-    first = false;
-    out += "{\"cmd\": ";
-    dsl::AppendJsonString(out, c.name);
-    out += ", \"cause\": ";
-    dsl::AppendJsonString(out, c.caused_by);
-    out += ", \"data\": ";
-    out += c.payload_json;
-    out += "}";
-  };
   if (s.engine->durable()) {
-    TAKT_RETURN_IF_ERROR(s.engine->ForEachCommand(add_command));
+    TAKT_RETURN_IF_ERROR(s.engine->ForEachCommand([&](const Command& c) {
+      spill();
+      AppendCommandEntry(out, first ? kFirstEntry : kNextEntry, c);
+      first = false;
+    }));
   } else {
-    for (const Command& c : s.commands) add_command(c);
+    sink.write(out.data(), static_cast<std::streamsize>(out.size()));
+    out.clear();
+    s.commands.ForEachChunk([&](const std::string& chunk) {
+      sink.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    });
+    first = s.commands.count() == 0;
   }
   out += first ? "],\n" : "\n  ],\n";
 
