@@ -4,6 +4,7 @@
 // when it comes after, data is decoded in a second pass over its text).
 #include "engine/event/decode.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -98,8 +99,9 @@ bool HasControlCharacter(std::string_view value) {
 }
 
 // An id or key: at most kMaxIdBytes, no control characters (they end up in logs, terminals and
-// other systems' records).
-bool IsCleanName(std::string_view field, std::string_view value, std::string& error) {
+// other systems' records). `plain`: read by DecodePlain(), which takes no string with one.
+bool IsCleanName(std::string_view field, std::string_view value, bool plain,
+                 std::string& error) {
   if (value.empty()) {
     error = "field " + std::string(field) + ": empty";
     return false;
@@ -109,7 +111,7 @@ bool IsCleanName(std::string_view field, std::string_view value, std::string& er
             " bytes, over the limit of " + std::to_string(kMaxIdBytes);
     return false;
   }
-  if (!HasControlCharacter(value)) return true;
+  if (plain || !HasControlCharacter(value)) return true;
   for (const char c : value) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7F) {
@@ -124,8 +126,10 @@ bool IsCleanName(std::string_view field, std::string_view value, std::string& er
 
 // seq from 1 to 2^53 (the integers every JSON peer holds exactly, and far from overflow when
 // the engine adds to it); ts from 1970 to the end of year 9999, in milliseconds.
-bool EnvelopeInRange(const Event& e, std::string& error) {
-  if (!IsCleanName("id", e.id, error) || !IsCleanName("key", e.key, error)) return false;
+bool EnvelopeInRange(const Event& e, bool plain, std::string& error) {
+  if (!IsCleanName("id", e.id, plain, error) || !IsCleanName("key", e.key, plain, error)) {
+    return false;
+  }
   if (e.seq < 1 || e.seq > kMaxSeq) {
     error = "field seq: " + std::to_string(e.seq) + " is outside 1.." + std::to_string(kMaxSeq);
     return false;
@@ -151,10 +155,14 @@ struct EventDecoder::Impl {
   od::parser data_parser;  // the second pass, so that envelope strings stay valid
   std::string buffer;      // the event text plus simdjson's padding
 
-  // `json` copied into `buffer`, followed by simdjson's padding; the copy.
+  // `json` (the caller's text) copied into `buffer`, followed by simdjson's padding; the copy.
   std::string_view Pad(std::string_view json) {
-    buffer.assign(json.data(), json.size());
-    buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+    // Grown, never shrunk: most events fit what the buffer already holds, and a copy and a
+    // fixed clear cost less than assign() and append() (which checked and filled byte by byte).
+    const size_t padded = json.size() + simdjson::SIMDJSON_PADDING;
+    if (buffer.size() < padded) buffer.resize(std::max(padded, 2 * buffer.size()));
+    std::memcpy(buffer.data(), json.data(), json.size());  // json is the caller's, never buffer
+    std::memset(buffer.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
     static_assert(simdjson::SIMDJSON_PADDING >= 16, "DecodePlain() reads 16 bytes past a stop");
     return std::string_view(buffer.data(), json.size());
   }
@@ -274,7 +282,7 @@ EventDecoder::Plain EventDecoder::Impl::ReadPlain(std::string_view text, Event& 
     return Plain::kNotPlain;
   }
   ++counts.plain;
-  return EnvelopeInRange(out, error) ? Plain::kDecoded : Plain::kRefused;
+  return EnvelopeInRange(out, /*plain=*/true, error) ? Plain::kDecoded : Plain::kRefused;
 }
 
 // `json` lies in `buffer`, padded.
@@ -375,7 +383,7 @@ bool EventDecoder::Impl::DecodeGeneral(std::string_view json, Event& out, std::s
       return false;
     }
   }
-  if (!EnvelopeInRange(out, error)) return false;
+  if (!EnvelopeInRange(out, /*plain=*/false, error)) return false;
   if (out.type_id >= 0) return true;
   out.type_id = types.Find(out.type);
   if (out.type_id < 0) {

@@ -20,22 +20,27 @@ namespace {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 void SkipSpace(const char*& p) {
+  // Plain events seldom have whitespace between tokens: one comparison passes over none.
+  if (static_cast<unsigned char>(*p) > ' ') return;
   while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') ++p;
 }
 
 // The offset of the first byte from `p` on that ends a plain string's scan: a quote, a
-// backslash, a control character or a byte above 0x7F. Reads 16 bytes at a time with SSE2 (one
-// signed comparison finds both the control characters and the bytes above 0x7F), one without.
+// backslash, a control character (DEL too) or a byte above 0x7F. Reads 16 bytes at a time with
+// SSE2 (one signed comparison finds both the bytes below 0x20 and those above 0x7F), one
+// without. Since no plain string holds a control character, the envelope's names need no
+// check for one (EnvelopeInRange()).
 #if defined(__SSE2__)
 inline size_t FirstStop(const char* p) {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
   for (size_t at = 0;; at += 16) {
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
-    const __m128i stops = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
-                                                    _mm_cmpeq_epi8(x, backslash)),
-                                       _mm_cmplt_epi8(x, space));
+    const __m128i stops = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+        _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
     const auto mask = static_cast<unsigned>(_mm_movemask_epi8(stops));
     if (mask != 0) return at + static_cast<size_t>(__builtin_ctz(mask));
   }
@@ -44,12 +49,12 @@ inline size_t FirstStop(const char* p) {
 inline size_t FirstStop(const char* p) {
   for (size_t at = 0;; ++at) {
     const auto u = static_cast<unsigned char>(p[at]);
-    if (u == '"' || u == '\\' || u < 0x20 || u > 0x7F) return at;
+    if (u == '"' || u == '\\' || u < 0x20 || u >= 0x7F) return at;
   }
 }
 #endif
 
-// A string at `p` (its opening quote), printable ASCII or DEL, no escapes.
+// A string at `p` (its opening quote), printable ASCII, no escapes.
 inline bool String(const char*& p, std::string_view& out) {
   if (*p != '"') return false;
   const char* const begin = p + 1;
@@ -60,18 +65,64 @@ inline bool String(const char*& p, std::string_view& out) {
   return true;
 }
 
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+// The number of digits from `p` on, up to 16 (16: maybe more).
+inline size_t DigitRun(const char* p) {
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i not_digit = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8('0')),
+                                         _mm_cmpgt_epi8(x, _mm_set1_epi8('9')));
+  return static_cast<size_t>(
+      __builtin_ctz(static_cast<unsigned>(_mm_movemask_epi8(not_digit)) | 0x10000u));
+}
+
+// The value of the `n` digits at `p`, 1 to 8, read as one 8-byte word: the digits are moved to
+// its top so that the bytes after them fall out, and three multiplications add them up
+// (simdjson's parse_eight_digits_unrolled).
+inline uint64_t DigitsValue(const char* p, size_t n) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  // A byte after the digits may borrow from those above it, which are all after the digits too.
+  x = (x - 0x3030303030303030ULL) << (8 * (8 - n));
+  constexpr uint64_t kMask = 0x000000FF000000FFULL;
+  constexpr uint64_t kMul1 = 100 + (1000000ULL << 32);
+  constexpr uint64_t kMul2 = 1 + (10000ULL << 32);
+  x = (x * 10) + (x >> 8);
+  return (((x & kMask) * kMul1) + (((x >> 16) & kMask) * kMul2)) >> 32;
+}
+
+// An integer's digits, at most 18 (more could overflow): up to 16 read eight at a time.
+inline void Digits(const char*& end, uint64_t& value) {
+  const size_t n = DigitRun(end);
+  if (n == 0 || n >= 16) {  // none, or 16 and maybe more: one at a time
+    while (IsDigit(*end) && value < 100000000000000000ULL) {
+      value = value * 10 + static_cast<uint64_t>(*end++ - '0');
+    }
+    return;
+  }
+  value = n > 8 ? DigitsValue(end, n - 8) * 100000000 + DigitsValue(end + n - 8, 8)
+                : DigitsValue(end, n);
+  end += n;
+}
+#else
+inline void Digits(const char*& end, uint64_t& value) {
+  while (IsDigit(*end) && value < 100000000000000000ULL) {
+    value = value * 10 + static_cast<uint64_t>(*end++ - '0');
+  }
+}
+#endif
+
 // An integer as simdjson's get_int64() reads it, up to 18 digits (more could overflow; the
-// general decoder reads them).
+// general decoder reads them). Reads up to 16 bytes from `p` on: the text's padding.
 bool Integer(const char*& p, int64_t& out) {
   const bool negative = *p == '-';
   const char* digits = p + (negative ? 1 : 0);
   if (!IsDigit(*digits)) return false;
   const char* end = digits;
-  int64_t value = 0;  // 18 digits cannot overflow
-  while (IsDigit(*end) && end - digits < 18) value = value * 10 + (*end++ - '0');
+  uint64_t value = 0;  // 18 digits cannot overflow
+  Digits(end, value);
   if (IsDigit(*end) || (end - digits > 1 && *digits == '0')) return false;
   if (*end == '.' || *end == 'e' || *end == 'E') return false;  // a float
-  out = negative ? -value : value;
+  out = negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
   p = end;
   return true;
 }
@@ -238,11 +289,33 @@ bool Data(const char*& p, const dsl::EventDef& def, Event& out) {
   return true;
 }
 
+enum EnvelopeMember : unsigned {
+  kId = 1, kSource = 2, kType = 4, kKey = 8, kSeq = 16, kTs = 32, kData = 64, kNone = 0
+};
+
+// Which member of the envelope `name` is; the comparisons of a fixed length compile to one or
+// two of integers.
+EnvelopeMember EnvelopeMemberNamed(std::string_view name) {
+  const char* n = name.data();
+  switch (name.size()) {
+    case 2:
+      if (std::memcmp(n, "id", 2) == 0) return kId;
+      return std::memcmp(n, "ts", 2) == 0 ? kTs : kNone;
+    case 3:
+      if (std::memcmp(n, "key", 3) == 0) return kKey;
+      return std::memcmp(n, "seq", 3) == 0 ? kSeq : kNone;
+    case 4:
+      if (std::memcmp(n, "type", 4) == 0) return kType;
+      return std::memcmp(n, "data", 4) == 0 ? kData : kNone;
+    case 6: return std::memcmp(n, "source", 6) == 0 ? kSource : kNone;
+    default: return kNone;
+  }
+}
+
 }  // namespace
 
 bool DecodePlain(std::string_view text, const dsl::Catalog& catalog, const EventTypeIndex& types,
                  Event& out) {
-  enum : unsigned { kId = 1, kSource = 2, kType = 4, kKey = 8, kSeq = 16, kTs = 32, kData = 64 };
   const char* p = text.data();
   SkipSpace(p);
   bool done = false;
@@ -251,31 +324,21 @@ bool DecodePlain(std::string_view text, const dsl::Catalog& catalog, const Event
   while (!done) {
     std::string_view name;
     if (!MemberName(p, name)) return false;
-    unsigned bit = 0;
+    const EnvelopeMember bit = EnvelopeMemberNamed(name);
     bool ok = false;
-    if (name == "id") {
-      bit = kId;
-      ok = String(p, out.id);
-    } else if (name == "source") {
-      bit = kSource;
-      ok = String(p, out.source);
-    } else if (name == "type") {
-      bit = kType;
-      ok = String(p, out.type);
-    } else if (name == "key") {
-      bit = kKey;
-      ok = String(p, out.key);
-    } else if (name == "seq") {
-      bit = kSeq;
-      ok = Integer(p, out.seq);
-    } else if (name == "ts") {
-      bit = kTs;
-      ok = Integer(p, out.ts);
-    } else if (name == "data" && (seen & kType) != 0) {
-      bit = kData;
-      out.type_id = types.Find(out.type);
-      ok = out.type_id >= 0 &&
-           Data(p, catalog.events[static_cast<size_t>(out.type_id)], out);
+    switch (bit) {
+      case kId: ok = String(p, out.id); break;
+      case kSource: ok = String(p, out.source); break;
+      case kType: ok = String(p, out.type); break;
+      case kKey: ok = String(p, out.key); break;
+      case kSeq: ok = Integer(p, out.seq); break;
+      case kTs: ok = Integer(p, out.ts); break;
+      case kData:
+        if ((seen & kType) == 0) break;  // data before type: the general decoder's case
+        out.type_id = types.Find(out.type);
+        ok = out.type_id >= 0 && Data(p, catalog.events[static_cast<size_t>(out.type_id)], out);
+        break;
+      case kNone: break;
     }
     if (!ok || (seen & bit) != 0) return false;
     seen |= bit;

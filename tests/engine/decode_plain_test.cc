@@ -129,14 +129,19 @@ TEST_F(DecodePlainTest, NumbersReadAsSimdjsonReadsThem) {
   }
   const char* ints[] = {"0", "-0", "1", "5", "6", "-1", "3.0", "3e0", "007", "1 ", "2x", "",
                         "999999999999999999", "-999999999999999999", "9223372036854775807",
-                        "9223372036854775808", "-9223372036854775808", "\"3\"", "null", "true"};
+                        "9223372036854775808", "-9223372036854775808", "\"3\"", "null", "true",
+                        // read eight digits at a time: at, across and past the steps
+                        "12345678", "-12345678", "99999999", "10000000", "00000000", "01234567",
+                        "123456789", "1234567x", "12345678x", "12345678.5", "1234567890123456",
+                        "12345678901234567", "1234567890123456e1", "-123456789012345678"};
   for (const char* n : ints) {
     ExpectSame(readings_->catalog, Reading(std::string(R"({"x":1,"ok":true,"n":)") + n + "}"));
     ExpectSame(readings_->catalog,
                Reading(std::string(R"({"x":1,"ok":true,"n":1,"extra":)") + n + "}"));
   }
   const char* envelopes[] = {"0", "1", "-1", "9007199254740992", "9007199254740993", "1.0", "1e3",
-                             "253402300799999", "253402300800000", "\"1\""};
+                             "253402300799999", "253402300800000", "\"1\"", "1795852839606",
+                             "0000000000000", "17958528396060000"};
   for (const char* v : envelopes) {
     const std::string data = R"("data":{"n":1,"x":1,"ok":true}})";
     ExpectSame(readings_->catalog,
