@@ -3,6 +3,8 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <new>
 
 namespace takt {
@@ -11,6 +13,13 @@ namespace {
 constexpr size_t kHugePage = size_t{2} << 20;
 
 size_t RoundUp(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+
+// TAKT_HUGE_PAGES=1 in the environment, read at each large block: they are few (a table's
+// growth), and a test can change it.
+bool HugePagesAskedFor() {
+  const char* value = std::getenv("TAKT_HUGE_PAGES");
+  return value != nullptr && std::strcmp(value, "1") == 0;
+}
 
 }  // namespace
 
@@ -27,7 +36,8 @@ void* AllocateLarge(size_t bytes) {
   const uintptr_t end = start + size + kHugePage;
   if (end > aligned + size) ::munmap(reinterpret_cast<void*>(aligned + size), end - aligned - size);
   void* block = reinterpret_cast<void*>(aligned);
-  ::madvise(block, size, MADV_HUGEPAGE);  // a refusal leaves ordinary pages, which work too
+  // A refusal leaves ordinary pages, which work too.
+  if (HugePagesAskedFor()) ::madvise(block, size, MADV_HUGEPAGE);
   return block;
 }
 

@@ -1,10 +1,11 @@
 // LargeAllocator: blocks of every size hold what is written to them, large ones start on a
-// huge-page boundary and are advised for huge pages where the kernel has them.
+// huge-page boundary and are advised for huge pages when TAKT_HUGE_PAGES=1 asks for them.
 #include "engine/event/huge_pages.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -42,7 +43,9 @@ TEST(LargeAllocatorTest, AVectorGrowingPastHugePagesKeepsItsContents) {
   EXPECT_EQ(values[9], 9u * 31);
 }
 
-TEST(LargeAllocatorTest, ALargeBlockStartsOnAHugePageAndIsAdvisedForHugePages) {
+// A large block at the huge-page boundary, advised for huge pages exactly when
+// TAKT_HUGE_PAGES=1 asks for them.
+void ExpectLargeBlock(bool advised) {
   const size_t bytes = 3 * kHugePage + 100;  // not a multiple: rounded up within
   auto* block = static_cast<char*>(AllocateLarge(bytes));
   EXPECT_EQ(reinterpret_cast<uintptr_t>(block) % kHugePage, 0u);
@@ -52,12 +55,30 @@ TEST(LargeAllocatorTest, ALargeBlockStartsOnAHugePageAndIsAdvisedForHugePages) {
   EXPECT_EQ(block[bytes - 1], 'z');
   const std::string flags = VmFlagsAt(block);
   ASSERT_FALSE(flags.empty()) << "no mapping in /proc/self/smaps holds the block";
-  if (std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled").good()) {
+  if (!advised) {
+    EXPECT_EQ(flags.find(" hg"), std::string::npos) << flags;
+  } else if (std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled").good()) {
     EXPECT_NE(flags.find(" hg"), std::string::npos) << flags;
   } else {
     std::cout << "[ NOTE     ] this kernel has no transparent huge pages: the block is plain\n";
   }
   FreeLarge(block, bytes);
+}
+
+TEST(LargeAllocatorTest, ALargeBlockStartsOnAHugePageInOrdinaryPagesUnlessAskedFor) {
+  const char* before = std::getenv("TAKT_HUGE_PAGES");
+  const std::string kept = before != nullptr ? before : "";
+  ::unsetenv("TAKT_HUGE_PAGES");
+  ExpectLargeBlock(/*advised=*/false);
+  ::setenv("TAKT_HUGE_PAGES", "0", 1);
+  ExpectLargeBlock(/*advised=*/false);
+  ::setenv("TAKT_HUGE_PAGES", "1", 1);
+  ExpectLargeBlock(/*advised=*/true);
+  if (before != nullptr) {
+    ::setenv("TAKT_HUGE_PAGES", kept.c_str(), 1);
+  } else {
+    ::unsetenv("TAKT_HUGE_PAGES");
+  }
 }
 
 TEST(LargeAllocatorTest, ASmallBlockIsOrdinaryHeapMemory) {
