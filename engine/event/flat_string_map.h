@@ -14,6 +14,7 @@
 #include <climits>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -91,8 +92,7 @@ class FlatStringMap {
     // lookups need no tombstones.
     const size_t mask = slots_.size() - 1;
     for (size_t next = (at + 1) & mask; slots_[next].entry != kEmpty; next = (next + 1) & mask) {
-      const uint64_t hash = FlatStringHash(arena_.View(entries_[slots_[next].entry].key));
-      const size_t home = static_cast<size_t>(hash) & mask;
+      const size_t home = Home(slots_[next].high);
       // Move it when its home is not in (at, next], cyclically.
       if (((next - home) & mask) >= ((next - at) & mask)) {
         slots_[at] = slots_[next];
@@ -118,6 +118,7 @@ class FlatStringMap {
   }
   void Clear() {
     slots_.assign(kInitialSlots, Slot{});
+    slot_bits_ = kInitialSlotBits;
     entries_.clear();
     arena_.Clear();
     dead_bytes_ = 0;
@@ -130,14 +131,20 @@ class FlatStringMap {
   }
 
  private:
-  static constexpr size_t kInitialSlots = 1024;
+  static constexpr int kInitialSlotBits = 10;
+  static constexpr size_t kInitialSlots = size_t{1} << kInitialSlotBits;
   static constexpr uint32_t kEmpty = UINT32_MAX;
-  // 8 bytes: the upper half of the key's hash (to skip most key comparisons; the lower half
-  // chose the slot) and the entry's index.
+  // 8 bytes: the upper half of the key's hash and the entry's index. The upper half's top bits
+  // choose the slot (Home()), and all 32 of them are compared before a key is, so that most
+  // comparisons of keys are skipped and the table grows without hashing a key again.
   struct Slot {
-    uint32_t tag = 0;
+    uint32_t high = 0;
     uint32_t entry = kEmpty;
   };
+  static constexpr int kMaxSlotBits = 32;  // Home() takes the slot from 32 bits of the hash
+
+  size_t Home(uint32_t high) const { return static_cast<size_t>(high) >> (32 - slot_bits_); }
+
   struct Entry {
     StringArena::Ref key;
     V value;
@@ -145,25 +152,29 @@ class FlatStringMap {
 
   size_t Find(std::string_view key, uint64_t hash) const {
     const size_t mask = slots_.size() - 1;
-    const auto tag = static_cast<uint32_t>(hash >> 32);
-    for (size_t i = static_cast<size_t>(hash) & mask;; i = (i + 1) & mask) {
+    const auto high = static_cast<uint32_t>(hash >> 32);
+    for (size_t i = Home(high);; i = (i + 1) & mask) {
       const Slot& slot = slots_[i];
       if (slot.entry == kEmpty ||
-          (slot.tag == tag && arena_.View(entries_[slot.entry].key) == key)) {
+          (slot.high == high && arena_.View(entries_[slot.entry].key) == key)) {
         return i;
       }
     }
   }
 
-  // Doubles the table; the hashes are computed again from the keys, read in insertion order.
+  // Doubles the table, each entry placed from its slot's bits of the hash, no key read or
+  // hashed again: the old slots in order, so that the new ones fill mostly in order too.
   void Grow() {
-    slots_.assign(slots_.size() * 2, Slot{});
+    if (slot_bits_ >= kMaxSlotBits) throw std::length_error("FlatStringMap: 2^32 slots");
+    std::vector<Slot, LargeAllocator<Slot>> old(slots_.size() * 2, Slot{});
+    old.swap(slots_);
+    ++slot_bits_;
     const size_t mask = slots_.size() - 1;
-    for (size_t e = 0; e < entries_.size(); ++e) {
-      const uint64_t hash = FlatStringHash(arena_.View(entries_[e].key));
-      size_t i = static_cast<size_t>(hash) & mask;
+    for (const Slot& slot : old) {
+      if (slot.entry == kEmpty) continue;
+      size_t i = Home(slot.high);
       while (slots_[i].entry != kEmpty) i = (i + 1) & mask;
-      slots_[i] = Slot{static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(e)};
+      slots_[i] = slot;
     }
   }
 
@@ -175,7 +186,8 @@ class FlatStringMap {
     dead_bytes_ = 0;
   }
 
-  std::vector<Slot, LargeAllocator<Slot>> slots_;  // a power of two in size, at most half full
+  std::vector<Slot, LargeAllocator<Slot>> slots_;  // 2^slot_bits_ of them, at most half full
+  int slot_bits_ = kInitialSlotBits;
   std::vector<Entry, LargeAllocator<Entry>> entries_;  // dense, in insertion order until the
                                                        // first Erase()
   StringArena arena_;
