@@ -38,6 +38,9 @@ set_target_properties(takt_shared PROPERTIES
   EXPORT_NAME takt)
 # Nothing of libtakt's dependencies may stay unresolved: a consumer links -ltakt and no more.
 target_link_options(takt_shared PRIVATE -Wl,--no-undefined)
+if(TAKT_LTO_ENABLED)
+  target_link_options(takt_shared PRIVATE -flto=auto)
+endif()
 takt_add_library(takt_static STATIC)
 set_target_properties(takt_static PROPERTIES EXPORT_NAME takt_static)
 add_library(takt::takt ALIAS takt_shared)

@@ -1,11 +1,16 @@
 # takt_library_objects(TARGET): marks an object library as part of libtakt (cmake/takt_library.cmake).
 # Objects of libtakt are compiled position-independent (the shared library) with hidden
 # visibility: only what include/takt/ marks TAKT_API is exported from libtakt.so.
+# With TAKT_LTO_ENABLED (CMakeLists.txt) they carry GCC's intermediate code as well, for the
+# shared library's link-time optimisation.
 function(takt_library_objects target)
   set_target_properties(${target} PROPERTIES
     POSITION_INDEPENDENT_CODE ON
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
+  if(TAKT_LTO_ENABLED)
+    target_compile_options(${target} PRIVATE -flto=auto -ffat-lto-objects)
+  endif()
 endfunction()
 
 # takt_layer(NAME SOURCES file... [USES layer...] [LIBS target...]): one layer of libtakt, an
