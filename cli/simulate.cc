@@ -77,7 +77,7 @@ Runner AddSimulate(CLI::App& app) {
     std::string stdlib;
     std::string events;
     std::string durability = "full";
-    size_t batch = 1024;
+    size_t batch = SimulationOptions{}.max_batch;
     int64_t batch_latency_ms = 50;
     uint64_t max_instances = 0;
     size_t max_event_bytes = size_t{1} << 20;
@@ -94,7 +94,7 @@ Runner AddSimulate(CLI::App& app) {
                   "SQLite database to keep state in; running again on the same events resumes");
   cmd->add_option("--durability", args->durability, "with --db: full (default) or normal")
       ->check(CLI::IsMember({"full", "normal"}));
-  cmd->add_option("--batch", args->batch, "with --db: events per transaction (default 1024)")
+  cmd->add_option("--batch", args->batch, "with --db: events per transaction (default 4096)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   cmd->add_option("--batch-latency-ms", args->batch_latency_ms,
                   "with --db: longest wait before a partly filled batch commits (default 50)")

@@ -8,7 +8,7 @@
 #                          [--open-only] [--runs N] [--against TAKT] [ORDERS...]
 #     --rules          the shipped rules run too (the complete plant workload: R1, R2 and R3)
 #     --db             durable: a fresh SQLite database per run, with that durability
-#     --batch          events per transaction with --db (default 1024)
+#     --batch          events per transaction with --db (default 4096)
 #     --max-instances  with --db: most instances kept in memory (default: every open one)
 #     --open-only      only the orders' release events: every order stays open, which shows
 #                      what open instances cost

@@ -24,8 +24,12 @@ struct SimulationProgress {
 // Group commit, for an engine with a store: lines are submitted in batches of up to
 // `max_batch` events, a batch closing early when `max_latency_ms` has passed since its first
 // line was read (checked as lines arrive). Without a store every line is submitted alone.
+// A commit writes every database page its batch changed, and an order's or a key's row is
+// changed by events spread over the stream: batches of 4,096 write a page for several of them
+// where batches of 1,024 wrote it again each time (docs/performance.md: a fifth to a quarter
+// of a durable replay's time).
 struct SimulationOptions {
-  size_t max_batch = 1024;
+  size_t max_batch = 4096;
   int64_t max_latency_ms = 50;
   // With a store, FeedFile() resumes an input only when the lines committed under its name
   // came from the same bytes, and refuses another input, naming the first line that differs.
