@@ -3,7 +3,8 @@
 // allocation per key and a cache miss per node. Keys are copied once into an arena of chunks
 // and never moved; entries (where the key is, the value) are kept dense in insertion order, and
 // the table is open addressing with linear probing, at most half full, of 8-byte slots. Large
-// tables and chunks are in huge pages (huge_pages.h). Exact: a match compares the bytes.
+// tables and chunks are mapped apart from the heap (huge_pages.h). Exact: a match compares the
+// bytes.
 // Erase() removes a key (the last entry takes its place, so insertion order is kept only until
 // then); once erased keys' bytes outnumber the live keys', the live ones are copied into a
 // fresh arena, so memory follows what is kept.
