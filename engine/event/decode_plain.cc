@@ -65,6 +65,14 @@ inline bool String(const char*& p, std::string_view& out) {
   return true;
 }
 
+// An integer's digits one at a time, at most 18 (more could overflow): a number that does not
+// start with 0 reaches 10^17 at its 18th digit.
+inline void DigitsOneAtATime(const char*& end, uint64_t& value) {
+  while (IsDigit(*end) && value < 100000000000000000ULL) {
+    value = value * 10 + static_cast<uint64_t>(*end++ - '0');
+  }
+}
+
 #if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 // The number of digits from `p` on, up to 16 (16: maybe more).
 inline size_t DigitRun(const char* p) {
@@ -93,10 +101,8 @@ inline uint64_t DigitsValue(const char* p, size_t n) {
 // An integer's digits, at most 18 (more could overflow): up to 16 read eight at a time.
 inline void Digits(const char*& end, uint64_t& value) {
   const size_t n = DigitRun(end);
-  if (n == 0 || n >= 16) {  // none, or 16 and maybe more: one at a time
-    while (IsDigit(*end) && value < 100000000000000000ULL) {
-      value = value * 10 + static_cast<uint64_t>(*end++ - '0');
-    }
+  if (n == 0 || n >= 16) {  // none, or 16 and maybe more
+    DigitsOneAtATime(end, value);
     return;
   }
   value = n > 8 ? DigitsValue(end, n - 8) * 100000000 + DigitsValue(end + n - 8, 8)
@@ -104,11 +110,7 @@ inline void Digits(const char*& end, uint64_t& value) {
   end += n;
 }
 #else
-inline void Digits(const char*& end, uint64_t& value) {
-  while (IsDigit(*end) && value < 100000000000000000ULL) {
-    value = value * 10 + static_cast<uint64_t>(*end++ - '0');
-  }
-}
+inline void Digits(const char*& end, uint64_t& value) { DigitsOneAtATime(end, value); }
 #endif
 
 // An integer as simdjson's get_int64() reads it, up to 18 digits (more could overflow; the
